@@ -1,0 +1,48 @@
+"""Dated scenario events applied to the model's live parameters (step 1 of DESIGN.md §2)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from sim.schema import RampEvent, ShockEvent, get_value, month_index, set_value
+
+if TYPE_CHECKING:
+    from sim.model import MultivectorModel
+
+
+@dataclass
+class EventSchedule:
+    """The scenario's events, keyed by month; ramps remember their starting value."""
+
+    events: list
+    _ramp_start: dict[int, float] = field(default_factory=dict)
+
+    def apply_due(self, model: MultivectorModel, month: int) -> None:
+        """Apply every event due in ``month`` (a :func:`sim.schema.month_index`)."""
+        for number, event in enumerate(self.events):
+            begins = month_index(event.date)
+            if isinstance(event, RampEvent):
+                ends = month_index(event.until)
+                if begins <= month <= ends:
+                    self._ramp(model, number, event, begins, ends, month)
+            elif begins == month:
+                _apply_once(model, event)
+
+    def _ramp(self, model, number, event, begins, ends, month) -> None:
+        if month == begins:
+            self._ramp_start[number] = float(get_value(model.params, event.path))
+        start = self._ramp_start[number]
+        fraction = (month - begins) / (ends - begins)
+        set_value(model.params, event.path, start + fraction * (event.value - start))
+
+
+def _apply_once(model: MultivectorModel, event) -> None:
+    if isinstance(event, ShockEvent):
+        model.state.shock(event)
+    elif event.action == "set":
+        set_value(model.params, event.path, event.value)
+    elif event.action == "scale":
+        set_value(model.params, event.path, get_value(model.params, event.path) * event.value)
+    elif event.action == "add":
+        set_value(model.params, event.path, get_value(model.params, event.path) + event.value)

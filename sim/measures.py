@@ -1,0 +1,113 @@
+"""What the model measures. Each reporter is a named function with the name of its column
+(picklable, unlike lambdas), returning one value per power or one for the state.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from sim import rules
+from sim.schema import CHANNELS
+
+if TYPE_CHECKING:
+    from sim.model import MultivectorModel
+
+FAVOURABLE = 0.5
+"""Attraction above which a person counts as favourable, as a poll would report it."""
+
+GROUPED_BY = ("ethnicity", "language", "age", "area")
+"""Dimensions of the yearly group table."""
+
+
+def attraction(model: MultivectorModel) -> np.ndarray:
+    return model.state.population.attraction.mean(axis=0)
+
+
+def favourable(model: MultivectorModel) -> np.ndarray:
+    return (model.state.population.attraction > FAVOURABLE).mean(axis=0)
+
+
+def elite_attraction(model: MultivectorModel) -> np.ndarray:
+    pop = model.state.population
+    return pop.attraction[pop.elite].mean(axis=0) if pop.elite.any() else np.full(len(model.powers), np.nan)
+
+
+def alignment(model: MultivectorModel) -> np.ndarray:
+    return model.state.alignment.copy()
+
+
+def screening(model: MultivectorModel) -> np.ndarray:
+    return model.state.screening().mean(axis=1)
+
+
+def effort(model: MultivectorModel) -> np.ndarray:
+    return np.array([p.effort.sum() for p in model.power_agents])
+
+
+def effective_vectors(model: MultivectorModel) -> float:
+    return rules.effective_number(model.state.alignment)
+
+
+def dominant_power(model: MultivectorModel) -> str:
+    return model.powers[int(np.argmax(model.state.alignment))]
+
+
+def dominant_share(model: MultivectorModel) -> float:
+    return float(np.max(model.state.alignment))
+
+
+def identity(model: MultivectorModel) -> float:
+    return float(model.state.population.identity.mean())
+
+
+def promotion(model: MultivectorModel) -> float:
+    return model.state.promotion()
+
+
+PER_POWER = (attraction, favourable, elite_attraction, alignment, screening, effort)
+PER_STATE = (effective_vectors, dominant_power, dominant_share, identity, promotion)
+
+
+def model_reporters() -> dict:
+    """Reporters for mesa's DataCollector, keyed by column name."""
+    return {f.__name__: f for f in (*PER_POWER, *PER_STATE)}
+
+
+CHANNEL_COLUMNS = ("step", "date", "power", "channel", "effort", "signal", "screening")
+GROUP_COLUMNS = ("step", "date", "dimension", "group", "power", "persons", "attraction", "favourable")
+
+
+def channel_rows(model: MultivectorModel) -> list[dict]:
+    """Effort, signal and screening per power and channel (one table row each)."""
+    screened = model.state.screening()
+    rows = []
+    for p in model.power_agents:
+        effort_now = p.effort
+        for c, channel in enumerate(CHANNELS):
+            rows.append({
+                "step": model.steps, "date": model.date, "power": p.name, "channel": channel,
+                "effort": effort_now[c], "signal": p.signal[c], "screening": screened[p.index, c],
+            })
+    return rows
+
+
+def group_rows(model: MultivectorModel) -> list[dict]:
+    """Attraction and favourable share by population group and power."""
+    pop = model.state.population
+    rows = []
+    for dim in GROUPED_BY:
+        codes = pop.codes(dim)
+        size = np.bincount(codes, minlength=len(pop.labels[dim]))
+        for k, power in enumerate(model.powers):
+            total = np.bincount(codes, weights=pop.attraction[:, k], minlength=size.size)
+            fav = np.bincount(codes, weights=pop.attraction[:, k] > FAVOURABLE, minlength=size.size)
+            for g, label in enumerate(pop.labels[dim]):
+                if size[g]:
+                    rows.append({
+                        "step": model.steps, "date": model.date, "dimension": dim, "group": label,
+                        "power": power, "persons": int(size[g]), "attraction": total[g] / size[g],
+                        "favourable": fav[g] / size[g],
+                    })
+    return rows

@@ -1,0 +1,113 @@
+"""Writing a run's results: tidy tables, the figure and a provenance manifest.
+
+Files are written into a fresh temporary folder beside the destination, which is renamed into
+place only when everything is written: an interrupted run leaves no half-written results and
+never damages results already there.
+"""
+
+from __future__ import annotations
+
+import json
+import platform
+import shutil
+import sys
+import tempfile
+from datetime import UTC, datetime
+from importlib import metadata
+from pathlib import Path
+
+import mesa
+import numpy as np
+import pandas as pd
+
+from sim import plots
+from sim.errors import refuse
+from sim.runner import Plan, Result
+from sim.scenario import COMMAND_LINE, scenario_hash, shipped_dir
+
+
+def default_out_dir(plan: Plan, started: datetime, root: Path = Path("results")) -> Path:
+    """``results/<scenario>-<UTC timestamp>``."""
+    return root / f"{plan.scenario.name}-{started.strftime('%Y%m%dT%H%M%SZ')}"
+
+
+def check_out_dir(out: Path, overwrite: bool) -> None:
+    """Refuse a destination that already holds something, unless told to replace it."""
+    if out.exists() and not out.is_dir():
+        raise refuse(COMMAND_LINE, "--out", f"{out} is a file, not a folder")
+    if out.is_dir() and any(out.iterdir()) and not overwrite:
+        raise refuse(
+            COMMAND_LINE, "--out", f"{out} already holds files; choose a new folder or add --overwrite"
+        )
+
+
+def write(result: Result, plan: Plan, out: Path, started: datetime, overwrite: bool = False) -> Path:
+    """Write every output of a run into ``out`` at once (see the module docstring)."""
+    out.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{out.name}-", dir=out.parent))
+    try:
+        for name, frame in (("timeseries", result.timeseries), ("channels", result.channels)):
+            frame.to_csv(staging / f"{name}.csv", index=False)
+            frame.to_parquet(staging / f"{name}.parquet", index=False)
+        result.groups.to_csv(staging / "groups.csv", index=False)
+        for date, frame in result.snapshots.items():
+            frame.to_parquet(staging / f"persons-{date}.parquet")
+            frame.to_csv(staging / f"persons-{date}.csv")
+        plots.trajectories(
+            result.timeseries, list(plan.scenario.events),
+            f"{plan.scenario.name}: seed {result.model.params.run.seed}",
+            staging / "trajectories.png",
+        )
+        manifest = provenance(plan, result, started)
+        (staging / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")
+        if out.exists():
+            shutil.rmtree(out) if overwrite else out.rmdir()
+        staging.rename(out)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    return out
+
+
+def provenance(plan: Plan, result: Result, started: datetime) -> dict:
+    """Everything needed to reproduce a run and to know what produced a result."""
+    profile_file = shipped_dir() / "profiles" / f"{plan.scenario.run.profile}.toml"
+    return {
+        "package": {"name": "multivector", "version": package_version()},
+        "python": platform.python_version(),
+        "mesa": mesa.__version__,
+        "numpy": np.__version__,
+        "command": sys.argv,
+        "started_utc": started.isoformat(timespec="seconds"),
+        "finished_utc": datetime.now(UTC).isoformat(timespec="seconds"),
+        "seed": result.model.params.run.seed,
+        "until": plan.until,
+        "snapshots": plan.snapshots,
+        "overrides": plan.overrides,
+        "scenario": {
+            "name": plan.scenario.name,
+            "files": [
+                {"path": str(s.path), "sha256": scenario_hash(s.path)} for s in plan.resolved.chain
+            ],
+            "resolved": plan.scenario.model_dump(mode="json"),
+        },
+        "profile": {"path": str(profile_file), "sha256": scenario_hash(profile_file)},
+    }
+
+
+def package_version() -> str:
+    try:
+        return metadata.version("multivector")
+    except metadata.PackageNotFoundError:
+        return "unknown"
+
+
+def summary(timeseries: pd.DataFrame) -> pd.DataFrame:
+    """Each power's attraction, favourable share and alignment at the first and last month,
+    and the effective number of vectors (columns ``<measure> start`` and ``<measure> end``)."""
+    ends = timeseries[timeseries["date"].isin([timeseries["date"].iloc[0], timeseries["date"].iloc[-1]])]
+    ends = ends.assign(at=np.where(ends["date"] == ends["date"].iloc[0], "start", "end"))
+    cols = ["attraction", "favourable", "alignment", "effective_vectors"]
+    table = ends.pivot(index="power", columns="at", values=cols)
+    table.columns = [f"{measure} {at}" for measure, at in table.columns]
+    return table.loc[list(dict.fromkeys(timeseries["power"]))]

@@ -1,0 +1,86 @@
+"""Carry a scenario through one run: validate everything first, then step, then hand back
+tidy tables. No files are touched here (see :mod:`sim.output`)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from sim.errors import refuse
+from sim.model import MultivectorModel
+from sim.profile import Profile
+from sim.scenario import COMMAND_LINE, Resolved, load_with_profile
+from sim.schema import Scenario, check_month, month_index
+
+
+@dataclass
+class Plan:
+    """A validated request for one run: nothing runs until every part has been checked."""
+
+    scenario: Scenario
+    profile: Profile
+    resolved: Resolved
+    until: str
+    snapshots: list[str] = field(default_factory=list)
+    overrides: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def file(self) -> Path:
+        return self.resolved.chain[0].path
+
+
+@dataclass
+class Result:
+    """Tables from one run (tidy pandas data frames) and the model that made them."""
+
+    model: MultivectorModel
+    timeseries: pd.DataFrame
+    groups: pd.DataFrame
+    channels: pd.DataFrame
+    snapshots: dict[str, pd.DataFrame]
+
+
+def plan(
+    scenario: str | Path | None = None,
+    *,
+    overrides: dict[str, Any] | None = None,
+    until: str | None = None,
+    snapshots: list[str] | None = None,
+) -> Plan:
+    """Load and check a scenario, a stop date and snapshot dates (ScenarioError if wrong)."""
+    spec, profile, resolved = load_with_profile(scenario, overrides)
+    start, end = spec.run.start, spec.run.end
+    stop = until or end
+    _check_date("--until", stop, start, end, hint=" (set run.end to run longer)")
+    for date in snapshots or []:
+        _check_date("--snapshot", date, start, stop)
+    return Plan(spec, profile, resolved, stop, sorted(set(snapshots or [])), overrides or {})
+
+
+def _check_date(option: str, date: str, first: str, last: str, hint: str = "") -> None:
+    try:
+        check_month(date)
+    except ValueError as err:
+        raise refuse(COMMAND_LINE, option, str(err)) from None
+    if not month_index(first) <= month_index(date) <= month_index(last):
+        raise refuse(COMMAND_LINE, option, f"{date} must fall within {first} to {last}{hint}")
+
+
+def execute(plan: Plan, progress: Callable[[int, int], None] | None = None) -> Result:
+    """Build the model, run it to the plan's stop date, collect the tables."""
+    model = MultivectorModel(plan.scenario, profile=plan.profile, until=plan.until)
+    total = month_index(plan.until) - model.month
+    snapshots = {}
+    if model.date in plan.snapshots:
+        snapshots[model.date] = model.persons()
+    for done in range(1, total + 1):
+        model.step()
+        if model.date in plan.snapshots:
+            snapshots[model.date] = model.persons()
+        if progress:
+            progress(done, total)
+    return Result(model, model.timeseries(), model.groups(), model.channels(), snapshots)

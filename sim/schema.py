@@ -1,0 +1,458 @@
+"""The scenario schema: the one place that knows every parameter's name, type, range, unit and
+default.
+
+A scenario file is validated against :class:`Scenario`; the command line, the documentation and
+the tests read parameter facts from here. Each field's ``description`` says what it is, and its
+``json_schema_extra`` carries the ``unit``, the ``source`` of its value and whether it is
+``init_only`` (read once when the model is built, so no dated event may change it).
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Any, Literal
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, create_model, model_validator
+
+CHANNELS = ("education", "media", "language", "culture", "economy", "grants", "values")
+"""Soft-power channels named by the seed study (§2, §5.1–5.4)."""
+
+DIMENSIONS = ("liberal", "russian", "turkic")
+"""Cultural dimensions of persons' profiles and powers' messages (DESIGN.md appendix)."""
+
+GROUP_DIMENSIONS = ("ethnicity", "language", "age", "area", "region")
+"""Person attributes by which results are grouped and events select people."""
+
+
+def param(
+    default: Any,
+    doc: str,
+    *,
+    unit: str = "",
+    source: str = "model assumption",
+    init_only: bool = False,
+    **bounds: Any,
+) -> Any:
+    """A documented parameter field (wrapper around ``pydantic.Field``)."""
+    extra = {"unit": unit, "source": source, "init_only": init_only}
+    return Field(default, description=doc, json_schema_extra=extra, **bounds)
+
+
+class Strict(BaseModel):
+    """Base for every schema table: unknown keys are refused, integers pass for floats."""
+
+    model_config = ConfigDict(extra="forbid", validate_default=True)
+
+
+def check_month(text: str) -> str:
+    """A ``YYYY-MM`` string, or ValueError saying what is allowed."""
+    match = re.fullmatch(r"(\d{4})-(\d{2})", text)
+    if not match or not 1 <= int(match.group(2)) <= 12:
+        raise ValueError(f"bad date {text!r}: expected YYYY-MM with a month from 01 to 12")
+    return text
+
+
+Month = Annotated[str, AfterValidator(check_month)]
+
+
+def month_index(month: str) -> int:
+    """Months since year 0 for a ``YYYY-MM`` string (the model's clock)."""
+    year, mon = month.split("-")
+    return int(year) * 12 + int(mon) - 1
+
+
+def month_name(index: int) -> str:
+    """Inverse of :func:`month_index`."""
+    return f"{index // 12:04d}-{index % 12 + 1:02d}"
+
+
+def _channel_table(name: str, doc: str, *, le: float, unit: str) -> type[Strict]:
+    fields = {
+        c: (float, param(0.0, f"{doc}: {c}", unit=unit, ge=0.0, le=le)) for c in CHANNELS
+    }
+    return create_model(name, __base__=Strict, __doc__=doc, **fields)
+
+
+Effort = _channel_table(
+    "Effort", "effort per channel, 1 = the power's 2015 level", le=50.0, unit="2015 level"
+)
+Presence = _channel_table(
+    "Presence", "the power's share of foreign content in a channel", le=1.0, unit="share"
+)
+Screenability = _channel_table(
+    "Screenability", "how far screening can reach a channel", le=1.0, unit="share"
+)
+
+
+class Message(Strict):
+    """A power's message on the cultural dimensions (0 = not at all, 1 = fully)."""
+
+    liberal: float = param(0.5, "liberal values in the message", ge=0, le=1)
+    russian: float = param(0.5, "Russian language and shared Soviet culture", ge=0, le=1)
+    turkic: float = param(0.5, "Turkic-Islamic kinship", ge=0, le=1)
+
+
+class Power(Strict):
+    """A great or regional power: its channels, message, leverage and conduct."""
+
+    capacity: float = param(
+        7.0, "upper bound on total effort over all channels", unit="2015 level", ge=0, le=100
+    )
+    efficiency: float = param(0.5, "share of effort that becomes signal", ge=0, le=1)
+    effort: Effort = Field(default_factory=Effort)  # type: ignore[valid-type]
+    presence: Presence = Field(default_factory=Presence)  # type: ignore[valid-type]
+    message: Message = Field(default_factory=Message)
+    languages: dict[str, Annotated[float, Field(ge=0, le=1)]] = param(
+        {}, "share of the power's content available in each language (profile's codes)"
+    )
+    prestige: float = param(
+        0.5, "emitter strength: scales the cultural baseline of attraction", ge=0, le=1
+    )
+    stereotype: float = param(0.0, "mean stereotype of the population toward it", ge=0, le=1)
+    hostility: float = param(
+        0.0, "hostile incidents (statements, threats) per year", unit="1/year", ge=0, le=60
+    )
+    leverage: float = param(
+        0.0, "structural leverage on the state: trade, transit, border, security", ge=0, le=1
+    )
+    offers: float = param(0.0, "economic offers: investment, credit, market access", ge=0, le=1)
+    official_bias: float = param(0.0, "mean inclination of officials toward it", ge=-1, le=1)
+    education_ties: float = param(
+        0.0, "share of persons with education ties (alumni and their families)",
+        init_only=True, ge=0, le=1,
+    )
+
+
+class Run(Strict):
+    """Time span, size and seed of a run."""
+
+    start: Month = param("2015-01", "first month", unit="YYYY-MM", init_only=True)
+    end: Month = param("2035-12", "last month", unit="YYYY-MM", init_only=True)
+    population: int = param(
+        20_000, "number of synthetic persons", unit="persons", init_only=True, ge=100,
+        le=2_000_000,
+    )
+    officials: int = param(30, "number of officials writing reports", init_only=True, ge=1, le=500)
+    seed: int = param(20250327, "root seed of all randomness", init_only=True, ge=0)
+    profile: str = param("kazakhstan", "country profile file name", init_only=True)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Run:
+        if month_index(self.end) < month_index(self.start):
+            raise ValueError(f"end {self.end} is before start {self.start}")
+        return self
+
+
+class Mechanisms(Strict):
+    """Switches: each turns one mechanism off so its effect can be shown."""
+
+    backlash: bool = param(True, "hostile incidents lower attraction")
+    social_influence: bool = param(True, "bounded-confidence influence between neighbours")
+    stereotypes: bool = param(True, "stereotypes lower receptivity and baseline")
+    identity: bool = param(True, "national identity lowers receptivity, drives backlash")
+    balancing: bool = param(True, "officials balance (off: each backs its best-scored power)")
+    counter_measures: bool = param(True, "screening and identity promotion rise vs. dominance")
+    adaptation: bool = param(True, "powers move effort yearly toward channels that pay")
+    stochastic_exposure: bool = param(
+        True, "individual random exposure and incident counts (off: expected values)"
+    )
+
+
+class Persuasion(Strict):
+    """Attraction dynamics of persons (DESIGN.md appendix)."""
+
+    rate: float = param(0.12, "alpha: persuasion per unit of drive", unit="1/month", ge=0, le=1)
+    relaxation: float = param(
+        0.03, "delta: pull toward the cultural baseline", unit="1/month", ge=0, le=1
+    )
+    identity_resistance: float = param(
+        0.5, "rho: how far identity lowers receptivity", ge=0, le=1
+    )
+    idiosyncrasy: float = param(
+        0.15, "spread of personal baselines (sd)", init_only=True, ge=0, le=0.5
+    )
+    ties_bonus: float = param(
+        0.2, "baseline raise from education ties to a power", ge=0, le=1
+    )
+
+
+class Backlash(Strict):
+    """Backlash against hostile incidents, a hypothesis of the study (§5.2)."""
+
+    strength: float = param(
+        0.05, "beta: loss per incident heard, times identity", ge=0, le=1
+    )
+    reach: float = param(0.3, "chance a person hears of one incident", ge=0, le=1)
+
+
+class Social(Strict):
+    """Bounded-confidence influence (Deffuant 2000; Hegselmann & Krause 2002)."""
+
+    rate: float = param(0.03, "mu: step toward close neighbours' mean", unit="1/month", ge=0, le=1)
+    confidence: float = param(0.2, "epsilon: largest difference that still persuades", ge=0, le=1)
+    degree: int = param(8, "mean number of neighbours", init_only=True, ge=2, le=100)
+    rewiring: float = param(
+        0.05, "Watts-Strogatz rewiring: share of random ties", init_only=True, ge=0, le=1
+    )
+
+
+class Population(Strict):
+    """Who the synthetic persons are, beyond the country profile."""
+
+    elite_share: float = param(
+        0.01, "share of persons in business or political elites", init_only=True, ge=0, le=0.2
+    )
+    ngo_share: float = param(
+        0.01, "share of persons linked to foreign-funded NGOs", init_only=True, ge=0, le=0.2
+    )
+    elite_stereotype: float = param(
+        0.5, "elites' stereotypes relative to the public", ge=0, le=2
+    )
+    stereotype_spread: float = param(
+        0.4, "log-normal spread of personal stereotypes", init_only=True, ge=0, le=2
+    )
+
+
+class Identity(Strict):
+    """National identity and its promotion by the state."""
+
+    promotion: float = param(0.1, "lever: state promotion of national culture", ge=0, le=1)
+    response: float = param(
+        0.02, "kappa_iota: identity gain per unit of promotion", unit="1/month", ge=0, le=1
+    )
+    decay: float = param(
+        0.01, "delta_iota: return toward personal identity baseline", unit="1/month", ge=0, le=1
+    )
+
+
+class State(Strict):
+    """The middle state's balancing and counter-measures."""
+
+    balance_strength: float = param(
+        2.0, "lambda: penalty on concentrated alignment in officials' reports", ge=1e-3, le=100
+    )
+    policy_speed: float = param(
+        0.08, "tau: monthly move of policy toward the mean report", unit="1/month", ge=0, le=1
+    )
+    dominance_threshold: float = param(
+        0.4, "theta: alignment share that triggers counter-measures", ge=0, le=1
+    )
+    screening: float = param(0.2, "lever: baseline screening of foreign channels", ge=0, le=1)
+    screenability: Screenability = Field(  # type: ignore[valid-type]
+        default_factory=lambda: Screenability(
+            education=0.1, media=0.3, language=0.1, culture=0.1, economy=0.05, grants=1.0,
+            values=0.5,
+        )
+    )
+    counter_rate: float = param(
+        0.01, "kappa: monthly rise of counter-measures against a dominant power",
+        unit="1/month", ge=0, le=1,
+    )
+    counter_decay: float = param(
+        0.005, "monthly fall of counter-measures when no power dominates", unit="1/month",
+        ge=0, le=1,
+    )
+
+
+class Officials(Strict):
+    """Weights of officials' scores (DESIGN.md §2, step 4)."""
+
+    offer_weight: float = param(0.4, "weight of economic offers", ge=0, le=10)
+    leverage_weight: float = param(0.6, "weight of structural leverage", ge=0, le=10)
+    public_weight: float = param(0.5, "weight of public mood (attraction above average)", ge=0, le=10)
+    elite_weight: float = param(0.3, "weight of elite interest", ge=0, le=10)
+    advocacy_weight: float = param(0.2, "weight of NGO-funded advocacy", ge=0, le=10)
+    noise: float = param(0.1, "sd of monthly noise in each score", ge=0, le=5)
+    bias_spread: float = param(
+        0.05, "sd of officials' personal biases around the power's mean", init_only=True,
+        ge=0, le=5,
+    )
+
+
+class Adaptation(Strict):
+    """Powers' yearly adaptation."""
+
+    shift: float = param(0.15, "share of effort moved toward better channels", unit="1/year", ge=0, le=1)
+    growth: float = param(
+        0.1, "raise of total effort after a year of falling alignment", unit="1/year", ge=0, le=1
+    )
+
+
+class Parameters(Strict):
+    """Every model parameter, by section. A scenario sets any of them by dotted path."""
+
+    run: Run = Field(default_factory=Run)
+    mechanisms: Mechanisms = Field(default_factory=Mechanisms)
+    persuasion: Persuasion = Field(default_factory=Persuasion)
+    backlash: Backlash = Field(default_factory=Backlash)
+    social: Social = Field(default_factory=Social)
+    population: Population = Field(default_factory=Population)
+    identity: Identity = Field(default_factory=Identity)
+    state: State = Field(default_factory=State)
+    officials: Officials = Field(default_factory=Officials)
+    adaptation: Adaptation = Field(default_factory=Adaptation)
+    powers: dict[Annotated[str, Field(pattern=r"^[A-Z][A-Za-z]*$")], Power] = Field(min_length=2)
+
+
+# --- events -------------------------------------------------------------------------------
+
+
+class GroupFilter(Strict):
+    """Persons an event reaches; an empty filter means everyone."""
+
+    ethnicity: list[str] = []
+    language: list[str] = []
+    age: list[str] = []
+    area: list[Literal["urban", "rural"]] = []
+    region: list[str] = []
+    elite: bool | None = None
+
+
+class _Event(Strict):
+    date: Month
+    label: str = ""
+
+
+class SetEvent(_Event):
+    """Set a parameter at a date."""
+
+    action: Literal["set"]
+    path: str
+    value: float | bool
+
+
+class ScaleEvent(_Event):
+    """Multiply a parameter at a date."""
+
+    action: Literal["scale"]
+    path: str
+    value: float = Field(ge=0)
+
+
+class AddEvent(_Event):
+    """Add to a parameter at a date."""
+
+    action: Literal["add"]
+    path: str
+    value: float
+
+
+class RampEvent(_Event):
+    """Move a parameter linearly from its value at ``date`` to ``value`` at ``until``."""
+
+    action: Literal["ramp"]
+    path: str
+    value: float
+    until: Month
+
+
+class ShockEvent(_Event):
+    """A one-off change of chosen persons' attraction to a power."""
+
+    action: Literal["shock"]
+    power: str
+    delta: float = Field(ge=-1, le=1)
+    reach: float = Field(1.0, gt=0, le=1)
+    groups: GroupFilter = Field(default_factory=GroupFilter)
+
+
+Event = Annotated[
+    SetEvent | ScaleEvent | AddEvent | RampEvent | ShockEvent, Field(discriminator="action")
+]
+PATH_ACTIONS = ("set", "scale", "add", "ramp")
+
+
+class Scenario(Parameters):
+    """A scenario file after ``extends`` is resolved: its description, parameters and events."""
+
+    name: str = Field(pattern=r"^[A-Za-z0-9_\-]+$")
+    description: str
+    sources: list[str] = []
+    events: list[Event] = []
+
+    def parameters(self) -> Parameters:
+        """A fresh, mutable copy of the parameters alone (the model's live state)."""
+        data = self.model_dump(exclude={"name", "description", "sources", "events"})
+        return Parameters.model_validate(data)
+
+
+# --- dotted paths -------------------------------------------------------------------------
+
+
+def resolve(params: BaseModel, path: str) -> tuple[Any, str, Any]:
+    """Find the container, key and field info of a dotted parameter path.
+
+    Returns ``(container, key, field_info)``; ``field_info`` is None for dictionary entries
+    (a power's languages). Raises ``KeyError`` with what is allowed at the failing step.
+    """
+    parts = path.split(".")
+    node: Any = params
+    info = None
+    for depth, part in enumerate(parts):
+        last = depth == len(parts) - 1
+        where = ".".join(parts[:depth]) or "the top level"
+        if isinstance(node, BaseModel):
+            fields = type(node).model_fields
+            if part not in fields:
+                raise KeyError(f"no parameter {part!r} in {where}; allowed: {', '.join(fields)}")
+            info = fields[part]
+            if last:
+                return node, part, info
+            node = getattr(node, part)
+        elif isinstance(node, dict):
+            if part not in node:
+                raise KeyError(f"no {part!r} in {where}; allowed: {', '.join(node) or 'none'}")
+            if last:
+                return node, part, None
+            node = node[part]
+        else:
+            break
+    raise KeyError(f"{path!r} does not end at a parameter")
+
+
+def get_value(params: BaseModel, path: str) -> Any:
+    container, key, _ = resolve(params, path)
+    return container[key] if isinstance(container, dict) else getattr(container, key)
+
+
+def set_value(params: BaseModel, path: str, value: Any) -> None:
+    """Set a leaf, clipped to the field's bounds (adaptation can push a value past them)."""
+    container, key, info = resolve(params, path)
+    if not isinstance(value, bool):
+        low, high = bounds(info) if info is not None else (0.0, 1.0)
+        value = min(max(value, low), high)
+    if isinstance(container, dict):
+        container[key] = value
+    else:
+        setattr(container, key, value)
+
+
+def bounds(info: Any) -> tuple[float, float]:
+    """The (low, high) bounds of a numeric field, infinite where unbounded."""
+    low, high = float("-inf"), float("inf")
+    for m in info.metadata:
+        low = getattr(m, "ge", None) if getattr(m, "ge", None) is not None else low
+        low = getattr(m, "gt", None) if getattr(m, "gt", None) is not None else low
+        high = getattr(m, "le", None) if getattr(m, "le", None) is not None else high
+        high = getattr(m, "lt", None) if getattr(m, "lt", None) is not None else high
+    return low, high
+
+
+def is_init_only(info: Any) -> bool:
+    extra = info.json_schema_extra if info is not None else None
+    return bool(extra and extra.get("init_only"))
+
+
+def leaf_paths(model: type[BaseModel] = Parameters, prefix: str = "") -> list[str]:
+    """Every documented leaf of the schema, powers written as ``powers.<name>``."""
+    out = []
+    for name, info in model.model_fields.items():
+        path = f"{prefix}{name}"
+        ann = info.annotation
+        if isinstance(ann, type) and issubclass(ann, BaseModel):
+            out += leaf_paths(ann, path + ".")
+        elif name == "powers":
+            out += leaf_paths(Power, "powers.<name>.")
+        else:
+            out.append(path)
+    return out
