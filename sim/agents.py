@@ -135,7 +135,9 @@ class MiddleState(mesa.Agent):
         powers = list(self.model.params.powers.values())
         messages = np.array([[getattr(p.message, d) for d in DIMENSIONS] for p in powers])
         languages = self.model.profile.languages
-        availability = np.array([[p.languages.get(lang, 0.0) for lang in languages] for p in powers])
+        availability = np.array(
+            [[p.languages.get(lang, 0.0) for lang in languages] for p in powers]
+        )
         return powers, messages, availability
 
     def attitudes(self):
@@ -146,7 +148,11 @@ class MiddleState(mesa.Agent):
         if params.mechanisms.stereotypes:
             means = np.array([p.stereotype for p in powers])
             s = rules.stereotypes(
-                pop.susceptibility, means, pop.identity, pop.elite, params.population.elite_stereotype
+                pop.susceptibility,
+                means,
+                pop.identity,
+                pop.elite,
+                params.population.elite_stereotype,
             )
         else:
             s = np.zeros_like(f)
@@ -204,8 +210,11 @@ class MiddleState(mesa.Agent):
         if not params.mechanisms.backlash:
             return np.zeros(len(params.powers))
         rate = np.array([p.hostility for p in params.powers.values()]) / 12.0
-        return params.backlash.strength * params.backlash.reach * rate[None, :] * (
-            self.population.identity[:, None]
+        return (
+            params.backlash.strength
+            * params.backlash.reach
+            * rate[None, :]
+            * (self.population.identity[:, None])
         )
 
     def update_population(self) -> None:
@@ -220,9 +229,7 @@ class MiddleState(mesa.Agent):
         change = rules.persuasion(a, self.pressure(f, s, access, exposure), params.persuasion.rate)
         change -= rules.relaxation(a, base, params.persuasion.relaxation)
         if mech.backlash:
-            change -= rules.backlash(
-                a, self._hits(), pop.identity, params.backlash.strength
-            )
+            change -= rules.backlash(a, self._hits(), pop.identity, params.backlash.strength)
         if mech.social_influence:
             change += rules.bounded_confidence(
                 a, self.neighbourhood, params.social.confidence, params.social.rate
@@ -230,9 +237,9 @@ class MiddleState(mesa.Agent):
         pop.attraction = np.clip(a + change, 0.0, 1.0)
         if mech.identity:
             ident = params.identity
-            pop.identity += ident.response * self.promotion() * (1.0 - pop.identity) - ident.decay * (
-                pop.identity - pop.identity_baseline
-            )
+            gain = ident.response * self.promotion() * (1.0 - pop.identity)
+            loss = ident.decay * (pop.identity - pop.identity_baseline)
+            pop.identity = np.clip(pop.identity + gain - loss, 0.0, 1.0)
 
     def _hits(self) -> np.ndarray:
         """Hostile incidents each person heard of this month (N, P)."""

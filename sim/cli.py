@@ -13,7 +13,13 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from sim.errors import ScenarioError, refuse
-from sim.scenario import COMMAND_LINE, DEFAULT_SCENARIO, load_with_profile, read_toml, shipped_scenarios
+from sim.scenario import (
+    COMMAND_LINE,
+    DEFAULT_SCENARIO,
+    load_with_profile,
+    read_toml,
+    shipped_scenarios,
+)
 
 app = typer.Typer(
     help="Soft power of great powers on a middle state, and how it balances them "
@@ -51,20 +57,35 @@ def parse_sets(sets: list[str]) -> dict[str, Any]:
 @app.command()
 def run(
     scenario: Annotated[
-        str | None, typer.Argument(help="Scenario file or shipped scenario name.", show_default=DEFAULT_SCENARIO)
+        str | None,
+        typer.Argument(
+            help="Scenario file or shipped scenario name.", show_default=DEFAULT_SCENARIO
+        ),
     ] = None,
-    seed: Annotated[int | None, typer.Option(help="Root seed (default: the scenario's run.seed).")] = None,
-    until: Annotated[str | None, typer.Option(help="Stop at this month, YYYY-MM (default: run.end).")] = None,
+    seed: Annotated[
+        int | None, typer.Option(help="Root seed (default: the scenario's run.seed).")
+    ] = None,
+    until: Annotated[
+        str | None, typer.Option(help="Stop at this month, YYYY-MM (default: run.end).")
+    ] = None,
     population: Annotated[int | None, typer.Option(help="Number of synthetic persons.")] = None,
     snapshot: Annotated[
-        list[str] | None, typer.Option(help="Also write person-level data at this month (repeatable).")
+        list[str] | None,
+        typer.Option(help="Also write person-level data at this month (repeatable)."),
     ] = None,
     set_: Annotated[
         list[str] | None,
-        typer.Option("--set", help="Override a parameter: path=value, e.g. state.balance_strength=0.5 (repeatable)."),
+        typer.Option(
+            "--set",
+            help="Override a parameter: path=value, e.g. state.balance_strength=0.5 (repeatable).",
+        ),
     ] = None,
-    out: Annotated[Path | None, typer.Option(help="Results folder (default: results/<scenario>-<UTC time>).")] = None,
-    overwrite: Annotated[bool, typer.Option(help="Replace the results folder if it holds files.")] = False,
+    out: Annotated[
+        Path | None, typer.Option(help="Results folder (default: results/<scenario>-<UTC time>).")
+    ] = None,
+    overwrite: Annotated[
+        bool, typer.Option(help="Replace the results folder if it holds files.")
+    ] = False,
     quiet: Annotated[bool, typer.Option(help="No progress bar and no summary table.")] = False,
 ) -> None:
     """Run a scenario (the baseline by default) and write its tables, figure and manifest."""
@@ -83,12 +104,19 @@ def run(
     except ScenarioError as err:
         raise fail(err) from None
     with Progress(
-        TextColumn(f"[bold]{plan.scenario.name}[/]"), BarColumn(), MofNCompleteColumn(),
-        TextColumn("months"), TimeRemainingColumn(), console=err_console, disable=quiet,
+        TextColumn(f"[bold]{plan.scenario.name}[/]"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("months"),
+        TimeRemainingColumn(),
+        console=err_console,
+        disable=quiet,
         transient=True,
     ) as bar:
         task = bar.add_task("run", total=None)
-        result = runner.execute(plan, lambda done, total: bar.update(task, completed=done, total=total))
+        result = runner.execute(
+            plan, lambda done, total: bar.update(task, completed=done, total=total)
+        )
     output.write(result, plan, destination, started, overwrite)
     if not quiet:
         dates = result.timeseries["date"]
@@ -102,15 +130,19 @@ def _print_summary(table, first: str, last: str) -> None:
     for measure in ("attraction", "favourable", "alignment"):
         view.add_column(measure, justify="right")
     for power, row in table.iterrows():
-        view.add_row(power, *(
-            f"{row[f'{m} start']:.2f} -> {row[f'{m} end']:.2f}"
-            for m in ("attraction", "favourable", "alignment")
-        ))
+        view.add_row(
+            power,
+            *(
+                f"{row[f'{m} start']:.2f} -> {row[f'{m} end']:.2f}"
+                for m in ("attraction", "favourable", "alignment")
+            ),
+        )
     out_console.print(view)
     vectors = table.iloc[0]
     out_console.print(
         f"effective number of vectors: {vectors['effective_vectors start']:.2f} -> "
-        f"{vectors['effective_vectors end']:.2f}", highlight=False,
+        f"{vectors['effective_vectors end']:.2f}",
+        highlight=False,
     )
 
 
@@ -151,7 +183,9 @@ def check(
         chain = " <- ".join(str(s.path) for s in resolved.chain)
         out_console.print(
             f"[green]ok[/] {spec.name}: {len(spec.powers)} powers, {len(spec.events)} events, "
-            f"{spec.run.start} to {spec.run.end} ({chain})", highlight=False, soft_wrap=True,
+            f"{spec.run.start} to {spec.run.end} ({chain})",
+            highlight=False,
+            soft_wrap=True,
         )
     if failed:
         raise typer.Exit(2)

@@ -31,7 +31,11 @@ def favourable(model: MultivectorModel) -> np.ndarray:
 
 def elite_attraction(model: MultivectorModel) -> np.ndarray:
     pop = model.state.population
-    return pop.attraction[pop.elite].mean(axis=0) if pop.elite.any() else np.full(len(model.powers), np.nan)
+    return (
+        pop.attraction[pop.elite].mean(axis=0)
+        if pop.elite.any()
+        else np.full(len(model.powers), np.nan)
+    )
 
 
 def alignment(model: MultivectorModel) -> np.ndarray:
@@ -76,7 +80,16 @@ def model_reporters() -> dict:
 
 
 CHANNEL_COLUMNS = ("step", "date", "power", "channel", "effort", "signal", "screening")
-GROUP_COLUMNS = ("step", "date", "dimension", "group", "power", "persons", "attraction", "favourable")
+GROUP_COLUMNS = (
+    "step",
+    "date",
+    "dimension",
+    "group",
+    "power",
+    "persons",
+    "attraction",
+    "favourable",
+)
 
 
 def channel_rows(model: MultivectorModel) -> list[dict]:
@@ -86,10 +99,17 @@ def channel_rows(model: MultivectorModel) -> list[dict]:
     for p in model.power_agents:
         effort_now = p.effort
         for c, channel in enumerate(CHANNELS):
-            rows.append({
-                "step": model.steps, "date": model.date, "power": p.name, "channel": channel,
-                "effort": effort_now[c], "signal": p.signal[c], "screening": screened[p.index, c],
-            })
+            rows.append(
+                {
+                    "step": model.steps,
+                    "date": model.date,
+                    "power": p.name,
+                    "channel": channel,
+                    "effort": effort_now[c],
+                    "signal": p.signal[c],
+                    "screening": screened[p.index, c],
+                }
+            )
     return rows
 
 
@@ -105,9 +125,16 @@ def group_rows(model: MultivectorModel) -> list[dict]:
             fav = np.bincount(codes, weights=pop.attraction[:, k] > FAVOURABLE, minlength=size.size)
             for g, label in enumerate(pop.labels[dim]):
                 if size[g]:
-                    rows.append({
-                        "step": model.steps, "date": model.date, "dimension": dim, "group": label,
-                        "power": power, "persons": int(size[g]), "attraction": total[g] / size[g],
-                        "favourable": fav[g] / size[g],
-                    })
+                    rows.append(
+                        {
+                            "step": model.steps,
+                            "date": model.date,
+                            "dimension": dim,
+                            "group": label,
+                            "power": power,
+                            "persons": int(size[g]),
+                            "attraction": total[g] / size[g],
+                            "favourable": fav[g] / size[g],
+                        }
+                    )
     return rows

@@ -54,7 +54,9 @@ class MultivectorModel(mesa.Model):
         seed = scenario.run.seed if seed is None else seed
         children = np.random.SeedSequence(seed).spawn(len(STREAMS))
         super().__init__(rng=np.random.default_rng(children[STREAMS.index("mesa")]))
-        self.streams = {name: np.random.default_rng(s) for name, s in zip(STREAMS, children, strict=True)}
+        self.streams = {
+            name: np.random.default_rng(s) for name, s in zip(STREAMS, children, strict=True)
+        }
         self.spec = scenario
         self.profile = profile
         self.params = scenario.parameters()
@@ -71,7 +73,11 @@ class MultivectorModel(mesa.Model):
         self.state = MiddleState(self, profile.name, population)
         self._add_officials()
         self.datacollector = mesa.DataCollector(
-            model_reporters={"step": current_step, "date": current_date, **measures.model_reporters()},
+            model_reporters={
+                "step": current_step,
+                "date": current_date,
+                **measures.model_reporters(),
+            },
             tables={"groups": measures.GROUP_COLUMNS, "channels": measures.CHANNEL_COLUMNS},
         )
         self.events.apply_due(self, self.month)
@@ -140,11 +146,13 @@ class MultivectorModel(mesa.Model):
         """One row per month and power: the per-power measures and the state's own."""
         data = self.datacollector.model_vars
         months, n_powers = len(data["date"]), len(self.powers)
-        frame = pd.DataFrame({
-            "date": np.repeat(data["date"], n_powers),
-            "step": np.repeat(data["step"], n_powers),
-            "power": np.tile(self.powers, months),
-        })
+        frame = pd.DataFrame(
+            {
+                "date": np.repeat(data["date"], n_powers),
+                "step": np.repeat(data["step"], n_powers),
+                "power": np.tile(self.powers, months),
+            }
+        )
         for reporter in measures.PER_POWER:
             frame[reporter.__name__] = np.concatenate(data[reporter.__name__])
         for reporter in measures.PER_STATE:

@@ -37,11 +37,15 @@ def check_out_dir(out: Path, overwrite: bool) -> None:
         raise refuse(COMMAND_LINE, "--out", f"{out} is a file, not a folder")
     if out.is_dir() and any(out.iterdir()) and not overwrite:
         raise refuse(
-            COMMAND_LINE, "--out", f"{out} already holds files; choose a new folder or add --overwrite"
+            COMMAND_LINE,
+            "--out",
+            f"{out} already holds files; choose a new folder or add --overwrite",
         )
 
 
-def write(result: Result, plan: Plan, out: Path, started: datetime, overwrite: bool = False) -> Path:
+def write(
+    result: Result, plan: Plan, out: Path, started: datetime, overwrite: bool = False
+) -> Path:
     """Write every output of a run into ``out`` at once (see the module docstring)."""
     out.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{out.name}-", dir=out.parent))
@@ -54,7 +58,8 @@ def write(result: Result, plan: Plan, out: Path, started: datetime, overwrite: b
             frame.to_parquet(staging / f"persons-{date}.parquet")
             frame.to_csv(staging / f"persons-{date}.csv")
         plots.trajectories(
-            result.timeseries, list(plan.scenario.events),
+            result.timeseries,
+            list(plan.scenario.events),
             f"{plan.scenario.name}: seed {result.model.params.run.seed}",
             staging / "trajectories.png",
         )
@@ -105,7 +110,9 @@ def package_version() -> str:
 def summary(timeseries: pd.DataFrame) -> pd.DataFrame:
     """Each power's attraction, favourable share and alignment at the first and last month,
     and the effective number of vectors (columns ``<measure> start`` and ``<measure> end``)."""
-    ends = timeseries[timeseries["date"].isin([timeseries["date"].iloc[0], timeseries["date"].iloc[-1]])]
+    ends = timeseries[
+        timeseries["date"].isin([timeseries["date"].iloc[0], timeseries["date"].iloc[-1]])
+    ]
     ends = ends.assign(at=np.where(ends["date"] == ends["date"].iloc[0], "start", "end"))
     cols = ["attraction", "favourable", "alignment", "effective_vectors"]
     table = ends.pivot(index="power", columns="at", values=cols)

@@ -9,9 +9,9 @@ from pathlib import Path
 import matplotlib
 
 matplotlib.use("Agg")  # files only: no display is needed or assumed
-import matplotlib.dates as mdates  # noqa: E402
-import matplotlib.pyplot as plt  # noqa: E402
-import pandas as pd  # noqa: E402
+import matplotlib.dates as mdates
+import matplotlib.pyplot as plt
+import pandas as pd
 
 # Okabe & Ito (2008) colour-blind-safe palette; line styles differ too, for grey print.
 KNOWN = {"West": "#0072B2", "Russia": "#D55E00", "China": "#009E73", "Turkey": "#E69F00"}
@@ -29,7 +29,9 @@ def event_marks(events: list) -> list[dict]:
     """Scenario events as timeline marks: one per label, spanning its dates."""
     marks: dict[str, dict] = {}
     for event in events:
-        label = event.label or f"{event.action} {getattr(event, 'path', getattr(event, 'power', ''))}"
+        label = (
+            event.label or f"{event.action} {getattr(event, 'path', getattr(event, 'power', ''))}"
+        )
         start = pd.Timestamp(event.date)
         end = pd.Timestamp(getattr(event, "until", None) or event.date)
         mark = marks.setdefault(label, {"label": label, "start": start, "end": end})
@@ -44,7 +46,10 @@ def trajectories(timeseries: pd.DataFrame, events: list, title: str, path: Path)
     marks = event_marks(events)
     rows = max(1, len(marks))
     fig, (ax_events, ax_attr, ax_align) = plt.subplots(
-        3, 1, figsize=(10, 7.5 + 0.18 * rows), sharex=True,
+        3,
+        1,
+        figsize=(10, 7.5 + 0.18 * rows),
+        sharex=True,
         gridspec_kw={"height_ratios": [0.35 + 0.22 * rows, 3, 3]},
     )
     for k, power in enumerate(powers):
@@ -83,11 +88,22 @@ def _timeline(ax, marks: list[dict], first: pd.Timestamp, last: pd.Timestamp) ->
         ax.text(first, 0, "no scenario events", fontsize=8, color="0.4", va="center")
     for row, mark in enumerate(marks):
         if mark["end"] > mark["start"]:
-            ax.plot([mark["start"], mark["end"]], [row, row], color="0.45", linewidth=3,
-                    solid_capstyle="butt")
+            ax.plot(
+                [mark["start"], mark["end"]],
+                [row, row],
+                color="0.45",
+                linewidth=3,
+                solid_capstyle="butt",
+            )
         else:
             ax.plot([mark["start"]], [row], marker="v", color="0.2", markersize=6)
         when = mark["start"].strftime("%Y-%m")
-        ax.annotate(f"{when}  {mark['label']}", (mark["start"], row), xytext=(6, 0),
-                    textcoords="offset points", va="center", fontsize=8,
-                    bbox={"facecolor": "white", "edgecolor": "none", "pad": 0.6})
+        ax.annotate(
+            f"{when}  {mark['label']}",
+            (mark["start"], row),
+            xytext=(6, 0),
+            textcoords="offset points",
+            va="center",
+            fontsize=8,
+            bbox={"facecolor": "white", "edgecolor": "none", "pad": 0.6},
+        )

@@ -103,7 +103,9 @@ def synthesize(profile: Profile, params: Parameters, rng: np.random.Generator) -
 
     elite = _weighted_flags(rng, params.population.elite_share, urban & np.isin(age, [1, 2]), n)
     ngo = _weighted_flags(rng, params.population.ngo_share, urban, n)
-    culture = _culture(rng, profile, groups, ethnicity, age, urban, language, speaks, main_languages)
+    culture = _culture(
+        rng, profile, groups, ethnicity, age, urban, language, speaks, main_languages
+    )
     identity = _identity(rng, profile, groups, ethnicity, language, main_languages)
 
     p = len(powers)
@@ -111,9 +113,10 @@ def synthesize(profile: Profile, params: Parameters, rng: np.random.Generator) -
     susceptibility /= np.exp(params.population.stereotype_spread**2 / 2)  # mean 1
     personal = rng.normal(0.0, params.persuasion.idiosyncrasy, (n, p))
     tie_weight = np.where(urban, 1.5, 0.5)
-    tie_chance = np.array([pw.education_ties for pw in powers])[None, :] * (
-        tie_weight / tie_weight.mean()
-    )[:, None]
+    tie_chance = (
+        np.array([pw.education_ties for pw in powers])[None, :]
+        * (tie_weight / tie_weight.mean())[:, None]
+    )
     ties = rng.random((n, p)) < tie_chance
 
     return Population(
@@ -171,7 +174,9 @@ def _culture(rng, profile, groups, ethnicity, age, urban, language, speaks, main
     young = age == 0
     english = speaks[:, profile.languages.index("en")] if "en" in profile.languages else 0
     liberal = (
-        c.liberal_base + c.liberal_young * young + c.liberal_urban * urban
+        c.liberal_base
+        + c.liberal_young * young
+        + c.liberal_urban * urban
         + c.liberal_english * english
     )
     russian_col = profile.languages.index("ru")
@@ -208,9 +213,7 @@ def _engagement(profile, age, urban, elite, ngo):
     return np.stack(columns, axis=1)
 
 
-def small_world(
-    n: int, degree: int, rewiring: float, rng: np.random.Generator
-) -> sparse.csr_array:
+def small_world(n: int, degree: int, rewiring: float, rng: np.random.Generator) -> sparse.csr_array:
     """A Watts-Strogatz ring (1998) over persons in storage order.
 
     Persons are stored sorted by region, area, ethnicity, language and age, so lattice ties

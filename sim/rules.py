@@ -27,7 +27,10 @@ def affinity(culture: Array, messages: Array) -> Array:
 
 
 def stereotypes(
-    susceptibility: Array, mean: Array, identity: Array, elite: NDArray[np.bool_],
+    susceptibility: Array,
+    mean: Array,
+    identity: Array,
+    elite: NDArray[np.bool_],
     elite_factor: float,
 ) -> Array:
     """Stereotype s_ip = clip(s_p * sigma_ip * (0.5 + iota_i) * (e if elite), 0, 1).
@@ -37,12 +40,18 @@ def stereotypes(
     & Chen 2016, cited in §5.3): elites hold them at ``elite_factor`` of the public's level.
     ``susceptibility`` is a fixed personal factor with mean 1.
     """
-    personal = susceptibility * (0.5 + identity[:, None]) * np.where(elite, elite_factor, 1.0)[:, None]
+    personal = (
+        susceptibility * (0.5 + identity[:, None]) * np.where(elite, elite_factor, 1.0)[:, None]
+    )
     return np.clip(mean[None, :] * personal, 0.0, 1.0)
 
 
 def cultural_baseline(
-    affinity: Array, stereotype: Array, prestige: Array, personal: Array, ties: Array,
+    affinity: Array,
+    stereotype: Array,
+    prestige: Array,
+    personal: Array,
+    ties: Array,
     ties_bonus: float,
 ) -> Array:
     """The attraction a person relaxes to without signals: a0_ip in [0, 1].

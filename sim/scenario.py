@@ -9,19 +9,21 @@ from __future__ import annotations
 
 import copy
 import hashlib
+import re
 import tomllib
 import typing
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from sim.errors import Problem, ScenarioError, refuse
 from sim.profile import Profile, load_profile
 from sim.schema import (
     GROUP_DIMENSIONS,
     PATH_ACTIONS,
+    Event,
     Power,
     Scenario,
     ShockEvent,
@@ -31,6 +33,8 @@ from sim.schema import (
     resolve,
 )
 
+EVENT: TypeAdapter = TypeAdapter(Event)
+MISSING = "required key is missing"
 DEFAULT_SCENARIO = "baseline"
 COMMAND_LINE = "command line"
 
@@ -91,8 +95,8 @@ def read_toml(path: Path) -> Source:
     except UnicodeDecodeError:
         raise refuse(path, "", "not a UTF-8 text file") from None
     except tomllib.TOMLDecodeError as err:
-        line = getattr(err, "lineno", None)
-        raise refuse(path, "", f"not valid TOML: {err}", line) from None
+        where = re.search(r"at line (\d+)", str(err))
+        raise refuse(path, "", f"not valid TOML: {err}", int(where[1]) if where else None) from None
 
 
 def deep_merge(base: dict[str, Any], top: dict[str, Any]) -> dict[str, Any]:
@@ -117,15 +121,23 @@ def resolve_extends(path: Path, _seen: tuple[Path, ...] = ()) -> Resolved:
     own_events = source.data.get("events", [])
     own = {k: v for k, v in source.data.items() if k not in ("extends", "events")}
     if parent_name is None:
-        origins = [(source, i) for i in range(len(own_events) if isinstance(own_events, list) else 0)]
+        origins = [
+            (source, i) for i in range(len(own_events) if isinstance(own_events, list) else 0)
+        ]
         return Resolved({**own, "events": own_events}, [source], origins)
     if not isinstance(parent_name, str):
         raise refuse(path, "extends", "must be the name of a shipped scenario or a file path")
     parent_path = _find_parent(parent_name, path)
     parent = resolve_extends(parent_path, (*_seen, here))
-    merged = deep_merge({k: v for k, v in parent.data.items() if k != "events"}, own)
+    # A scenario's name and description are its own; sources accumulate along the chain.
+    inherited = {k: v for k, v in parent.data.items() if k not in ("events", "name", "description")}
+    merged = deep_merge(inherited, own)
+    if isinstance(parent.data.get("sources"), list) and isinstance(own.get("sources", []), list):
+        merged["sources"] = parent.data["sources"] + own.get("sources", [])
     events = list(parent.data["events"]) + (own_events if isinstance(own_events, list) else [])
-    origins = parent.event_origins + [(source, i) for i in range(len(events) - len(parent.data["events"]))]
+    origins = parent.event_origins + [
+        (source, i) for i in range(len(events) - len(parent.data["events"]))
+    ]
     if not isinstance(own_events, list):
         merged["events"] = own_events  # let the schema refuse it
     else:
@@ -141,9 +153,7 @@ def _find_parent(name: str, child: Path) -> Path:
         return find_scenario(name)
     except ScenarioError:
         shipped = ", ".join(shipped_scenarios())
-        raise refuse(
-            child, "extends", f"unknown scenario {name!r}; shipped: {shipped}"
-        ) from None
+        raise refuse(child, "extends", f"unknown scenario {name!r}; shipped: {shipped}") from None
 
 
 def apply_overrides(data: dict[str, Any], overrides: dict[str, Any]) -> dict[str, Any]:
@@ -175,19 +185,49 @@ def load_scenario(
 def load_with_profile(
     name_or_path: str | Path | None = None, overrides: dict[str, Any] | None = None
 ) -> tuple[Scenario, Profile, Resolved]:
-    """As :func:`load_scenario`, also returning the country profile and the resolved chain."""
+    """As :func:`load_scenario`, also returning the country profile and the resolved chain.
+
+    Events are validated one by one, so that one bad event does not hide the problems of
+    the others or of the rest of the file.
+    """
+    overrides = overrides or {}
     path = find_scenario(name_or_path or DEFAULT_SCENARIO)
     resolved = resolve_extends(path)
-    data = apply_overrides(resolved.data, overrides or {})
+    data = apply_overrides(resolved.data, overrides)
+    raw_events = data.get("events", [])
+    found: list[tuple[tuple[Any, ...], str]] = []
+    scenario = None
     try:
-        scenario = Scenario.model_validate(data)
+        scenario = Scenario.model_validate({**data, "events": []})
     except ValidationError as err:
-        problems = [_problem(e, resolved, overrides or {}) for e in err.errors()]
-        raise ScenarioError(problems) from None
-    profile = load_profile(shipped_dir() / "profiles" / f"{scenario.run.profile}.toml")
-    problems = check_consistency(scenario, profile, resolved, overrides or {})
-    if problems:
-        raise ScenarioError(problems)
+        found += [_loc_message(e) for e in err.errors()]
+    events: list[tuple[int, Any]] = []
+    if not isinstance(raw_events, list):
+        found.append((("events",), "must be a list of [[events]] tables"))
+        raw_events = []
+    for i, raw in enumerate(raw_events):
+        try:
+            events.append((i, EVENT.validate_python(raw)))
+        except ValidationError as err:
+            found += [_loc_message(e, ("events", i)) for e in err.errors()]
+    profile = None
+    if scenario is not None:
+        profiles = {p.stem: p for p in sorted((shipped_dir() / "profiles").glob("*.toml"))}
+        if scenario.run.profile in profiles:
+            profile = load_profile(profiles[scenario.run.profile])
+            found += check_consistency(scenario, profile, events)
+        else:
+            found.append(
+                (
+                    ("run", "profile"),
+                    f"unknown country profile {scenario.run.profile!r}; "
+                    f"available: {', '.join(profiles)}",
+                )
+            )
+    if found:
+        problems = [_locate_problem(loc, msg, resolved, overrides) for loc, msg in found]
+        raise ScenarioError(sorted(problems, key=lambda p: (p.source, p.line or 0)))
+    scenario = scenario.model_copy(update={"events": [event for _, event in events]})
     return scenario, profile, resolved
 
 
@@ -199,12 +239,11 @@ def scenario_hash(path: Path) -> str:
 # --- problems -----------------------------------------------------------------------------
 
 
-def _problem(err: Any, resolved: Resolved, overrides: dict[str, Any]) -> Problem:
-    loc = tuple(err["loc"])
+def _loc_message(err: Any, prefix: tuple[Any, ...] = ()) -> tuple[tuple[Any, ...], str]:
+    loc = (*prefix, *err["loc"])
     if loc and loc[0] == "events" and len(loc) > 2 and loc[2] in (*PATH_ACTIONS, "shock"):
         loc = loc[:2] + loc[3:]  # drop the union tag pydantic inserts
-    message = _message(err, loc)
-    return _locate_problem(loc, message, resolved, overrides)
+    return loc, _message(err, loc)
 
 
 def _locate_problem(
@@ -213,11 +252,13 @@ def _locate_problem(
     key = _dotted(loc)
     if any(key == o or key.startswith(o + ".") for o in overrides):
         return Problem(COMMAND_LINE, key, message)
-    if loc and loc[0] == "events" and len(loc) > 1 and isinstance(loc[1], int):
-        if loc[1] < len(resolved.event_origins):
-            source, index = resolved.event_origins[loc[1]]
-            own = ("events", index, *loc[2:])
-            return Problem(str(source.path), _dotted(own), message, locate(source.text, own))
+    in_event = loc[:1] == ("events",) and len(loc) > 1 and isinstance(loc[1], int)
+    if in_event and loc[1] < len(resolved.event_origins):
+        source, index = resolved.event_origins[loc[1]]
+        own = ("events", index, *loc[2:])
+        return Problem(str(source.path), _dotted(own), message, locate(source.text, own))
+    if message == MISSING:  # nowhere to point at: it belongs in the file asked for
+        return Problem(str(resolved.chain[0].path), key, message)
     for source in resolved.chain:
         line = locate(source.text, loc)
         if line is not None:
@@ -238,7 +279,7 @@ def _message(err: Any, loc: tuple[Any, ...]) -> str:
         allowed = allowed_keys(loc[:-1])
         return f"unknown key {loc[-1]!r}; allowed: {', '.join(allowed)}"
     if kind == "missing":
-        return "required key is missing"
+        return MISSING
     if kind in ("union_tag_invalid", "union_tag_not_found"):
         return f"action must be one of: {', '.join((*PATH_ACTIONS, 'shock'))}"
     if msg.startswith("Value error, "):
@@ -268,7 +309,18 @@ def allowed_keys(loc: tuple[Any, ...]) -> list[str]:
     if isinstance(model, type) and issubclass(model, BaseModel):
         return list(model.model_fields)
     if loc and loc[0] == "events":
-        return ["date", "label", "action", "path", "value", "until", "power", "delta", "reach", "groups"]
+        return [
+            "date",
+            "label",
+            "action",
+            "path",
+            "value",
+            "until",
+            "power",
+            "delta",
+            "reach",
+            "groups",
+        ]
     return []
 
 
@@ -312,20 +364,26 @@ def _split_key(key: str) -> tuple[str, ...]:
 
 
 def check_consistency(
-    scenario: Scenario, profile: Profile, resolved: Resolved, overrides: dict[str, Any]
-) -> list[Problem]:
-    """Problems that need more than one field to see: events, languages, groups."""
+    scenario: Scenario, profile: Profile, events: list[tuple[int, Any]]
+) -> list[tuple[tuple[Any, ...], str]]:
+    """Problems that need more than one field to see: events, languages, groups.
+
+    ``events`` are (index in the file's list, validated event) pairs.
+    """
     found: list[tuple[tuple[Any, ...], str]] = []
     for name, power in scenario.powers.items():
         for lang in power.languages:
             if lang not in profile.languages:
                 found.append(
-                    (("powers", name, "languages", lang),
-                     f"unknown language {lang!r}; the profile has: {', '.join(profile.languages)}")
+                    (
+                        ("powers", name, "languages", lang),
+                        f"unknown language {lang!r}; "
+                        f"the profile has: {', '.join(profile.languages)}",
+                    )
                 )
     start, end = month_index(scenario.run.start), month_index(scenario.run.end)
     params = scenario.parameters()
-    for i, event in enumerate(scenario.events):
+    for i, event in events:
         here = ("events", i)
         if not start <= month_index(event.date) <= end:
             found.append(((*here, "date"), _outside(event.date, scenario)))
@@ -334,9 +392,11 @@ def check_consistency(
             continue
         until = getattr(event, "until", None)
         if until is not None and not month_index(event.date) < month_index(until) <= end:
-            found.append(((*here, "until"), f"{_outside(until, scenario)} and after date {event.date}"))
+            found.append(
+                ((*here, "until"), f"{_outside(until, scenario)} and after date {event.date}")
+            )
         found += [((*here, loc), msg) for loc, msg in _check_path_event(event, params)]
-    return [_locate_problem(loc, msg, resolved, overrides) for loc, msg in found]
+    return found
 
 
 def _outside(date: str, scenario: Scenario) -> str:
@@ -362,17 +422,28 @@ def _check_path_event(event: Any, params: Any) -> list[tuple[str, str]]:
     if event.action in ("set", "ramp"):
         low, high = bounds(info) if info is not None else (0.0, 1.0)
         if not low <= event.value <= high:
-            return [("value", f"{event.value} is out of range for {event.path!r}: allowed {low} to {high}")]
+            return [
+                (
+                    "value",
+                    f"{event.value} is out of range for {event.path!r}: allowed {low} to {high}",
+                )
+            ]
     return []
 
 
-def _check_shock(event: ShockEvent, scenario: Scenario, profile: Profile) -> list[tuple[tuple[str, ...], str]]:
+def _check_shock(
+    event: ShockEvent, scenario: Scenario, profile: Profile
+) -> list[tuple[tuple[str, ...], str]]:
     out: list[tuple[tuple[str, ...], str]] = []
     if event.power not in scenario.powers:
-        out.append((("power",), f"unknown power {event.power!r}; powers: {', '.join(scenario.powers)}"))
+        out.append(
+            (("power",), f"unknown power {event.power!r}; powers: {', '.join(scenario.powers)}")
+        )
     for dim in GROUP_DIMENSIONS:
         allowed = profile.group_values(dim)
         for value in getattr(event.groups, dim):
             if value not in allowed:
-                out.append((("groups", dim), f"unknown {dim} {value!r}; allowed: {', '.join(allowed)}"))
+                out.append(
+                    (("groups", dim), f"unknown {dim} {value!r}; allowed: {', '.join(allowed)}")
+                )
     return out

@@ -67,9 +67,7 @@ def month_name(index: int) -> str:
 
 
 def _channel_table(name: str, doc: str, *, le: float, unit: str) -> type[Strict]:
-    fields = {
-        c: (float, param(0.0, f"{doc}: {c}", unit=unit, ge=0.0, le=le)) for c in CHANNELS
-    }
+    fields = {c: (float, param(0.0, f"{doc}: {c}", unit=unit, ge=0.0, le=le)) for c in CHANNELS}
     return create_model(name, __base__=Strict, __doc__=doc, **fields)
 
 
@@ -118,8 +116,11 @@ class Power(Strict):
     offers: float = param(0.0, "economic offers: investment, credit, market access", ge=0, le=1)
     official_bias: float = param(0.0, "mean inclination of officials toward it", ge=-1, le=1)
     education_ties: float = param(
-        0.0, "share of persons with education ties (alumni and their families)",
-        init_only=True, ge=0, le=1,
+        0.0,
+        "share of persons with education ties (alumni and their families)",
+        init_only=True,
+        ge=0,
+        le=1,
     )
 
 
@@ -129,7 +130,11 @@ class Run(Strict):
     start: Month = param("2015-01", "first month", unit="YYYY-MM", init_only=True)
     end: Month = param("2035-12", "last month", unit="YYYY-MM", init_only=True)
     population: int = param(
-        20_000, "number of synthetic persons", unit="persons", init_only=True, ge=100,
+        20_000,
+        "number of synthetic persons",
+        unit="persons",
+        init_only=True,
+        ge=100,
         le=2_000_000,
     )
     officials: int = param(30, "number of officials writing reports", init_only=True, ge=1, le=500)
@@ -165,23 +170,17 @@ class Persuasion(Strict):
     relaxation: float = param(
         0.03, "delta: pull toward the cultural baseline", unit="1/month", ge=0, le=1
     )
-    identity_resistance: float = param(
-        0.5, "rho: how far identity lowers receptivity", ge=0, le=1
-    )
+    identity_resistance: float = param(0.5, "rho: how far identity lowers receptivity", ge=0, le=1)
     idiosyncrasy: float = param(
         0.15, "spread of personal baselines (sd)", init_only=True, ge=0, le=0.5
     )
-    ties_bonus: float = param(
-        0.2, "baseline raise from education ties to a power", ge=0, le=1
-    )
+    ties_bonus: float = param(0.2, "baseline raise from education ties to a power", ge=0, le=1)
 
 
 class Backlash(Strict):
     """Backlash against hostile incidents, a hypothesis of the study (§5.2)."""
 
-    strength: float = param(
-        0.05, "beta: loss per incident heard, times identity", ge=0, le=1
-    )
+    strength: float = param(0.05, "beta: loss per incident heard, times identity", ge=0, le=1)
     reach: float = param(0.3, "chance a person hears of one incident", ge=0, le=1)
 
 
@@ -205,9 +204,7 @@ class Population(Strict):
     ngo_share: float = param(
         0.01, "share of persons linked to foreign-funded NGOs", init_only=True, ge=0, le=0.2
     )
-    elite_stereotype: float = param(
-        0.5, "elites' stereotypes relative to the public", ge=0, le=2
-    )
+    elite_stereotype: float = param(0.5, "elites' stereotypes relative to the public", ge=0, le=2)
     stereotype_spread: float = param(
         0.4, "log-normal spread of personal stereotypes", init_only=True, ge=0, le=2
     )
@@ -240,17 +237,28 @@ class State(Strict):
     screening: float = param(0.2, "lever: baseline screening of foreign channels", ge=0, le=1)
     screenability: Screenability = Field(  # type: ignore[valid-type]
         default_factory=lambda: Screenability(
-            education=0.1, media=0.3, language=0.1, culture=0.1, economy=0.05, grants=1.0,
+            education=0.1,
+            media=0.3,
+            language=0.1,
+            culture=0.1,
+            economy=0.05,
+            grants=1.0,
             values=0.5,
         )
     )
     counter_rate: float = param(
-        0.01, "kappa: monthly rise of counter-measures against a dominant power",
-        unit="1/month", ge=0, le=1,
+        0.01,
+        "kappa: monthly rise of counter-measures against a dominant power",
+        unit="1/month",
+        ge=0,
+        le=1,
     )
     counter_decay: float = param(
-        0.005, "monthly fall of counter-measures when no power dominates", unit="1/month",
-        ge=0, le=1,
+        0.005,
+        "monthly fall of counter-measures when no power dominates",
+        unit="1/month",
+        ge=0,
+        le=1,
     )
 
 
@@ -259,20 +267,27 @@ class Officials(Strict):
 
     offer_weight: float = param(0.4, "weight of economic offers", ge=0, le=10)
     leverage_weight: float = param(0.6, "weight of structural leverage", ge=0, le=10)
-    public_weight: float = param(0.5, "weight of public mood (attraction above average)", ge=0, le=10)
+    public_weight: float = param(
+        0.5, "weight of public mood (attraction above average)", ge=0, le=10
+    )
     elite_weight: float = param(0.3, "weight of elite interest", ge=0, le=10)
     advocacy_weight: float = param(0.2, "weight of NGO-funded advocacy", ge=0, le=10)
     noise: float = param(0.1, "sd of monthly noise in each score", ge=0, le=5)
     bias_spread: float = param(
-        0.05, "sd of officials' personal biases around the power's mean", init_only=True,
-        ge=0, le=5,
+        0.05,
+        "sd of officials' personal biases around the power's mean",
+        init_only=True,
+        ge=0,
+        le=5,
     )
 
 
 class Adaptation(Strict):
     """Powers' yearly adaptation."""
 
-    shift: float = param(0.15, "share of effort moved toward better channels", unit="1/year", ge=0, le=1)
+    shift: float = param(
+        0.15, "share of effort moved toward better channels", unit="1/year", ge=0, le=1
+    )
     growth: float = param(
         0.1, "raise of total effort after a year of falling alignment", unit="1/year", ge=0, le=1
     )

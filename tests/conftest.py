@@ -1,0 +1,30 @@
+"""Shared fixtures: a tiny scenario (three powers, 300 persons, three years)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from sim.model import MultivectorModel
+from sim.scenario import load_with_profile
+
+TESTS = Path(__file__).parent
+TINY = TESTS / "scenarios" / "tiny.toml"
+
+
+def tiny(**overrides):
+    """The tiny scenario with dotted-path overrides, and its profile."""
+    scenario, profile, _ = load_with_profile(TINY, overrides)
+    return scenario, profile
+
+
+def tiny_model(seed: int | None = None, **overrides) -> MultivectorModel:
+    scenario, profile = tiny(**overrides)
+    return MultivectorModel(scenario, profile=profile, seed=seed)
+
+
+@pytest.fixture(scope="session")
+def tiny_run() -> MultivectorModel:
+    """The tiny scenario run to its end once per session (read-only for tests)."""
+    return tiny_model().run_until()

@@ -1,0 +1,185 @@
+"""The command line, through the installed ``multivector`` entry point."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from conftest import TINY
+
+EXE = shutil.which("multivector") or str(Path(sys.executable).parent / "multivector")
+BAD = Path(__file__).parent / "bad"
+
+
+def cli(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run([EXE, *args], capture_output=True, text=True, cwd=cwd, timeout=300)
+
+
+@pytest.fixture(scope="module")
+def default_run(tmp_path_factory):
+    """``multivector run`` with no argument, as a user types it, in an empty folder."""
+    here = tmp_path_factory.mktemp("default")
+    done = cli("run", cwd=here)
+    return done, here
+
+
+def test_default_run_writes_every_output(default_run):
+    done, here = default_run
+    assert done.returncode == 0, done.stderr
+    (folder,) = (here / "results").iterdir()
+    assert folder.name.startswith("baseline-")
+    for name in (
+        "timeseries.csv",
+        "timeseries.parquet",
+        "groups.csv",
+        "manifest.json",
+        "trajectories.png",
+        "channels.csv",
+    ):
+        assert (folder / name).stat().st_size > 0, name
+    ts = pd.read_parquet(folder / "timeseries.parquet")
+    assert ts["date"].iloc[0] == "2015-01" and ts["date"].iloc[-1] == "2035-12"
+    assert set(ts["power"]) == {"West", "Russia", "China", "Turkey"}
+    pd.testing.assert_frame_equal(ts, pd.read_csv(folder / "timeseries.csv"), check_dtype=False)
+    groups = pd.read_csv(folder / "groups.csv")
+    assert set(groups["dimension"]) == {"ethnicity", "language", "age", "area"}
+
+
+def test_default_run_prints_a_summary(default_run):
+    done, _ = default_run
+    for word in (
+        "West",
+        "Russia",
+        "China",
+        "Turkey",
+        "attraction",
+        "favourable",
+        "alignment",
+        "effective number of vectors",
+        "2015-01",
+        "2035-12",
+    ):
+        assert word in done.stdout
+
+
+def test_manifest_carries_provenance(default_run):
+    _, here = default_run
+    (folder,) = (here / "results").iterdir()
+    manifest = json.loads((folder / "manifest.json").read_text())
+    for key in (
+        "package",
+        "python",
+        "mesa",
+        "numpy",
+        "command",
+        "started_utc",
+        "finished_utc",
+        "seed",
+        "scenario",
+        "profile",
+    ):
+        assert key in manifest
+    assert len(manifest["scenario"]["files"][0]["sha256"]) == 64
+    assert manifest["scenario"]["resolved"]["powers"]["Russia"]["leverage"] == 0.9
+    assert manifest["seed"] == manifest["scenario"]["resolved"]["run"]["seed"]
+
+
+def test_run_with_overrides_and_snapshots(tmp_path):
+    out = tmp_path / "out"
+    done = cli(
+        "run",
+        str(TINY),
+        "--seed",
+        "7",
+        "--until",
+        "2016-12",
+        "--population",
+        "400",
+        "--snapshot",
+        "2015-06",
+        "--snapshot",
+        "2016-03",
+        "--out",
+        str(out),
+        "--quiet",
+    )
+    assert done.returncode == 0, done.stderr
+    ts = pd.read_csv(out / "timeseries.csv")
+    assert ts["date"].iloc[-1] == "2016-12"
+    persons = pd.read_parquet(out / "persons-2016-03.parquet")
+    assert len(persons) == 400
+    assert {
+        "ethnicity",
+        "language",
+        "age",
+        "area",
+        "region",
+        "elite",
+        "identity",
+        "attraction_Alpha",
+        "attraction_Beta",
+        "attraction_Gamma",
+    } <= set(persons.columns)
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["seed"] == 7 and manifest["until"] == "2016-12"
+
+
+@pytest.mark.parametrize("name", ["unknown_key", "event_unknown_power", "syntax_error"])
+def test_bad_scenario_exits_2_without_traceback(name, tmp_path):
+    done = cli("run", str(BAD / f"{name}.toml"), "--out", str(tmp_path / "x"))
+    assert done.returncode == 2
+    assert "Traceback" not in done.stderr and "error:" in done.stderr
+    assert f"{name}.toml" in done.stderr
+    assert not (tmp_path / "x").exists()
+
+
+@pytest.mark.parametrize(
+    ("args", "fragment"),
+    [
+        (["--until", "2040-01"], "--until: 2040-01 must fall within 2015-01 to 2017-12"),
+        (["--until", "2016-13"], "--until: bad date '2016-13'"),
+        (["--snapshot", "2014-01"], "--snapshot: 2014-01 must fall within"),
+        (["--population", "5"], "run.population: Input should be greater than or equal to 100"),
+        (["--set", "state.balance=1"], "unknown key 'balance'; allowed: balance_strength"),
+        (["--set", "nonsense"], "--set: 'nonsense' is not of the form path=value"),
+    ],
+)
+def test_bad_options_exit_2_and_say_what_is_allowed(args, fragment, tmp_path):
+    done = cli("run", str(TINY), *args, "--out", str(tmp_path / "x"))
+    assert done.returncode == 2
+    assert fragment in done.stderr
+    assert "Traceback" not in done.stderr
+
+
+def test_existing_results_are_never_damaged(tmp_path):
+    out = tmp_path / "kept"
+    out.mkdir()
+    (out / "precious.csv").write_text("keep me")
+    done = cli("run", str(TINY), "--out", str(out), "--quiet")
+    assert done.returncode == 2 and "--overwrite" in done.stderr
+    assert (out / "precious.csv").read_text() == "keep me"
+
+
+def test_scenarios_lists_the_library():
+    done = cli("scenarios")
+    assert done.returncode == 0
+    assert "baseline" in done.stdout and "post2022_russia_weakening" in done.stdout
+
+
+def test_check_explains_every_problem():
+    done = cli("check", str(BAD / "event_unknown_group.toml"), "baseline")
+    assert done.returncode == 2
+    assert "unknown ethnicity 'Klingon'" in done.stderr
+    assert "ok baseline" in done.stdout
+
+
+def test_help_lists_the_commands():
+    done = cli("--help")
+    assert done.returncode == 0
+    for command in ("run", "scenarios", "check"):
+        assert command in done.stdout

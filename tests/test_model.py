@@ -1,0 +1,170 @@
+"""Invariants of whole runs: bounds, the simplex, seeds, relabelling, a power doing nothing."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from conftest import TINY, tiny, tiny_model
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from sim.model import MultivectorModel
+from sim.scenario import load_with_profile
+from sim.schema import Mechanisms, Parameters, bounds
+
+# Parameters a property draws within their schema bounds (log scale for balance strength).
+DRAWN = [
+    "persuasion.rate",
+    "persuasion.relaxation",
+    "persuasion.identity_resistance",
+    "persuasion.ties_bonus",
+    "backlash.strength",
+    "backlash.reach",
+    "social.rate",
+    "social.confidence",
+    "identity.promotion",
+    "identity.response",
+    "identity.decay",
+    "state.policy_speed",
+    "state.dominance_threshold",
+    "state.screening",
+    "state.counter_rate",
+    "state.counter_decay",
+    "officials.noise",
+    "officials.public_weight",
+    "powers.Alpha.efficiency",
+    "powers.Alpha.stereotype",
+    "powers.Beta.prestige",
+    "powers.Gamma.offers",
+]
+
+
+def _field(path: str):
+    section, name = path.split(".")[-2:]
+    if path.startswith("powers."):
+        from sim.schema import Power
+
+        return Power.model_fields[name]
+    return Parameters.model_fields[section].annotation.model_fields[name]
+
+
+@st.composite
+def parameter_draws(draw):
+    overrides = {"run.population": 120}
+    for path in DRAWN:
+        low, high = bounds(_field(path))
+        overrides[path] = draw(st.floats(low, min(high, 1.0)))
+    overrides["powers.Alpha.hostility"] = draw(st.floats(0, 60))
+    overrides["state.balance_strength"] = 10 ** draw(st.floats(-3, 2))
+    for name in Mechanisms.model_fields:
+        overrides[f"mechanisms.{name}"] = draw(st.booleans())
+    return overrides
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(parameter_draws())
+def test_state_stays_in_bounds_for_any_valid_parameters(overrides):
+    model = tiny_model(**overrides)
+    for _ in range(24):
+        model.step()
+        pop = model.state.population
+        assert np.all((pop.attraction >= 0) & (pop.attraction <= 1))
+        assert np.all((pop.identity >= 0) & (pop.identity <= 1))
+        assert np.all(model.state.alignment >= -1e-12)
+        assert model.state.alignment.sum() == pytest.approx(1.0)
+        for official in model.officials:
+            assert official.report.sum() == pytest.approx(1.0)
+
+
+def test_same_seed_gives_identical_results(tiny_run):
+    again = tiny_model().run_until()
+    pd.testing.assert_frame_equal(tiny_run.timeseries(), again.timeseries())
+    pd.testing.assert_frame_equal(tiny_run.groups(), again.groups())
+    pd.testing.assert_frame_equal(tiny_run.persons(), again.persons())
+
+
+def test_different_seeds_differ(tiny_run):
+    other = tiny_model(seed=2).run_until()
+    assert not np.allclose(tiny_run.timeseries()["attraction"], other.timeseries()["attraction"])
+
+
+def test_relabelling_the_powers_relabels_the_results(tmp_path, tiny_run):
+    """Renaming Alpha -> Gamma -> Beta -> Alpha changes nothing but the names."""
+    rename = {"Alpha": "Gamma", "Beta": "Alpha", "Gamma": "Beta"}
+    text = TINY.read_text()
+    for old in rename:
+        text = text.replace(old, f"@{old}@")
+    for old, new in rename.items():
+        text = text.replace(f"@{old}@", new)
+    path = tmp_path / "tiny.toml"
+    path.write_text(text)
+    scenario, profile, _ = load_with_profile(path)
+    relabelled = MultivectorModel(scenario, profile=profile).run_until().timeseries()
+    original = tiny_run.timeseries()
+    mapped = original.assign(
+        power=original["power"].map(rename), dominant_power=original["dominant_power"].map(rename)
+    )
+    pd.testing.assert_frame_equal(relabelled, mapped)
+
+
+def test_a_power_that_does_nothing_gains_nothing():
+    """No effort, leverage, offers or prestige: no attraction and less than an even share."""
+    scenario, profile = tiny(
+        **{
+            "persuasion.idiosyncrasy": 0.0,
+            "powers.Null.prestige": 0.0,
+            "powers.Null.capacity": 0.0,
+        }
+    )
+    model = MultivectorModel(scenario, profile=profile)
+    null = model.powers.index("Null")
+    assert model.state.population.attraction[:, null].max() == 0.0
+    for _ in range(24):
+        model.step()
+        assert model.state.population.attraction[:, null].max() == 0.0
+        assert model.state.alignment[null] < 1.0 / len(model.powers)
+    assert np.all(model.power_agents[null].signal == 0.0)
+
+
+def test_the_model_is_a_mesa_model_with_agents(tiny_run):
+    import mesa
+
+    from sim.agents import MiddleState, Official, Power
+
+    assert isinstance(tiny_run, mesa.Model)
+    assert len(tiny_run.agents_by_type[Power]) == 3
+    assert len(tiny_run.agents_by_type[Official]) == tiny_run.params.run.officials
+    assert len(tiny_run.agents_by_type[MiddleState]) == 1
+
+
+def test_tables_are_tidy(tiny_run):
+    ts = tiny_run.timeseries()
+    months = ts["date"].nunique()
+    assert months == 36 and len(ts) == months * 3
+    assert {
+        "attraction",
+        "favourable",
+        "elite_attraction",
+        "alignment",
+        "effective_vectors",
+        "dominant_power",
+        "dominant_share",
+        "identity",
+        "screening",
+    } <= set(ts.columns)
+    groups = tiny_run.groups()
+    assert set(groups["dimension"]) == {"ethnicity", "language", "age", "area"}
+    assert set(groups["date"]) == {"2015-01", "2015-12", "2016-12", "2017-12"}
+    persons = tiny_run.persons()
+    assert len(persons) == 300
+    assert {
+        "ethnicity",
+        "language",
+        "age",
+        "area",
+        "region",
+        "elite",
+        "identity",
+        "attraction_Alpha",
+    } <= set(persons.columns)

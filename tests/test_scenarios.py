@@ -1,0 +1,117 @@
+"""Scenario files: the shipped library, extends, overrides, events, and dead parameters."""
+
+from __future__ import annotations
+
+import pytest
+from conftest import tiny, tiny_model
+from pydantic import BaseModel
+
+from sim import schema
+from sim.model import MultivectorModel
+from sim.scenario import load_scenario, load_with_profile, shipped_scenarios
+from sim.schema import Parameters, get_value
+
+
+@pytest.mark.parametrize("name", list(shipped_scenarios()))
+def test_every_shipped_scenario_validates_and_runs(name):
+    scenario = load_scenario(name, {"run.population": 500})
+    assert scenario.description.strip()
+    model = MultivectorModel(scenario).run_until("2016-06")
+    assert model.date == "2016-06"
+
+
+def test_the_default_is_the_baseline():
+    assert load_scenario().name == "baseline"
+
+
+def test_extends_merges_parameters_and_appends_events():
+    base = load_scenario("baseline")
+    child = load_scenario("post2022_russia_weakening")
+    assert child.powers["China"] == base.powers["China"]
+    assert child.events[: len(base.events)] == base.events
+    assert len(child.events) > len(base.events)
+
+
+def test_overrides_set_any_parameter_by_path():
+    scenario = load_scenario(None, {"state.balance_strength": 0.7, "powers.Turkey.capacity": 9})
+    assert scenario.state.balance_strength == 0.7
+    assert scenario.powers["Turkey"].capacity == 9.0
+
+
+def test_set_scale_add_and_ramp_events_change_live_parameters():
+    model = tiny_model()
+    grants = "powers.Gamma.effort.grants"
+    assert get_value(model.params, grants) == 1.0
+    model.run_until("2016-01")
+    assert get_value(model.params, grants) == pytest.approx(0.5, rel=0.2)  # scaled, then adapted
+    economy = "powers.Beta.effort.economy"
+    # ramp 2015-06 -> 2017-06 toward 2.0; the scenario's own value stays untouched
+    assert get_value(model.spec, economy) == 1.0
+
+
+def test_ramp_reaches_its_target_without_adaptation():
+    model = tiny_model(**{"mechanisms.adaptation": False}).run_until("2016-06")
+    assert get_value(model.params, "powers.Beta.effort.economy") == pytest.approx(1.5)
+    model.run_until("2017-06")
+    assert get_value(model.params, "powers.Beta.effort.economy") == pytest.approx(2.0)
+
+
+def test_a_shock_reaches_only_the_chosen_group():
+    model = tiny_model(**{"mechanisms.stochastic_exposure": False})
+    pop = model.state.population
+    model.run_until("2016-05")
+    before = pop.attraction[:, 0].copy()
+    model.step()  # 2016-06: Alpha scandal among ethnic Kazakhs, half of them
+    kazakh = pop.ethnicity == pop.labels["ethnicity"].index("Kazakh")
+    drop = before - pop.attraction[:, 0]
+    assert drop[kazakh].max() > 0.15
+    assert drop[~kazakh].max() < 0.05
+    assert 0.2 < (drop[kazakh] > 0.15).mean() < 0.8
+
+
+def _leaf_fields(model: type[BaseModel], prefix: str = ""):
+    for name, info in model.model_fields.items():
+        ann = info.annotation
+        if isinstance(ann, type) and issubclass(ann, BaseModel):
+            yield from _leaf_fields(ann, f"{prefix}{name}.")
+        else:
+            yield model, name, f"{prefix}{name}"
+
+
+def test_every_schema_field_is_read_by_the_model(monkeypatch):
+    """A parameter the model never reads is a lie to its users: fail on any dead one."""
+    read: set[tuple[type, str]] = set()
+    classes = (
+        {cls for cls, _, _ in _leaf_fields(Parameters)}
+        | {cls for cls, _, _ in _leaf_fields(schema.Power)}
+        | {Parameters}
+    )
+
+    def recording(self, name):
+        cls = type(self)
+        if name in cls.model_fields:
+            read.add((cls, name))
+        return object.__getattribute__(self, name)
+
+    for cls in classes:
+        monkeypatch.setattr(cls, "__getattribute__", recording)
+    scenario, profile, _ = load_with_profile("baseline", {"run.population": 400})
+    model = MultivectorModel(scenario, profile=profile).run_until("2016-12")
+    model.state.attitudes()
+    fields = list(_leaf_fields(Parameters)) + list(_leaf_fields(schema.Power, "powers.<name>."))
+    dead = [path for cls, name, path in fields if (cls, name) not in read]
+    assert not dead, f"parameters never read by the model: {dead}"
+
+
+def test_schema_documents_every_parameter():
+    for _, name, path in _leaf_fields(Parameters):
+        if path == "powers":
+            continue
+        cls = next(c for c, n, p in _leaf_fields(Parameters) if p == path)
+        info = cls.model_fields[name]
+        assert info.description, f"{path} has no description"
+
+
+def test_tiny_fixture_is_tiny():
+    scenario, _ = tiny()
+    assert len(scenario.powers) == 3 and scenario.run.population == 300
