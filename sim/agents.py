@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 import mesa
 import numpy as np
 
-from sim import rules
+from sim import measures, rules
 from sim.population import Population
 from sim.schema import CHANNELS, DIMENSIONS, ShockEvent
 
@@ -59,7 +59,7 @@ class Power(mesa.Agent):
     def adapt(self) -> None:
         """Yearly: move effort toward channels that pay; raise it after losing alignment."""
         settings = self.model.params.adaptation
-        gain = self.model.state.marginal_gain(self.index) * self.unit_signal
+        gain = self.model.state.marginal_gains()[self.index] * self.unit_signal
         effort = rules.reallocate(self.effort, gain, settings.shift)
         share = float(self.model.state.alignment[self.index])
         previous = self.alignment_at_last_review
@@ -117,8 +117,8 @@ class MiddleState(mesa.Agent):
         self.counter_promotion = 0.0
         self.assessment = np.zeros(n_powers)
         self.gated = np.array([model.profile.language_gated[c] for c in CHANNELS])
-        self.neighbourhood = rules.Neighbourhood.of(population.network)
         self._cache: dict[str, tuple[bytes, np.ndarray]] = {}
+        self._gains: tuple[int | None, np.ndarray] = (None, np.empty(0))
 
     # --- what the state sees and controls --------------------------------------------------
 
@@ -131,39 +131,28 @@ class MiddleState(mesa.Agent):
     def promotion(self) -> float:
         return min(1.0, self.model.params.identity.promotion + self.counter_promotion)
 
-    def _power_arrays(self):
-        powers = list(self.model.params.powers.values())
+    def _per_power(self, name: str) -> np.ndarray:
+        return np.array([getattr(p, name) for p in self.model.params.powers.values()])
+
+    def _affinity_and_access(self) -> tuple[np.ndarray, np.ndarray]:
+        """Affinity and language access, recomputed only when messages or languages change."""
+        pop, powers = self.population, self.model.params.powers.values()
         messages = np.array([[getattr(p.message, d) for d in DIMENSIONS] for p in powers])
         languages = self.model.profile.languages
         availability = np.array(
             [[p.languages.get(lang, 0.0) for lang in languages] for p in powers]
         )
-        return powers, messages, availability
-
-    def attitudes(self):
-        """Affinity, stereotype, baseline and language access for the current parameters."""
-        params, pop = self.model.params, self.population
-        powers, messages, availability = self._power_arrays()
-        f = self._cached("affinity", messages, lambda: rules.affinity(pop.culture, messages))
-        if params.mechanisms.stereotypes:
-            means = np.array([p.stereotype for p in powers])
-            s = rules.stereotypes(
-                pop.susceptibility,
-                means,
-                pop.identity,
-                pop.elite,
-                params.population.elite_stereotype,
-            )
-        else:
-            s = np.zeros_like(f)
-        prestige = np.array([p.prestige for p in powers])
-        base = rules.cultural_baseline(
-            f, s, prestige, pop.personal, pop.ties, params.persuasion.ties_bonus
+        f = self._cached(
+            "affinity",
+            messages,
+            lambda: rules.affinity(pop.culture, messages).astype(np.float32),
         )
         access = self._cached(
-            "access", availability, lambda: rules.language_access(pop.speaks, availability)
+            "access",
+            availability,
+            lambda: rules.language_access(pop.speaks, availability).astype(np.float32),
         )
-        return f, s, base, access
+        return f, access
 
     def _cached(self, name: str, key: np.ndarray, compute) -> np.ndarray:
         """Recompute ``name`` only when the parameters it depends on (``key``) changed."""
@@ -172,69 +161,108 @@ class MiddleState(mesa.Agent):
             self._cache[name] = (stamp, compute())
         return self._cache[name][1]
 
-    def pressure(self, f, s, access, exposure) -> np.ndarray:
-        """Persuasive pressure (N, P): drive x receptivity."""
-        params, pop = self.model.params, self.population
-        signals = np.array([p.signal for p in self.model.power_agents])
-        resistance = params.persuasion.identity_resistance if params.mechanisms.identity else 0.0
-        return rules.drive(exposure, signals, access, self.gated) * rules.receptivity(
-            f, s, pop.identity, resistance
+    def rates(self) -> rules.Rates:
+        """This month's scalar parameters of the attraction update, switches applied."""
+        params, mech = self.model.params, self.model.params.mechanisms
+        return rules.Rates(
+            persuasion=params.persuasion.rate,
+            relaxation=params.persuasion.relaxation,
+            resistance=params.persuasion.identity_resistance if mech.identity else 0.0,
+            elite_stereotype=params.population.elite_stereotype,
+            ties_bonus=params.persuasion.ties_bonus,
+            backlash=params.backlash.strength if mech.backlash else 0.0,
+            social=params.social.rate if mech.social_influence else 0.0,
+            confidence=params.social.confidence,
         )
 
-    def marginal_gain(self, index: int) -> np.ndarray:
-        """Mean over persons of engagement x access x receptivity x (1 - a), per channel."""
-        pop = self.population
-        f, s, _, access = self.attitudes()
-        params = self.model.params
-        resistance = params.persuasion.identity_resistance if params.mechanisms.identity else 0.0
-        room = rules.receptivity(f, s, pop.identity, resistance)[:, index] * (
-            1.0 - pop.attraction[:, index]
+    def attitudes(self, rows: slice = slice(None)):
+        """Affinity, stereotype, baseline, receptivity and language access (N, P) each, for
+        the persons in ``rows`` (callers go chunk by chunk to bound memory)."""
+        pop, rates = self.population, self.rates()
+        f, access = (x[rows] for x in self._affinity_and_access())
+        identity = pop.identity[rows, None]
+        means = self._per_power("stereotype") * self.model.params.mechanisms.stereotypes
+        elite_factor = np.where(pop.elite[rows], rates.elite_stereotype, 1.0)[:, None]
+        s = rules.stereotype(pop.susceptibility[rows], means, identity, elite_factor)
+        base = rules.cultural_baseline(
+            f, s, self._per_power("prestige"), pop.personal[rows], pop.ties[rows], rates.ties_bonus
         )
-        reach = np.where(self.gated[None, :], access[:, index, None], 1.0) * pop.engagement
-        return (reach * room[:, None]).mean(axis=0)
+        rec = rules.receptivity(f, s, identity, rates.resistance)
+        return f, s, base, rec, access
+
+    def signals(self) -> np.ndarray:
+        return np.array([p.signal for p in self.model.power_agents])
+
+    def marginal_gains(self) -> np.ndarray:
+        """Per power and channel (P, C): mean over persons of engagement x access x
+        receptivity x (1 - a), the gain one more unit of signal would bring this month."""
+        if self._gains[0] != self.model.month:
+            pop, powers = self.population, len(self.model.powers)
+            total = np.zeros((powers, self.gated.size))
+            for rows in _chunks(pop.size):
+                _, _, _, rec, access = self.attitudes(rows)
+                room = rec * (1.0 - pop.attraction[rows])
+                for p in range(powers):
+                    reach = np.where(self.gated, access[:, p, None], 1.0) * pop.engagement[rows]
+                    total[p] += room[:, p] @ reach
+            self._gains = (self.model.month, total / pop.size)
+        return self._gains[1]
 
     # --- the month's steps -----------------------------------------------------------------
 
     def initialise_attraction(self) -> None:
-        """Start every person at the equilibrium of the start month's expected forces."""
+        """Start every person at the equilibrium of the start month's expected forces:
+        a* = (alpha D + delta a0) / (alpha D + delta + expected backlash)."""
         params, pop = self.model.params, self.population
-        f, s, base, access = self.attitudes()
-        gain = params.persuasion.rate * self.pressure(f, s, access, pop.engagement)
-        loss = params.persuasion.relaxation + self._expected_backlash()
-        pop.attraction = np.clip(
-            (gain + params.persuasion.relaxation * base) / np.maximum(gain + loss, 1e-12), 0, 1
-        )
+        signals = self.signals()
+        pop.attraction = np.empty((pop.size, len(self.model.powers)))
+        for rows in _chunks(pop.size):
+            _, _, base, rec, access = self.attitudes(rows)
+            pressure = rules.drive(pop.engagement[rows], signals, access, self.gated) * rec
+            gain = params.persuasion.rate * pressure
+            loss = params.persuasion.relaxation + self._expected_backlash(rows)
+            pop.attraction[rows] = np.clip(
+                (gain + params.persuasion.relaxation * base) / np.maximum(gain + loss, 1e-12), 0, 1
+            )
 
-    def _expected_backlash(self) -> np.ndarray:
+    def _expected_backlash(self, rows: slice) -> np.ndarray:
         params = self.model.params
         if not params.mechanisms.backlash:
             return np.zeros(len(params.powers))
-        rate = np.array([p.hostility for p in params.powers.values()]) / 12.0
+        rate = self._per_power("hostility") / 12.0
         return (
             params.backlash.strength
             * params.backlash.reach
             * rate[None, :]
-            * (self.population.identity[:, None])
+            * (self.population.identity[rows, None])
         )
 
     def update_population(self) -> None:
         """Step 3 of DESIGN.md §2: persuasion, backlash, relaxation, social influence."""
-        params, pop, mech = self.model.params, self.population, self.model.params.mechanisms
-        f, s, base, access = self.attitudes()
+        params, pop = self.model.params, self.population
+        mech = params.mechanisms
+        f, access = self._affinity_and_access()
         exposure = pop.engagement
         if mech.stochastic_exposure:
-            rng = self.model.streams["exposure"]
-            exposure = (rng.random(pop.engagement.shape) < pop.engagement).astype(np.float32)
-        a = pop.attraction
-        change = rules.persuasion(a, self.pressure(f, s, access, exposure), params.persuasion.rate)
-        change -= rules.relaxation(a, base, params.persuasion.relaxation)
-        if mech.backlash:
-            change -= rules.backlash(a, self._hits(), pop.identity, params.backlash.strength)
-        if mech.social_influence:
-            change += rules.bounded_confidence(
-                a, self.neighbourhood, params.social.confidence, params.social.rate
-            )
-        pop.attraction = np.clip(a + change, 0.0, 1.0)
+            exposure = self.model.streams["exposure"].random(exposure.shape, dtype=np.float32)
+            exposure[...] = exposure < pop.engagement  # 1 where engaged this month, else 0
+        net = pop.network
+        pop.attraction = rules.monthly_attraction(
+            pop.attraction,
+            pop.identity,
+            f,
+            pop.susceptibility,
+            pop.elite,
+            self._per_power("stereotype") * mech.stereotypes,
+            self._per_power("prestige"),
+            pop.personal,
+            pop.ties,
+            rules.drive(exposure, self.signals(), access, self.gated),
+            self._hits(),
+            net.indptr,
+            net.indices,
+            self.rates(),
+        )
         if mech.identity:
             ident = params.identity
             gain = ident.response * self.promotion() * (1.0 - pop.identity)
@@ -244,15 +272,16 @@ class MiddleState(mesa.Agent):
     def _hits(self) -> np.ndarray:
         """Hostile incidents each person heard of this month (N, P)."""
         params, n = self.model.params, self.population.size
-        rate = np.array([p.hostility for p in params.powers.values()]) / 12.0
+        rate = self._per_power("hostility") / 12.0
         reach = params.backlash.reach
         if not params.mechanisms.stochastic_exposure:
             return np.broadcast_to(rate * reach, (n, rate.size))
-        rng = self.model.streams["incidents"]
-        incidents = rng.poisson(rate)
-        hits = np.zeros((n, rate.size))
+        incidents = self.model.streams["incidents"].poisson(rate)
+        if not incidents.any():
+            return np.broadcast_to(0.0, (n, rate.size))  # no memory for a quiet month
+        hits = np.zeros((n, rate.size), np.float32)
         for p in np.flatnonzero(incidents):
-            hits[:, p] = rng.binomial(incidents[p], reach, n)
+            hits[:, p] = self.model.streams["incidents"].binomial(incidents[p], reach, n)
         return hits
 
     def assess(self) -> None:
@@ -260,9 +289,9 @@ class MiddleState(mesa.Agent):
         params, pop = self.model.params, self.population
         w = params.officials
         powers = list(params.powers.values())
-        public = pop.attraction.mean(axis=0)
-        elite = _group_mean(pop.attraction, pop.elite, public)
-        advocacy = _group_mean(pop.attraction, pop.ngo, public)
+        public = measures.column_mean(pop.attraction)
+        elite = measures.column_mean(pop.attraction, pop.elite) if pop.elite.any() else public
+        advocacy = measures.column_mean(pop.attraction, pop.ngo) if pop.ngo.any() else public
         grants_screened = self.screening()[:, CHANNELS.index("grants")]
         self.assessment = (
             w.offer_weight * np.array([p.offers for p in powers])
@@ -302,5 +331,10 @@ class MiddleState(mesa.Agent):
         pop.attraction[chosen, p] = np.clip(pop.attraction[chosen, p] + event.delta, 0.0, 1.0)
 
 
-def _group_mean(values: np.ndarray, members: np.ndarray, fallback: np.ndarray) -> np.ndarray:
-    return values[members].mean(axis=0) if members.any() else fallback
+CHUNK = 8192
+"""Persons per chunk where whole-population temporaries would cost memory per person."""
+
+
+def _chunks(n: int):
+    for start in range(0, n, CHUNK):
+        yield slice(start, min(start + CHUNK, n))

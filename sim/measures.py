@@ -21,21 +21,26 @@ GROUPED_BY = ("ethnicity", "language", "age", "area")
 """Dimensions of the yearly group table."""
 
 
+def column_mean(values: np.ndarray, members: np.ndarray | None = None) -> np.ndarray:
+    """Mean over persons (rows) of an (N, P) array, or over the flagged persons only (NaN
+    where none is flagged). A matrix-vector product: on tall arrays it is many times faster
+    than ``values.mean(axis=0)``."""
+    weights = np.ones(values.shape[0]) if members is None else members.astype(np.float64)
+    count = weights.sum()
+    return weights @ values / count if count else np.full(values.shape[1], np.nan)
+
+
 def attraction(model: MultivectorModel) -> np.ndarray:
-    return model.state.population.attraction.mean(axis=0)
+    return column_mean(model.state.population.attraction)
 
 
 def favourable(model: MultivectorModel) -> np.ndarray:
-    return (model.state.population.attraction > FAVOURABLE).mean(axis=0)
+    return column_mean((model.state.population.attraction > FAVOURABLE).astype(np.float64))
 
 
 def elite_attraction(model: MultivectorModel) -> np.ndarray:
     pop = model.state.population
-    return (
-        pop.attraction[pop.elite].mean(axis=0)
-        if pop.elite.any()
-        else np.full(len(model.powers), np.nan)
-    )
+    return column_mean(pop.attraction, pop.elite)
 
 
 def alignment(model: MultivectorModel) -> np.ndarray:

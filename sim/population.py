@@ -109,15 +109,15 @@ def synthesize(profile: Profile, params: Parameters, rng: np.random.Generator) -
     identity = _identity(rng, profile, groups, ethnicity, language, main_languages)
 
     p = len(powers)
-    susceptibility = rng.lognormal(0.0, params.population.stereotype_spread, (n, p))
-    susceptibility /= np.exp(params.population.stereotype_spread**2 / 2)  # mean 1
-    personal = rng.normal(0.0, params.persuasion.idiosyncrasy, (n, p))
+    spread = params.population.stereotype_spread  # log-normal with mean 1:
+    susceptibility = np.exp(rng.standard_normal((n, p), np.float32) * spread - spread**2 / 2)
+    personal = rng.standard_normal((n, p), np.float32) * params.persuasion.idiosyncrasy
     tie_weight = np.where(urban, 1.5, 0.5)
     tie_chance = (
         np.array([pw.education_ties for pw in powers])[None, :]
         * (tie_weight / tie_weight.mean())[:, None]
     )
-    ties = rng.random((n, p)) < tie_chance
+    ties = rng.random((n, p), np.float32) < tie_chance
 
     return Population(
         labels={
@@ -138,9 +138,9 @@ def synthesize(profile: Profile, params: Parameters, rng: np.random.Generator) -
         culture=culture.astype(np.float32),
         identity_baseline=identity.astype(np.float32),
         susceptibility=susceptibility.astype(np.float32),
-        personal=personal.astype(np.float32),
+        personal=personal,
         ties=ties,
-        engagement=_engagement(profile, age, urban, elite, ngo).astype(np.float32),
+        engagement=_engagement(profile, age, urban, elite, ngo),
         network=small_world(n, params.social.degree, params.social.rewiring, rng),
         identity=identity.astype(np.float64),
         attraction=np.zeros((n, p)),
@@ -199,18 +199,18 @@ def _identity(rng, profile, groups, ethnicity, language, main_languages):
 
 
 def _engagement(profile, age, urban, elite, ngo):
-    columns = []
-    for channel in CHANNELS:
+    out = np.empty((age.size, len(CHANNELS)), np.float32)
+    for column, channel in enumerate(CHANNELS):
         e = profile.engagement[channel]
         chance = (
             e.base
-            * np.array(list(e.age.values()))[age]
-            * np.where(urban, e.urban, 1.0)
-            * np.where(elite, e.elite, 1.0)
-            * np.where(ngo, e.ngo, 1.0)
+            * np.array(list(e.age.values()), np.float32)[age]
+            * np.where(urban, np.float32(e.urban), np.float32(1))
+            * np.where(elite, np.float32(e.elite), np.float32(1))
+            * np.where(ngo, np.float32(e.ngo), np.float32(1))
         )
-        columns.append(np.clip(chance, 0.0, 1.0))
-    return np.stack(columns, axis=1)
+        out[:, column] = np.clip(chance, 0.0, 1.0)
+    return out
 
 
 def small_world(n: int, degree: int, rewiring: float, rng: np.random.Generator) -> sparse.csr_array:
@@ -221,16 +221,16 @@ def small_world(n: int, degree: int, rewiring: float, rng: np.random.Generator) 
     to random persons instead. Undirected, no self-ties, every person has a neighbour.
     """
     half = max(1, degree // 2)
-    source = np.repeat(np.arange(n), half)
-    target = (source + np.tile(np.arange(1, half + 1), n)) % n
-    rewire = rng.random(source.size) < rewiring
-    target = np.where(rewire, rng.integers(0, n, source.size), target)
+    source = np.repeat(np.arange(n, dtype=np.int32), half)
+    target = (source + np.tile(np.arange(1, half + 1, dtype=np.int32), n)) % n
+    rewire = np.flatnonzero(rng.random(source.size, np.float32) < rewiring)
+    target[rewire] = rng.integers(0, n, rewire.size, dtype=np.int32)
     keep = source != target
     rows = np.concatenate([source[keep], target[keep]])
     cols = np.concatenate([target[keep], source[keep]])
-    adjacency = sparse.csr_array((np.ones(rows.size, np.float32), (rows, cols)), shape=(n, n))
+    del source, target, keep
+    adjacency = sparse.csr_array((np.ones(rows.size, bool), (rows, cols)), shape=(n, n))
     adjacency.sum_duplicates()
-    adjacency.data[:] = 1.0
-    adjacency.indices = adjacency.indices.astype(np.int32)
-    adjacency.indptr = adjacency.indptr.astype(np.int32)
+    adjacency.indices = adjacency.indices.astype(np.int32, copy=False)
+    adjacency.indptr = adjacency.indptr.astype(np.int32, copy=False)
     return adjacency

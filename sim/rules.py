@@ -1,19 +1,22 @@
-"""The model's behavioural rules as plain numpy functions.
+"""The model's behavioural rules.
 
-Each takes arrays and returns arrays; none reads a model. Shapes: N persons, P powers,
-C channels, D cultural dimensions, L languages. Equations follow DESIGN.md's appendix; the
-reasons and sources are in ``docs/ODD.md`` §7 (submodels).
+Each rule is defined once. The rules on one person and one power are numba ``vectorize``
+ufuncs: numpy code and the tests call them on whole arrays, and :func:`monthly_attraction`
+calls them person by person in one compiled pass, with no temporary arrays. Shapes: N
+persons, P powers, C channels, D cultural dimensions, L languages. Equations follow
+DESIGN.md's appendix; reasons and sources are in ``docs/ODD.md`` §7 (submodels).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import NamedTuple
 
+import numba
 import numpy as np
 from numpy.typing import NDArray
-from scipy import sparse
 
 Array = NDArray[np.floating]
+_JIT = {"cache": True}
 
 
 def affinity(culture: Array, messages: Array) -> Array:
@@ -26,42 +29,52 @@ def affinity(culture: Array, messages: Array) -> Array:
     return 1.0 - np.abs(culture[:, None, :] - messages[None, :, :]).mean(axis=2)
 
 
-def stereotypes(
-    susceptibility: Array,
-    mean: Array,
-    identity: Array,
-    elite: NDArray[np.bool_],
-    elite_factor: float,
-) -> Array:
-    """Stereotype s_ip = clip(s_p * sigma_ip * (0.5 + iota_i) * (e if elite), 0, 1).
+@numba.vectorize(["float64(float64, float64, float64, float64)"], **_JIT)
+def stereotype(susceptibility, mean, identity, elite_factor):
+    """Stereotype s_ip = clip(s_p sigma_ip (0.5 + iota_i) e_i, 0, 1).
 
     Stereotypes toward a power rise with national identity (the study's "fear of dominance",
     §5.3) and persist "among those who do not have an impact on national policy" (Burkhanov
-    & Chen 2016, cited in §5.3): elites hold them at ``elite_factor`` of the public's level.
-    ``susceptibility`` is a fixed personal factor with mean 1.
+    & Chen 2016, cited in §5.3): elites hold them at a factor e_i of the public's level
+    (1 for everyone else). ``susceptibility`` sigma_ip is a fixed personal factor, mean 1.
     """
-    personal = (
-        susceptibility * (0.5 + identity[:, None]) * np.where(elite, elite_factor, 1.0)[:, None]
-    )
-    return np.clip(mean[None, :] * personal, 0.0, 1.0)
+    return min(1.0, max(0.0, mean * susceptibility * (0.5 + identity) * elite_factor))
 
 
-def cultural_baseline(
-    affinity: Array,
-    stereotype: Array,
-    prestige: Array,
-    personal: Array,
-    ties: Array,
-    ties_bonus: float,
-) -> Array:
-    """The attraction a person relaxes to without signals: a0_ip in [0, 1].
+@numba.vectorize(["float64(float64, float64, float64, float64, float64, float64)"], **_JIT)
+def cultural_baseline(affinity, stereotype, prestige, personal, tie, ties_bonus):
+    """The attraction a person relaxes to without signals, a0_ip in [0, 1].
 
-    a0 = clip(f (1 - s) prestige_p + e_ip + ties_bonus * tie_ip): affinity scaled by the power's
-    emitter strength, a personal deviation e_ip, and a raise for education ties (alumni keep
-    the West from collapsing, P6).
+    a0 = clip(f (1 - s) prestige_p + e_ip + ties_bonus * tie_ip): affinity scaled by the
+    power's emitter strength, a personal deviation e_ip, and a raise for education ties
+    (alumni keep the West from collapsing, P6).
     """
-    raw = affinity * (1.0 - stereotype) * prestige[None, :] + personal + ties_bonus * ties
-    return np.clip(raw, 0.0, 1.0)
+    raw = affinity * (1.0 - stereotype) * prestige + personal + ties_bonus * tie
+    return min(1.0, max(0.0, raw))
+
+
+@numba.vectorize(["float64(float64, float64, float64, float64)"], **_JIT)
+def receptivity(affinity, stereotype, identity, resistance):
+    """Receptivity f_ip (1 - s_ip)(1 - rho iota_i) (DESIGN.md §2, step 3)."""
+    return affinity * (1.0 - stereotype) * (1.0 - resistance * identity)
+
+
+@numba.vectorize(["float64(float64, float64, float64)"], **_JIT)
+def persuasion(attraction, pressure, rate):
+    """Gain alpha (1 - a) x pressure: saturates as attraction approaches 1."""
+    return rate * (1.0 - attraction) * pressure
+
+
+@numba.vectorize(["float64(float64, float64, float64, float64)"], **_JIT)
+def backlash(attraction, hits, identity, strength):
+    """Loss beta k_ip iota_i a_ip from hostile incidents a person heard of (study §5.2)."""
+    return strength * hits * identity * attraction
+
+
+@numba.vectorize(["float64(float64, float64, float64)"], **_JIT)
+def relaxation(attraction, baseline, rate):
+    """Pull delta (a - a0) toward the cultural baseline."""
+    return rate * (attraction - baseline)
 
 
 def language_access(speaks: NDArray[np.bool_], availability: Array) -> Array:
@@ -80,71 +93,130 @@ def language_access(speaks: NDArray[np.bool_], availability: Array) -> Array:
 def drive(exposure: Array, signal: Array, access: Array, gated: NDArray[np.bool_]) -> Array:
     """Signal reaching each person: sum_c E_ic S_pc (acc_ip if channel c is language-gated).
 
+    Two matrix products (BLAS) rather than a loop: the heaviest arithmetic of a month.
+
     Args:
         exposure: (N, C) engagement with each channel this month (0/1, or its chance).
         signal: (P, C) efficiency x effort x presence x (1 - screening).
         access: (N, P) language access to each power.
         gated: (C,) which channels need a shared language.
     """
-    through_language = (exposure * gated) @ signal.T
-    direct = (exposure * ~gated) @ signal.T
-    return through_language * access + direct
+    dtype = exposure.dtype  # float32 keeps a month's temporaries small
+    through_language = exposure @ (signal * gated).T.astype(dtype)
+    direct = exposure @ (signal * ~gated).T.astype(dtype)
+    through_language *= access
+    through_language += direct
+    return through_language
 
 
-def receptivity(affinity: Array, stereotype: Array, identity: Array, resistance: float) -> Array:
-    """Receptivity f_ip (1 - s_ip)(1 - rho iota_i) (DESIGN.md §2, step 3)."""
-    return affinity * (1.0 - stereotype) * (1.0 - resistance * identity[:, None])
+@numba.njit(**_JIT)
+def neighbour_pulls(attraction, indptr, indices, i, confidence, pull, count):
+    """Fill ``pull[p]`` with the mean of (a_jp - a_ip) over person i's neighbours j with
+    |a_jp - a_ip| < epsilon, for every power p (0 where no neighbour is close).
 
-
-def persuasion(attraction: Array, pressure: Array, rate: float) -> Array:
-    """Gain alpha (1 - a) x pressure: saturates as attraction approaches 1."""
-    return rate * (1.0 - attraction) * pressure
-
-
-def backlash(attraction: Array, hits: Array, identity: Array, strength: float) -> Array:
-    """Loss beta k_ip iota_i a_ip from hostile incidents a person heard of (study §5.2)."""
-    return strength * hits * identity[:, None] * attraction
-
-
-def relaxation(attraction: Array, baseline: Array, rate: float) -> Array:
-    """Pull delta (a - a0) toward the cultural baseline."""
-    return rate * (attraction - baseline)
-
-
-@dataclass(frozen=True)
-class Neighbourhood:
-    """A network prepared for :func:`bounded_confidence`: built once, read every month."""
-
-    indices: NDArray[np.intp]  # neighbour of each tie, ties grouped by person (CSR order)
-    degree: NDArray[np.intp]  # ties per person
-    segments: sparse.csr_array  # (N, ties) sums each person's ties
-
-    @classmethod
-    def of(cls, network: sparse.csr_array) -> Neighbourhood:
-        n, ties = network.shape[0], network.indices.size
-        segments = sparse.csr_array(
-            (np.ones(ties), np.arange(ties), network.indptr), shape=(n, ties)
-        )
-        return cls(network.indices.astype(np.intp), np.diff(network.indptr), segments)
-
-
-def bounded_confidence(
-    attraction: Array, neighbourhood: Neighbourhood, confidence: float, rate: float
-) -> Array:
-    """Social influence: mu (mean of close neighbours' a - a_i), 0 where none is close.
-
-    Neighbours j of i are close when |a_jp - a_ip| < epsilon, in the bounded-confidence
-    tradition of Deffuant et al. (2000) and Hegselmann & Krause (2002). Synchronous: every
-    person reads the same (last month's) attraction.
+    Neighbours are row i of a CSR adjacency (``indices[indptr[i]:indptr[i+1]]``): the
+    bounded-confidence rule of Deffuant et al. (2000) and Hegselmann & Krause (2002).
+    ``pull`` and ``count`` are scratch arrays of length P, overwritten.
     """
-    nb = neighbourhood
-    diff = np.take(attraction, nb.indices, axis=0) - np.repeat(attraction, nb.degree, axis=0)
-    close = np.abs(diff) < confidence
-    count = nb.segments @ close.astype(attraction.dtype)
-    total = nb.segments @ np.where(close, diff, 0.0)
-    change = np.zeros_like(attraction)
-    np.divide(total, count, out=change, where=count > 0)
-    return rate * change
+    pull[:] = 0.0
+    count[:] = 0.0
+    for k in range(indptr[i], indptr[i + 1]):
+        j = indices[k]
+        for p in range(attraction.shape[1]):
+            diff = attraction[j, p] - attraction[i, p]
+            close = 1.0 if abs(diff) < confidence else 0.0  # branch-free: closeness varies
+            pull[p] += close * diff
+            count[p] += close
+    for p in range(attraction.shape[1]):
+        if count[p] > 0:
+            pull[p] /= count[p]
+
+
+@numba.njit(**_JIT)
+def bounded_confidence(attraction, indptr, indices, confidence, rate):
+    """Social influence mu x :func:`neighbour_pulls` for every person and power (N, P).
+
+    Synchronous: every person reads the same (last month's) attraction.
+    """
+    n, powers = attraction.shape
+    change = np.empty((n, powers))
+    pull, count = np.empty(powers), np.empty(powers)
+    for i in range(n):
+        neighbour_pulls(attraction, indptr, indices, i, confidence, pull, count)
+        change[i] = rate * pull
+    return change
+
+
+class Rates(NamedTuple):
+    """The scalar parameters of one month's attraction update (see :func:`monthly_attraction`)."""
+
+    persuasion: float  # alpha
+    relaxation: float  # delta
+    resistance: float  # rho (0 when identity is switched off)
+    elite_stereotype: float  # e for elites
+    ties_bonus: float
+    backlash: float  # beta (0 when backlash is switched off)
+    social: float  # mu (0 when social influence is switched off)
+    confidence: float  # epsilon
+
+
+@numba.njit(**_JIT)
+def monthly_attraction(
+    attraction,
+    identity,
+    affinity,
+    susceptibility,
+    elite,
+    stereotype_means,
+    prestige,
+    personal,
+    ties,
+    drive,
+    hits,
+    indptr,
+    indices,
+    rates,
+):
+    """Next month's attraction of every person to every power (step 3 of DESIGN.md §2).
+
+    a' = clip(a + persuasion - relaxation - backlash + social influence, 0, 1), each term
+    the rule of the same name, computed in one pass over persons. Synchronous: reads only
+    ``attraction`` (this month) and writes a new array.
+
+    Args:
+        attraction: (N, P) this month's attraction.
+        identity: (N,) national identity.
+        affinity, susceptibility, personal: (N, P) fixed personal terms.
+        elite: (N,) elite flags. ties: (N, P) education ties.
+        stereotype_means, prestige: (P,) powers' stereotype means (0 when stereotypes are
+            switched off) and emitter strengths.
+        drive: (N, P) signal reaching each person this month (:func:`drive`).
+        hits: (N, P) incidents heard this month.
+        indptr, indices: the network in CSR form.
+        rates: :class:`Rates`.
+    """
+    n, powers = attraction.shape
+    out = np.empty((n, powers))
+    pull, count = np.zeros(powers), np.empty(powers)
+    for i in range(n):
+        elite_factor = rates.elite_stereotype if elite[i] else 1.0
+        ident = identity[i]
+        if rates.social > 0.0:
+            neighbour_pulls(attraction, indptr, indices, i, rates.confidence, pull, count)
+        for p in range(powers):
+            a = attraction[i, p]
+            f = affinity[i, p]
+            s = stereotype(susceptibility[i, p], stereotype_means[p], ident, elite_factor)
+            base = cultural_baseline(
+                f, s, prestige[p], personal[i, p], ties[i, p], rates.ties_bonus
+            )
+            pressure = drive[i, p] * receptivity(f, s, ident, rates.resistance)
+            change = persuasion(a, pressure, rates.persuasion)
+            change -= relaxation(a, base, rates.relaxation)
+            change -= backlash(a, hits[i, p], ident, rates.backlash)
+            change += rates.social * pull[p]
+            out[i, p] = min(1.0, max(0.0, a + change))
+    return out
 
 
 def project_to_simplex(values: Array) -> Array:

@@ -1,0 +1,47 @@
+"""The model's population update against the plain-Mesa reference (benchmarks/naive.py).
+
+    uv run python -m benchmarks.bench_naive
+
+Prints seconds per simulated month of each at 10,000 persons and their ratio (goal: at least
+100x). Both run the same model with noise off; only the population update differs.
+"""
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+
+import time
+
+from benchmarks.naive import use_naive_population
+from sim.model import MultivectorModel
+from sim.scenario import load_with_profile
+
+PERSONS = 10_000
+SETTINGS = {"run.population": PERSONS, "mechanisms.stochastic_exposure": False}
+
+
+def seconds_per_update(naive: bool, months: int) -> float:
+    scenario, profile, _ = load_with_profile("baseline", SETTINGS)
+    model = MultivectorModel(scenario, profile=profile)
+    if naive:
+        use_naive_population(model)
+    update = model.state.update_population
+    start = time.perf_counter()
+    for _ in range(months):
+        update()
+    return (time.perf_counter() - start) / months
+
+
+def main() -> None:
+    fast = seconds_per_update(naive=False, months=60)
+    slow = seconds_per_update(naive=True, months=2)
+    print(f"population update at {PERSONS:,} persons, one month:")
+    print(f"  model (numpy, numba, CSR network): {fast * 1e3:8.2f} ms")
+    print(f"  naive (one Mesa agent per person): {slow * 1e3:8.1f} ms")
+    print(f"  ratio: {slow / fast:.0f}x - goal >= 100x")
+
+
+if __name__ == "__main__":
+    main()

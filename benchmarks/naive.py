@@ -1,0 +1,111 @@
+"""The plain-Mesa reference: the population update with one agent per person and a Python
+loop over each person's neighbours.
+
+It re-implements step 3 of DESIGN.md §2 (persuasion, backlash, relaxation, bounded-confidence
+influence, identity) without numpy, so that it checks :mod:`sim.rules` independently
+(``tests/test_naive_reference.py``) and measures what vectorising buys
+(``benchmarks/bench_naive.py``). Noise must be off (``mechanisms.stochastic_exposure =
+false``): the reference uses expected exposure and expected incident counts.
+"""
+
+from __future__ import annotations
+
+import mesa
+
+from sim.model import MultivectorModel
+from sim.schema import CHANNELS, DIMENSIONS
+
+
+class Person(mesa.Agent):
+    """One synthetic person, as a Mesa tutorial would write it."""
+
+    def __init__(self, model: MultivectorModel, index: int):
+        super().__init__(model)
+        pop = model.state.population
+        self.culture = [float(x) for x in pop.culture[index]]
+        self.identity = float(pop.identity[index])
+        self.identity_baseline = float(pop.identity_baseline[index])
+        self.susceptibility = [float(x) for x in pop.susceptibility[index]]
+        self.personal = [float(x) for x in pop.personal[index]]
+        self.ties = [bool(x) for x in pop.ties[index]]
+        self.engagement = [float(x) for x in pop.engagement[index]]
+        self.speaks = [bool(x) for x in pop.speaks[index]]
+        self.elite = bool(pop.elite[index])
+        self.attraction = [float(x) for x in pop.attraction[index]]
+        self.neighbours: list[Person] = []
+        self.next_attraction = list(self.attraction)
+
+    def decide(self) -> None:
+        """Next month's attraction to every power, from this month's state (synchronous)."""
+        model = self.model
+        params, mech = model.params, model.params.mechanisms
+        gated = [model.profile.language_gated[c] for c in CHANNELS]
+        for p, power in enumerate(params.powers.values()):
+            a = self.attraction[p]
+            distance = sum(
+                abs(self.culture[d] - getattr(power.message, dim))
+                for d, dim in enumerate(DIMENSIONS)
+            )
+            affinity = 1.0 - distance / len(DIMENSIONS)
+            stereotype = 0.0
+            if mech.stereotypes:
+                elite = params.population.elite_stereotype if self.elite else 1.0
+                personal = self.susceptibility[p] * (0.5 + self.identity) * elite
+                stereotype = min(1.0, max(0.0, power.stereotype * personal))
+            baseline = affinity * (1 - stereotype) * power.prestige + self.personal[p]
+            baseline += params.persuasion.ties_bonus * self.ties[p]
+            baseline = min(1.0, max(0.0, baseline))
+            access = 0.0
+            for lang_index, lang in enumerate(model.profile.languages):
+                if self.speaks[lang_index]:
+                    access = max(access, power.languages.get(lang, 0.0))
+            signal = model.power_agents[p].signal
+            drive = 0.0
+            for c in range(len(CHANNELS)):
+                drive += self.engagement[c] * signal[c] * (access if gated[c] else 1.0)
+            resistance = params.persuasion.identity_resistance if mech.identity else 0.0
+            receptivity = affinity * (1 - stereotype) * (1 - resistance * self.identity)
+            change = params.persuasion.rate * (1 - a) * drive * receptivity
+            change -= params.persuasion.relaxation * (a - baseline)
+            if mech.backlash:
+                hits = power.hostility / 12.0 * params.backlash.reach
+                change -= params.backlash.strength * hits * self.identity * a
+            if mech.social_influence:
+                close = [
+                    n.attraction[p] - a
+                    for n in self.neighbours
+                    if abs(n.attraction[p] - a) < params.social.confidence
+                ]
+                if close:
+                    change += params.social.rate * sum(close) / len(close)
+            self.next_attraction[p] = min(1.0, max(0.0, a + change))
+
+    def commit(self) -> None:
+        """Take the decided attraction; identity answers the state's promotion."""
+        self.attraction = list(self.next_attraction)
+        params = self.model.params
+        if params.mechanisms.identity:
+            gain = params.identity.response * self.model.state.promotion() * (1 - self.identity)
+            loss = params.identity.decay * (self.identity - self.identity_baseline)
+            self.identity = min(1.0, max(0.0, self.identity + gain - loss))
+
+
+def use_naive_population(model: MultivectorModel) -> list[Person]:
+    """Replace the model's vectorised population update with the per-agent reference."""
+    pop = model.state.population
+    people = [Person(model, i) for i in range(pop.size)]
+    indptr, indices = pop.network.indptr, pop.network.indices
+    for i, person in enumerate(people):
+        person.neighbours = [people[j] for j in indices[indptr[i] : indptr[i + 1]]]
+
+    def update_population() -> None:
+        for i, person in enumerate(people):  # events (shocks) write to the shared arrays
+            person.attraction = [float(x) for x in pop.attraction[i]]
+        model.agents_by_type[Person].do("decide")
+        model.agents_by_type[Person].do("commit")
+        for i, person in enumerate(people):
+            pop.attraction[i] = person.attraction
+            pop.identity[i] = person.identity
+
+    model.state.update_population = update_population
+    return people
