@@ -66,17 +66,20 @@ def run(
         int | None, typer.Option(help="Root seed (default: the scenario's run.seed).")
     ] = None,
     until: Annotated[
-        str | None, typer.Option(help="Stop at this month, YYYY-MM (default: run.end).")
+        str | None, typer.Option(metavar="YYYY-MM", help="Stop at this month (default: run.end).")
     ] = None,
     population: Annotated[int | None, typer.Option(help="Number of synthetic persons.")] = None,
     snapshot: Annotated[
         list[str] | None,
-        typer.Option(help="Also write person-level data at this month (repeatable)."),
+        typer.Option(
+            metavar="YYYY-MM", help="Also write person-level data at this month (repeatable)."
+        ),
     ] = None,
     set_: Annotated[
         list[str] | None,
         typer.Option(
             "--set",
+            metavar="PATH=VALUE",
             help="Override a parameter: path=value, e.g. state.balance_strength=0.5 (repeatable).",
         ),
     ] = None,
@@ -84,9 +87,11 @@ def run(
         Path | None, typer.Option(help="Results folder (default: results/<scenario>-<UTC time>).")
     ] = None,
     overwrite: Annotated[
-        bool, typer.Option(help="Replace the results folder if it holds files.")
+        bool, typer.Option("--overwrite", help="Replace the results folder if it holds files.")
     ] = False,
-    quiet: Annotated[bool, typer.Option(help="No progress bar and no summary table.")] = False,
+    quiet: Annotated[
+        bool, typer.Option("--quiet", help="No progress bar and no summary table.")
+    ] = False,
 ) -> None:
     """Run a scenario (the baseline by default) and write its tables, figure and manifest."""
     from sim import output, runner

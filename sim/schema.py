@@ -29,7 +29,7 @@ def param(
     doc: str,
     *,
     unit: str = "",
-    source: str = "model assumption",
+    source: str = "assumption",
     init_only: bool = False,
     **bounds: Any,
 ) -> Any:
@@ -127,19 +127,35 @@ class Power(Strict):
 class Run(Strict):
     """Time span, size and seed of a run."""
 
-    start: Month = param("2015-01", "first month", unit="YYYY-MM", init_only=True)
-    end: Month = param("2035-12", "last month", unit="YYYY-MM", init_only=True)
+    start: Month = param(
+        "2015-01", "first month", unit="YYYY-MM", init_only=True, source="setting of the run"
+    )
+    end: Month = param(
+        "2035-12", "last month", unit="YYYY-MM", init_only=True, source="setting of the run"
+    )
     population: int = param(
         20_000,
         "number of synthetic persons",
         unit="persons",
         init_only=True,
+        source="setting of the run",
         ge=100,
         le=2_000_000,
     )
-    officials: int = param(30, "number of officials writing reports", init_only=True, ge=1, le=500)
-    seed: int = param(20250327, "root seed of all randomness", init_only=True, ge=0)
-    profile: str = param("kazakhstan", "country profile file name", init_only=True)
+    officials: int = param(
+        30,
+        "number of officials writing reports",
+        init_only=True,
+        source="setting of the run",
+        ge=1,
+        le=500,
+    )
+    seed: int = param(
+        20250327, "root seed of all randomness", init_only=True, source="setting of the run", ge=0
+    )
+    profile: str = param(
+        "kazakhstan", "country profile file name", init_only=True, source="setting of the run"
+    )
 
     @model_validator(mode="after")
     def _ordered(self) -> Run:
@@ -151,47 +167,133 @@ class Run(Strict):
 class Mechanisms(Strict):
     """Switches: each turns one mechanism off so its effect can be shown."""
 
-    backlash: bool = param(True, "hostile incidents lower attraction")
-    social_influence: bool = param(True, "bounded-confidence influence between neighbours")
-    stereotypes: bool = param(True, "stereotypes lower receptivity and baseline")
-    identity: bool = param(True, "national identity lowers receptivity, drives backlash")
-    balancing: bool = param(True, "officials balance (off: each backs its best-scored power)")
-    counter_measures: bool = param(True, "screening and identity promotion rise vs. dominance")
-    adaptation: bool = param(True, "powers move effort yearly toward channels that pay")
+    backlash: bool = param(
+        True, "hostile incidents lower attraction", source="switch (DESIGN.md §2)"
+    )
+    social_influence: bool = param(
+        True, "bounded-confidence influence between neighbours", source="switch (DESIGN.md §2)"
+    )
+    stereotypes: bool = param(
+        True, "stereotypes lower receptivity and baseline", source="switch (DESIGN.md §2)"
+    )
+    identity: bool = param(
+        True,
+        "identity resists persuasion and answers promotion",
+        source="switch (DESIGN.md §2)",
+    )
+    balancing: bool = param(
+        True,
+        "officials balance (off: each backs its best-scored power)",
+        source="switch (DESIGN.md §2)",
+    )
+    counter_measures: bool = param(
+        True, "screening and identity promotion rise vs. dominance", source="switch (DESIGN.md §2)"
+    )
+    adaptation: bool = param(
+        True, "powers move effort yearly toward channels that pay", source="switch (DESIGN.md §2)"
+    )
     stochastic_exposure: bool = param(
-        True, "individual random exposure and incident counts (off: expected values)"
+        True,
+        "individual random exposure and incident counts (off: expected values)",
+        source="switch (DESIGN.md §2)",
     )
 
 
 class Persuasion(Strict):
     """Attraction dynamics of persons (DESIGN.md appendix)."""
 
-    rate: float = param(0.12, "alpha: persuasion per unit of drive", unit="1/month", ge=0, le=1)
+    rate: float = param(
+        0.12,
+        "alpha: persuasion per unit of drive",
+        unit="1/month",
+        ge=0,
+        le=1,
+        source="DESIGN.md appendix (form); value so that Russia leads before 2022 (P1)",
+    )
     relaxation: float = param(
-        0.03, "delta: pull toward the cultural baseline", unit="1/month", ge=0, le=1
+        0.03,
+        "delta: pull toward the cultural baseline",
+        unit="1/month",
+        ge=0,
+        le=1,
+        source="assumption: unrenewed attraction fades over about three years",
     )
-    identity_resistance: float = param(0.5, "rho: how far identity lowers receptivity", ge=0, le=1)
+    identity_resistance: float = param(
+        0.5,
+        "rho: how far identity lowers receptivity",
+        ge=0,
+        le=1,
+        source="study §5.5: resist 'through promotion of Kazakh national culture and identity'",
+    )
     idiosyncrasy: float = param(
-        0.15, "spread of personal baselines (sd)", init_only=True, ge=0, le=0.5
+        0.15,
+        "spread of personal baselines (sd)",
+        init_only=True,
+        ge=0,
+        le=0.5,
+        source="assumption: favourable shares need a spread within groups (DESIGN.md §2)",
     )
-    ties_bonus: float = param(0.2, "baseline raise from education ties to a power", ge=0, le=1)
+    ties_bonus: float = param(
+        0.2,
+        "baseline raise from education ties to a power",
+        ge=0,
+        le=1,
+        source="study §5.1: graduates 'penetrating Western mentality'; value an assumption",
+    )
 
 
 class Backlash(Strict):
     """Backlash against hostile incidents, a hypothesis of the study (§5.2)."""
 
-    strength: float = param(0.05, "beta: loss per incident heard, times identity", ge=0, le=1)
-    reach: float = param(0.3, "chance a person hears of one incident", ge=0, le=1)
+    strength: float = param(
+        0.05,
+        "beta: loss per incident heard, times identity",
+        ge=0,
+        le=1,
+        source="study §5.2: hostile statements 'rise negative feelings'; value an assumption",
+    )
+    reach: float = param(
+        0.3,
+        "chance a person hears of one incident",
+        ge=0,
+        le=1,
+        source="assumption: one incident makes the news for about a third of people",
+    )
 
 
 class Social(Strict):
-    """Bounded-confidence influence (Deffuant 2000; Hegselmann & Krause 2002)."""
+    """Bounded-confidence influence between network neighbours."""
 
-    rate: float = param(0.03, "mu: step toward close neighbours' mean", unit="1/month", ge=0, le=1)
-    confidence: float = param(0.2, "epsilon: largest difference that still persuades", ge=0, le=1)
-    degree: int = param(8, "mean number of neighbours", init_only=True, ge=2, le=100)
+    rate: float = param(
+        0.03,
+        "mu: step toward close neighbours' mean",
+        unit="1/month",
+        ge=0,
+        le=1,
+        source="Deffuant et al. 2000; Hegselmann & Krause 2002 (form); value keeps spread",
+    )
+    confidence: float = param(
+        0.2,
+        "epsilon: largest difference that still persuades",
+        ge=0,
+        le=1,
+        source="Deffuant et al. 2000 (form); value an assumption",
+    )
+    degree: int = param(
+        8,
+        "mean number of neighbours",
+        init_only=True,
+        ge=2,
+        le=100,
+        source="Watts & Strogatz 1998 (form); value an assumption",
+    )
     rewiring: float = param(
-        0.05, "Watts-Strogatz rewiring: share of random ties", init_only=True, ge=0, le=1
+        0.05,
+        "Watts-Strogatz rewiring: share of random ties",
+        init_only=True,
+        ge=0,
+        le=1,
+        source="Watts & Strogatz 1998: small world for rewiring 0.01-0.1",
     )
 
 
@@ -199,26 +301,63 @@ class Population(Strict):
     """Who the synthetic persons are, beyond the country profile."""
 
     elite_share: float = param(
-        0.01, "share of persons in business or political elites", init_only=True, ge=0, le=0.2
+        0.01,
+        "share of persons in business or political elites",
+        init_only=True,
+        ge=0,
+        le=0.2,
+        source="assumption: 'a few elites' (DESIGN.md §2)",
     )
     ngo_share: float = param(
-        0.01, "share of persons linked to foreign-funded NGOs", init_only=True, ge=0, le=0.2
+        0.01,
+        "share of persons linked to foreign-funded NGOs",
+        init_only=True,
+        ge=0,
+        le=0.2,
+        source="assumption (study §5.5: 'civil sector representatives financed by NGOs')",
     )
-    elite_stereotype: float = param(0.5, "elites' stereotypes relative to the public", ge=0, le=2)
+    elite_stereotype: float = param(
+        0.5,
+        "elites' stereotypes relative to the public",
+        ge=0,
+        le=2,
+        source="study §5.3: stereotypes persist among those without impact on policy",
+    )
     stereotype_spread: float = param(
-        0.4, "log-normal spread of personal stereotypes", init_only=True, ge=0, le=2
+        0.4,
+        "log-normal spread of personal stereotypes",
+        init_only=True,
+        ge=0,
+        le=2,
+        source="assumption",
     )
 
 
 class Identity(Strict):
     """National identity and its promotion by the state."""
 
-    promotion: float = param(0.1, "lever: state promotion of national culture", ge=0, le=1)
+    promotion: float = param(
+        0.1,
+        "lever: state promotion of national culture",
+        ge=0,
+        le=1,
+        source="study §5.5: promotion of national culture is the state's answer",
+    )
     response: float = param(
-        0.02, "kappa_iota: identity gain per unit of promotion", unit="1/month", ge=0, le=1
+        0.02,
+        "kappa_iota: identity gain per unit of promotion",
+        unit="1/month",
+        ge=0,
+        le=1,
+        source="DESIGN.md appendix (form); value an assumption",
     )
     decay: float = param(
-        0.01, "delta_iota: return toward personal identity baseline", unit="1/month", ge=0, le=1
+        0.01,
+        "delta_iota: return toward personal identity baseline",
+        unit="1/month",
+        ge=0,
+        le=1,
+        source="DESIGN.md appendix (form); value an assumption",
     )
 
 
@@ -226,15 +365,34 @@ class State(Strict):
     """The middle state's balancing and counter-measures."""
 
     balance_strength: float = param(
-        2.0, "lambda: penalty on concentrated alignment in officials' reports", ge=1e-3, le=100
+        2.0,
+        "lambda: penalty on concentrated alignment in officials' reports",
+        ge=1e-3,
+        le=100,
+        source="study §6: 'balanced reports'; value keeps every share below theta (P7)",
     )
     policy_speed: float = param(
-        0.08, "tau: monthly move of policy toward the mean report", unit="1/month", ge=0, le=1
+        0.08,
+        "tau: monthly move of policy toward the mean report",
+        unit="1/month",
+        ge=0,
+        le=1,
+        source="assumption: policy follows advice within about a year",
     )
     dominance_threshold: float = param(
-        0.4, "theta: alignment share that triggers counter-measures", ge=0, le=1
+        0.4,
+        "theta: alignment share that triggers counter-measures",
+        ge=0,
+        le=1,
+        source="assumption: no power above two fifths of the state's alignment",
     )
-    screening: float = param(0.2, "lever: baseline screening of foreign channels", ge=0, le=1)
+    screening: float = param(
+        0.2,
+        "lever: baseline screening of foreign channels",
+        ge=0,
+        le=1,
+        source="study §5.5: 'authorized bodies work' on illicit channels",
+    )
     screenability: Screenability = Field(  # type: ignore[valid-type]
         default_factory=lambda: Screenability(
             education=0.1,
@@ -244,7 +402,9 @@ class State(Strict):
             economy=0.05,
             grants=1.0,
             values=0.5,
-        )
+        ),
+        description="how far screening reaches each channel: grants fully, legal channels "
+        "only weakly (study §5.5: soft power runs through 'legal, legitimate mechanisms')",
     )
     counter_rate: float = param(
         0.01,
@@ -252,6 +412,7 @@ class State(Strict):
         unit="1/month",
         ge=0,
         le=1,
+        source="DESIGN.md appendix (form); value an assumption",
     )
     counter_decay: float = param(
         0.005,
@@ -259,19 +420,44 @@ class State(Strict):
         unit="1/month",
         ge=0,
         le=1,
+        source="assumption",
     )
 
 
 class Officials(Strict):
     """Weights of officials' scores (DESIGN.md §2, step 4)."""
 
-    offer_weight: float = param(0.4, "weight of economic offers", ge=0, le=10)
-    leverage_weight: float = param(0.6, "weight of structural leverage", ge=0, le=10)
-    public_weight: float = param(
-        0.5, "weight of public mood (attraction above average)", ge=0, le=10
+    offer_weight: float = param(
+        0.4, "weight of economic offers", ge=0, le=10, source="study §5.3 (Belt and Road)"
     )
-    elite_weight: float = param(0.3, "weight of elite interest", ge=0, le=10)
-    advocacy_weight: float = param(0.2, "weight of NGO-funded advocacy", ge=0, le=10)
+    leverage_weight: float = param(
+        0.6,
+        "weight of structural leverage",
+        ge=0,
+        le=10,
+        source="study §5.2: 'There is no choice' with Russia",
+    )
+    public_weight: float = param(
+        0.5,
+        "weight of public mood (attraction above average)",
+        ge=0,
+        le=10,
+        source="study §6: 'a skeptical attitude of society can impede relations'",
+    )
+    elite_weight: float = param(
+        0.3,
+        "weight of elite interest",
+        ge=0,
+        le=10,
+        source="study §5.3: 'big business structures' champion China",
+    )
+    advocacy_weight: float = param(
+        0.2,
+        "weight of NGO-funded advocacy",
+        ge=0,
+        le=10,
+        source="study §5.5: NGO-financed civil sector 'may play active role'",
+    )
     noise: float = param(0.1, "sd of monthly noise in each score", ge=0, le=5)
     bias_spread: float = param(
         0.05,
@@ -286,10 +472,20 @@ class Adaptation(Strict):
     """Powers' yearly adaptation."""
 
     shift: float = param(
-        0.15, "share of effort moved toward better channels", unit="1/year", ge=0, le=1
+        0.15,
+        "share of effort moved toward better channels",
+        unit="1/year",
+        ge=0,
+        le=1,
+        source="DESIGN.md §2 (powers move effort toward channels that pay)",
     )
     growth: float = param(
-        0.1, "raise of total effort after a year of falling alignment", unit="1/year", ge=0, le=1
+        0.1,
+        "raise of total effort after a year of falling alignment",
+        unit="1/year",
+        ge=0,
+        le=1,
+        source="DESIGN.md §2 (powers raise effort when their standing falls)",
     )
 
 

@@ -115,3 +115,14 @@ def test_schema_documents_every_parameter():
 def test_tiny_fixture_is_tiny():
     scenario, _ = tiny()
     assert len(scenario.powers) == 3 and scenario.run.population == 300
+
+
+def test_the_odd_parameter_table_is_current():
+    """docs/ODD.md carries the table the schema writes (python -m sim.reference)."""
+    from pathlib import Path
+
+    from sim.reference import END, START, parameter_table
+
+    text = (Path(__file__).parents[1] / "docs" / "ODD.md").read_text()
+    table = text.split(START, 1)[1].split(END, 1)[0].strip()
+    assert table == parameter_table(), "run: uv run python -m sim.reference docs/ODD.md"
