@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 
 from pydantic import BaseModel
+from pydantic_core import PydanticUndefined
 
 from sim.schema import CHANNELS, Parameters, Power, bounds
 
@@ -29,7 +30,11 @@ def _rows(model: type[BaseModel], prefix: str):
             if set(fields) == set(CHANNELS):  # one row for a per-channel table
                 first = fields[CHANNELS[0]]
                 default = info.get_default(call_default_factory=True)
-                values = ", ".join(f"{c} {getattr(default, c):g}" for c in CHANNELS)
+                values = (
+                    "required"
+                    if default is PydanticUndefined
+                    else ", ".join(f"{c} {getattr(default, c):g}" for c in CHANNELS)
+                )
                 low, high = bounds(first)
                 meaning = info.description or (ann.__doc__ or "").strip()
                 source = (first.json_schema_extra or {}).get("source", "")
@@ -61,6 +66,8 @@ def _rows(model: type[BaseModel], prefix: str):
 
 
 def _show(value) -> str:
+    if value is PydanticUndefined:
+        return "required"
     if isinstance(value, bool):
         return str(value).lower()
     if isinstance(value, dict):

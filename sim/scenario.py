@@ -205,6 +205,7 @@ def load_with_profile(
     if not isinstance(raw_events, list):
         found.append((("events",), "must be a list of [[events]] tables"))
         raw_events = []
+    found = _merge_incomplete_powers(found, data)
     for i, raw in enumerate(raw_events):
         try:
             events.append((i, EVENT.validate_python(raw)))
@@ -239,6 +240,30 @@ def scenario_hash(path: Path) -> str:
 # --- problems -----------------------------------------------------------------------------
 
 
+def _merge_incomplete_powers(
+    found: list[tuple[tuple[Any, ...], str]], data: dict[str, Any]
+) -> list[tuple[tuple[Any, ...], str]]:
+    """One message per power that lacks required keys (a new power, or a misspelt name)."""
+    lacking: dict[str, list[str]] = {}
+    rest = []
+    for loc, message in found:
+        if message == MISSING and loc[:1] == ("powers",) and len(loc) == 3:
+            lacking.setdefault(loc[1], []).append(loc[2])
+        else:
+            rest.append((loc, message))
+    powers = data.get("powers", {}) if isinstance(data.get("powers"), dict) else {}
+    complete = [name for name in powers if name not in lacking]
+    for name, keys in lacking.items():
+        rest.append(
+            (
+                ("powers", name),
+                f"a power must define {', '.join(keys)}; is {name!r} a misspelling? "
+                f"powers defined in full: {', '.join(complete) or 'none'}",
+            )
+        )
+    return rest
+
+
 def _loc_message(err: Any, prefix: tuple[Any, ...] = ()) -> tuple[tuple[Any, ...], str]:
     loc = (*prefix, *err["loc"])
     if loc and loc[0] == "events" and len(loc) > 2 and loc[2] in (*PATH_ACTIONS, "shock"):
@@ -250,14 +275,14 @@ def _locate_problem(
     loc: tuple[Any, ...], message: str, resolved: Resolved, overrides: dict[str, Any]
 ) -> Problem:
     key = _dotted(loc)
-    if any(key == o or key.startswith(o + ".") for o in overrides):
+    if any(key == o or key.startswith(o + ".") or o.startswith(key + ".") for o in overrides):
         return Problem(COMMAND_LINE, key, message)
     in_event = loc[:1] == ("events",) and len(loc) > 1 and isinstance(loc[1], int)
     if in_event and loc[1] < len(resolved.event_origins):
         source, index = resolved.event_origins[loc[1]]
         own = ("events", index, *loc[2:])
         return Problem(str(source.path), _dotted(own), message, locate(source.text, own))
-    if message == MISSING:  # nowhere to point at: it belongs in the file asked for
+    if message.startswith(MISSING):  # nowhere to point at: it belongs in the file asked for
         return Problem(str(resolved.chain[0].path), key, message)
     for source in resolved.chain:
         line = locate(source.text, loc)
@@ -280,6 +305,8 @@ def _message(err: Any, loc: tuple[Any, ...]) -> str:
         return f"unknown key {loc[-1]!r}; allowed: {', '.join(allowed)}"
     if kind == "missing":
         return MISSING
+    if kind == "too_short" and loc == ("powers",):
+        return "at least two powers are needed: one has nobody to be balanced against"
     if kind in ("union_tag_invalid", "union_tag_not_found"):
         return f"action must be one of: {', '.join((*PATH_ACTIONS, 'shock'))}"
     if msg.startswith("Value error, "):

@@ -91,20 +91,28 @@ class Message(Strict):
 
 
 class Power(Strict):
-    """A great or regional power: its channels, message, leverage and conduct."""
+    """A great or regional power: its channels, message, leverage and conduct.
+
+    What makes a power (capacity, efficiency, effort, presence, message, languages, prestige)
+    has no default: a misspelt power name in a scenario is then refused, not silently added.
+    """
 
     capacity: float = param(
-        7.0, "upper bound on total effort over all channels", unit="2015 level", ge=0, le=100
+        ..., "upper bound on total effort over all channels", unit="2015 level", ge=0, le=100
     )
-    efficiency: float = param(0.5, "share of effort that becomes signal", ge=0, le=1)
-    effort: Effort = Field(default_factory=Effort)  # type: ignore[valid-type]
-    presence: Presence = Field(default_factory=Presence)  # type: ignore[valid-type]
-    message: Message = Field(default_factory=Message)
+    efficiency: float = param(..., "share of effort that becomes signal", ge=0, le=1)
+    effort: Effort = Field(description="effort per channel")  # type: ignore[valid-type]
+    presence: Presence = Field(description="presence per channel")  # type: ignore[valid-type]
+    message: Message = Field(description="the power's message on the cultural dimensions")
     languages: dict[str, Annotated[float, Field(ge=0, le=1)]] = param(
-        {}, "share of the power's content available in each language (profile's codes)"
+        ..., "share of the power's content available in each language (profile's codes)"
     )
     prestige: float = param(
-        0.5, "emitter strength: scales the cultural baseline of attraction", ge=0, le=1
+        ...,
+        "emitter strength: scales the cultural baseline of attraction",
+        ge=0,
+        le=1,
+        source="Brand Finance Global Soft Power Index / 100 (facts file)",
     )
     stereotype: float = param(0.0, "mean stereotype of the population toward it", ge=0, le=1)
     hostility: float = param(

@@ -113,8 +113,15 @@ def test_a_power_that_does_nothing_gains_nothing():
     scenario, profile = tiny(
         **{
             "persuasion.idiosyncrasy": 0.0,
-            "powers.Null.prestige": 0.0,
-            "powers.Null.capacity": 0.0,
+            "powers.Null": {
+                "prestige": 0.0,
+                "capacity": 0.0,
+                "efficiency": 0.5,
+                "effort": {},
+                "presence": {},
+                "message": {},
+                "languages": {},
+            },
         }
     )
     model = MultivectorModel(scenario, profile=profile)
