@@ -19,6 +19,8 @@ from pathlib import Path
 import mesa
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
 
 from sim import plots
 from sim.errors import refuse
@@ -50,12 +52,14 @@ def write(
     out.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{out.name}-", dir=out.parent))
     try:
+        manifest = provenance(plan, result, started)
+        stamp = provenance_stamp(manifest)
         for name, frame in (("timeseries", result.timeseries), ("channels", result.channels)):
             frame.to_csv(staging / f"{name}.csv", index=False)
-            frame.to_parquet(staging / f"{name}.parquet", index=False)
+            write_parquet(frame, staging / f"{name}.parquet", stamp)
         result.groups.to_csv(staging / "groups.csv", index=False)
         for date, frame in result.snapshots.items():
-            frame.to_parquet(staging / f"persons-{date}.parquet")
+            write_parquet(frame.reset_index(), staging / f"persons-{date}.parquet", stamp)
             frame.to_csv(staging / f"persons-{date}.csv")
         plots.trajectories(
             result.timeseries,
@@ -63,7 +67,7 @@ def write(
             f"{plan.scenario.name}: seed {result.model.params.run.seed}",
             staging / "trajectories.png",
         )
-        manifest = provenance(plan, result, started)
+        manifest["finished_utc"] = datetime.now(UTC).isoformat(timespec="seconds")
         (staging / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")
         if out.exists():
             shutil.rmtree(out) if overwrite else out.rmdir()
@@ -98,6 +102,24 @@ def provenance(plan: Plan, result: Result, started: datetime) -> dict:
         },
         "profile": {"path": str(profile_file), "sha256": scenario_hash(profile_file)},
     }
+
+
+def provenance_stamp(manifest: dict) -> dict:
+    """The part of the manifest every Parquet file carries in its schema metadata."""
+    return {
+        "package": manifest["package"],
+        "scenario": manifest["scenario"]["name"],
+        "scenario_files": manifest["scenario"]["files"],
+        "seed": manifest["seed"],
+        "started_utc": manifest["started_utc"],
+    }
+
+
+def write_parquet(frame: pd.DataFrame, path: Path, stamp: dict) -> None:
+    """A Parquet file whose schema metadata says what produced it (key ``multivector``)."""
+    table = pa.Table.from_pandas(frame, preserve_index=False)
+    metadata = {**(table.schema.metadata or {}), b"multivector": json.dumps(stamp).encode()}
+    pq.write_table(table.replace_schema_metadata(metadata), path)
 
 
 def package_version() -> str:

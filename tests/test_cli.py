@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 import pandas as pd
+import pyarrow.parquet as pq
 import pytest
 from conftest import TINY
 
@@ -127,6 +128,9 @@ def test_run_with_overrides_and_snapshots(tmp_path):
     } <= set(persons.columns)
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["seed"] == 7 and manifest["until"] == "2016-12"
+    stamp = json.loads(pq.read_schema(out / "timeseries.parquet").metadata[b"multivector"])
+    assert stamp["seed"] == 7 and stamp["scenario"] == "tiny"
+    assert stamp["scenario_files"] == manifest["scenario"]["files"]
 
 
 @pytest.mark.parametrize("name", ["unknown_key", "event_unknown_power", "syntax_error"])

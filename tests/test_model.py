@@ -8,57 +8,53 @@ import pytest
 from conftest import TINY, tiny, tiny_model
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from pydantic import BaseModel
 
 from sim.model import MultivectorModel
 from sim.scenario import load_with_profile
-from sim.schema import Mechanisms, Parameters, bounds
+from sim.schema import Parameters, Power, bounds
 
-# Parameters a property draws within their schema bounds (log scale for balance strength).
+
+def _numeric_leaves(model: type[BaseModel], prefix: str):
+    """(path, field) of every number and switch under a schema table."""
+    for name, info in model.model_fields.items():
+        ann = info.annotation
+        if isinstance(ann, type) and issubclass(ann, BaseModel):
+            yield from _numeric_leaves(ann, f"{prefix}{name}.")
+        elif ann in (float, int, bool):
+            yield f"{prefix}{name}", info
+
+
+# Every parameter of the schema except the run's own settings, and every power's.
+SECTIONS = [n for n in Parameters.model_fields if n not in ("run", "powers")]
 DRAWN = [
-    "persuasion.rate",
-    "persuasion.relaxation",
-    "persuasion.identity_resistance",
-    "persuasion.ties_bonus",
-    "backlash.strength",
-    "backlash.reach",
-    "social.rate",
-    "social.confidence",
-    "identity.promotion",
-    "identity.response",
-    "identity.decay",
-    "state.policy_speed",
-    "state.dominance_threshold",
-    "state.screening",
-    "state.counter_rate",
-    "state.counter_decay",
-    "officials.noise",
-    "officials.public_weight",
-    "powers.Alpha.efficiency",
-    "powers.Alpha.stereotype",
-    "powers.Beta.prestige",
-    "powers.Gamma.offers",
+    leaf
+    for n in SECTIONS
+    for leaf in _numeric_leaves(Parameters.model_fields[n].annotation, f"{n}.")
 ]
-
-
-def _field(path: str):
-    section, name = path.split(".")[-2:]
-    if path.startswith("powers."):
-        from sim.schema import Power
-
-        return Power.model_fields[name]
-    return Parameters.model_fields[section].annotation.model_fields[name]
+DRAWN += [
+    leaf
+    for power in ("Alpha", "Beta", "Gamma")
+    for leaf in _numeric_leaves(Power, f"powers.{power}.")
+]
 
 
 @st.composite
 def parameter_draws(draw):
-    overrides = {"run.population": 120}
-    for path in DRAWN:
-        low, high = bounds(_field(path))
-        overrides[path] = draw(st.floats(low, min(high, 1.0)))
-    overrides["powers.Alpha.hostility"] = draw(st.floats(0, 60))
-    overrides["state.balance_strength"] = 10 ** draw(st.floats(-3, 2))
-    for name in Mechanisms.model_fields:
-        overrides[f"mechanisms.{name}"] = draw(st.booleans())
+    """Any valid parameters: each drawn within its schema bounds (large ranges capped)."""
+    overrides: dict = {"run.population": 120}
+    for path, info in DRAWN:
+        if info.annotation is bool:
+            overrides[path] = draw(st.booleans())
+            continue
+        low, high = bounds(info)
+        high = min(high, low + 10)
+        if info.annotation is int:
+            overrides[path] = draw(st.integers(int(low), int(min(high, 12))))
+        elif path == "state.balance_strength":
+            overrides[path] = 10 ** draw(st.floats(-3, 2))  # bandwagon to even split
+        else:
+            overrides[path] = draw(st.floats(low, high))
     return overrides
 
 
