@@ -172,38 +172,23 @@ class Run(Strict):
         return self
 
 
+def switch(doc: str) -> Any:
+    """A mechanism's on/off switch (on by default)."""
+    return param(True, doc, source="switch (DESIGN.md §2)")
+
+
 class Mechanisms(Strict):
     """Switches: each turns one mechanism off so its effect can be shown."""
 
-    backlash: bool = param(
-        True, "hostile incidents lower attraction", source="switch (DESIGN.md §2)"
-    )
-    social_influence: bool = param(
-        True, "bounded-confidence influence between neighbours", source="switch (DESIGN.md §2)"
-    )
-    stereotypes: bool = param(
-        True, "stereotypes lower receptivity and baseline", source="switch (DESIGN.md §2)"
-    )
-    identity: bool = param(
-        True,
-        "identity resists persuasion and answers promotion",
-        source="switch (DESIGN.md §2)",
-    )
-    balancing: bool = param(
-        True,
-        "officials balance (off: each backs its best-scored power)",
-        source="switch (DESIGN.md §2)",
-    )
-    counter_measures: bool = param(
-        True, "screening and identity promotion rise vs. dominance", source="switch (DESIGN.md §2)"
-    )
-    adaptation: bool = param(
-        True, "powers move effort yearly toward channels that pay", source="switch (DESIGN.md §2)"
-    )
-    stochastic_exposure: bool = param(
-        True,
-        "individual random exposure and incident counts (off: expected values)",
-        source="switch (DESIGN.md §2)",
+    backlash: bool = switch("hostile incidents lower attraction")
+    social_influence: bool = switch("bounded-confidence influence between neighbours")
+    stereotypes: bool = switch("stereotypes lower receptivity and baseline")
+    identity: bool = switch("identity resists persuasion and answers promotion")
+    balancing: bool = switch("officials balance (off: each backs its best-scored power)")
+    counter_measures: bool = switch("screening and identity promotion rise vs. dominance")
+    adaptation: bool = switch("powers move effort yearly toward channels that pay")
+    stochastic_exposure: bool = switch(
+        "individual random exposure and incident counts (off: expected values)"
     )
 
 

@@ -11,6 +11,19 @@ from sim.scenario import load_with_profile
 
 TESTS = Path(__file__).parent
 TINY = TESTS / "scenarios" / "tiny.toml"
+PERSON_COLUMNS = {
+    "ethnicity",
+    "language",
+    "age",
+    "area",
+    "region",
+    "elite",
+    "identity",
+    "attraction_Alpha",
+    "attraction_Beta",
+    "attraction_Gamma",
+}
+"""Columns of the person-level table of the tiny scenario."""
 
 
 def tiny(**overrides):
