@@ -162,3 +162,30 @@ def test_tables_are_tidy(tiny_run):
     persons = tiny_run.persons()
     assert len(persons) == 300
     assert set(persons.columns) >= PERSON_COLUMNS
+
+
+@settings(max_examples=8, deadline=None)
+@given(st.integers(0, 2**32 - 1), st.floats(0.1, 1.0))
+def test_a_power_without_effort_never_gains_attraction(seed, prestige):
+    """With prestige, people like it from the start; soft power it does not exert never
+    raises that (its mean attraction never rises above the start)."""
+    scenario, profile = tiny(
+        **{
+            "powers.Idle": {
+                "prestige": prestige,
+                "capacity": 0.0,
+                "efficiency": 0.5,
+                "effort": {},
+                "presence": {},
+                "message": {},
+                "languages": {},
+            },
+        }
+    )
+    model = MultivectorModel(scenario, profile=profile, seed=seed)
+    idle = model.powers.index("Idle")
+    start = model.state.population.attraction[:, idle].mean()
+    assert start > 0
+    for _ in range(24):
+        model.step()
+        assert model.state.population.attraction[:, idle].mean() <= start + 1e-3
