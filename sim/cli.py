@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import tomllib
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any
@@ -80,8 +81,17 @@ def run(
         typer.Option(
             "--set",
             metavar="PATH=VALUE",
-            help="Override a parameter: path=value, e.g. state.balance_strength=0.5 (repeatable).",
+            help="Override a parameter, e.g. state.balance_strength=0.5 (repeatable).",
         ),
+    ] = None,
+    reps: Annotated[
+        int | None,
+        typer.Option(
+            min=1, help="Run an ensemble of this many runs, seeds spawned from the root seed."
+        ),
+    ] = None,
+    workers: Annotated[
+        int | None, typer.Option(min=1, help="Processes for an ensemble (default: every core).")
     ] = None,
     out: Annotated[
         Path | None, typer.Option(help="Results folder (default: results/<scenario>-<UTC time>).")
@@ -93,7 +103,11 @@ def run(
         bool, typer.Option("--quiet", help="No progress bar and no summary table.")
     ] = False,
 ) -> None:
-    """Run a scenario (the baseline by default) and write its tables, figure and manifest."""
+    """Run a scenario (the baseline by default) and write its tables, figure and manifest.
+
+    With --reps N, run an ensemble: N runs in parallel whose seeds are the children of one
+    root seed, with the median and 5-95 % band of every measure in summary.csv.
+    """
     from sim import output, runner
 
     started = datetime.now(UTC)
@@ -103,30 +117,48 @@ def run(
             overrides["run.seed"] = seed
         if population is not None:
             overrides["run.population"] = population
+        if reps is not None and snapshot:
+            raise refuse(COMMAND_LINE, "--snapshot", "works with a single run, not with --reps")
         plan = runner.plan(scenario, overrides=overrides, until=until, snapshots=snapshot)
         destination = out or output.default_out_dir(plan, started)
         output.check_out_dir(destination, overwrite)
     except ScenarioError as err:
         raise fail(err) from None
-    with Progress(
-        TextColumn(f"[bold]{plan.scenario.name}[/]"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TextColumn("months"),
-        TimeRemainingColumn(),
-        console=err_console,
-        disable=quiet,
-        transient=True,
-    ) as bar:
-        task = bar.add_task("run", total=None)
-        result = runner.execute(
-            plan, lambda done, total: bar.update(task, completed=done, total=total)
-        )
+    result = _execute(plan, reps, workers, quiet)
     output.write(result, plan, destination, started, overwrite)
     if not quiet:
         dates = result.timeseries["date"]
         _print_summary(output.summary(result.timeseries), dates.iloc[0], dates.iloc[-1])
     out_console.print(f"results written to {destination}", highlight=False, soft_wrap=True)
+
+
+def _execute(plan, reps: int | None, workers: int | None, quiet: bool):
+    """One run, or an ensemble of ``reps`` runs, with a progress bar."""
+    from sim import runner
+
+    with _progress(plan.scenario.name, "months" if reps is None else "runs", quiet) as update:
+        if reps is None:
+            return runner.execute(plan, update)
+        from sim.ensemble import run_ensemble
+
+        return run_ensemble(plan, reps, workers, update)
+
+
+@contextmanager
+def _progress(name: str, unit: str, quiet: bool):
+    """A progress bar on standard error; yields ``update(done, total)``."""
+    with Progress(
+        TextColumn(f"[bold]{name}[/]"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn(unit),
+        TimeRemainingColumn(),
+        console=err_console,
+        disable=quiet,
+        transient=True,
+    ) as bar:
+        task = bar.add_task(unit, total=None)
+        yield lambda done, total: bar.update(task, completed=done, total=total)
 
 
 def _print_summary(table, first: str, last: str) -> None:
@@ -194,6 +226,153 @@ def check(
         )
     if failed:
         raise typer.Exit(2)
+
+
+@app.command()
+def compare(
+    items: Annotated[
+        list[str],
+        typer.Argument(help="Two or more scenarios (file or shipped name) or results folders."),
+    ],
+    at: Annotated[
+        list[str] | None,
+        typer.Option(
+            metavar="YYYY-MM", help="Months for the table of differences (default: the last)."
+        ),
+    ] = None,
+    reps: Annotated[
+        int | None, typer.Option(min=1, help="Runs per scenario (an ensemble), same seeds for all.")
+    ] = None,
+    workers: Annotated[
+        int | None, typer.Option(min=1, help="Processes for ensembles (default: every core).")
+    ] = None,
+    seed: Annotated[int | None, typer.Option(help="Root seed shared by every scenario.")] = None,
+    population: Annotated[int | None, typer.Option(help="Number of synthetic persons.")] = None,
+    until: Annotated[
+        str | None, typer.Option(metavar="YYYY-MM", help="Stop at this month.")
+    ] = None,
+    set_: Annotated[
+        list[str] | None,
+        typer.Option("--set", metavar="PATH=VALUE", help="Override a parameter in every scenario."),
+    ] = None,
+    out: Annotated[
+        Path | None, typer.Option(help="Folder (default: results/compare-<UTC time>).")
+    ] = None,
+    overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace the folder.")] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", help="No progress bars, no table.")] = False,
+) -> None:
+    """Run scenarios with the same seeds (or read saved results) and set them side by side.
+
+    Writes each run into a subfolder, comparison.png and differences.csv (each scenario
+    against the first, at the months given by --at), and prints the differences.
+    """
+    from sim import compare as comparing
+    from sim import output, results, runner
+
+    started = datetime.now(UTC)
+    try:
+        if len(items) < 2:
+            raise refuse(
+                COMMAND_LINE, "SCENARIOS", "give at least two scenarios or results folders"
+            )
+        overrides = parse_sets(set_ or [])
+        if seed is not None:
+            overrides["run.seed"] = seed
+        if population is not None:
+            overrides["run.population"] = population
+        plans = [
+            None
+            if results.is_results_folder(item)
+            else runner.plan(item, overrides=overrides, until=until)
+            for item in items
+        ]
+        destination = out or Path("results") / f"compare-{started.strftime('%Y%m%dT%H%M%SZ')}"
+        output.check_out_dir(destination, overwrite)
+        loaded = {k: results.load(item) for k, item in enumerate(items) if plans[k] is None}
+    except ScenarioError as err:
+        raise fail(err) from None
+    saved = []
+    for k, plan in enumerate(plans):
+        if plan is None:
+            saved.append(loaded[k])
+            continue
+        folder = destination / f"{k + 1}-{plan.scenario.name}"
+        output.write(_execute(plan, reps, workers, quiet), plan, folder, started, overwrite)
+        saved.append(results.load(folder))
+    dates = comparing.common_dates(saved)
+    try:
+        for date in at or []:
+            if date not in dates:
+                span = f"{dates[0]} to {dates[-1]}" if dates else "none"
+                raise refuse(
+                    COMMAND_LINE, "--at", f"{date} is not in every result; common months: {span}"
+                )
+    except ScenarioError as err:
+        raise fail(err) from None
+    table = comparing.differences(saved, at or dates[-1:])
+    destination.mkdir(parents=True, exist_ok=True)
+    table.to_csv(destination / "differences.csv", index=False)
+    comparing.figure(saved, destination / "comparison.png", at)
+    if not quiet:
+        _print_differences(table)
+    out_console.print(f"comparison written to {destination}", highlight=False, soft_wrap=True)
+
+
+def _print_differences(table) -> None:
+    wide = table.pivot_table(
+        index=["date", "scenario", "power"], columns="measure", values="difference", sort=False
+    )
+    view = Table(title=f"difference from {table['reference'].iloc[0]}", title_justify="left")
+    for column in ("date", "scenario", "power", *wide.columns):
+        view.add_column(column, justify="right" if column in wide.columns else "left")
+    for (date, scenario, power), row in wide.iterrows():
+        view.add_row(date, scenario, power, *(f"{v:+.3f}" for v in row))
+    out_console.print(view)
+
+
+@app.command()
+def plot(
+    folder: Annotated[Path, typer.Argument(help="A results folder written by 'multivector run'.")],
+    kind: Annotated[
+        str, typer.Option(help="trajectories | alignment | balance | groups | channels")
+    ] = "trajectories",
+    fmt: Annotated[str, typer.Option("--format", help="png | svg | pdf")] = "png",
+    at: Annotated[
+        str | None,
+        typer.Option(
+            metavar="YYYY-MM", help="Month of interest: the heatmap's date, marked elsewhere."
+        ),
+    ] = None,
+    out: Annotated[
+        Path | None, typer.Option(help="Figure file (default: FOLDER/KIND.FORMAT).")
+    ] = None,
+) -> None:
+    """Draw a figure from saved results (no model is run)."""
+    from sim import plots, results
+
+    try:
+        _allowed("--kind", kind, plots.KINDS)
+        _allowed("--format", fmt, plots.FORMATS)
+        saved = results.load(folder)
+        recorded = saved.groups["date"] if kind == "groups" else saved.timeseries["date"]
+        if at is not None and at not in set(recorded):
+            listed = (
+                ", ".join(sorted(set(recorded)))
+                if kind == "groups"
+                else (f"{recorded.iloc[0]} to {recorded.iloc[-1]}")
+            )
+            raise refuse(COMMAND_LINE, "--at", f"{at} is not in the results; recorded: {listed}")
+    except ScenarioError as err:
+        raise fail(err) from None
+    path = plots.draw(kind, saved, out or folder / f"{kind}.{fmt}", at)
+    out_console.print(f"figure written to {path}", highlight=False, soft_wrap=True)
+
+
+def _allowed(option: str, value: str, allowed: tuple[str, ...]) -> None:
+    if value not in allowed:
+        raise refuse(
+            COMMAND_LINE, option, f"unknown value {value!r}; allowed: {', '.join(allowed)}"
+        )
 
 
 if __name__ == "__main__":

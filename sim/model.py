@@ -29,6 +29,9 @@ class MultivectorModel(mesa.Model):
         seed: root seed of every random stream; defaults to the scenario's ``run.seed``.
         profile: the country profile; loaded from the scenario's ``run.profile`` if omitted.
         until: last month to run (``YYYY-MM``), if earlier than the scenario's ``run.end``.
+        replicate: the run's index in an ensemble: its streams then derive from
+            ``SeedSequence(seed, spawn_key=(replicate,))``, the replicate-th child of the root
+            seed, so any worker rebuilds them from two integers.
 
     Attributes:
         spec: the scenario as validated (never changed by the run).
@@ -44,6 +47,7 @@ class MultivectorModel(mesa.Model):
         seed: int | None = None,
         profile: Profile | None = None,
         until: str | None = None,
+        replicate: int | None = None,
     ):
         if not isinstance(scenario, Scenario) or profile is None:
             loaded, loaded_profile, _ = load_with_profile(
@@ -52,7 +56,8 @@ class MultivectorModel(mesa.Model):
             scenario = scenario if isinstance(scenario, Scenario) else loaded
             profile = profile or loaded_profile
         seed = scenario.run.seed if seed is None else seed
-        children = np.random.SeedSequence(seed).spawn(len(STREAMS))
+        key = () if replicate is None else (replicate,)
+        children = np.random.SeedSequence(seed, spawn_key=key).spawn(len(STREAMS))
         super().__init__(rng=np.random.default_rng(children[STREAMS.index("mesa")]))
         self.streams = {
             name: np.random.default_rng(s) for name, s in zip(STREAMS, children, strict=True)
@@ -61,6 +66,7 @@ class MultivectorModel(mesa.Model):
         self.profile = profile
         self.params = scenario.parameters()
         self.params.run.seed = seed
+        self.replicate = replicate
         self.powers = list(self.params.powers)
         self.month = month_index(self.params.run.start)
         self.last_month = month_index(self.params.run.end)

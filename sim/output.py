@@ -22,8 +22,9 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from sim import plots
+from sim import bands, plots
 from sim.errors import refuse
+from sim.results import Saved
 from sim.runner import Plan, Result
 from sim.scenario import COMMAND_LINE, scenario_hash, shipped_dir
 
@@ -58,15 +59,17 @@ def write(
             frame.to_csv(staging / f"{name}.csv", index=False)
             write_parquet(frame, staging / f"{name}.parquet", stamp)
         result.groups.to_csv(staging / "groups.csv", index=False)
+        if result.replicates is not None:
+            summary = bands.summarise(result.timeseries)
+            summary.to_csv(staging / "summary.csv", index=False)
+            write_parquet(summary, staging / "summary.parquet", stamp)
         for date, frame in result.snapshots.items():
             write_parquet(frame.reset_index(), staging / f"persons-{date}.parquet", stamp)
             frame.to_csv(staging / f"persons-{date}.csv")
-        plots.trajectories(
-            result.timeseries,
-            list(plan.scenario.events),
-            f"{plan.scenario.name}: seed {result.model.params.run.seed}",
-            staging / "trajectories.png",
+        saved = Saved(
+            plan.scenario.name, result.timeseries, result.groups, result.channels, manifest
         )
+        plots.draw("trajectories", saved, staging / "trajectories.png")
         manifest["finished_utc"] = datetime.now(UTC).isoformat(timespec="seconds")
         (staging / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")
         if out.exists():
@@ -89,7 +92,9 @@ def provenance(plan: Plan, result: Result, started: datetime) -> dict:
         "command": sys.argv,
         "started_utc": started.isoformat(timespec="seconds"),
         "finished_utc": datetime.now(UTC).isoformat(timespec="seconds"),
-        "seed": result.model.params.run.seed,
+        "seed": result.seed,
+        "replicates": result.replicates,
+        "seeding": SEEDING if result.replicates is not None else "numpy SeedSequence(seed)",
         "until": plan.until,
         "snapshots": plan.snapshots,
         "overrides": plan.overrides,
@@ -102,6 +107,9 @@ def provenance(plan: Plan, result: Result, started: datetime) -> dict:
         },
         "profile": {"path": str(profile_file), "sha256": scenario_hash(profile_file)},
     }
+
+
+SEEDING = "run i draws from numpy SeedSequence(seed, spawn_key=(i,)), the i-th child of seed"
 
 
 def provenance_stamp(manifest: dict) -> dict:
@@ -131,12 +139,13 @@ def package_version() -> str:
 
 def summary(timeseries: pd.DataFrame) -> pd.DataFrame:
     """Each power's attraction, favourable share and alignment at the first and last month,
-    and the effective number of vectors (columns ``<measure> start`` and ``<measure> end``)."""
-    ends = timeseries[
-        timeseries["date"].isin([timeseries["date"].iloc[0], timeseries["date"].iloc[-1]])
-    ]
-    ends = ends.assign(at=np.where(ends["date"] == ends["date"].iloc[0], "start", "end"))
+    and the effective number of vectors (columns ``<measure> start`` and ``<measure> end``).
+    An ensemble's values are medians over its runs."""
     cols = ["attraction", "favourable", "alignment", "effective_vectors"]
+    first, last = timeseries["date"].iloc[0], timeseries["date"].iloc[-1]
+    ends = timeseries[timeseries["date"].isin([first, last])]
+    ends = ends.groupby(["date", "power"], sort=False)[cols].median().reset_index()
+    ends["at"] = np.where(ends["date"] == first, "start", "end")
     table = ends.pivot(index="power", columns="at", values=cols)
     table.columns = [f"{measure} {at}" for measure, at in table.columns]
     return table.loc[list(dict.fromkeys(timeseries["power"]))]

@@ -1,5 +1,8 @@
 """Figures drawn from result tables (never from a live model), so the same picture comes from
-a run, a sweep or a saved file.
+a run, an ensemble or a saved folder. An ensemble is drawn as medians with 5-95 % bands.
+
+Each power keeps its colour and line style in every figure: Okabe & Ito (2008) colours,
+safe for colour-blind readers, with line styles that also tell powers apart in grey print.
 """
 
 from __future__ import annotations
@@ -11,18 +14,260 @@ import matplotlib
 matplotlib.use("Agg")  # files only: no display is needed or assumed
 import matplotlib.dates as mdates
 import matplotlib.pyplot as plt
+import numpy as np
 import pandas as pd
 
-# Okabe & Ito (2008) colour-blind-safe palette; line styles differ too, for grey print.
+from sim.bands import band, runs
+from sim.results import Saved
+from sim.schema import CHANNELS
+
 KNOWN = {"West": "#0072B2", "Russia": "#D55E00", "China": "#009E73", "Turkey": "#E69F00"}
 SPARE = ["#CC79A7", "#56B4E9", "#F0E442", "#000000"]
 LINESTYLES = ["-", "--", "-.", ":", (0, (5, 1, 1, 1, 1, 1))]
+CHANNEL_COLOURS = ["#0072B2", "#D55E00", "#009E73", "#E69F00", "#CC79A7", "#56B4E9", "#F0E442"]
+CHANNEL_HATCHES = ["", "//", "..", "xx", "\\\\", "oo", "--"]
+KINDS = ("trajectories", "alignment", "balance", "groups", "channels")
+FORMATS = ("png", "svg", "pdf")
 
 
 def power_style(name: str, index: int) -> dict:
     """The colour and line style a power keeps in every figure."""
     colour = KNOWN.get(name, SPARE[index % len(SPARE)])
     return {"color": colour, "linestyle": LINESTYLES[index % len(LINESTYLES)], "linewidth": 2}
+
+
+def draw(kind: str, saved: Saved, path: Path, at: str | None = None) -> Path:
+    """Draw one kind of figure into ``path`` (PNG, SVG or PDF by its suffix).
+
+    ``at`` is a month of interest: the heatmap's date, a marked month elsewhere.
+    """
+    figure = FIGURES[kind](saved, at)
+    figure.savefig(path, dpi=120)
+    plt.close(figure)
+    return path
+
+
+def _mark(ax, at: str | None) -> None:
+    if at is not None:
+        ax.axvline(pd.Timestamp(at), color="black", linewidth=1, linestyle="-.")
+
+
+def _subtitle(saved: Saved, with_band: bool = True) -> str:
+    n = runs(saved.timeseries)
+    if n == 1:
+        return f"{saved.name}: one run"
+    return (
+        f"{saved.name}: {n} runs, median and 5–95 % band"
+        if with_band
+        else (f"{saved.name}: median of {n} runs")
+    )
+
+
+def _when(dates: pd.Series) -> pd.Series:
+    return pd.to_datetime(dates)
+
+
+def lines_with_bands(ax, saved: Saved, measure: str) -> None:
+    table = band(saved.timeseries, measure)
+    many = runs(saved.timeseries) > 1
+    for k, power in enumerate(saved.powers):
+        one = table[table["power"] == power]
+        style = power_style(power, k)
+        ax.plot(_when(one["date"]), one["median"], label=power, **style)
+        if many:
+            ax.fill_between(
+                _when(one["date"]),
+                one["low"],
+                one["high"],
+                color=style["color"],
+                alpha=0.18,
+                linewidth=0,
+            )
+
+
+def years(ax) -> None:
+    ax.xaxis.set_major_locator(mdates.YearLocator(5))
+    ax.xaxis.set_major_formatter(mdates.DateFormatter("%Y"))
+    ax.xaxis.set_minor_locator(mdates.YearLocator(1))
+    ax.grid(alpha=0.3)
+
+
+def trajectories(saved: Saved, at: str | None = None) -> plt.Figure:
+    """Attraction and alignment by power over time, the scenario's events on a timeline."""
+    marks = event_marks(saved.events)
+    rows = max(1, len(marks))
+    fig, (ax_events, ax_attr, ax_align) = plt.subplots(
+        3,
+        1,
+        figsize=(10, 7.5 + 0.18 * rows),
+        sharex=True,
+        gridspec_kw={"height_ratios": [0.35 + 0.22 * rows, 3, 3]},
+    )
+    lines_with_bands(ax_attr, saved, "attraction")
+    lines_with_bands(ax_align, saved, "alignment")
+    when = _when(saved.timeseries["date"])
+    timeline(ax_events, marks, when.min(), when.max())
+    ax_attr.set_ylabel("mean attraction (0–1)")
+    ax_attr.set_ylim(0, 1)
+    ax_attr.legend(loc="upper left", ncols=len(saved.powers), frameon=False)
+    ax_align.set_ylabel("alignment share (0–1)")
+    ax_align.set_ylim(0, max(0.6, float(saved.timeseries["alignment"].max()) * 1.1))
+    ax_align.set_xlabel("month")
+    for ax in (ax_attr, ax_align):
+        years(ax)
+        _mark(ax, at)
+        for mark in marks:
+            ax.axvline(mark["start"], color="0.5", linewidth=0.8, linestyle=":")
+    fig.suptitle(_subtitle(saved))
+    fig.tight_layout()
+    return fig
+
+
+def alignment(saved: Saved, at: str | None = None) -> plt.Figure:
+    """The state's alignment as a stacked area: each power's median share, rescaled to 1."""
+    table = band(saved.timeseries, "alignment").pivot(
+        index="date", columns="power", values="median"
+    )
+    table = table[saved.powers]
+    table = table.div(table.sum(axis=1), axis=0)
+    fig, ax = plt.subplots(figsize=(10, 5))
+    colours = [power_style(p, k)["color"] for k, p in enumerate(saved.powers)]
+    areas = ax.stackplot(
+        _when(table.index.to_series()),
+        table.T.to_numpy(),
+        labels=saved.powers,
+        colors=colours,
+        alpha=0.85,
+    )
+    for area, hatch in zip(areas, CHANNEL_HATCHES, strict=False):
+        area.set_hatch(hatch)  # tells powers apart in grey print
+    ax.axhline(saved.threshold, color="black", linestyle="--", linewidth=1)
+    ax.text(
+        _when(table.index.to_series()).iloc[0],
+        saved.threshold,
+        " dominance threshold",
+        va="bottom",
+        fontsize=8,
+    )
+    ax.set_ylim(0, 1)
+    ax.set_ylabel("alignment share (stacked, 0–1)")
+    ax.set_xlabel("month")
+    ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), frameon=False)
+    years(ax)
+    _mark(ax, at)
+    ax.set_title(f"Alignment by power — {_subtitle(saved, with_band=False)}")
+    fig.tight_layout()
+    return fig
+
+
+def balance(saved: Saved, at: str | None = None) -> plt.Figure:
+    """Effective number of vectors 1/Σw², and the largest share against the threshold."""
+    fig, (ax_n, ax_share) = plt.subplots(2, 1, figsize=(10, 6.5), sharex=True)
+    n_powers = len(saved.powers)
+    for ax, measure, label in (
+        (ax_n, "effective_vectors", "effective number of vectors 1/Σw²"),
+        (ax_share, "dominant_share", "largest alignment share (0–1)"),
+    ):
+        table = band(saved.timeseries, measure)
+        when = _when(table["date"])
+        ax.plot(when, table["median"], color="black", linewidth=2, label="median")
+        if runs(saved.timeseries) > 1:
+            ax.fill_between(
+                when,
+                table["low"],
+                table["high"],
+                color="0.6",
+                alpha=0.4,
+                linewidth=0,
+                label="5–95 % of runs",
+            )
+        ax.set_ylabel(label)
+        years(ax)
+        _mark(ax, at)
+    ax_n.axhline(n_powers, color="0.4", linestyle=":", linewidth=1)
+    ax_n.text(
+        _when(saved.timeseries["date"]).iloc[0],
+        n_powers,
+        f" even split ({n_powers})",
+        va="top",
+        fontsize=8,
+    )
+    ax_n.set_ylim(0.9, n_powers + 0.3)
+    ax_share.axhline(
+        saved.threshold,
+        color="#D55E00",
+        linestyle="--",
+        linewidth=1.5,
+        label=f"dominance threshold ({saved.threshold:g})",
+    )
+    ax_share.set_ylim(0, 1)
+    ax_share.set_xlabel("month")
+    ax_share.legend(loc="upper right", frameon=False)
+    fig.suptitle(f"Balance — {_subtitle(saved)}")
+    fig.tight_layout()
+    return fig
+
+
+def _at(dates: pd.Series, at: str | None) -> str:
+    """The requested date, or the last one."""
+    return at if at is not None else str(dates.iloc[-1])
+
+
+def groups(saved: Saved, at: str | None = None) -> plt.Figure:
+    """Favourable share by population group and power at a date (median over runs)."""
+    date = _at(saved.groups["date"], at)
+    table = saved.groups[saved.groups["date"] == date]
+    table = table.groupby(["dimension", "group", "power"], sort=False)["favourable"].median()
+    grid = table.unstack("power")[saved.powers]
+    labels = [f"{dim}: {grp}" for dim, grp in grid.index]
+    fig, ax = plt.subplots(figsize=(2.2 + 1.3 * len(saved.powers), 1.2 + 0.34 * len(labels)))
+    image = ax.imshow(grid.to_numpy(), cmap="cividis", vmin=0, vmax=1, aspect="auto")
+    for (row, col), value in np.ndenumerate(grid.to_numpy()):
+        ax.text(
+            col,
+            row,
+            f"{value:.2f}",
+            ha="center",
+            va="center",
+            fontsize=8,
+            color="black" if value > 0.55 else "white",
+        )
+    ax.set_xticks(range(len(saved.powers)), saved.powers)
+    ax.set_yticks(range(len(labels)), labels, fontsize=8)
+    fig.colorbar(image, ax=ax, label="favourable share (attraction > 0.5)")
+    ax.set_title(
+        f"Favourable share by group, {date}\n{_subtitle(saved, with_band=False)}", fontsize=10
+    )
+    fig.tight_layout()
+    return fig
+
+
+def channels(saved: Saved, at: str | None = None) -> plt.Figure:
+    """Each power's effort by channel over time (median over runs), stacked."""
+    table = saved.channels.groupby(["date", "power", "channel"], sort=False)["effort"].median()
+    n = len(saved.powers)
+    fig, axes = plt.subplots(1, n, figsize=(3.4 * n, 4.2), sharey=True, squeeze=False)
+    for ax, power in zip(axes[0], saved.powers, strict=True):
+        one = table.xs(power, level="power").unstack("channel")[list(CHANNELS)]
+        areas = ax.stackplot(
+            _when(one.index.to_series()),
+            one.T.to_numpy(),
+            labels=CHANNELS,
+            colors=CHANNEL_COLOURS,
+            alpha=0.85,
+        )
+        for area, hatch in zip(areas, CHANNEL_HATCHES, strict=True):
+            area.set_hatch(hatch)
+        ax.set_title(power)
+        _mark(ax, at)
+        ax.xaxis.set_major_locator(mdates.YearLocator(10))
+        ax.xaxis.set_major_formatter(mdates.DateFormatter("%Y"))
+        ax.grid(alpha=0.3)
+    axes[0][0].set_ylabel("effort (1 = the power's 2015 level per channel)")
+    axes[0][-1].legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), frameon=False, fontsize=8)
+    fig.suptitle(f"Effort mix by channel — {_subtitle(saved, with_band=False)}")
+    fig.tight_layout()
+    return fig
 
 
 def event_marks(events: list) -> list[dict]:
@@ -39,47 +284,8 @@ def event_marks(events: list) -> list[dict]:
     return sorted(marks.values(), key=lambda m: (m["start"], m["label"]))
 
 
-def trajectories(timeseries: pd.DataFrame, events: list, title: str, path: Path) -> Path:
-    """Attraction and alignment by power over time, the scenario's events on a timeline."""
-    data = timeseries.assign(when=pd.to_datetime(timeseries["date"]))
-    powers = list(dict.fromkeys(data["power"]))
-    marks = event_marks(events)
-    rows = max(1, len(marks))
-    fig, (ax_events, ax_attr, ax_align) = plt.subplots(
-        3,
-        1,
-        figsize=(10, 7.5 + 0.18 * rows),
-        sharex=True,
-        gridspec_kw={"height_ratios": [0.35 + 0.22 * rows, 3, 3]},
-    )
-    for k, power in enumerate(powers):
-        one = data[data["power"] == power]
-        style = power_style(power, k)
-        ax_attr.plot(one["when"], one["attraction"], label=power, **style)
-        ax_align.plot(one["when"], one["alignment"], label=power, **style)
-    _timeline(ax_events, marks, data["when"].min(), data["when"].max())
-    ax_attr.set_ylabel("mean attraction (0–1)")
-    ax_attr.set_ylim(0, 1)
-    ax_attr.legend(loc="upper left", ncols=len(powers), frameon=False)
-    ax_align.set_ylabel("alignment share (0–1)")
-    ax_align.set_ylim(0, max(0.6, float(data["alignment"].max()) * 1.1))
-    ax_align.set_xlabel("month")
-    for ax in (ax_attr, ax_align):
-        ax.grid(alpha=0.3)
-        for mark in marks:
-            ax.axvline(mark["start"], color="0.5", linewidth=0.8, linestyle=":")
-    ax_align.xaxis.set_major_locator(mdates.YearLocator(5))
-    ax_align.xaxis.set_major_formatter(mdates.DateFormatter("%Y"))
-    ax_align.xaxis.set_minor_locator(mdates.YearLocator(1))
-    fig.suptitle(title)
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-    return path
-
-
-def _timeline(ax, marks: list[dict], first: pd.Timestamp, last: pd.Timestamp) -> None:
-    """Events as a small Gantt strip: a dot for a one-month event, a bar for a ramp."""
+def timeline(ax, marks: list[dict], first: pd.Timestamp, last: pd.Timestamp) -> None:
+    """Events as a small Gantt strip: a marker for a one-month event, a bar for a ramp."""
     ax.set_xlim(first, last)
     ax.set_ylim(-0.7, max(1, len(marks)) - 0.3)
     ax.invert_yaxis()
@@ -107,3 +313,12 @@ def _timeline(ax, marks: list[dict], first: pd.Timestamp, last: pd.Timestamp) ->
             fontsize=8,
             bbox={"facecolor": "white", "edgecolor": "none", "pad": 0.6},
         )
+
+
+FIGURES = {
+    "trajectories": trajectories,
+    "alignment": alignment,
+    "balance": balance,
+    "groups": groups,
+    "channels": channels,
+}

@@ -35,13 +35,18 @@ class Plan:
 
 @dataclass
 class Result:
-    """Tables from one run (tidy pandas data frames) and the model that made them."""
+    """Tables from one run or an ensemble (tidy pandas data frames) and their seeds.
 
-    model: MultivectorModel
+    An ensemble's tables have a ``run`` column (the replicate); ``replicates`` lists them.
+    """
+
     timeseries: pd.DataFrame
     groups: pd.DataFrame
     channels: pd.DataFrame
     snapshots: dict[str, pd.DataFrame]
+    seed: int
+    replicates: list[int] | None = None
+    model: MultivectorModel | None = None
 
 
 def plan(
@@ -83,4 +88,11 @@ def execute(plan: Plan, progress: Callable[[int, int], None] | None = None) -> R
             snapshots[model.date] = model.persons()
         if progress:
             progress(done, total)
-    return Result(model, model.timeseries(), model.groups(), model.channels(), snapshots)
+    return Result(
+        model.timeseries(),
+        model.groups(),
+        model.channels(),
+        snapshots,
+        seed=model.params.run.seed,
+        model=model,
+    )

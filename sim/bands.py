@@ -1,0 +1,51 @@
+"""Median and 5-95 % bands of measures over the runs of an ensemble (pure pandas).
+
+A table from one run has no ``run`` column; its band is the run itself (all three equal).
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from sim import measures
+
+PER_POWER = [f.__name__ for f in measures.PER_POWER]
+OF_STATE = ["effective_vectors", "dominant_share", "identity", "promotion"]
+LOW, HIGH = 0.05, 0.95
+
+
+def runs(table: pd.DataFrame) -> int:
+    """How many runs a table holds."""
+    return int(table["run"].nunique()) if "run" in table.columns else 1
+
+
+def band(timeseries: pd.DataFrame, measure: str) -> pd.DataFrame:
+    """Per date and power: ``median``, ``low`` (5 %) and ``high`` (95 %) of a measure."""
+    keys = ["date"] if measure in OF_STATE else ["date", "power"]
+    data = (
+        timeseries.drop_duplicates(["run", "date"])
+        if measure in OF_STATE and "run" in timeseries
+        else timeseries
+    )
+    grouped = data.groupby(keys, sort=False)[measure]
+    out = pd.DataFrame(
+        {
+            "median": grouped.median(),
+            "low": grouped.quantile(LOW),
+            "high": grouped.quantile(HIGH),
+        }
+    ).reset_index()
+    return out
+
+
+def summarise(timeseries: pd.DataFrame) -> pd.DataFrame:
+    """Every measure's band over time, long: date, power (empty for the state), measure,
+    median, low, high."""
+    parts = []
+    for measure in PER_POWER + OF_STATE:
+        part = band(timeseries, measure).assign(measure=measure)
+        if "power" not in part.columns:
+            part.insert(1, "power", "")
+        parts.append(part)
+    columns = ["date", "power", "measure", "median", "low", "high"]
+    return pd.concat(parts, ignore_index=True)[columns]

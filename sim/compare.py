@@ -1,0 +1,105 @@
+"""Scenarios side by side: a table of differences at chosen months, and a figure.
+
+Both read saved results (:class:`sim.results.Saved`), so a comparison of fresh runs and one of
+folders saved last week are the same computation.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import matplotlib.pyplot as plt
+import pandas as pd
+
+from sim import plots
+from sim.bands import runs
+from sim.results import Saved
+
+COMPARED = ("attraction", "favourable", "alignment")
+
+
+def labels(saved: list[Saved]) -> list[str]:
+    """A distinct label per compared result: its scenario's name, numbered if repeated."""
+    names = [s.name for s in saved]
+    return [f"{k + 1}-{n}" if names.count(n) > 1 else n for k, n in enumerate(names)]
+
+
+def medians_at(saved: Saved, date: str) -> pd.DataFrame:
+    """Median over runs of each compared measure, per power, at one month."""
+    rows = saved.timeseries[saved.timeseries["date"] == date]
+    return rows.groupby("power", sort=False)[list(COMPARED)].median()
+
+
+def differences(saved: list[Saved], dates: list[str]) -> pd.DataFrame:
+    """Each result against the first, per month, power and measure: value, reference and
+    difference (value - reference) of the medians over runs."""
+    names = labels(saved)
+    rows = []
+    for date in dates:
+        reference = medians_at(saved[0], date)
+        for name, other in zip(names[1:], saved[1:], strict=True):
+            values = medians_at(other, date)
+            for power in values.index:
+                for measure in COMPARED:
+                    value, base = values.at[power, measure], reference.at[power, measure]
+                    rows.append(
+                        {
+                            "date": date,
+                            "scenario": name,
+                            "reference": names[0],
+                            "power": power,
+                            "measure": measure,
+                            "value": value,
+                            "reference_value": base,
+                            "difference": value - base,
+                        }
+                    )
+    return pd.DataFrame(rows)
+
+
+def common_dates(saved: list[Saved]) -> list[str]:
+    """Months present in every result, in order."""
+    shared = set.intersection(*(set(s.timeseries["date"]) for s in saved))
+    return [d for d in saved[0].timeseries["date"].drop_duplicates() if d in shared]
+
+
+def figure(saved: list[Saved], path: Path, at: list[str] | None = None) -> Path:
+    """Attraction (top) and alignment (bottom) by power, one column per result, events and
+    the months compared marked."""
+    names = labels(saved)
+    fig, axes = plt.subplots(
+        2, len(saved), figsize=(5.2 * len(saved), 7.5), sharey="row", squeeze=False
+    )
+    for column, (name, one) in enumerate(zip(names, saved, strict=True)):
+        top, bottom = axes[0][column], axes[1][column]
+        plots.lines_with_bands(top, one, "attraction")
+        plots.lines_with_bands(bottom, one, "alignment")
+        for ax in (top, bottom):
+            plots.years(ax)
+            for mark in plots.event_marks(one.events):
+                ax.axvline(mark["start"], color="0.5", linewidth=0.8, linestyle=":")
+            for date in at or []:
+                ax.axvline(pd.Timestamp(date), color="black", linewidth=1, linestyle="-.")
+        point_events = [m for m in plots.event_marks(one.events) if m["end"] == m["start"]]
+        for row, mark in enumerate(point_events):
+            top.annotate(
+                mark["label"],
+                (mark["start"], 0.98 - 0.05 * row),
+                fontsize=7,
+                xytext=(3, 0),
+                textcoords="offset points",
+                va="top",
+            )
+        n = runs(one.timeseries)
+        top.set_title(f"{name} ({n} runs: median, 5–95 %)" if n > 1 else f"{name} (one run)")
+        top.set_ylim(0, 1)
+        bottom.set_ylim(0, 0.6)
+        bottom.set_xlabel("month")
+    axes[0][0].set_ylabel("mean attraction (0–1)")
+    axes[1][0].set_ylabel("alignment share (0–1)")
+    axes[0][0].legend(loc="lower left", ncols=2, frameon=False, fontsize=8)
+    fig.suptitle("Scenarios compared (dotted: events; dash-dot: months in the table)")
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+    return path

@@ -1,0 +1,80 @@
+"""Saved results: read a results folder back, or wrap fresh tables, for plots and comparisons."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+from pydantic import TypeAdapter
+
+from sim.errors import refuse
+from sim.schema import Event
+
+REQUIRED = ("manifest.json", "timeseries", "groups", "channels")
+"""What a results folder must hold (tables as .parquet or .csv)."""
+
+
+@dataclass
+class Saved:
+    """The tables and manifest of one run or ensemble."""
+
+    name: str
+    timeseries: pd.DataFrame
+    groups: pd.DataFrame
+    channels: pd.DataFrame
+    manifest: dict
+
+    @property
+    def scenario(self) -> dict:
+        return self.manifest["scenario"]["resolved"]
+
+    @property
+    def events(self) -> list:
+        return TypeAdapter(list[Event]).validate_python(self.scenario.get("events", []))
+
+    @property
+    def threshold(self) -> float:
+        return float(self.scenario["state"]["dominance_threshold"])
+
+    @property
+    def powers(self) -> list[str]:
+        return list(dict.fromkeys(self.timeseries["power"]))
+
+
+def is_results_folder(path: str | Path) -> bool:
+    return Path(path).is_dir() and (Path(path) / "manifest.json").is_file()
+
+
+def load(folder: str | Path) -> Saved:
+    """Read a results folder; a ScenarioError names what is missing or unreadable."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise refuse(folder, "", "no such results folder")
+    missing = [name for name in REQUIRED if not _find(folder, name)]
+    if missing:
+        raise refuse(
+            folder,
+            "",
+            f"incomplete results folder: missing {', '.join(missing)} "
+            "(a folder written by 'multivector run' holds them all)",
+        )
+    try:
+        manifest = json.loads((folder / "manifest.json").read_text())
+        name = manifest["scenario"]["name"]
+        tables = {key: _read(_find(folder, key)) for key in ("timeseries", "groups", "channels")}
+    except (OSError, ValueError, KeyError) as err:
+        raise refuse(folder, "", f"unreadable results: {err}") from None
+    return Saved(name, manifest=manifest, **tables)
+
+
+def _find(folder: Path, name: str) -> Path | None:
+    for candidate in (folder / name, folder / f"{name}.parquet", folder / f"{name}.csv"):
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def _read(path: Path) -> pd.DataFrame:
+    return pd.read_parquet(path) if path.suffix == ".parquet" else pd.read_csv(path)

@@ -1,0 +1,143 @@
+"""Comparisons and figures, from saved results."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from conftest import TINY
+
+from sim import compare, plots, results, runner
+from sim.errors import ScenarioError
+from sim.output import write
+
+EXE = str(Path(sys.executable).parent / "multivector")
+
+
+def saved_run(folder: Path, reps: int | None = None, **overrides) -> results.Saved:
+    from datetime import UTC, datetime
+
+    from sim.ensemble import run_ensemble
+
+    plan = runner.plan(TINY, overrides={"run.population": 200, **overrides})
+    result = runner.execute(plan) if reps is None else run_ensemble(plan, reps, workers=1)
+    write(result, plan, folder, datetime.now(UTC))
+    return results.load(folder)
+
+
+@pytest.fixture(scope="module")
+def ensemble(tmp_path_factory):
+    return saved_run(tmp_path_factory.mktemp("ens") / "tiny", reps=3)
+
+
+@pytest.fixture(scope="module")
+def single(tmp_path_factory):
+    return saved_run(tmp_path_factory.mktemp("one") / "tiny")
+
+
+def test_identical_scenarios_give_zero_differences(ensemble, tmp_path):
+    twin = saved_run(tmp_path / "twin", reps=3)
+    table = compare.differences([ensemble, twin], ["2016-06", "2017-12"])
+    assert len(table) == 2 * 3 * len(compare.COMPARED)
+    assert (table["difference"] == 0).all()
+
+
+def test_differences_equal_those_from_the_runs_own_tables(ensemble, tmp_path):
+    other = saved_run(tmp_path / "other", reps=3, **{"powers.Alpha.hostility": 20.0})
+    table = compare.differences([ensemble, other], ["2017-12"])
+    own = pd.read_parquet(tmp_path / "other" / "timeseries.parquet")
+    ref = ensemble.timeseries
+    for measure in compare.COMPARED:
+        mine = own[(own["date"] == "2017-12") & (own["power"] == "Alpha")][measure].median()
+        base = ref[(ref["date"] == "2017-12") & (ref["power"] == "Alpha")][measure].median()
+        row = table.query("power == 'Alpha' and measure == @measure").iloc[0]
+        assert row["value"] == pytest.approx(mine)
+        assert row["difference"] == pytest.approx(mine - base)
+    alpha = table.query("power == 'Alpha' and measure == 'attraction'").iloc[0]
+    assert alpha["difference"] < 0  # more hostility, less attraction
+
+
+@pytest.mark.parametrize("fmt", plots.FORMATS)
+@pytest.mark.parametrize("kind", plots.KINDS)
+def test_every_plot_kind_renders_in_every_format(kind, fmt, ensemble, single, tmp_path):
+    for saved in (ensemble, single):
+        path = plots.draw(kind, saved, tmp_path / f"{kind}.{fmt}")
+        assert path.stat().st_size > 1000
+
+
+def test_comparison_figure_renders(ensemble, single, tmp_path):
+    assert compare.figure([single, ensemble], tmp_path / "c.png", ["2016-06"]).stat().st_size > 1000
+
+
+def test_a_missing_or_incomplete_folder_is_named(tmp_path, single):
+    with pytest.raises(ScenarioError, match="no such results folder"):
+        results.load(tmp_path / "nowhere")
+    broken = tmp_path / "broken"
+    broken.mkdir()
+    (broken / "manifest.json").write_text("{}")
+    with pytest.raises(ScenarioError, match="missing timeseries, groups, channels"):
+        results.load(broken)
+
+
+def cli(*args):
+    return subprocess.run([EXE, *args], capture_output=True, text=True, timeout=600)
+
+
+def test_plot_command_from_a_saved_folder(tmp_path):
+    folder = tmp_path / "r"
+    done = cli("run", str(TINY), "--population", "200", "--out", str(folder), "--quiet")
+    assert done.returncode == 0, done.stderr
+    for kind in plots.KINDS:
+        done = cli("plot", str(folder), "--kind", kind, "--format", "svg")
+        assert done.returncode == 0, done.stderr
+        assert (folder / f"{kind}.svg").stat().st_size > 1000
+    bad = cli("plot", str(folder), "--kind", "pie")
+    assert bad.returncode == 2 and "allowed: trajectories, alignment" in bad.stderr
+    missing = cli("plot", str(tmp_path / "none"))
+    assert missing.returncode == 2 and "no such results folder" in missing.stderr
+    assert "Traceback" not in missing.stderr
+
+
+def test_run_reps_and_compare_commands(tmp_path):
+    folder = tmp_path / "ens"
+    done = cli(
+        "run",
+        str(TINY),
+        "--population",
+        "200",
+        "--reps",
+        "3",
+        "--workers",
+        "2",
+        "--out",
+        str(folder),
+        "--quiet",
+    )
+    assert done.returncode == 0, done.stderr
+    summary = pd.read_csv(folder / "summary.csv")
+    assert {"date", "power", "measure", "median", "low", "high"} <= set(summary.columns)
+    assert pd.read_parquet(folder / "timeseries.parquet")["run"].nunique() == 3
+    out = tmp_path / "cmp"
+    done = cli(
+        "compare",
+        str(folder),
+        str(TINY),
+        "--population",
+        "200",
+        "--reps",
+        "3",
+        "--workers",
+        "1",
+        "--at",
+        "2016-06",
+        "--out",
+        str(out),
+    )
+    assert done.returncode == 0, done.stderr
+    table = pd.read_csv(out / "differences.csv")
+    assert (table["difference"].abs() < 1e-12).all()  # same scenario, same seeds
+    assert (out / "comparison.png").stat().st_size > 1000
+    assert "difference from" in done.stdout
