@@ -78,3 +78,12 @@ def _find(folder: Path, name: str) -> Path | None:
 
 def _read(path: Path) -> pd.DataFrame:
     return pd.read_parquet(path) if path.suffix == ".parquet" else pd.read_csv(path)
+
+
+def from_model(model) -> Saved:
+    """The tables of a model that has run (from the Python API), ready to plot or compare."""
+    manifest = {
+        "scenario": {"name": model.spec.name, "resolved": model.spec.model_dump(mode="json")},
+        "seed": model.params.run.seed,
+    }
+    return Saved(model.spec.name, model.timeseries(), model.groups(), model.channels(), manifest)
