@@ -16,13 +16,11 @@ from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
 
-import mesa
 import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from sim import bands, plots
 from sim.errors import refuse
 from sim.results import Saved
 from sim.runner import Plan, Result
@@ -50,6 +48,8 @@ def write(
     result: Result, plan: Plan, out: Path, started: datetime, overwrite: bool = False
 ) -> Path:
     """Write every output of a run into ``out`` at once (see the module docstring)."""
+    from sim import bands, plots  # matplotlib loads only when there is something to draw
+
     out.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{out.name}-", dir=out.parent))
     try:
@@ -83,6 +83,8 @@ def write(
 
 def provenance(plan: Plan, result: Result, started: datetime) -> dict:
     """Everything needed to reproduce a run and to know what produced a result."""
+    import mesa
+
     profile_file = shipped_dir() / "profiles" / f"{plan.scenario.run.profile}.toml"
     return {
         "package": {"name": "multivector", "version": package_version()},

@@ -6,15 +6,17 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
 from sim.errors import refuse
-from sim.model import MultivectorModel
 from sim.profile import Profile
 from sim.scenario import COMMAND_LINE, Resolved, load_with_profile
 from sim.schema import Scenario, check_month, month_index
+
+if TYPE_CHECKING:  # the model (mesa, numba) loads only when a run starts
+    from sim.model import MultivectorModel
 
 
 @dataclass
@@ -77,6 +79,8 @@ def _check_date(option: str, date: str, first: str, last: str, hint: str = "") -
 
 def execute(plan: Plan, progress: Callable[[int, int], None] | None = None) -> Result:
     """Build the model, run it to the plan's stop date, collect the tables."""
+    from sim.model import MultivectorModel
+
     model = MultivectorModel(plan.scenario, profile=plan.profile, until=plan.until)
     total = month_index(plan.until) - model.month
     snapshots = {}

@@ -49,3 +49,11 @@ def test_band_values_are_the_quantiles_over_runs(serial):
     assert row["median"] == pytest.approx(one.median())
     assert row["low"] == pytest.approx(one.quantile(0.05))
     assert row["high"] == pytest.approx(one.quantile(0.95))
+
+
+def test_band_columns_are_the_model_measures():
+    from sim import measures
+
+    assert [f.__name__ for f in measures.PER_POWER] == bands.PER_POWER
+    state = {f.__name__ for f in measures.PER_STATE} - {"dominant_power"}
+    assert set(bands.OF_STATE) == state

@@ -164,13 +164,10 @@ def test_tables_are_tidy(tiny_run):
     assert set(persons.columns) >= PERSON_COLUMNS
 
 
-@settings(max_examples=8, deadline=None)
-@given(st.integers(0, 2**32 - 1), st.floats(0.1, 1.0))
-def test_a_power_without_effort_never_gains_attraction(seed, prestige):
-    """With prestige, people like it from the start; soft power it does not exert never
-    raises that (its mean attraction never rises above the start)."""
+def _idle_model(seed: int, prestige: float, social: bool) -> MultivectorModel:
     scenario, profile = tiny(
         **{
+            "mechanisms.social_influence": social,
             "powers.Idle": {
                 "prestige": prestige,
                 "capacity": 0.0,
@@ -182,10 +179,32 @@ def test_a_power_without_effort_never_gains_attraction(seed, prestige):
             },
         }
     )
-    model = MultivectorModel(scenario, profile=profile, seed=seed)
+    return MultivectorModel(scenario, profile=profile, seed=seed)
+
+
+@settings(max_examples=8, deadline=None)
+@given(st.integers(0, 2**32 - 1), st.floats(0.1, 1.0))
+def test_a_power_without_effort_never_gains_attraction(seed, prestige):
+    """With prestige, people like it from the start; soft power it does not exert never moves
+    anybody's attraction to it (social influence off: every person stays exactly put)."""
+    model = _idle_model(seed, prestige, social=False)
     idle = model.powers.index("Idle")
-    start = model.state.population.attraction[:, idle].mean()
-    assert start > 0
+    start = model.state.population.attraction[:, idle].copy()
+    assert start.mean() > 0
     for _ in range(24):
         model.step()
-        assert model.state.population.attraction[:, idle].mean() <= start + 1e-3
+        np.testing.assert_array_equal(model.state.population.attraction[:, idle], start)
+
+
+@settings(max_examples=8, deadline=None)
+@given(st.integers(0, 2**32 - 1), st.floats(0.1, 1.0))
+def test_social_influence_only_redistributes_an_idle_powers_attraction(seed, prestige):
+    """Bounded-confidence averaging over neighbourhoods of unequal size does not conserve the
+    mean exactly (a counterexample showed +0.001), so neighbours may pass liking around;
+    the mean stays within a hundredth of its start."""
+    model = _idle_model(seed, prestige, social=True)
+    idle = model.powers.index("Idle")
+    start = model.state.population.attraction[:, idle].mean()
+    for _ in range(24):
+        model.step()
+        assert abs(model.state.population.attraction[:, idle].mean() - start) < 0.01
