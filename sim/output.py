@@ -32,15 +32,28 @@ def default_out_dir(plan: Plan, started: datetime, root: Path = Path("results"))
     return root / f"{plan.scenario.name}-{started.strftime('%Y%m%dT%H%M%SZ')}"
 
 
+OURS = ("manifest.json", "differences.csv")
+"""A folder holding one of these was written by multivector, and only such a folder is
+ever replaced (``--overwrite`` must never delete a user's own files)."""
+
+
 def check_out_dir(out: Path, overwrite: bool) -> None:
-    """Refuse a destination that already holds something, unless told to replace it."""
+    """Refuse a destination that already holds something, unless told to replace results."""
     if out.exists() and not out.is_dir():
         raise refuse(COMMAND_LINE, "--out", f"{out} is a file, not a folder")
-    if out.is_dir() and any(out.iterdir()) and not overwrite:
+    if not (out.is_dir() and any(out.iterdir())):
+        return
+    if not overwrite:
         raise refuse(
             COMMAND_LINE,
             "--out",
             f"{out} already holds files; choose a new folder or add --overwrite",
+        )
+    if not any((out / name).is_file() for name in OURS):
+        raise refuse(
+            COMMAND_LINE,
+            "--out",
+            f"{out} holds files that multivector did not write; it will not replace them",
         )
 
 

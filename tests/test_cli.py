@@ -156,6 +156,9 @@ def test_existing_results_are_never_damaged(tmp_path):
     done = cli("run", str(TINY), "--out", str(out), "--quiet")
     assert done.returncode == 2 and "--overwrite" in done.stderr
     assert (out / "precious.csv").read_text() == "keep me"
+    done = cli("run", str(TINY), "--out", str(out), "--quiet", "--overwrite")
+    assert done.returncode == 2 and "did not write; it will not replace them" in done.stderr
+    assert (out / "precious.csv").read_text() == "keep me"
 
 
 def test_scenarios_lists_the_library():
