@@ -289,6 +289,9 @@ def compare(
         destination = out or Path("results") / f"compare-{started.strftime('%Y%m%dT%H%M%SZ')}"
         output.check_out_dir(destination, overwrite)
         loaded = {k: results.load(item) for k, item in enumerate(items) if plans[k] is None}
+        for date in at or []:  # refuse a bad month before minutes of runs, not after
+            for plan in filter(None, plans):
+                runner.check_date("--at", date, plan.scenario.run.start, plan.until)
     except ScenarioError as err:
         raise fail(err) from None
     saved = []

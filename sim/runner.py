@@ -62,13 +62,13 @@ def plan(
     spec, profile, resolved = load_with_profile(scenario, overrides)
     start, end = spec.run.start, spec.run.end
     stop = until or end
-    _check_date("--until", stop, start, end, hint=" (set run.end to run longer)")
+    check_date("--until", stop, start, end, hint=" (set run.end to run longer)")
     for date in snapshots or []:
-        _check_date("--snapshot", date, start, stop)
+        check_date("--snapshot", date, start, stop)
     return Plan(spec, profile, resolved, stop, sorted(set(snapshots or [])), overrides or {})
 
 
-def _check_date(option: str, date: str, first: str, last: str, hint: str = "") -> None:
+def check_date(option: str, date: str, first: str, last: str, hint: str = "") -> None:
     try:
         check_month(date)
     except ValueError as err:

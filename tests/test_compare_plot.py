@@ -141,3 +141,10 @@ def test_run_reps_and_compare_commands(tmp_path):
     assert (table["difference"].abs() < 1e-12).all()  # same scenario, same seeds
     assert (out / "comparison.png").stat().st_size > 1000
     assert "difference from" in done.stdout
+
+
+def test_compare_refuses_a_bad_month_before_running(tmp_path):
+    done = cli("compare", str(TINY), str(TINY), "--at", "2030-01", "--out", str(tmp_path / "c"))
+    assert done.returncode == 2
+    assert "--at: 2030-01 must fall within 2015-01 to 2017-12" in done.stderr
+    assert not (tmp_path / "c").exists()
