@@ -68,10 +68,14 @@ def write(
     try:
         manifest = provenance(plan, result, started)
         stamp = provenance_stamp(manifest)
-        for name, frame in (("timeseries", result.timeseries), ("channels", result.channels)):
+        tables = {
+            "timeseries": result.timeseries,
+            "groups": result.groups,
+            "channels": result.channels,
+        }
+        for name, frame in tables.items():
             frame.to_csv(staging / f"{name}.csv", index=False)
             write_parquet(frame, staging / f"{name}.parquet", stamp)
-        result.groups.to_csv(staging / "groups.csv", index=False)
         if result.replicates is not None:
             summary = bands.summarise(result.timeseries)
             summary.to_csv(staging / "summary.csv", index=False)
