@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import tomllib
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -200,7 +201,7 @@ def scenarios() -> None:
 
 def _first_sentence(text: str) -> str:
     flat = " ".join(str(text).split())
-    return flat.split(". ")[0].rstrip(".") + "." if flat else ""
+    return re.split(r"(?<=[.?!])\s", flat)[0] if flat else ""
 
 
 @app.command()
