@@ -29,6 +29,7 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    rich_markup_mode="markdown",  # reflows docstring paragraphs in --help
 )
 out_console = Console()
 err_console = Console(stderr=True)
@@ -56,6 +57,47 @@ def parse_sets(sets: list[str]) -> dict[str, Any]:
     return overrides
 
 
+def command_line_overrides(
+    sets: list[str] | None, seed: int | None, population: int | None
+) -> dict[str, Any]:
+    """Dotted-path overrides from --set, --seed and --population."""
+    overrides = parse_sets(sets or [])
+    if seed is not None:
+        overrides["run.seed"] = seed
+    if population is not None:
+        overrides["run.population"] = population
+    return overrides
+
+
+# Options that run and compare share.
+Seed = Annotated[int | None, typer.Option(help="Root seed (default: the scenario's run.seed).")]
+Until = Annotated[
+    str | None, typer.Option(metavar="YYYY-MM", help="Stop at this month (default: run.end).")
+]
+Population = Annotated[int | None, typer.Option(help="Number of synthetic persons.")]
+Sets = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--set",
+        metavar="PATH=VALUE",
+        help="Override a parameter, e.g. state.balance_strength=0.5 (repeatable).",
+    ),
+]
+Reps = Annotated[
+    int | None,
+    typer.Option(
+        min=1, help="Run an ensemble of this many runs, seeds spawned from the root seed."
+    ),
+]
+Workers = Annotated[
+    int | None, typer.Option(min=1, help="Processes for an ensemble (default: every core).")
+]
+Overwrite = Annotated[
+    bool, typer.Option("--overwrite", help="Replace a results folder multivector wrote.")
+]
+Quiet = Annotated[bool, typer.Option("--quiet", help="No progress bars and no tables.")]
+
+
 @app.command()
 def run(
     scenario: Annotated[
@@ -64,45 +106,23 @@ def run(
             help="Scenario file or shipped scenario name.", show_default=DEFAULT_SCENARIO
         ),
     ] = None,
-    seed: Annotated[
-        int | None, typer.Option(help="Root seed (default: the scenario's run.seed).")
-    ] = None,
-    until: Annotated[
-        str | None, typer.Option(metavar="YYYY-MM", help="Stop at this month (default: run.end).")
-    ] = None,
-    population: Annotated[int | None, typer.Option(help="Number of synthetic persons.")] = None,
+    seed: Seed = None,
+    until: Until = None,
+    population: Population = None,
     snapshot: Annotated[
         list[str] | None,
         typer.Option(
             metavar="YYYY-MM", help="Also write person-level data at this month (repeatable)."
         ),
     ] = None,
-    set_: Annotated[
-        list[str] | None,
-        typer.Option(
-            "--set",
-            metavar="PATH=VALUE",
-            help="Override a parameter, e.g. state.balance_strength=0.5 (repeatable).",
-        ),
-    ] = None,
-    reps: Annotated[
-        int | None,
-        typer.Option(
-            min=1, help="Run an ensemble of this many runs, seeds spawned from the root seed."
-        ),
-    ] = None,
-    workers: Annotated[
-        int | None, typer.Option(min=1, help="Processes for an ensemble (default: every core).")
-    ] = None,
+    set_: Sets = None,
+    reps: Reps = None,
+    workers: Workers = None,
     out: Annotated[
         Path | None, typer.Option(help="Results folder (default: results/<scenario>-<UTC time>).")
     ] = None,
-    overwrite: Annotated[
-        bool, typer.Option("--overwrite", help="Replace the results folder if it holds files.")
-    ] = False,
-    quiet: Annotated[
-        bool, typer.Option("--quiet", help="No progress bar and no summary table.")
-    ] = False,
+    overwrite: Overwrite = False,
+    quiet: Quiet = False,
 ) -> None:
     """Run a scenario (the baseline by default) and write its tables, figure and manifest.
 
@@ -113,11 +133,7 @@ def run(
 
     started = datetime.now(UTC)
     try:
-        overrides = parse_sets(set_ or [])
-        if seed is not None:
-            overrides["run.seed"] = seed
-        if population is not None:
-            overrides["run.population"] = population
+        overrides = command_line_overrides(set_, seed, population)
         if reps is not None and snapshot:
             raise refuse(COMMAND_LINE, "--snapshot", "works with a single run, not with --reps")
         plan = runner.plan(scenario, overrides=overrides, until=until, snapshots=snapshot)
@@ -241,26 +257,17 @@ def compare(
             metavar="YYYY-MM", help="Months for the table of differences (default: the last)."
         ),
     ] = None,
-    reps: Annotated[
-        int | None, typer.Option(min=1, help="Runs per scenario (an ensemble), same seeds for all.")
-    ] = None,
-    workers: Annotated[
-        int | None, typer.Option(min=1, help="Processes for ensembles (default: every core).")
-    ] = None,
-    seed: Annotated[int | None, typer.Option(help="Root seed shared by every scenario.")] = None,
-    population: Annotated[int | None, typer.Option(help="Number of synthetic persons.")] = None,
-    until: Annotated[
-        str | None, typer.Option(metavar="YYYY-MM", help="Stop at this month.")
-    ] = None,
-    set_: Annotated[
-        list[str] | None,
-        typer.Option("--set", metavar="PATH=VALUE", help="Override a parameter in every scenario."),
-    ] = None,
+    seed: Seed = None,
+    until: Until = None,
+    population: Population = None,
+    set_: Sets = None,
+    reps: Reps = None,
+    workers: Workers = None,
     out: Annotated[
         Path | None, typer.Option(help="Folder (default: results/compare-<UTC time>).")
     ] = None,
-    overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace the folder.")] = False,
-    quiet: Annotated[bool, typer.Option("--quiet", help="No progress bars, no table.")] = False,
+    overwrite: Overwrite = False,
+    quiet: Quiet = False,
 ) -> None:
     """Run scenarios with the same seeds (or read saved results) and set them side by side.
 
@@ -276,11 +283,7 @@ def compare(
             raise refuse(
                 COMMAND_LINE, "SCENARIOS", "give at least two scenarios or results folders"
             )
-        overrides = parse_sets(set_ or [])
-        if seed is not None:
-            overrides["run.seed"] = seed
-        if population is not None:
-            overrides["run.population"] = population
+        overrides = command_line_overrides(set_, seed, population)
         plans = [
             None
             if results.is_results_folder(item)

@@ -106,20 +106,7 @@ def test_relabelling_the_powers_relabels_the_results(tmp_path, tiny_run):
 
 def test_a_power_that_does_nothing_gains_nothing():
     """No effort, leverage, offers or prestige: no attraction and less than an even share."""
-    scenario, profile = tiny(
-        **{
-            "persuasion.idiosyncrasy": 0.0,
-            "powers.Null": {
-                "prestige": 0.0,
-                "capacity": 0.0,
-                "efficiency": 0.5,
-                "effort": {},
-                "presence": {},
-                "message": {},
-                "languages": {},
-            },
-        }
-    )
+    scenario, profile = tiny(**{"persuasion.idiosyncrasy": 0.0, "powers.Null": idle_power(0.0)})
     model = MultivectorModel(scenario, profile=profile)
     null = model.powers.index("Null")
     assert model.state.population.attraction[:, null].max() == 0.0
@@ -164,19 +151,24 @@ def test_tables_are_tidy(tiny_run):
     assert set(persons.columns) >= PERSON_COLUMNS
 
 
+def idle_power(prestige: float) -> dict:
+    """A power with no capacity, effort, presence, leverage or offers."""
+    return {
+        "prestige": prestige,
+        "capacity": 0.0,
+        "efficiency": 0.5,
+        "effort": {},
+        "presence": {},
+        "message": {},
+        "languages": {},
+    }
+
+
 def _idle_model(seed: int, prestige: float, social: bool) -> MultivectorModel:
     scenario, profile = tiny(
         **{
             "mechanisms.social_influence": social,
-            "powers.Idle": {
-                "prestige": prestige,
-                "capacity": 0.0,
-                "efficiency": 0.5,
-                "effort": {},
-                "presence": {},
-                "message": {},
-                "languages": {},
-            },
+            "powers.Idle": idle_power(prestige),
         }
     )
     return MultivectorModel(scenario, profile=profile, seed=seed)
