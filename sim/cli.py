@@ -14,9 +14,8 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
-from sim.errors import ScenarioError, refuse
+from sim.errors import COMMAND_LINE, ScenarioError, refuse
 from sim.scenario import (
-    COMMAND_LINE,
     DEFAULT_SCENARIO,
     load_with_profile,
     read_toml,

@@ -5,6 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+COMMAND_LINE = "command line"
+"""The source named in problems with options and ``--set`` overrides."""
+
 
 @dataclass(frozen=True)
 class Problem:

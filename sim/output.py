@@ -21,10 +21,10 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from sim.errors import refuse
+from sim.errors import COMMAND_LINE, refuse
 from sim.results import Saved
 from sim.runner import Plan, Result
-from sim.scenario import COMMAND_LINE, scenario_hash, shipped_dir
+from sim.scenario import scenario_hash, shipped_dir
 
 
 def default_out_dir(plan: Plan, started: datetime, root: Path = Path("results")) -> Path:

@@ -10,9 +10,9 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from sim.errors import refuse
+from sim.errors import COMMAND_LINE, refuse
 from sim.profile import Profile
-from sim.scenario import COMMAND_LINE, Resolved, load_with_profile
+from sim.scenario import Resolved, load_with_profile
 from sim.schema import Scenario, check_month, month_index
 
 if TYPE_CHECKING:  # the model (mesa, numba) loads only when a run starts

@@ -1,4 +1,5 @@
-"""Scenario files: find, read, resolve ``extends``, apply overrides, validate.
+"""Scenario files: find, read, resolve ``extends``, apply overrides, validate (the messages
+are phrased in :mod:`sim.validation`).
 
 Nothing in a file is evaluated: TOML is parsed with ``tomllib`` and checked against
 :mod:`sim.schema`. Every problem is collected and reported with the file, the key path, the
@@ -11,32 +12,19 @@ import copy
 import hashlib
 import re
 import tomllib
-import typing
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, TypeAdapter, ValidationError
+from pydantic import TypeAdapter, ValidationError
 
-from sim.errors import Problem, ScenarioError, refuse
+from sim.errors import COMMAND_LINE, ScenarioError, refuse
 from sim.profile import Profile, load_profile
-from sim.schema import (
-    GROUP_DIMENSIONS,
-    PATH_ACTIONS,
-    Event,
-    Power,
-    Scenario,
-    ShockEvent,
-    bounds,
-    is_init_only,
-    month_index,
-    resolve,
-)
+from sim.schema import Event, Scenario
+from sim.validation import check_consistency, loc_message, locate_problem, merge_incomplete_powers
 
 EVENT: TypeAdapter = TypeAdapter(Event)
-MISSING = "required key is missing"
 DEFAULT_SCENARIO = "baseline"
-COMMAND_LINE = "command line"
 
 
 def shipped_dir() -> Path:
@@ -200,17 +188,17 @@ def load_with_profile(
     try:
         scenario = Scenario.model_validate({**data, "events": []})
     except ValidationError as err:
-        found += [_loc_message(e) for e in err.errors()]
+        found += [loc_message(e) for e in err.errors()]
     events: list[tuple[int, Any]] = []
     if not isinstance(raw_events, list):
         found.append((("events",), "must be a list of [[events]] tables"))
         raw_events = []
-    found = _merge_incomplete_powers(found, data)
+    found = merge_incomplete_powers(found, data)
     for i, raw in enumerate(raw_events):
         try:
             events.append((i, EVENT.validate_python(raw)))
         except ValidationError as err:
-            found += [_loc_message(e, ("events", i)) for e in err.errors()]
+            found += [loc_message(e, ("events", i)) for e in err.errors()]
     profile = None
     if scenario is not None:
         profiles = {p.stem: p for p in sorted((shipped_dir() / "profiles").glob("*.toml"))}
@@ -226,7 +214,7 @@ def load_with_profile(
                 )
             )
     if found:
-        problems = [_locate_problem(loc, msg, resolved, overrides) for loc, msg in found]
+        problems = [locate_problem(loc, msg, resolved, overrides) for loc, msg in found]
         raise ScenarioError(sorted(problems, key=lambda p: (p.source, p.line or 0)))
     scenario = scenario.model_copy(update={"events": [event for _, event in events]})
     return scenario, profile, resolved
@@ -235,242 +223,3 @@ def load_with_profile(
 def scenario_hash(path: Path) -> str:
     """SHA-256 of a scenario file's bytes."""
     return hashlib.sha256(path.read_bytes()).hexdigest()
-
-
-# --- problems -----------------------------------------------------------------------------
-
-
-def _merge_incomplete_powers(
-    found: list[tuple[tuple[Any, ...], str]], data: dict[str, Any]
-) -> list[tuple[tuple[Any, ...], str]]:
-    """One message per power that lacks required keys (a new power, or a misspelt name)."""
-    lacking: dict[str, list[str]] = {}
-    rest = []
-    for loc, message in found:
-        if message == MISSING and loc[:1] == ("powers",) and len(loc) == 3:
-            lacking.setdefault(loc[1], []).append(loc[2])
-        else:
-            rest.append((loc, message))
-    powers = data.get("powers", {}) if isinstance(data.get("powers"), dict) else {}
-    complete = [name for name in powers if name not in lacking]
-    for name, keys in lacking.items():
-        rest.append(
-            (
-                ("powers", name),
-                f"a power must define {', '.join(keys)}; is {name!r} a misspelling? "
-                f"powers defined in full: {', '.join(complete) or 'none'}",
-            )
-        )
-    return rest
-
-
-def _loc_message(err: Any, prefix: tuple[Any, ...] = ()) -> tuple[tuple[Any, ...], str]:
-    loc = (*prefix, *err["loc"])
-    if loc and loc[0] == "events" and len(loc) > 2 and loc[2] in (*PATH_ACTIONS, "shock"):
-        loc = loc[:2] + loc[3:]  # drop the union tag pydantic inserts
-    return loc, _message(err, loc)
-
-
-def _locate_problem(
-    loc: tuple[Any, ...], message: str, resolved: Resolved, overrides: dict[str, Any]
-) -> Problem:
-    key = _dotted(loc)
-    if any(key == o or key.startswith(o + ".") or o.startswith(key + ".") for o in overrides):
-        return Problem(COMMAND_LINE, key, message)
-    in_event = loc[:1] == ("events",) and len(loc) > 1 and isinstance(loc[1], int)
-    if in_event and loc[1] < len(resolved.event_origins):
-        source, index = resolved.event_origins[loc[1]]
-        own = ("events", index, *loc[2:])
-        return Problem(str(source.path), _dotted(own), message, locate(source.text, own))
-    if message.startswith(MISSING):  # nowhere to point at: it belongs in the file asked for
-        return Problem(str(resolved.chain[0].path), key, message)
-    for source in resolved.chain:
-        line = locate(source.text, loc)
-        if line is not None:
-            return Problem(str(source.path), key, message, line)
-    return Problem(str(resolved.chain[0].path), key, message)
-
-
-def _dotted(loc: tuple[Any, ...]) -> str:
-    out = ""
-    for part in loc:
-        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
-    return out
-
-
-def _message(err: Any, loc: tuple[Any, ...]) -> str:
-    kind, msg, value = err["type"], err["msg"], err.get("input")
-    if kind == "extra_forbidden":
-        allowed = allowed_keys(loc[:-1])
-        return f"unknown key {loc[-1]!r}; allowed: {', '.join(allowed)}"
-    if kind == "missing":
-        return MISSING
-    if kind == "too_short" and loc == ("powers",):
-        return "at least two powers are needed: one has nobody to be balanced against"
-    if kind in ("union_tag_invalid", "union_tag_not_found"):
-        return f"action must be one of: {', '.join((*PATH_ACTIONS, 'shock'))}"
-    if msg.startswith("Value error, "):
-        return msg.removeprefix("Value error, ")
-    if kind == "string_pattern_mismatch" and loc and loc[0] == "powers":
-        return f"power name {value!r} must be a capitalised word of letters"
-    return f"{msg} (got {value!r})" if not isinstance(value, dict | list) else msg
-
-
-def allowed_keys(loc: tuple[Any, ...]) -> list[str]:
-    """The keys the schema allows in the table at ``loc``."""
-    model: Any = Scenario
-    for part in loc:
-        if isinstance(part, int):
-            continue
-        if isinstance(model, type) and issubclass(model, BaseModel):
-            info = model.model_fields.get(part)
-            model = info.annotation if info else None
-        elif typing.get_origin(model) is dict:
-            model = typing.get_args(model)[1]
-        if typing.get_origin(model) is list:
-            model = typing.get_args(model)[0]
-        if typing.get_origin(model) is typing.Annotated:
-            model = typing.get_args(model)[0]
-    if typing.get_origin(model) is dict and typing.get_args(model)[1] is Power:
-        return ["a power name"]
-    if isinstance(model, type) and issubclass(model, BaseModel):
-        return list(model.model_fields)
-    if loc and loc[0] == "events":
-        return [
-            "date",
-            "label",
-            "action",
-            "path",
-            "value",
-            "until",
-            "power",
-            "delta",
-            "reach",
-            "groups",
-        ]
-    return []
-
-
-def locate(text: str, loc: tuple[Any, ...]) -> int | None:
-    """The line of a TOML file that sets the key at ``loc`` (or its nearest table).
-
-    A small scanner, enough for scenario files: it follows ``[table]`` and ``[[array]]``
-    headers and ``key = value`` lines (dotted keys and inline tables included).
-    """
-    want = tuple(str(p) for p in loc)
-    table: tuple[str, ...] = ()
-    counts: dict[str, int] = {}
-    best, best_len = None, 0
-    for number, raw in enumerate(text.splitlines(), 1):
-        line = raw.strip()
-        if not line or line.startswith("#"):
-            continue
-        if line.startswith("[["):
-            name = line[2:].split("]]")[0].strip()
-            counts[name] = counts.get(name, -1) + 1
-            table = (*_split_key(name), str(counts[name]))
-            here = table
-        elif line.startswith("["):
-            table = _split_key(line[1:].split("]")[0])
-            here = table
-        elif "=" in line:
-            here = (*table, *_split_key(line.split("=", 1)[0]))
-        else:
-            continue
-        n = len(here)
-        if want[:n] == here and n >= best_len:
-            best, best_len = number, n
-    return best
-
-
-def _split_key(key: str) -> tuple[str, ...]:
-    return tuple(part.strip().strip('"').strip("'") for part in key.split("."))
-
-
-# --- consistency across the schema, the profile and the run --------------------------------
-
-
-def check_consistency(
-    scenario: Scenario, profile: Profile, events: list[tuple[int, Any]]
-) -> list[tuple[tuple[Any, ...], str]]:
-    """Problems that need more than one field to see: events, languages, groups.
-
-    ``events`` are (index in the file's list, validated event) pairs.
-    """
-    found: list[tuple[tuple[Any, ...], str]] = []
-    for name, power in scenario.powers.items():
-        for lang in power.languages:
-            if lang not in profile.languages:
-                found.append(
-                    (
-                        ("powers", name, "languages", lang),
-                        f"unknown language {lang!r}; "
-                        f"the profile has: {', '.join(profile.languages)}",
-                    )
-                )
-    start, end = month_index(scenario.run.start), month_index(scenario.run.end)
-    params = scenario.parameters()
-    for i, event in events:
-        here = ("events", i)
-        if not start <= month_index(event.date) <= end:
-            found.append(((*here, "date"), _outside(event.date, scenario)))
-        if isinstance(event, ShockEvent):
-            found += [((*here, *loc), msg) for loc, msg in _check_shock(event, scenario, profile)]
-            continue
-        until = getattr(event, "until", None)
-        if until is not None and not month_index(event.date) < month_index(until) <= end:
-            found.append(
-                ((*here, "until"), f"{_outside(until, scenario)} and after date {event.date}")
-            )
-        found += [((*here, loc), msg) for loc, msg in _check_path_event(event, params)]
-    return found
-
-
-def _outside(date: str, scenario: Scenario) -> str:
-    return f"date {date} must fall within the run, {scenario.run.start} to {scenario.run.end}"
-
-
-def _check_path_event(event: Any, params: Any) -> list[tuple[str, str]]:
-    try:
-        container, key, info = resolve(params, event.path)
-    except KeyError as err:
-        return [("path", f"unknown parameter path {event.path!r}: {err.args[0]}")]
-    current = container[key] if isinstance(container, dict) else getattr(container, key)
-    if isinstance(current, BaseModel | dict):
-        return [("path", f"{event.path!r} is a table; name one of its values")]
-    if is_init_only(info):
-        return [("path", f"{event.path!r} is read once at the start; an event cannot change it")]
-    if isinstance(current, bool):
-        if event.action != "set" or not isinstance(event.value, bool):
-            return [("value", f"{event.path!r} is a switch: only 'set' with true or false")]
-        return []
-    if isinstance(event.value, bool):
-        return [("value", f"{event.path!r} is a number, not a switch")]
-    if event.action in ("set", "ramp"):
-        low, high = bounds(info) if info is not None else (0.0, 1.0)
-        if not low <= event.value <= high:
-            return [
-                (
-                    "value",
-                    f"{event.value} is out of range for {event.path!r}: allowed {low} to {high}",
-                )
-            ]
-    return []
-
-
-def _check_shock(
-    event: ShockEvent, scenario: Scenario, profile: Profile
-) -> list[tuple[tuple[str, ...], str]]:
-    out: list[tuple[tuple[str, ...], str]] = []
-    if event.power not in scenario.powers:
-        out.append(
-            (("power",), f"unknown power {event.power!r}; powers: {', '.join(scenario.powers)}")
-        )
-    for dim in GROUP_DIMENSIONS:
-        allowed = profile.group_values(dim)
-        for value in getattr(event.groups, dim):
-            if value not in allowed:
-                out.append(
-                    (("groups", dim), f"unknown {dim} {value!r}; allowed: {', '.join(allowed)}")
-                )
-    return out
