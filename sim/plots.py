@@ -259,6 +259,7 @@ def channels(saved: Saved, at: str | None = None) -> plt.Figure:
         for area, hatch in zip(areas, CHANNEL_HATCHES, strict=True):
             area.set_hatch(hatch)
         ax.set_title(power)
+        ax.set_xlabel("month")
         _mark(ax, at)
         ax.xaxis.set_major_locator(mdates.YearLocator(10))
         ax.xaxis.set_major_formatter(mdates.DateFormatter("%Y"))
