@@ -45,31 +45,47 @@ class Power(mesa.Agent):
         for channel, value in zip(CHANNELS, values, strict=True):
             setattr(self.params.effort, channel, float(value))
 
+    def free_channels(self) -> np.ndarray:
+        """Channels the power may change itself: all but those a scenario ramp holds now."""
+        held = self.model.events.held(self.model.month)
+        return np.array([f"powers.{self.name}.effort.{c}" not in held for c in CHANNELS])
+
+    def fit_capacity(self, effort: np.ndarray) -> np.ndarray:
+        """Scale effort down to capacity, taking it from the free channels first."""
+        capacity, free = self.params.capacity, self.free_channels()
+        if effort.sum() <= capacity:
+            return effort
+        room = capacity - effort[~free].sum()
+        if room <= 0 or not free.any():  # held channels alone exceed capacity
+            return effort * capacity / effort.sum()
+        fitted = effort.copy()
+        fitted[free] *= room / effort[free].sum()
+        return fitted
+
     def emit(self) -> None:
         """Signal per channel: efficiency x effort x presence x (1 - screening)."""
-        effort = self.effort
-        if effort.sum() > self.params.capacity:  # a capacity cut takes effect at once
-            effort *= self.params.capacity / effort.sum()
-            self.effort = effort
+        effort = self.fit_capacity(self.effort)  # a capacity cut takes effect at once
+        self.effort = effort
         presence = np.array([getattr(self.params.presence, c) for c in CHANNELS])
         screening = self.model.state.screening()[self.index]
         self.unit_signal = self.params.efficiency * presence * (1.0 - screening)
         self.signal = self.unit_signal * effort
 
     def adapt(self) -> None:
-        """Yearly: move effort toward channels that pay; raise it after losing alignment."""
-        settings = self.model.params.adaptation
+        """Yearly: move effort toward channels that pay; raise it after losing alignment.
+
+        Only free channels move: a channel a scenario ramp holds is the scenario's statement.
+        """
+        settings, free = self.model.params.adaptation, self.free_channels()
         gain = self.model.state.marginal_gains()[self.index] * self.unit_signal
-        effort = rules.reallocate(self.effort, gain, settings.shift)
+        effort = self.effort
+        effort[free] = rules.reallocate(effort[free], gain[free], settings.shift)
         share = float(self.model.state.alignment[self.index])
         previous = self.alignment_at_last_review
         if previous is not None and share < previous:
-            effort *= 1.0 + settings.growth
+            effort[free] *= 1.0 + settings.growth
         self.alignment_at_last_review = share
-        total = effort.sum()
-        if total > self.params.capacity:
-            effort *= self.params.capacity / total
-        self.effort = effort
+        self.effort = self.fit_capacity(effort)
 
 
 class Official(mesa.Agent):

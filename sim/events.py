@@ -29,6 +29,15 @@ class EventSchedule:
             elif begins == month:
                 _apply_once(model, event)
 
+    def held(self, month: int) -> set[str]:
+        """Parameter paths that a ramp holds on its line in ``month``."""
+        return {
+            event.path
+            for event in self.events
+            if isinstance(event, RampEvent)
+            and month_index(event.date) <= month <= month_index(event.until)
+        }
+
     def _ramp(self, model, number, event, begins, ends, month) -> None:
         if month == begins:
             self._ramp_start[number] = float(get_value(model.params, event.path))

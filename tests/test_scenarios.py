@@ -126,3 +126,18 @@ def test_the_odd_parameter_table_is_current():
     text = (Path(__file__).parents[1] / "docs" / "ODD.md").read_text()
     table = text.split(START, 1)[1].split(END, 1)[0].strip()
     assert table == parameter_table(), "run: uv run python -m sim.reference docs/ODD.md"
+
+
+def test_adaptation_never_leaks_effort_through_a_ramped_channel():
+    """A channel held on a ramp is the scenario's; the power adapts its other channels, so
+    its total effort never shrinks unless its capacity does (Turkey's culture ramps in the
+    baseline, and Turkey starts 10 % below its capacity)."""
+    model = MultivectorModel(load_scenario("baseline", {"run.population": 1000}))
+    turkey = model.power_agents[model.powers.index("Turkey")]
+    culture = list(schema.CHANNELS).index("culture")
+    start = turkey.effort.sum()
+    for _ in range(5 * 12):
+        model.step()
+        assert turkey.effort.sum() >= start - 1e-9, model.date
+    ramp_value = 1.0 + 0.5 * (model.month - schema.month_index("2015-01")) / (21 * 12 - 1)
+    assert turkey.effort[culture] == pytest.approx(ramp_value, rel=1e-6)
