@@ -13,7 +13,7 @@ from sim.agents import MiddleState, Official, Power
 from sim.events import EventSchedule
 from sim.population import synthesize
 from sim.profile import Profile
-from sim.scenario import load_with_profile
+from sim.scenario import load_with_profile, profile_for
 from sim.schema import Scenario, month_index, month_name
 
 STREAMS = ("population", "exposure", "incidents", "officials", "shocks", "mesa")
@@ -49,12 +49,10 @@ class MultivectorModel(mesa.Model):
         until: str | None = None,
         replicate: int | None = None,
     ):
-        if not isinstance(scenario, Scenario) or profile is None:
-            loaded, loaded_profile, _ = load_with_profile(
-                scenario if not isinstance(scenario, Scenario) else None
-            )
-            scenario = scenario if isinstance(scenario, Scenario) else loaded
+        if not isinstance(scenario, Scenario):
+            scenario, loaded_profile, _ = load_with_profile(scenario)
             profile = profile or loaded_profile
+        profile = profile or profile_for(scenario.run.profile)
         seed = scenario.run.seed if seed is None else seed
         key = () if replicate is None else (replicate,)
         children = np.random.SeedSequence(seed, spawn_key=key).spawn(len(STREAMS))

@@ -24,7 +24,7 @@ import pyarrow.parquet as pq
 from sim.errors import COMMAND_LINE, refuse
 from sim.results import Saved
 from sim.runner import Plan, Result
-from sim.scenario import scenario_hash, shipped_dir
+from sim.scenario import scenario_hash, shipped_profiles
 
 
 def default_out_dir(plan: Plan, started: datetime, root: Path = Path("results")) -> Path:
@@ -102,7 +102,7 @@ def provenance(plan: Plan, result: Result, started: datetime) -> dict:
     """Everything needed to reproduce a run and to know what produced a result."""
     import mesa
 
-    profile_file = shipped_dir() / "profiles" / f"{plan.scenario.run.profile}.toml"
+    profile_file = shipped_profiles()[plan.scenario.run.profile]
     return {
         "package": {"name": "multivector", "version": package_version()},
         "python": platform.python_version(),

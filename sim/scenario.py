@@ -38,6 +38,23 @@ def shipped_scenarios() -> dict[str, Path]:
     return {p.stem: p for p in sorted(shipped_dir().glob("*.toml"))}
 
 
+def shipped_profiles() -> dict[str, Path]:
+    """Shipped country profiles and their files, sorted by name."""
+    return {p.stem: p for p in sorted((shipped_dir() / "profiles").glob("*.toml"))}
+
+
+def profile_for(name: str) -> Profile:
+    """The shipped country profile of that name (a ScenarioError names the ones there are)."""
+    profiles = shipped_profiles()
+    if name not in profiles:
+        raise refuse(
+            "scenario",
+            "run.profile",
+            f"unknown country profile {name!r}; available: {', '.join(profiles)}",
+        )
+    return load_profile(profiles[name])
+
+
 def find_scenario(name_or_path: str | Path) -> Path:
     """A scenario file from a path, or from the name of a shipped scenario."""
     path = Path(name_or_path)
@@ -201,7 +218,7 @@ def load_with_profile(
             found += [loc_message(e, ("events", i)) for e in err.errors()]
     profile = None
     if scenario is not None:
-        profiles = {p.stem: p for p in sorted((shipped_dir() / "profiles").glob("*.toml"))}
+        profiles = shipped_profiles()
         if scenario.run.profile in profiles:
             profile = load_profile(profiles[scenario.run.profile])
             found += check_consistency(scenario, profile, events)

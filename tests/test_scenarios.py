@@ -141,3 +141,16 @@ def test_adaptation_never_leaks_effort_through_a_ramped_channel():
         assert turkey.effort.sum() >= start - 1e-9, model.date
     ramp_value = 1.0 + 0.5 * (model.month - schema.month_index("2015-01")) / (21 * 12 - 1)
     assert turkey.effort[culture] == pytest.approx(ramp_value, rel=1e-6)
+
+
+def test_a_model_built_from_a_scenario_uses_that_scenarios_profile():
+    """Without a profile given, the model loads the one the scenario names (not another's)."""
+    from sim.errors import ScenarioError
+
+    scenario = load_scenario("baseline", {"run.population": 300})
+    elsewhere = scenario.model_copy(
+        update={"run": scenario.run.model_copy(update={"profile": "atlantis"})}
+    )
+    with pytest.raises(ScenarioError, match="unknown country profile 'atlantis'"):
+        MultivectorModel(elsewhere)
+    assert MultivectorModel(scenario).profile.name == "Kazakhstan"
