@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import tomllib
 from contextlib import contextmanager
@@ -372,6 +373,149 @@ def plot(
         raise fail(err) from None
     path = plots.draw(kind, saved, out or folder / f"{kind}.{fmt}", at)
     out_console.print(f"figure written to {path}", highlight=False, soft_wrap=True)
+
+
+@app.command()
+def validate(
+    seeds: Annotated[int, typer.Option(min=1, help="Runs per scenario (seeds spawned).")] = 10,
+    population: Population = None,
+    seed: Seed = None,
+    check_: Annotated[
+        list[str] | None,
+        typer.Option("--check", metavar="ID", help="Only this check, e.g. P3 or T1 (repeatable)."),
+    ] = None,
+    workers: Workers = None,
+    out: Annotated[
+        Path | None, typer.Option(help="Also write the table, one figure per check, a manifest.")
+    ] = None,
+    overwrite: Overwrite = False,
+    quiet: Quiet = False,
+) -> None:
+    """Check the patterns P1-P9 of DESIGN.md and the calibration targets over an ensemble.
+
+    Each check runs the shipped scenarios it needs on --seeds seeds and prints what it
+    measured against its threshold. The exit status is 1 if any check fails.
+    """
+    from sim import output, patterns
+
+    started = datetime.now(UTC)
+    try:
+        try:
+            checks = patterns.select(check_)
+        except KeyError as err:
+            raise refuse(COMMAND_LINE, "--check", err.args[0]) from None
+        if out is not None:
+            output.check_out_dir(out, overwrite)
+        if population is not None and population < 100:
+            raise refuse(COMMAND_LINE, "--population", f"{population} is below 100 persons")
+    except ScenarioError as err:
+        raise fail(err) from None
+    names = patterns.needed(checks)
+    with _progress("validate", "runs", quiet) as update:
+        runs = patterns.run_all(names, seeds, population, workers, update, seed=seed)
+    table = patterns.evaluate(checks, runs)
+    if out is not None:
+        with output.staged(out, overwrite) as staging:
+            table.to_csv(staging / "validation.csv", index=False)
+            for check, passed in zip(checks, table["passed"], strict=True):
+                patterns.draw(check, runs, passed, staging / f"{check.id}.png")
+            manifest = {
+                **output.environment(started),
+                "seeds": seeds,
+                "seed": seed,
+                "seeding": output.SEEDING,
+                "population": population,
+                "checks": [c.id for c in checks],
+                "runs": {n: dict(vars(patterns.VARIANTS[n])) for n in names},
+            }
+            (staging / "manifest.json").write_text(json.dumps(manifest, indent=2, default=str))
+    _print_checks(table, seeds)
+    if out is not None:
+        out_console.print(f"validation written to {out}", highlight=False, soft_wrap=True)
+    failed = int((~table["passed"]).sum())
+    if failed:
+        err_console.print(f"[bold red]{failed} of {len(table)} checks failed[/]")
+        raise typer.Exit(1)
+
+
+def _print_checks(table, seeds: int) -> None:
+    view = Table(title=f"patterns and targets over {seeds} seeds", title_justify="left")
+    view.add_column("check")
+    view.add_column("measured", ratio=3)
+    view.add_column("threshold", ratio=2)
+    view.add_column("result")
+    for row in table.itertuples():
+        verdict = "[green]pass[/]" if row.passed else "[bold red]FAIL[/]"
+        view.add_row(row.id, row.measured, row.threshold, verdict)
+    out_console.print(view)
+
+
+@app.command()
+def calibrate(
+    scenario: Annotated[
+        str, typer.Argument(help="Scenario to start from (file or shipped name).")
+    ] = DEFAULT_SCENARIO,
+    seeds: Annotated[int, typer.Option(min=1, help="Common seeds of every evaluation.")] = 3,
+    population: Annotated[int, typer.Option(min=100, help="Persons per run.")] = 4000,
+    evaluations: Annotated[
+        int, typer.Option(min=1, help="Most objective evaluations (each runs every seed).")
+    ] = 150,
+    workers: Workers = None,
+    out: Annotated[
+        Path | None, typer.Option(help="Folder (default: results/calibration-<UTC time>).")
+    ] = None,
+    overwrite: Overwrite = False,
+    quiet: Quiet = False,
+) -> None:
+    """Fit the free parameters to the calibration targets (bounded Nelder-Mead).
+
+    Writes fitted.toml (the values, to paste into a scenario), residuals.csv, history.csv
+    (every evaluation) and a manifest. docs/calibration.md lists the free parameters, their
+    bounds and the targets.
+    """
+    from sim import calibrate as fitting
+    from sim import output
+
+    started = datetime.now(UTC)
+    try:
+        load_with_profile(scenario)
+        destination = out or Path("results") / f"calibration-{started.strftime('%Y%m%dT%H%M%SZ')}"
+        output.check_out_dir(destination, overwrite)
+    except ScenarioError as err:
+        raise fail(err) from None
+    with _progress("calibrate", "evaluations", quiet) as update:
+        fit = fitting.calibrate(scenario, seeds, population, evaluations, workers, update)
+    with output.staged(destination, overwrite) as staging:
+        (staging / "fitted.toml").write_text(fitting.fitted_toml(fit))
+        fit.residuals.to_csv(staging / "residuals.csv", index=False)
+        fit.history.to_csv(staging / "history.csv", index=False)
+        manifest = {
+            **output.environment(started),
+            "scenario": scenario,
+            "seeds": seeds,
+            "seeding": output.SEEDING,
+            "population": population,
+            "method": "bounded Nelder-Mead on the unit cube, common random numbers",
+            "evaluations": fit.evaluations,
+            "loss": fit.loss,
+            "start": fit.start,
+            "fitted": fit.fitted,
+        }
+        (staging / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")
+    if not quiet:
+        view = Table(title=f"fit after {fit.evaluations} evaluations, loss {fit.loss:.3f}")
+        for column in ("parameter", "start", "fitted"):
+            view.add_column(column, justify="left" if column == "parameter" else "right")
+        for path, value in fit.fitted.items():
+            view.add_row(path, f"{fit.start[path]:.3f}", f"{value:.3f}")
+        out_console.print(view)
+        view = Table(title="targets")
+        for column in ("target", "value", "band", "measured"):
+            view.add_column(column, justify="left" if column == "target" else "right")
+        for row in fit.residuals.itertuples():
+            view.add_row(row.target, f"{row.value:.3f}", f"{row.band:.3f}", f"{row.measured:.3f}")
+        out_console.print(view)
+    out_console.print(f"calibration written to {destination}", highlight=False, soft_wrap=True)
 
 
 def _allowed(option: str, value: str, allowed: tuple[str, ...]) -> None:

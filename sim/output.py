@@ -12,6 +12,8 @@ import platform
 import shutil
 import sys
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
@@ -63,9 +65,7 @@ def write(
     """Write every output of a run into ``out`` at once (see the module docstring)."""
     from sim import bands, plots  # matplotlib loads only when there is something to draw
 
-    out.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{out.name}-", dir=out.parent))
-    try:
+    with staged(out, overwrite) as staging:
         manifest = provenance(plan, result, started)
         stamp = provenance_stamp(manifest)
         tables = {
@@ -89,20 +89,29 @@ def write(
         plots.draw("trajectories", saved, staging / "trajectories.png")
         manifest["finished_utc"] = datetime.now(UTC).isoformat(timespec="seconds")
         (staging / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")
+    return out
+
+
+@contextmanager
+def staged(out: Path, overwrite: bool = False) -> Iterator[Path]:
+    """A fresh temporary folder beside ``out``, renamed to ``out`` when the block ends
+    without error and removed if it fails: readers never see a half-written folder."""
+    out.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{out.name}-", dir=out.parent))
+    try:
+        yield staging
         if out.exists():
             shutil.rmtree(out) if overwrite else out.rmdir()
         staging.rename(out)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
-    return out
 
 
-def provenance(plan: Plan, result: Result, started: datetime) -> dict:
-    """Everything needed to reproduce a run and to know what produced a result."""
+def environment(started: datetime) -> dict:
+    """What produced an output: package and library versions, the command, the time."""
     import mesa
 
-    profile_file = shipped_profiles()[plan.scenario.run.profile]
     return {
         "package": {"name": "multivector", "version": package_version()},
         "python": platform.python_version(),
@@ -111,6 +120,14 @@ def provenance(plan: Plan, result: Result, started: datetime) -> dict:
         "command": sys.argv,
         "started_utc": started.isoformat(timespec="seconds"),
         "finished_utc": datetime.now(UTC).isoformat(timespec="seconds"),
+    }
+
+
+def provenance(plan: Plan, result: Result, started: datetime) -> dict:
+    """Everything needed to reproduce a run and to know what produced a result."""
+    profile_file = shipped_profiles()[plan.scenario.run.profile]
+    return {
+        **environment(started),
         "seed": result.seed,
         "replicates": result.replicates,
         "seeding": SEEDING if result.replicates is not None else "numpy SeedSequence(seed)",

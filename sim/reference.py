@@ -1,13 +1,14 @@
-"""The parameter reference of ``docs/ODD.md``, written from the schema (never by hand).
+"""Tables of the documentation written from the code (never by hand): the parameter
+reference of ``docs/ODD.md`` from the schema, and the free parameters and targets of
+``docs/calibration.md`` from :mod:`sim.calibrate` and the shipped baseline.
 
-    uv run python -m sim.reference docs/ODD.md    # rewrite the table in place
+    uv run python -m sim.reference    # rewrite both tables in place
 
-A test fails when the table in the document differs from what the schema says.
+A test fails when a table in a document differs from what the code says.
 """
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 from pydantic import BaseModel
@@ -16,6 +17,7 @@ from pydantic_core import PydanticUndefined
 from sim.schema import CHANNELS, Parameters, Power, bounds
 
 START, END = "<!-- parameters:start -->", "<!-- parameters:end -->"
+CALIBRATION_START, CALIBRATION_END = "<!-- calibration:start -->", "<!-- calibration:end -->"
 
 
 def _rows(model: type[BaseModel], prefix: str):
@@ -86,17 +88,47 @@ def parameter_table() -> str:
     return "\n".join(lines)
 
 
-def update(document: Path) -> bool:
+def calibration_table() -> str:
+    """The free parameters (bounds, shipped value, reason) and the targets (value, band, source)."""
+    from sim import calibrate
+
+    shipped = calibrate.current()
+    lines = [
+        "| free parameter | bounds | shipped (fitted) | why it is free |",
+        "|---|---|---|---|",
+    ]
+    for f in calibrate.FREE:
+        lines.append(f"| `{f.path}` | {f.low:g} to {f.high:g} | {shipped[f.path]:g} | {f.reason} |")
+    lines += ["", "| target | value | band in the fit | source |", "|---|---|---|---|"]
+    for t in calibrate.TARGETS:
+        lines.append(f"| {t.name} | {t.value:.3f} | {t.band:.3f} | {t.source} |")
+    return "\n".join(lines)
+
+
+DOCUMENTS = {
+    "docs/ODD.md": (START, END, parameter_table),
+    "docs/calibration.md": (CALIBRATION_START, CALIBRATION_END, calibration_table),
+}
+
+
+def between(text: str, start: str, end: str) -> str:
+    """The text between two markers."""
+    return text.split(start, 1)[1].split(end, 1)[0].strip()
+
+
+def update(document: Path, start: str = START, end: str = END, table=parameter_table) -> bool:
     """Rewrite the table between the markers; True if the document changed."""
     text = document.read_text()
-    head, rest = text.split(START, 1)
-    _, tail = rest.split(END, 1)
-    new = f"{head}{START}\n{parameter_table()}\n{END}{tail}"
+    head, rest = text.split(start, 1)
+    _, tail = rest.split(end, 1)
+    new = f"{head}{start}\n{table()}\n{end}{tail}"
     if new != text:
         document.write_text(new)
     return new != text
 
 
 if __name__ == "__main__":
-    target = Path(sys.argv[1] if len(sys.argv) > 1 else "docs/ODD.md")
-    print(f"{target}: {'updated' if update(target) else 'already current'}")
+    root = Path(__file__).resolve().parent.parent
+    for name, (start, end, table) in DOCUMENTS.items():
+        changed = update(root / name, start, end, table)
+        print(f"{name}: {'updated' if changed else 'already current'}")

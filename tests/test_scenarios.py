@@ -117,15 +117,16 @@ def test_tiny_fixture_is_tiny():
     assert len(scenario.powers) == 3 and scenario.run.population == 300
 
 
-def test_the_odd_parameter_table_is_current():
-    """docs/ODD.md carries the table the schema writes (python -m sim.reference)."""
+@pytest.mark.parametrize("document", ["docs/ODD.md", "docs/calibration.md"])
+def test_the_generated_tables_of_the_docs_are_current(document):
+    """The ODD's parameter table and the calibration's tables are what the code writes."""
     from pathlib import Path
 
-    from sim.reference import END, START, parameter_table
+    from sim.reference import DOCUMENTS, between
 
-    text = (Path(__file__).parents[1] / "docs" / "ODD.md").read_text()
-    table = text.split(START, 1)[1].split(END, 1)[0].strip()
-    assert table == parameter_table(), "run: uv run python -m sim.reference docs/ODD.md"
+    start, end, table = DOCUMENTS[document]
+    text = (Path(__file__).parents[1] / document).read_text()
+    assert between(text, start, end) == table(), "run: uv run python -m sim.reference"
 
 
 def test_adaptation_never_leaks_effort_through_a_ramped_channel():

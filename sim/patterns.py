@@ -1,0 +1,777 @@
+"""Pattern-oriented validation: the patterns P1-P9 of DESIGN.md §3 and the calibration
+targets of the facts file, each measured over an ensemble of seeds.
+
+A check names the runs it needs (:class:`Variant`: a shipped scenario, dotted overrides and
+an optional named transform), measures something on every seed, and says whether the claim
+holds. :func:`run_all` runs every variant once per seed (in parallel processes, seeds from
+``SeedSequence(root, spawn_key=(i,))``) and hands the runs to the checks. Thresholds are
+written in DESIGN.md's terms and explained in ``docs/validation.md``.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from sim.scenario import profile_for
+from sim.schema import CHANNELS, RampEvent, Scenario, SetEvent
+
+# --- runs -----------------------------------------------------------------------------------
+
+
+def double_china(spec: Scenario) -> Scenario:
+    """China's effort doubled in every channel, from the start and in its ramps, with the
+    capacity to carry it (P4: "doubling China's effort")."""
+    return scale_effort(spec, "China", 2.0)
+
+
+def double_western_grants(spec: Scenario) -> Scenario:
+    """Western NGO grants doubled, capacity raised by the same amount (P9)."""
+    return scale_effort(spec, "West", 2.0, channels=("grants",))
+
+
+def scale_effort(
+    spec: Scenario, power: str, factor: float, channels: tuple[str, ...] = CHANNELS
+) -> Scenario:
+    """A copy of ``spec`` in which ``power`` spends ``factor`` times its effort on ``channels``
+    at every moment: the initial effort, and every set or ramp of those efforts."""
+    out = spec.model_copy(deep=True)
+    target = out.powers[power]
+    before = sum(getattr(target.effort, c) for c in channels)
+    for channel in channels:
+        setattr(target.effort, channel, getattr(target.effort, channel) * factor)
+    target.capacity += before * (factor - 1.0)
+    paths = {f"powers.{power}.effort.{c}" for c in channels}
+    for event in out.events:
+        if isinstance(event, SetEvent | RampEvent) and event.path in paths:
+            event.value *= factor
+    return out
+
+
+TRANSFORMS: dict[str, Callable[[Scenario], Scenario]] = {
+    "double_china": double_china,
+    "double_western_grants": double_western_grants,
+}
+
+
+@dataclass(frozen=True)
+class Variant:
+    """One setting to run on every seed: a shipped scenario, overrides, a named transform."""
+
+    scenario: str
+    overrides: tuple[tuple[str, Any], ...] = ()
+    transform: str | None = None
+
+
+VARIANTS: dict[str, Variant] = {
+    "baseline": Variant("baseline"),
+    "post2022": Variant("post2022_russia_weakening"),
+    "hostile": Variant("hostile_russian_rhetoric"),
+    "identity_first": Variant("national_identity_first"),
+    "disengagement": Variant("western_disengagement"),
+    "disengagement_no_ties": Variant("western_disengagement", (("persuasion.ties_bonus", 0.0),)),
+    "reengagement": Variant("western_reengagement"),
+    "charm": Variant("china_charm_offensive"),
+    "turkey_rising": Variant("turkey_rising"),
+    "no_balancing": Variant("no_multivector_balancing"),
+    "russia_collapse": Variant("russia_collapse"),
+    "china_doubled": Variant("baseline", transform="double_china"),
+    "open": Variant("baseline", (("state.screening", 0.0),)),
+    "open_grants": Variant("baseline", (("state.screening", 0.0),), "double_western_grants"),
+    "screened": Variant("baseline", (("state.screening", 0.6),)),
+    "screened_grants": Variant("baseline", (("state.screening", 0.6),), "double_western_grants"),
+}
+"""Every run the checks use, by name."""
+
+BALANCED = (
+    "baseline",
+    "post2022",
+    "hostile",
+    "identity_first",
+    "disengagement",
+    "reengagement",
+    "charm",
+    "turkey_rising",
+    "russia_collapse",
+)
+"""The shipped scenarios with balancing on (P4 and P7 hold in every one of them)."""
+
+PROBE_DATES = ("2015-01", "2019-12")
+"""Months at which person-level measures are taken (the run's last month too)."""
+
+
+@dataclass
+class Run:
+    """One variant on one seed: its monthly table and person-level probes by month."""
+
+    timeseries: pd.DataFrame
+    probes: dict[str, dict[str, np.ndarray]]
+    powers: list[str]
+    end: str
+    threshold: float
+    profile: str
+
+
+def build(variant: Variant, population: int | None, until: str | None = None):
+    """The scenario and profile of a variant, overrides and transform applied."""
+    from sim.scenario import load_with_profile
+
+    overrides = dict(variant.overrides)
+    if population is not None:
+        overrides["run.population"] = population
+    spec, profile, _ = load_with_profile(variant.scenario, overrides)
+    if variant.transform:
+        spec = TRANSFORMS[variant.transform](spec)
+    return spec, profile
+
+
+def run_variant(
+    variant: Variant,
+    replicate: int,
+    population: int | None = None,
+    until: str | None = None,
+    seed: int | None = None,
+) -> Run:
+    """Run one variant for replicate ``replicate``, probing at :data:`PROBE_DATES`."""
+    from sim.model import MultivectorModel
+
+    spec, profile = build(variant, population)
+    model = MultivectorModel(spec, profile=profile, until=until, replicate=replicate, seed=seed)
+    probes = {}
+    for date in (*PROBE_DATES, model.params.run.end if until is None else until):
+        if date < model.date:
+            continue
+        model.run_until(date)
+        probes[model.date] = probe(model)
+    model.run_until()
+    return Run(
+        model.timeseries(),
+        probes,
+        model.powers,
+        model.date,
+        model.params.state.dominance_threshold,
+        model.params.run.profile,
+    )
+
+
+def probe(model) -> dict[str, np.ndarray]:
+    """Person-level measures now: group attraction (P2), channel reach (targets), census."""
+    pop = model.state.population
+    kazakh = pop.ethnicity == pop.labels["ethnicity"].index("Kazakh")
+    strong = kazakh & (pop.identity > np.median(pop.identity[kazakh]))
+    russian_speakers = pop.language == pop.labels["language"].index("ru")
+    languages = model.profile.languages
+    return {
+        "attraction": pop.attraction.mean(axis=0),
+        "kazakh_strong_identity": pop.attraction[strong].mean(axis=0),
+        "russian_speakers": pop.attraction[russian_speakers].mean(axis=0),
+        "reach": reach(model),
+        "ethnic_shares": np.bincount(pop.ethnicity, minlength=len(pop.labels["ethnicity"]))
+        / pop.size,
+        "speaks": np.array([pop.speaks[:, languages.index(lang)].mean() for lang in SPEAKS]),
+    }
+
+
+def reach(model) -> np.ndarray:
+    """Share of each channel's foreign signal reaching persons that comes from each power
+    (P, C): engagement x language access (where the channel needs one) x signal, summed over
+    persons, as a share of all powers' total in that channel."""
+    state = model.state
+    _, access = state._affinity_and_access()
+    engagement = state.population.engagement.astype(np.float64)
+    signals = state.signals()
+    gated = (access.T.astype(np.float64) @ engagement) / engagement.shape[0]  # (P, C)
+    direct = engagement.mean(axis=0)[None, :]
+    heard = np.where(state.gated[None, :], gated, direct) * signals
+    total = heard.sum(axis=0, keepdims=True)
+    return np.divide(heard, total, out=np.zeros_like(heard), where=total > 0)
+
+
+# --- ensembles ------------------------------------------------------------------------------
+
+
+@dataclass
+class Runs:
+    """Every variant's runs, by variant name, in seed order."""
+
+    by_variant: dict[str, list[Run]]
+    seeds: int
+
+    def __getitem__(self, name: str) -> list[Run]:
+        return self.by_variant[name]
+
+    def series(self, variant: str, measure: str, power: str | None = None) -> np.ndarray:
+        """(seeds, months) array of a measure (one power's, or a state measure)."""
+        rows = []
+        for run in self[variant]:
+            ts = run.timeseries
+            ts = ts[ts["power"] == power] if power is not None else ts.drop_duplicates("date")
+            rows.append(ts[measure].to_numpy(dtype=float))
+        return np.array(rows)
+
+    def dates(self, variant: str) -> np.ndarray:
+        ts = self[variant][0].timeseries
+        return ts["date"].drop_duplicates().to_numpy()
+
+    def mean(
+        self, variant: str, measure: str, power: str | None, first: str, last: str
+    ) -> np.ndarray:
+        """Per seed: the mean of a measure over the months ``first`` to ``last``."""
+        dates = self.dates(variant)
+        window = (dates >= first) & (dates <= last)
+        return self.series(variant, measure, power)[:, window].mean(axis=1)
+
+    def probed(self, variant: str, date: str, key: str) -> np.ndarray:
+        """Per seed: a probe's value at a month (seeds first)."""
+        return np.array([run.probes[date][key] for run in self[variant]])
+
+
+def run_all(
+    names: list[str],
+    seeds: int,
+    population: int | None = None,
+    workers: int | None = None,
+    progress: Callable[[int, int], None] | None = None,
+    until: str | None = None,
+    seed: int | None = None,
+    variants: dict[str, Variant] | None = None,
+) -> Runs:
+    """Run the named variants on ``seeds`` replicates each, on ``workers`` processes."""
+    from sim.ensemble import SINGLE_THREADED, _environment
+
+    table = variants or VARIANTS
+    tasks = [(name, rep) for name in names for rep in range(seeds)]
+    done: dict[tuple[str, int], Run] = {}
+    workers = min(len(tasks), workers or os.cpu_count() or 1)
+    arguments = {task: (table[task[0]], task[1], population, until, seed) for task in tasks}
+    if workers == 1:
+        for task in tasks:
+            done[task] = run_variant(*arguments[task])
+            if progress:
+                progress(len(done), len(tasks))
+    else:
+        context = multiprocessing.get_context("spawn")
+        with (
+            _environment(SINGLE_THREADED),
+            ProcessPoolExecutor(workers, mp_context=context) as pool,
+        ):
+            futures = {pool.submit(run_variant, *arguments[task]): task for task in tasks}
+            for future in as_completed(futures):
+                done[futures[future]] = future.result()
+                if progress:
+                    progress(len(done), len(tasks))
+    return Runs({name: [done[name, rep] for rep in range(seeds)] for name in names}, seeds)
+
+
+# --- checks ---------------------------------------------------------------------------------
+
+
+@dataclass
+class Outcome:
+    """What a check measured, against what, and whether the claim holds."""
+
+    measured: str
+    threshold: str
+    passed: bool
+    values: dict[str, np.ndarray] = field(default_factory=dict)  # per seed, for the record
+
+
+@dataclass(frozen=True)
+class Check:
+    """A pattern or calibration target: its claim, the runs it needs, how it is judged."""
+
+    id: str
+    claim: str
+    variants: tuple[str, ...]
+    evaluate: Callable[[Runs], Outcome]
+    figure: tuple[str, str, tuple[str, ...], tuple[str, ...]]  # measure, label, variants, powers
+    kind: str = "pattern"
+
+
+PRE_WAR = ("2015-01", "2021-12")
+LATE = ("2028-01", "2035-12")
+END = "2035-12"
+POLL = ("2017-01", "2019-12")  # Central Asia Barometer waves 2017-2019 (facts: Attitudes)
+TENS = ("2015-01", "2019-12")  # the 2010s within the model's span
+
+
+def _span(values: np.ndarray) -> str:
+    return f"{values.mean():.3f} (seeds {values.min():.3f} to {values.max():.3f})"
+
+
+def _others_max(runs: Runs, variant: str, measure: str, power: str, window) -> np.ndarray:
+    powers = runs[variant][0].powers
+    return np.max([runs.mean(variant, measure, p, *window) for p in powers if p != power], axis=0)
+
+
+def p1(runs: Runs) -> Outcome:
+    margins = {
+        m: runs.mean("baseline", m, "Russia", *PRE_WAR)
+        - _others_max(runs, "baseline", m, "Russia", PRE_WAR)
+        for m in ("attraction", "alignment")
+    }
+    return Outcome(
+        f"Russia's lead 2015-2021: attraction {_span(margins['attraction'])}, "
+        f"alignment {_span(margins['alignment'])}",
+        "lead > 0 in both, on every seed",
+        all((v > 0).all() for v in margins.values()),
+        margins,
+    )
+
+
+def p2(runs: Runs) -> Outcome:
+    russia = runs["baseline"][0].powers.index("Russia")
+    drops = {
+        g: runs.probed("baseline", END, g)[:, russia] - runs.probed("hostile", END, g)[:, russia]
+        for g in ("kazakh_strong_identity", "attraction", "russian_speakers")
+    }
+    strong, everyone, speakers = drops.values()
+    return Outcome(
+        f"fall of Russian attraction by {END}: Kazakhs with strong identity {_span(strong)}, "
+        f"everyone {_span(everyone)}, Russian speakers {_span(speakers)}",
+        "strong-identity Kazakhs > everyone > Russian speakers > 0, on every seed",
+        bool(((strong > everyone) & (everyone > speakers) & (speakers > 0)).all()),
+        drops,
+    )
+
+
+def p3(runs: Runs) -> Outcome:
+    before = runs.mean("post2022", "alignment", "Russia", "2021-01", "2021-12")
+    after = runs.mean("post2022", "alignment", "Russia", *LATE)
+    dates = runs.dates("post2022")
+    later = dates >= "2022-03"
+    powers = runs["post2022"][0].powers
+    shares = np.stack([runs.series("post2022", "alignment", p) for p in powers], axis=2)
+    rank = (shares > shares[:, :, [powers.index("Russia")]]).sum(axis=2) + 1
+    worst = rank[:, later].max(axis=1)
+    vectors = runs.series("post2022", "effective_vectors")
+    spread = vectors[:, later].min(axis=1) - vectors[:, dates == "2021-12"][:, 0]
+    return Outcome(
+        f"Russia's alignment 2021 -> 2028-35: {before.mean():.3f} -> {after.mean():.3f}; "
+        f"its worst rank after 2022: {worst.max()}; effective vectors change "
+        f"{_span(spread)}",
+        "falls by > 0.01, ranks first or second, effective number does not fall, every seed",
+        bool(((before - after > 0.01) & (worst <= 2) & (spread >= -1e-9)).all()),
+        {"fall": before - after, "worst_rank": worst, "vectors_change": spread},
+    )
+
+
+def p4(runs: Runs) -> Outcome:
+    gaps = np.array(
+        [
+            (
+                runs.series(v, "elite_attraction", "China") - runs.series(v, "attraction", "China")
+            ).min(axis=1)
+            for v in BALANCED
+        ]
+    )  # (scenarios, seeds)
+    base = runs.mean("baseline", "attraction", "China", *LATE)
+    doubled = runs.mean("china_doubled", "attraction", "China", *LATE)
+    elasticity = (doubled - base) / base  # relative rise per doubling (1 would be proportional)
+    worst = gaps.min(axis=1)
+    return Outcome(
+        f"China's elite minus popular attraction, lowest month: {worst.min():.3f} "
+        f"(over {len(BALANCED)} scenarios); doubling effort raises popular attraction by "
+        f"{100 * elasticity.mean():.1f} % (seeds {100 * elasticity.min():.1f} to "
+        f"{100 * elasticity.max():.1f})",
+        "elite > popular at every month of every scenario; rise < 50 % of proportional",
+        bool((gaps > 0).all() and (elasticity < 0.5).all() and (elasticity > 0).all()),
+        {"elite_gap": gaps.min(axis=0), "elasticity": elasticity},
+    )
+
+
+def p5(runs: Runs) -> Outcome:
+    results, parts = {}, []
+    for variant in ("post2022", "turkey_rising"):
+        dates = runs.dates(variant)
+        later = dates >= "2022-03"
+        turkey = runs.series(variant, "alignment", "Turkey")
+        rise = turkey[:, dates >= LATE[0]].mean(axis=1) - turkey[:, dates == "2021-12"][:, 0]
+        rivals = np.minimum(
+            runs.series(variant, "alignment", "Russia"), runs.series(variant, "alignment", "China")
+        )
+        below = (rivals - turkey)[:, later].min(axis=1)
+        results[f"{variant} rise"], results[f"{variant} below"] = rise, below
+        parts.append(f"{variant}: rise {_span(rise)}, least gap below {below.min():.3f}")
+    passed = all((v > 0).all() for v in results.values())
+    return Outcome(
+        "Turkey's alignment after 2022: " + "; ".join(parts),
+        "rises, and stays below Russia and China at every month, on every seed",
+        passed,
+        results,
+    )
+
+
+def p6(runs: Runs) -> Outcome:
+    def level(variant, first, last):
+        return runs.mean(variant, "attraction", "West", first, last)
+
+    start = level("disengagement", "2021-01", "2021-12")
+    end = level("disengagement", "2035-01", "2035-12")
+    fall = (start - end) / start
+    base_end = level("baseline", "2035-01", "2035-12")
+    without = level("disengagement_no_ties", "2035-01", "2035-12") / level(
+        "disengagement_no_ties", "2021-01", "2021-12"
+    )
+    kept = end / start - without  # ties: the share of attraction kept, with minus without
+    rise = level("reengagement", *LATE) - level("reengagement", "2021-01", "2021-12")
+    return Outcome(
+        f"West, grants shrinking 2021 -> 2035: falls {_span(100 * fall)} % (below the "
+        f"baseline by {_span(base_end - end)}); education ties keep {_span(100 * kept)} % "
+        f"more of it; re-engagement after 2022: {_span(rise)}",
+        "falls by 0-25 % and below the baseline; ties keep more; re-engagement rises; every seed",
+        bool(((fall > 0) & (fall < 0.25) & (end < base_end) & (kept > 0) & (rise > 0)).all()),
+        {"fall": fall, "ties_kept": kept, "reengagement_rise": rise},
+    )
+
+
+def p7(runs: Runs) -> Outcome:
+    peak = np.array([runs.series(v, "dominant_share").max(axis=1) for v in BALANCED])
+    low = np.array([runs.series(v, "effective_vectors").min(axis=1) for v in BALANCED])
+    threshold = runs["baseline"][0].threshold
+    off_share = runs.series("no_balancing", "dominant_share")[:, -12:].mean(axis=1)
+    off_vectors = runs.series("no_balancing", "effective_vectors")[:, -12:].mean(axis=1)
+    worst = BALANCED[int(np.argmax(peak.max(axis=1)))]
+    return Outcome(
+        f"balancing on: highest share {peak.max():.3f} ({worst}), lowest effective number "
+        f"{low.min():.2f}; balancing off: leading share {_span(off_share)}, effective number "
+        f"{_span(off_vectors)}",
+        f"on: every share <= theta = {threshold} and effective number >= 2.5 in every "
+        "scenario; off: a share > 0.5 and effective number < 2; every seed",
+        bool(
+            (peak <= threshold).all()
+            and (low >= 2.5).all()
+            and (off_share > 0.5).all()
+            and (off_vectors < 2).all()
+        ),
+        {"peak_share": peak.max(axis=0), "off_share": off_share},
+    )
+
+
+def p8(runs: Runs) -> Outcome:
+    powers = runs["baseline"][0].powers
+    attraction = np.array(
+        [
+            runs.mean("identity_first", "attraction", p, *LATE)
+            - runs.mean("baseline", "attraction", p, *LATE)
+            for p in powers
+        ]
+    )  # (powers, seeds)
+    alignment = np.array(
+        [
+            runs.mean("identity_first", "alignment", p, *LATE)
+            - runs.mean("baseline", "alignment", p, *LATE)
+            for p in powers
+        ]
+    )
+    moved = np.abs(alignment).mean(axis=0) / np.abs(attraction).mean(axis=0)
+    return Outcome(
+        "national identity first, 2028-35 against the baseline: attraction "
+        + ", ".join(f"{p} {d:+.3f}" for p, d in zip(powers, attraction.mean(axis=1), strict=True))
+        + f"; alignment moves {_span(moved)} of that",
+        "every power's attraction lower; alignment moves less than attraction; every seed",
+        bool((attraction < 0).all() and (moved < 1).all()),
+        {"alignment_per_attraction": moved},
+    )
+
+
+def p9(runs: Runs) -> Outcome:
+    def effect(plain, doubled):
+        return runs.mean(doubled, "alignment", "West", *LATE) - runs.mean(
+            plain, "alignment", "West", *LATE
+        )
+
+    low, high = effect("open", "open_grants"), effect("screened", "screened_grants")
+    return Outcome(
+        f"doubling Western grants raises West's alignment by {_span(low)} without screening, "
+        f"{_span(high)} with screening 0.6",
+        "smaller effect with screening, on every seed",
+        bool((high < low).all() and (low > 0).all()),
+        {"effect_open": low, "effect_screened": high},
+    )
+
+
+# Calibration targets: facts file, "Attitudes (calibration targets)" and seed-paper rows.
+RUSSIA_FAVOURABLE = (0.87, 0.07)  # CAB 2017-2019: 87 % favourable, band stated by issue 3
+EDUCATION_RUSSIA = (71_368 / 90_333, 0.10)  # UNESCO UIS: 71,368 of 90,333 students abroad
+MEDIA_RUSSIA = (202 / 276, 0.10)  # 202 of 276 foreign broadcasters air in Russian
+ETHNIC = {"Kazakh": 0.704, "Russian": 0.155, "Uzbek": 0.032, "Ukrainian": 0.020, "Uyghur": 0.015}
+SPEAKS = {"ru": 0.837, "kk": 0.801, "en": 0.351}  # 2021 census, languages spoken
+CENSUS_BAND = 0.01
+
+
+def t1(runs: Runs) -> Outcome:
+    share = runs.mean("baseline", "favourable", "Russia", *POLL)
+    target, band = RUSSIA_FAVOURABLE
+    return Outcome(
+        f"Russia favourable 2017-2019: {_span(share)}",
+        f"{target:.2f} +- {band:.2f} (ensemble mean)",
+        bool(abs(share.mean() - target) <= band),
+        {"favourable": share},
+    )
+
+
+def t2(runs: Runs) -> Outcome:
+    shares = {p: runs.mean("baseline", "favourable", p, *TENS) for p in ("Russia", "China", "West")}
+    russia, china, west = shares.values()
+    return Outcome(
+        "favourable 2015-2019: " + ", ".join(f"{p} {_span(v)}" for p, v in shares.items()),
+        "Russia > China > West, on every seed",
+        bool(((russia > china) & (china > west)).all()),
+        shares,
+    )
+
+
+def t3(runs: Runs) -> Outcome:
+    start = PROBE_DATES[0]
+    groups = list(profile_for(runs["baseline"][0].profile).groups)
+    labels = list(ETHNIC)
+    ethnic = runs.probed("baseline", start, "ethnic_shares").mean(axis=0)
+    speaks = runs.probed("baseline", start, "speaks").mean(axis=0)
+    errors = {g: ethnic[groups.index(g)] - ETHNIC[g] for g in labels}
+    for k, (lang, share) in enumerate(SPEAKS.items()):
+        errors[f"speaks {lang}"] = speaks[k] - share
+    worst = max(errors, key=lambda k: abs(errors[k]))
+    return Outcome(
+        f"largest gap from the 2021 census: {worst} {100 * errors[worst]:+.2f} points",
+        f"every ethnic and language share within {100 * CENSUS_BAND:.0f} point",
+        bool(max(abs(e) for e in errors.values()) <= CENSUS_BAND),
+        {k: np.array([v]) for k, v in errors.items()},
+    )
+
+
+def _reach_shares(runs: Runs, channel: str) -> dict[str, np.ndarray]:
+    powers = runs["baseline"][0].powers
+    shares = runs.probed("baseline", "2019-12", "reach")[:, :, CHANNELS.index(channel)]
+    return {p: shares[:, k] for k, p in enumerate(powers)}
+
+
+def t4(runs: Runs) -> Outcome:
+    shares = _reach_shares(runs, "education")
+    russia, west, turkey = shares["Russia"], shares["West"], shares["Turkey"]
+    target, band = EDUCATION_RUSSIA
+    return Outcome(
+        "education reach 2019: " + ", ".join(f"{p} {v.mean():.3f}" for p, v in shares.items()),
+        f"Russia > 2 x West > 0, West > Turkey; Russia {target:.2f} +- {band:.2f}",
+        bool(((russia > 2 * west) & (west > turkey)).all() and abs(russia.mean() - target) <= band),
+        shares,
+    )
+
+
+def t5(runs: Runs) -> Outcome:
+    shares = _reach_shares(runs, "media")
+    target, band = MEDIA_RUSSIA
+    return Outcome(
+        "media reach 2019: " + ", ".join(f"{p} {v.mean():.3f}" for p, v in shares.items()),
+        f"Russia {target:.2f} +- {band:.2f} (202 of 276 broadcasters)",
+        bool(abs(shares["Russia"].mean() - target) <= band),
+        shares,
+    )
+
+
+CHECKS: tuple[Check, ...] = (
+    Check(
+        "P1",
+        "Before 2022 Russia has the highest popular attraction and the largest alignment share.",
+        ("baseline",),
+        p1,
+        ("alignment", "alignment share", ("baseline",), ()),
+    ),
+    Check(
+        "P2",
+        "More hostile Russian rhetoric lowers Russian attraction, most among ethnic Kazakhs "
+        "with strong identity, least among Russian speakers.",
+        ("baseline", "hostile"),
+        p2,
+        ("attraction", "attraction", ("baseline", "hostile"), ("Russia",)),
+    ),
+    Check(
+        "P3",
+        "After the 2022 shock Russia's alignment falls but does not collapse (it stays among "
+        "the two largest); what it loses, others gain.",
+        ("post2022",),
+        p3,
+        ("alignment", "alignment share", ("post2022",), ()),
+    ),
+    Check(
+        "P4",
+        "China's elite attraction exceeds its popular attraction in every scenario; doubling "
+        "China's effort raises popular attraction far less than in proportion.",
+        (*BALANCED, "china_doubled"),
+        p4,
+        ("elite_attraction", "elite attraction", ("baseline", "china_doubled"), ("China",)),
+    ),
+    Check(
+        "P5",
+        "Turkey rises after 2022 but stays below Russia and China in alignment.",
+        ("post2022", "turkey_rising"),
+        p5,
+        (
+            "alignment",
+            "alignment share",
+            ("post2022", "turkey_rising"),
+            ("Turkey", "Russia", "China"),
+        ),
+    ),
+    Check(
+        "P6",
+        "Shrinking Western grants slowly lowers Western attraction; education ties keep it "
+        "from collapsing; after 2022 it can rise.",
+        ("baseline", "disengagement", "disengagement_no_ties", "reengagement"),
+        p6,
+        (
+            "attraction",
+            "attraction",
+            ("disengagement", "disengagement_no_ties", "reengagement"),
+            ("West",),
+        ),
+    ),
+    Check(
+        "P7",
+        "With balancing on, no power's alignment passes the dominance threshold and the "
+        "effective number of vectors stays high; with balancing off, one power dominates.",
+        (*BALANCED, "no_balancing"),
+        p7,
+        ("effective_vectors", "effective number of vectors", ("baseline", "no_balancing"), ()),
+    ),
+    Check(
+        "P8",
+        "Stronger national identity lowers every power's attraction; attraction converts to "
+        "alignment only in part.",
+        ("baseline", "identity_first"),
+        p8,
+        ("attraction", "attraction", ("baseline", "identity_first"), ()),
+    ),
+    Check(
+        "P9",
+        "Screening lowers the effect of NGO grants on alignment.",
+        ("open", "open_grants", "screened", "screened_grants"),
+        p9,
+        (
+            "alignment",
+            "alignment share",
+            ("open", "open_grants", "screened", "screened_grants"),
+            ("West",),
+        ),
+    ),
+    Check(
+        "T1",
+        "Russia's favourable share 2017-2019 is near 87 % (Central Asia Barometer).",
+        ("baseline",),
+        t1,
+        ("favourable", "favourable share", ("baseline",), ("Russia",)),
+        "target",
+    ),
+    Check(
+        "T2",
+        "Approval ordering in the 2010s: Russia > China > United States (Gallup).",
+        ("baseline",),
+        t2,
+        ("favourable", "favourable share", ("baseline",), ("Russia", "China", "West")),
+        "target",
+    ),
+    Check(
+        "T3",
+        "The synthetic population has the 2021 census composition.",
+        ("baseline",),
+        t3,
+        ("identity", "mean national identity", ("baseline",), ()),
+        "target",
+    ),
+    Check(
+        "T4",
+        "Education reach follows student flows: Russia far ahead, then the West, then Turkey.",
+        ("baseline",),
+        t4,
+        ("effort", "total effort", ("baseline",), ()),
+        "target",
+    ),
+    Check(
+        "T5",
+        "Russian-language media reach follows the 202 of 276 foreign broadcasters.",
+        ("baseline",),
+        t5,
+        ("effort", "total effort", ("baseline",), ()),
+        "target",
+    ),
+)
+
+
+def select(ids: list[str] | None) -> tuple[Check, ...]:
+    """The checks with these ids (all when None); KeyError names what is allowed."""
+    if not ids:
+        return CHECKS
+    known = {c.id: c for c in CHECKS}
+    unknown = [i for i in ids if i.upper() not in known]
+    if unknown:
+        raise KeyError(f"unknown check {unknown[0]!r}; allowed: {', '.join(known)}")
+    return tuple(known[i.upper()] for i in ids)
+
+
+def needed(checks: tuple[Check, ...]) -> list[str]:
+    """The variants the checks need, each once, in a stable order."""
+    return list(dict.fromkeys(v for c in checks for v in c.variants))
+
+
+def evaluate(checks: tuple[Check, ...], runs: Runs) -> pd.DataFrame:
+    """One row per check: id, kind, claim, measured, threshold, passed."""
+    rows = []
+    for check in checks:
+        outcome = check.evaluate(runs)
+        rows.append(
+            {
+                "id": check.id,
+                "kind": check.kind,
+                "claim": check.claim,
+                "measured": outcome.measured,
+                "threshold": outcome.threshold,
+                "passed": outcome.passed,
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+STATE_MEASURES = ("effective_vectors", "dominant_share", "identity", "promotion")
+VARIANT_STYLES = ("-", "--", ":", "-.")
+
+
+def draw(check: Check, runs: Runs, passed: bool, path) -> None:
+    """A small figure of what a check looks at: the median over seeds of its measure, by
+    power (colour) and variant (line style), with a 5-95 % band for the first variant."""
+    import matplotlib.pyplot as plt
+
+    from sim.plots import power_style, years
+
+    measure, label, variants, chosen = check.figure
+    fig, ax = plt.subplots(figsize=(6.4, 3.6), layout="constrained")
+    for v, variant in enumerate(variants):
+        when = pd.to_datetime(runs.dates(variant))
+        powers = [None] if measure in STATE_MEASURES else runs[variant][0].powers
+        for k, power in enumerate(powers):
+            if chosen and power not in chosen:
+                continue
+            values = runs.series(variant, measure, power)
+            style = power_style(power, k) if power else {"color": "black", "linewidth": 2}
+            style = {**style, "linestyle": VARIANT_STYLES[v % len(VARIANT_STYLES)]}
+            name = " ".join(filter(None, (power, variant))) if power or len(variants) > 1 else None
+            ax.plot(when, np.median(values, axis=0), label=name, **style)
+            if v == 0 and len(values) > 1:
+                low, high = np.percentile(values, [5, 95], axis=0)
+                ax.fill_between(when, low, high, color=style["color"], alpha=0.15, linewidth=0)
+    if check.id == "P7":
+        ax.axhline(2.5, color="grey", linewidth=1, linestyle="--")
+    ax.set_ylabel(label)
+    years(ax)
+    verdict = "pass" if passed else "FAIL"
+    ax.set_title(f"{check.id} ({verdict}): {check.claim}", fontsize=8, loc="left", wrap=True)
+    if ax.get_legend_handles_labels()[1]:
+        ax.legend(fontsize=6, ncols=2, frameon=False)
+    fig.savefig(path, dpi=110)
+    plt.close(fig)

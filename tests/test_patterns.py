@@ -1,0 +1,88 @@
+"""Pattern-oriented validation: each pattern of DESIGN.md §3 and each calibration target,
+measured over an ensemble of the shipped scenarios (slow), and the machinery that measures
+them (fast)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from sim import patterns
+from sim.scenario import load_with_profile
+from sim.schema import CHANNELS
+
+SEEDS = 5
+POPULATION = 5000
+
+
+@pytest.fixture(scope="module")
+def runs():
+    """Every run the checks need: 16 settings x 5 seeds at 5,000 persons (about a minute
+    on two cores)."""
+    return patterns.run_all(patterns.needed(patterns.CHECKS), SEEDS, POPULATION)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("check", patterns.CHECKS, ids=lambda c: c.id)
+def test_pattern_or_target_holds_over_the_ensemble(check, runs):
+    outcome = check.evaluate(runs)
+    assert outcome.passed, f"{check.id}: {check.claim}\n{outcome.measured}\n{outcome.threshold}"
+
+
+def test_a_check_fails_when_its_claim_is_false():
+    """P9 with screening and openness swapped: screening then seems to raise the effect of
+    grants, and the check must say so."""
+    swapped = dict(patterns.VARIANTS)
+    swapped["open"], swapped["screened"] = swapped["screened"], swapped["open"]
+    swapped["open_grants"], swapped["screened_grants"] = (
+        swapped["screened_grants"],
+        swapped["open_grants"],
+    )
+    check = patterns.select(["P9"])[0]
+    runs = patterns.run_all(list(check.variants), 1, 1000, workers=1, variants=swapped)
+    assert not check.evaluate(runs).passed
+    straight = patterns.run_all(list(check.variants), 1, 1000, workers=1)
+    assert check.evaluate(straight).passed
+
+
+def test_scale_effort_doubles_effort_capacity_and_ramps():
+    spec, _, _ = load_with_profile("baseline")
+    doubled = patterns.double_china(spec)
+    before, after = spec.powers["China"], doubled.powers["China"]
+    for channel in CHANNELS:
+        assert getattr(after.effort, channel) == 2 * getattr(before.effort, channel)
+    assert after.capacity == before.capacity + sum(getattr(before.effort, c) for c in CHANNELS)
+    ramps = {e.path: e.value for e in spec.events if getattr(e, "path", "").startswith("powers.")}
+    for event in doubled.events:
+        path = getattr(event, "path", "")
+        if path.startswith("powers.China.effort"):
+            assert event.value == 2 * ramps[path]
+        elif path in ramps:
+            assert event.value == ramps[path]  # other powers untouched
+    assert spec.powers["China"].capacity == before.capacity  # the original is not changed
+
+
+def test_reach_shares_sum_to_one_per_channel():
+    run = patterns.run_variant(patterns.VARIANTS["baseline"], 0, population=500, until="2015-02")
+    shares = run.probes["2015-01"]["reach"]
+    assert shares.shape == (4, len(CHANNELS))
+    np.testing.assert_allclose(shares.sum(axis=0), 1.0)
+
+
+def test_same_seeds_give_the_same_measures():
+    check = patterns.select(["T1"])[0]
+    first = patterns.run_all(["baseline"], 2, 500, workers=1, until="2019-12")
+    again = patterns.run_all(["baseline"], 2, 500, workers=2, until="2019-12")
+    assert check.evaluate(first).measured == check.evaluate(again).measured
+
+
+def test_select_names_what_is_allowed():
+    assert [c.id for c in patterns.select(["p3", "T1"])] == ["P3", "T1"]
+    with pytest.raises(KeyError, match="allowed: P1, P2"):
+        patterns.select(["P10"])
+
+
+def test_every_pattern_of_the_design_has_a_check():
+    ids = {c.id for c in patterns.CHECKS}
+    assert {f"P{k}" for k in range(1, 10)} <= ids
+    assert all(set(c.variants) <= set(patterns.VARIANTS) for c in patterns.CHECKS)
