@@ -339,9 +339,11 @@ def _print_differences(table) -> None:
 
 @app.command()
 def plot(
-    folder: Annotated[Path, typer.Argument(help="A results folder written by 'multivector run'.")],
+    folder: Annotated[
+        Path, typer.Argument(help="A results folder of 'multivector run', or of a sweep.")
+    ],
     kind: Annotated[
-        str, typer.Option(help="trajectories | alignment | balance | groups | channels")
+        str, typer.Option(help="trajectories | alignment | balance | groups | channels | sweep")
     ] = "trajectories",
     fmt: Annotated[str, typer.Option("--format", help="png | svg | pdf")] = "png",
     at: Annotated[
@@ -350,16 +352,32 @@ def plot(
             metavar="YYYY-MM", help="Month of interest: the heatmap's date, marked elsewhere."
         ),
     ] = None,
+    outcome: Annotated[
+        str | None, typer.Option(help="Sweep: the outcome to draw (default: the first).")
+    ] = None,
+    x: Annotated[
+        str | None, typer.Option(help="Sweep: parameter on the x axis (default: the first).")
+    ] = None,
+    y: Annotated[str | None, typer.Option(help="Sweep: a second parameter, for a heatmap.")] = None,
     out: Annotated[
         Path | None, typer.Option(help="Figure file (default: FOLDER/KIND.FORMAT).")
     ] = None,
 ) -> None:
-    """Draw a figure from saved results (no model is run)."""
+    """Draw a figure from saved results (no model is run).
+
+    --kind sweep draws a sweep's outcome against one parameter (median and band over runs)
+    or, with --y, against two (a heatmap).
+    """
     from sim import plots, results
 
+    kinds = (*plots.KINDS, "sweep")
     try:
-        _allowed("--kind", kind, plots.KINDS)
+        _allowed("--kind", kind, kinds)
         _allowed("--format", fmt, plots.FORMATS)
+        if kind == "sweep":
+            path = _plot_sweep(folder, outcome, x, y, out or folder / f"sweep.{fmt}")
+            out_console.print(f"figure written to {path}", highlight=False, soft_wrap=True)
+            return
         saved = results.load(folder)
         recorded = saved.groups["date"] if kind == "groups" else saved.timeseries["date"]
         if at is not None and at not in set(recorded):
@@ -373,6 +391,24 @@ def plot(
         raise fail(err) from None
     path = plots.draw(kind, saved, out or folder / f"{kind}.{fmt}", at)
     out_console.print(f"figure written to {path}", highlight=False, soft_wrap=True)
+
+
+def _plot_sweep(folder: Path, outcome: str | None, x: str | None, y: str | None, path: Path):
+    from sim import sensitivity
+    from sim import sweep as sweeping
+
+    if not sweeping.is_sweep_folder(folder):
+        raise refuse(COMMAND_LINE, "FOLDER", f"{folder} holds no sweep (no sweep.toml)")
+    spec = sweeping.stored(folder)
+    outcomes = [o.name for o in spec.spec.outcomes]
+    outcome = outcome or outcomes[0]
+    _allowed("--outcome", outcome, tuple(outcomes))
+    _allowed("--x", x := x or spec.names[0], tuple(spec.names))
+    if y is not None:
+        _allowed("--y", y, tuple(n for n in spec.names if n != x))
+    if sweeping.results(folder).empty:
+        raise refuse(COMMAND_LINE, "FOLDER", f"{folder} holds no finished runs yet")
+    return sensitivity.sweep_figure(folder, outcome, x, y, path)
 
 
 @app.command()
@@ -516,6 +552,118 @@ def calibrate(
             view.add_row(row.target, f"{row.value:.3f}", f"{row.band:.3f}", f"{row.measured:.3f}")
         out_console.print(view)
     out_console.print(f"calibration written to {destination}", highlight=False, soft_wrap=True)
+
+
+@app.command()
+def sweep(
+    file: Annotated[Path, typer.Argument(help="Sweep file (TOML); see docs/sweeps.md.")],
+    out: Annotated[Path, typer.Option(help="Results folder of the sweep.")],
+    workers: Workers = None,
+    resume: Annotated[
+        bool, typer.Option("--resume", help="Continue an interrupted sweep in --out.")
+    ] = False,
+    backend: Annotated[str, typer.Option(help="local | dask")] = "local",
+    scheduler: Annotated[
+        str | None,
+        typer.Option(help="Dask scheduler address (default: a local Dask cluster)."),
+    ] = None,
+    shard: Annotated[
+        str | None,
+        typer.Option(metavar="i/N", help="Run only the i-th of N slices (run % N == i)."),
+    ] = None,
+    batch: Annotated[int, typer.Option(min=1, help="Runs per Parquet part.")] = 20,
+    quiet: Quiet = False,
+) -> None:
+    """Run a parameter sweep: the design first, then every run, streamed to Parquet parts.
+
+    Each run's seed derives from the design (SeedSequence with a spawn key per run), so the
+    results are identical whatever the backend, the workers or the shards. A run that raises
+    is recorded in failures/ and the sweep goes on; the exit status is 1 if any failed.
+    """
+    import os
+
+    from sim import sweep as sweeping
+
+    started = datetime.now(UTC)
+    try:
+        plan = sweeping.plan(file, out, backend, scheduler, shard, resume, started)
+    except ScenarioError as err:
+        raise fail(err) from None
+    workers = workers or os.cpu_count() or 1
+    if not quiet:
+        err_console.print(
+            f"{plan.sweep.spec.name}: {len(plan.points)} points x "
+            f"{plan.sweep.spec.design.replications} replications; {len(plan.tasks)} runs in "
+            f"this shard, {len(plan.tasks) - len(plan.todo)} already recorded, "
+            f"{len(plan.todo)} to run on {workers} {backend} worker(s)",
+            highlight=False,
+        )
+    with Progress(
+        TextColumn(f"[bold]{plan.sweep.spec.name}[/]"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("runs, {task.fields[failed]} failed"),
+        TimeRemainingColumn(),
+        console=err_console,
+        disable=quiet,
+        transient=True,
+    ) as bar:
+        task = bar.add_task("runs", total=len(plan.todo), failed=0)
+
+        def update(counts: dict[str, int]) -> None:
+            bar.update(task, completed=sum(counts.values()), failed=counts["failed"])
+
+        counts = sweeping.execute(plan, workers, batch, update)
+    out_console.print(
+        f"{counts['done']} runs done, {counts['failed']} failed, "
+        f"{len(plan.tasks) - len(plan.todo)} were already recorded; results in {out}",
+        highlight=False,
+        soft_wrap=True,
+    )
+    if counts["failed"]:
+        err_console.print(
+            f"[bold red]{counts['failed']} runs failed[/]: tracebacks in {out / 'failures'}",
+            highlight=False,
+        )
+        raise typer.Exit(1)
+
+
+@app.command()
+def analyze(
+    folder: Annotated[Path, typer.Argument(help="Folder of a finished Sobol or Morris sweep.")],
+    outcome: Annotated[
+        list[str] | None, typer.Option(help="Only this outcome (repeatable).")
+    ] = None,
+    quiet: Quiet = False,
+) -> None:
+    """Sensitivity indices of a sweep: Sobol S1 and ST with 95 % intervals, or Morris mu*
+    and sigma, per outcome (replications averaged first). Writes indices.csv and
+    indices.png into the folder, and warns when the design is too small for stable indices.
+    """
+    from sim import sensitivity
+    from sim import sweep as sweeping
+
+    try:
+        if not sweeping.is_sweep_folder(folder):
+            raise refuse(COMMAND_LINE, "FOLDER", f"{folder} holds no sweep (no sweep.toml)")
+        table, warnings = sensitivity.analyze(folder, outcome)
+    except ScenarioError as err:
+        raise fail(err) from None
+    method = sweeping.stored(folder).spec.design.method
+    table.to_csv(folder / "indices.csv", index=False)
+    if not table.empty:
+        sensitivity.indices_figure(table, method, folder / "indices.png")
+    if not quiet:
+        view = Table(title=f"{method} indices", title_justify="left")
+        for column in table.columns:
+            left = column in ("outcome", "parameter")
+            view.add_column(column, justify="left" if left else "right")
+        for row in table.itertuples(index=False):
+            view.add_row(*(f"{v:.3f}" if isinstance(v, float) else str(v) for v in row))
+        out_console.print(view)
+    for warning in warnings:
+        err_console.print(f"[bold yellow]warning:[/] {warning}", highlight=False, soft_wrap=True)
+    out_console.print(f"indices written to {folder / 'indices.csv'}", highlight=False)
 
 
 def _allowed(option: str, value: str, allowed: tuple[str, ...]) -> None:

@@ -31,7 +31,8 @@ class MultivectorModel(mesa.Model):
         until: last month to run (``YYYY-MM``), if earlier than the scenario's ``run.end``.
         replicate: the run's index in an ensemble: its streams then derive from
             ``SeedSequence(seed, spawn_key=(replicate,))``, the replicate-th child of the root
-            seed, so any worker rebuilds them from two integers.
+            seed, so any worker rebuilds them from two integers. A tuple is the whole spawn
+            key (a sweep uses ``(point, replication)``).
 
     Attributes:
         spec: the scenario as validated (never changed by the run).
@@ -47,14 +48,16 @@ class MultivectorModel(mesa.Model):
         seed: int | None = None,
         profile: Profile | None = None,
         until: str | None = None,
-        replicate: int | None = None,
+        replicate: int | tuple[int, ...] | None = None,
     ):
         if not isinstance(scenario, Scenario):
             scenario, loaded_profile, _ = load_with_profile(scenario)
             profile = profile or loaded_profile
         profile = profile or profile_for(scenario.run.profile)
         seed = scenario.run.seed if seed is None else seed
-        key = () if replicate is None else (replicate,)
+        key = (
+            () if replicate is None else replicate if isinstance(replicate, tuple) else (replicate,)
+        )
         children = np.random.SeedSequence(seed, spawn_key=key).spawn(len(STREAMS))
         super().__init__(rng=np.random.default_rng(children[STREAMS.index("mesa")]))
         self.streams = {
