@@ -666,6 +666,52 @@ def analyze(
     out_console.print(f"indices written to {folder / 'indices.csv'}", highlight=False)
 
 
+@app.command()
+def dashboard(
+    scenario: Annotated[
+        str | None,
+        typer.Argument(
+            help="Scenario to open (file or shipped name).", show_default=DEFAULT_SCENARIO
+        ),
+    ] = None,
+    host: Annotated[
+        str, typer.Option(help="Address to listen on (127.0.0.1: this computer only).")
+    ] = "127.0.0.1",
+    port: Annotated[int, typer.Option(min=1, max=65535, help="Port to listen on.")] = 8765,
+) -> None:
+    """Start the classroom dashboard (Mesa's SolaraViz) and print its address.
+
+    Levers from the scenario schema in the sidebar (set them, then Reset), play and step,
+    live charts, and sentences on what just happened. Ctrl-C stops it.
+    """
+    import os
+    import subprocess
+    import sys
+
+    from sim.dashboard import SCENARIO_ENV
+
+    name = scenario or DEFAULT_SCENARIO
+    try:
+        load_with_profile(name)
+    except ScenarioError as err:
+        raise fail(err) from None
+    if Path(name).is_file():
+        name = str(Path(name).resolve())  # the server may run elsewhere
+    out_console.print(
+        f"multivector dashboard: http://{host}:{port} (scenario {name}; Ctrl-C to stop)",
+        highlight=False,
+        soft_wrap=True,
+    )
+    command = [sys.executable, "-m", "solara", "run", "sim.dashboard:Page"]
+    command += ["--host", host, "--port", str(port), "--production", "--no-open"]
+    env = {**os.environ, SCENARIO_ENV: name, "SOLARA_TELEMETRY_MIXPANEL_ENABLE": "False"}
+    try:
+        code = subprocess.run(command, env=env).returncode
+    except KeyboardInterrupt:
+        code = 0
+    raise typer.Exit(code)
+
+
 def _allowed(option: str, value: str, allowed: tuple[str, ...]) -> None:
     if value not in allowed:
         raise refuse(

@@ -17,6 +17,7 @@ class EventSchedule:
 
     events: list
     _ramp_start: dict[int, float] = field(default_factory=dict)
+    _held: tuple[int, frozenset[str]] = (-1, frozenset())
 
     def apply_due(self, model: MultivectorModel, month: int) -> None:
         """Apply every event due in ``month`` (a :func:`sim.schema.month_index`)."""
@@ -29,14 +30,18 @@ class EventSchedule:
             elif begins == month:
                 _apply_once(model, event)
 
-    def held(self, month: int) -> set[str]:
-        """Parameter paths that a ramp holds on its line in ``month``."""
-        return {
-            event.path
-            for event in self.events
-            if isinstance(event, RampEvent)
-            and month_index(event.date) <= month <= month_index(event.until)
-        }
+    def held(self, month: int) -> frozenset[str]:
+        """Parameter paths that a ramp holds on its line in ``month`` (kept for the month:
+        every power asks at every emission)."""
+        if self._held[0] != month:
+            paths = frozenset(
+                event.path
+                for event in self.events
+                if isinstance(event, RampEvent)
+                and month_index(event.date) <= month <= month_index(event.until)
+            )
+            self._held = (month, paths)
+        return self._held[1]
 
     def _ramp(self, model, number, event, begins, ends, month) -> None:
         if month == begins:

@@ -33,6 +33,8 @@ class MultivectorModel(mesa.Model):
             ``SeedSequence(seed, spawn_key=(replicate,))``, the replicate-th child of the root
             seed, so any worker rebuilds them from two integers. A tuple is the whole spawn
             key (a sweep uses ``(point, replication)``).
+        tables: also record the group and channel tables (a sweep, which keeps only its
+            outcomes, turns them off: they cost about a fifth of a run).
 
     Attributes:
         spec: the scenario as validated (never changed by the run).
@@ -49,6 +51,7 @@ class MultivectorModel(mesa.Model):
         profile: Profile | None = None,
         until: str | None = None,
         replicate: int | tuple[int, ...] | None = None,
+        tables: bool = True,
     ):
         if not isinstance(scenario, Scenario):
             scenario, loaded_profile, _ = load_with_profile(scenario)
@@ -74,6 +77,7 @@ class MultivectorModel(mesa.Model):
         if until is not None:
             self.last_month = min(self.last_month, month_index(until))
         self.events = EventSchedule(list(scenario.events))
+        self.tables = tables
 
         self.power_agents = [Power(self, name, k) for k, name in enumerate(self.powers)]
         population = synthesize(profile, self.params, self.streams["population"])
@@ -140,6 +144,8 @@ class MultivectorModel(mesa.Model):
 
     def _collect(self) -> None:
         self.datacollector.collect(self)
+        if not self.tables:
+            return
         for row in measures.channel_rows(self):
             self.datacollector.add_table_row("channels", row)
         yearly = self.steps == 0 or self.date.endswith("-12")

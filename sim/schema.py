@@ -31,10 +31,16 @@ def param(
     unit: str = "",
     source: str = "assumption",
     init_only: bool = False,
+    lesson: tuple[float, float] | None = None,
     **bounds: Any,
 ) -> Any:
-    """A documented parameter field (wrapper around ``pydantic.Field``)."""
+    """A documented parameter field (wrapper around ``pydantic.Field``).
+
+    ``lesson`` is the range the dashboard's slider spans where the allowed range is too wide
+    to move a slider across usefully (the allowed bounds still apply everywhere)."""
     extra = {"unit": unit, "source": source, "init_only": init_only}
+    if lesson is not None:
+        extra["lesson"] = lesson
     return Field(default, description=doc, json_schema_extra=extra, **bounds)
 
 
@@ -98,7 +104,12 @@ class Power(Strict):
     """
 
     capacity: float = param(
-        ..., "upper bound on total effort over all channels", unit="2015 level", ge=0, le=100
+        ...,
+        "upper bound on total effort over all channels",
+        unit="2015 level",
+        ge=0,
+        le=100,
+        lesson=(0.0, 20.0),
     )
     efficiency: float = param(..., "share of effort that becomes signal", ge=0, le=1)
     effort: Effort = Field(description="effort per channel")  # type: ignore[valid-type]
@@ -362,6 +373,7 @@ class State(Strict):
         "lambda: penalty on concentrated alignment in officials' reports",
         ge=1e-3,
         le=100,
+        lesson=(0.1, 10.0),
         source="study §6: 'balanced reports'; value keeps every share below theta (P7)",
     )
     policy_speed: float = param(

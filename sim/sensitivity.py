@@ -172,12 +172,15 @@ def sweep_figure(
     else:
         grid = table.assign(_x=_binned(table[x], bins), _y=_binned(table[y], bins))
         mean = grid.groupby(["_y", "_x"], observed=True)[outcome].mean().unstack("_x")
-        xs = grid.groupby("_x", observed=True)[x].mean()
-        ys = grid.groupby("_y", observed=True)[y].mean()
+        xs = grid.groupby("_x", observed=True)[x].mean().astype(float)
+        ys = grid.groupby("_y", observed=True)[y].mean().astype(float)
         image = ax.pcolormesh(
             _edges(xs.to_numpy()), _edges(ys.to_numpy()), mean.to_numpy(), cmap="viridis"
         )
         fig.colorbar(image, ax=ax, label=f"{outcome} (mean over runs)")
+        for axis, column, centres in ((ax.xaxis, x, xs), (ax.yaxis, y, ys)):
+            if table[column].nunique() <= 4:  # a few values (a switch, a list): label each
+                axis.set_ticks(centres.to_numpy(dtype=float), [str(v) for v in centres.index])
         ax.set_xlabel(x)
         ax.set_ylabel(y)
     ax.set_title(f"{outcome} across the sweep ({len(table)} runs)", fontsize=9, loc="left")

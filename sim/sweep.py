@@ -408,7 +408,9 @@ def _simulate(job: Job, task: Task) -> dict:
         overrides["run.population"] = job.population
     spec, profile, _ = load_with_profile(job.scenario, overrides)
     key = (task.replication,) if job.common_random_numbers else (task.point, task.replication)
-    model = MultivectorModel(spec, profile=profile, until=job.until, seed=job.seed, replicate=key)
+    model = MultivectorModel(
+        spec, profile=profile, until=job.until, seed=job.seed, replicate=key, tables=False
+    )
     model.run_until()
     ts = model.timeseries()
     row: dict[str, Any] = {"run": task.run, "point": task.point, "replication": task.replication}

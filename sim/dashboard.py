@@ -1,0 +1,450 @@
+"""The classroom dashboard: Mesa's SolaraViz around the model, with the lesson's levers.
+
+    multivector dashboard [SCENARIO] --port 8765     # or: solara run sim.dashboard:Page
+
+The page is Mesa's SolaraViz: its sidebar holds play, step and reset, and the levers as
+sliders and switches (:func:`levers`, built from the scenario schema: range, label and help
+come from the schema's fields, not from a list of their own). Its main area holds the
+lesson card (scenario, seed, any other parameter, with the command line's checks and
+messages), the charts, and sentences on what just happened.
+
+Levers take effect when the model is reset, as in every SolaraViz app: the teacher sets
+them, presses Reset, then Play or Step. A value refused by the checks is reported in the
+lesson card and the running model is kept.
+"""
+
+from __future__ import annotations
+
+import inspect
+import os
+import tomllib
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import solara
+
+from sim import measures
+from sim.errors import COMMAND_LINE, ScenarioError, refuse
+from sim.model import MultivectorModel
+from sim.scenario import DEFAULT_SCENARIO, load_with_profile, shipped_scenarios
+from sim.schema import Mechanisms, Parameters, bounds, get_value, resolve
+
+SCENARIO_ENV = "MULTIVECTOR_DASHBOARD_SCENARIO"
+"""The scenario ``multivector dashboard`` opens with (a shipped name or a file path)."""
+
+STATE_LEVERS = ("state.balance_strength", "identity.promotion", "state.screening")
+POWER_LEVERS = ("efficiency", "capacity")
+"""The levers a lesson needs; each becomes a slider or a switch with the schema's range,
+label and help. Every mechanism's switch is added to these."""
+
+
+# --- levers, from the schema -------------------------------------------------------------
+
+
+def lever_paths(powers: list[str]) -> list[str]:
+    """The dotted paths of the levers for a scenario with these powers."""
+    switches = [f"mechanisms.{name}" for name in Mechanisms.model_fields]
+    per_power = [f"powers.{p}.{name}" for p in powers for name in POWER_LEVERS]
+    return [*STATE_LEVERS, *per_power, *switches]
+
+
+def keyword(path: str) -> str:
+    """A lever's keyword argument name (dots are not allowed there)."""
+    return path.replace(".", "__")
+
+
+def lever(params: Parameters, path: str) -> dict:
+    """A SolaraViz user parameter for one lever: its type, value, range and label, from the
+    schema field at ``path`` and the scenario's current value."""
+    _, _, info = resolve(params, path)
+    value = get_value(params, path)
+    help_text = info.description or path
+    if isinstance(value, bool):
+        return {"type": "Checkbox", "value": value, "label": f"{path}: {help_text}"}
+    low, high = bounds(info)
+    extra = info.json_schema_extra or {}
+    low, high = extra.get("lesson", (low, high))
+    step = (high - low) / 100
+    return {
+        "type": "SliderFloat",
+        "value": float(value),
+        "min": float(low),
+        "max": float(high),
+        "step": float(f"{step:.2g}"),
+        "label": f"{path}: {help_text}",
+    }
+
+
+def levers(params: Parameters, powers: list[str]) -> dict[str, dict]:
+    """SolaraViz ``model_params`` for every lever, keyed by keyword name."""
+    return {keyword(path): lever(params, path) for path in lever_paths(powers)}
+
+
+# --- what the lesson card holds (per browser session) --------------------------------------
+
+
+@dataclass
+class Lesson:
+    """The settings a reset builds from, besides the sliders: all checked when entered."""
+
+    scenario: str = DEFAULT_SCENARIO
+    seed: int | None = None
+    extra: dict[str, Any] = field(default_factory=dict)  # other parameters, path -> value
+    problems: list[str] = field(default_factory=list)  # the last refused input, explained
+
+
+lesson = solara.reactive(Lesson(scenario=os.environ.get(SCENARIO_ENV, DEFAULT_SCENARIO)))
+
+
+def check(scenario: str, overrides: dict[str, Any]) -> list[str]:
+    """The command line's messages for a scenario and overrides (empty when all is well)."""
+    try:
+        load_with_profile(scenario, overrides)
+    except ScenarioError as err:
+        return [f"error: {problem}" for problem in err.problems]
+    return []
+
+
+# --- the model SolaraViz resets ----------------------------------------------------------
+
+
+class DashboardModel(MultivectorModel):
+    """A model built from the lesson card and the levers.
+
+    SolaraViz rebuilds a model by calling its class with the levers as keyword arguments;
+    :func:`model_class` makes a subclass whose signature names the levers of one scenario's
+    powers (SolaraViz checks the names against it).
+    """
+
+    def __init__(self, **levers: Any):
+        settings = lesson.value
+        overrides = {**settings.extra}
+        overrides |= {name.replace("__", "."): value for name, value in levers.items()}
+        spec, profile, _ = load_with_profile(settings.scenario, overrides)
+        super().__init__(spec, profile=profile, seed=settings.seed)
+        self.overrides = overrides
+
+
+_CLASSES: dict[tuple[str, ...], type[DashboardModel]] = {}
+
+
+def model_class(powers: list[str], params: Parameters) -> type[DashboardModel]:
+    """A DashboardModel subclass whose ``__init__`` takes exactly these powers' levers."""
+    key = tuple(powers)
+    if key not in _CLASSES:
+        defaults = levers(params, powers)
+        signature = inspect.Signature(
+            [inspect.Parameter("self", inspect.Parameter.POSITIONAL_OR_KEYWORD)]
+            + [
+                inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=spec["value"])
+                for name, spec in defaults.items()
+            ]
+        )
+
+        def __init__(self, **values: Any) -> None:
+            DashboardModel.__init__(self, **values)
+
+        __init__.__signature__ = signature  # type: ignore[attr-defined]
+        _CLASSES[key] = type(
+            f"Multivector{len(_CLASSES)}", (DashboardModel,), {"__init__": __init__}
+        )
+    return _CLASSES[key]
+
+
+def build(settings: Lesson) -> DashboardModel:
+    """A fresh model of the lesson's scenario with its own lever values (``settings`` must
+    be the session's current lesson: the model reads its seed and extra settings there)."""
+    spec, _, _ = load_with_profile(settings.scenario, settings.extra)
+    params = spec.parameters()
+    cls = model_class(list(spec.powers), params)
+    return cls(**{name: p["value"] for name, p in levers(params, list(spec.powers)).items()})
+
+
+current = solara.reactive(None)
+"""The running model (per browser session)."""
+
+
+def running_model() -> DashboardModel:
+    if current.value is None:
+        current.value = build(lesson.value)
+    return current.value
+
+
+# --- inputs of the lesson card ------------------------------------------------------------
+
+
+def choose_scenario(name: str) -> None:
+    """Switch to a shipped scenario or a file: checked first; a new model on success."""
+    name = name.strip()
+    problems = check(name, {})
+    if problems:
+        lesson.value = _with(problems=problems)
+        return
+    lesson.value = Lesson(scenario=name, seed=lesson.value.seed)  # what the new model reads
+    current.value = build(lesson.value)
+
+
+def set_seed(text: str) -> None:
+    text = text.strip()
+    if not text:
+        lesson.value = _with(seed=None, problems=[])
+        return
+    try:
+        seed = int(text)
+        if seed < 0:
+            raise ValueError
+    except ValueError:
+        problem = refuse(COMMAND_LINE, "--seed", f"{text!r} is not a whole number >= 0")
+        lesson.value = _with(problems=[f"error: {p}" for p in problem.problems])
+        return
+    lesson.value = _with(seed=seed, problems=[])
+
+
+def set_parameter(text: str) -> None:
+    """``path = value`` (the command line's ``--set``), checked against the schema."""
+    path, sep, raw = text.partition("=")
+    path = path.strip()
+    if not sep or not path:
+        problem = refuse(COMMAND_LINE, "--set", f"{text!r} is not of the form path=value")
+        lesson.value = _with(problems=[f"error: {p}" for p in problem.problems])
+        return
+    try:
+        value = tomllib.loads(f"v = {raw.strip()}")["v"]
+    except tomllib.TOMLDecodeError:
+        value = raw.strip()
+    extra = {**lesson.value.extra, path: value}
+    problems = check(lesson.value.scenario, extra)
+    if problems:
+        lesson.value = _with(problems=problems)
+    else:
+        lesson.value = _with(extra=extra, problems=[])
+
+
+def clear_parameters() -> None:
+    lesson.value = _with(extra={}, problems=[])
+
+
+def _with(**changes: Any) -> Lesson:
+    settings = lesson.value
+    return Lesson(**{**settings.__dict__, **changes})
+
+
+# --- what just happened -------------------------------------------------------------------
+
+
+def sentences(model: MultivectorModel) -> list[str]:
+    """Plain sentences on the latest turns of the run, newest first: alignment rankings
+    that swapped, the dominance threshold crossed, the effective number of vectors."""
+    ts = model.timeseries()
+    wide = ts.pivot(index="date", columns="power", values="alignment")[model.powers]
+    dates = wide.index.to_numpy()
+    said: list[tuple[str, str]] = []
+    values = wide.to_numpy()
+    for i, a in enumerate(model.powers):
+        for j, b in enumerate(model.powers):
+            if i == j:
+                continue
+            above = values[:, i] > values[:, j]
+            for k in np.flatnonzero(above[:-1] & ~above[1:]):
+                said.append((dates[k + 1], f"{a}'s alignment fell below {b}'s in {dates[k + 1]}."))
+    theta = model.params.state.dominance_threshold
+    share = ts.drop_duplicates("date")["dominant_share"].to_numpy()
+    leader = ts.drop_duplicates("date")["dominant_power"].to_numpy()
+    over = share > theta
+    for k in np.flatnonzero(~over[:-1] & over[1:]):
+        said.append(
+            (
+                dates[k + 1],
+                f"{leader[k + 1]}'s alignment passed the dominance threshold ({theta:.2f}) in "
+                f"{dates[k + 1]}: counter-measures begin.",
+            )
+        )
+    for k in np.flatnonzero(over[:-1] & ~over[1:]):
+        said.append((dates[k + 1], f"No power is above the threshold since {dates[k + 1]}."))
+    said.sort(key=lambda item: item[0], reverse=True)
+    vectors = ts.drop_duplicates("date")["effective_vectors"].to_numpy()
+    now = (
+        f"{model.date}: the effective number of vectors is {vectors[-1]:.2f} "
+        f"({vectors[0]:.2f} at the start); {leader[-1]} has the largest share, {share[-1]:.2f}."
+    )
+    return [now, *(text for _, text in said[:2])]
+
+
+# --- charts -------------------------------------------------------------------------------
+
+
+def trajectories_figure(model: MultivectorModel):
+    """Attraction and alignment by power, the scenario's events on the time axis."""
+    import matplotlib.pyplot as plt
+
+    from sim.plots import event_marks, power_style, timeline, years
+
+    ts = model.timeseries()
+    first = pd.Timestamp(model.params.run.start)
+    last = pd.Timestamp(model.spec.run.end)
+    fig, axes = plt.subplots(
+        3,
+        1,
+        figsize=(7.5, 6.2),
+        sharex=True,
+        gridspec_kw={"height_ratios": [3, 3, 1.4]},
+        layout="constrained",
+    )
+    for k, power in enumerate(model.powers):
+        one = ts[ts["power"] == power]
+        when = pd.to_datetime(one["date"])
+        style = power_style(power, k)
+        axes[0].plot(when, one["attraction"], label=power, **style)
+        axes[1].plot(when, one["alignment"], label=power, **style)
+    axes[0].set_ylabel("mean attraction")
+    axes[1].set_ylabel("alignment share")
+    axes[1].axhline(
+        model.params.state.dominance_threshold, color="black", linewidth=1, linestyle="--"
+    )
+    axes[0].legend(ncols=len(model.powers), fontsize=8, loc="upper left")
+    for ax in axes[:2]:
+        ax.axvline(pd.Timestamp(model.date), color="0.5", linewidth=1)
+        years(ax)
+    timeline(axes[2], event_marks(model.spec.events), first, last)
+    axes[0].set_xlim(first, last)
+    return fig
+
+
+def balance_figure(model: MultivectorModel):
+    """The effective number of vectors, and the largest share against the threshold."""
+    import matplotlib.pyplot as plt
+
+    from sim.plots import years
+
+    ts = model.timeseries().drop_duplicates("date")
+    when = pd.to_datetime(ts["date"])
+    fig, (left, right) = plt.subplots(1, 2, figsize=(7.5, 2.6), layout="constrained")
+    left.plot(when, ts["effective_vectors"], color="black", linewidth=2)
+    left.set_ylim(1, len(model.powers))
+    left.set_ylabel("effective number of vectors")
+    right.plot(when, ts["dominant_share"], color="#D55E00", linewidth=2, label="largest share")
+    theta = model.params.state.dominance_threshold
+    right.axhline(theta, color="black", linestyle="--", linewidth=1, label=f"threshold {theta}")
+    right.set_ylim(0, 1)
+    right.legend(fontsize=8)
+    for ax in (left, right):
+        ax.set_xlim(pd.Timestamp(model.params.run.start), pd.Timestamp(model.spec.run.end))
+        years(ax)
+    return fig
+
+
+def groups_figure(model: MultivectorModel):
+    """Favourable share by ethnic group and daily language, now."""
+    import matplotlib.pyplot as plt
+
+    rows = pd.DataFrame(measures.group_rows(model))
+    rows = rows[rows["dimension"].isin(["ethnicity", "language"])]
+    table = rows.pivot_table(
+        index=["dimension", "group"], columns="power", values="favourable", sort=False
+    )[model.powers]
+    fig, ax = plt.subplots(figsize=(7.5, 0.28 * len(table) + 1.0), layout="constrained")
+    image = ax.imshow(table.to_numpy(), vmin=0, vmax=1, cmap="viridis", aspect="auto")
+    ax.set_xticks(range(len(model.powers)), model.powers)
+    ax.set_yticks(range(len(table)), [f"{g} ({d})" for d, g in table.index], fontsize=8)
+    for (r, c), value in np.ndenumerate(table.to_numpy()):
+        ax.text(c, r, f"{value:.0%}", ha="center", va="center", fontsize=7,
+                color="white" if value < 0.5 else "black")  # fmt: skip
+    fig.colorbar(image, ax=ax, label=f"favourable share, {model.date}")
+    return fig
+
+
+# --- components ---------------------------------------------------------------------------
+
+
+@solara.component
+def LessonCard(model: MultivectorModel):
+    """Scenario, seed and any other parameter, each checked as the command line checks it."""
+    settings = lesson.value
+    names = list(shipped_scenarios())
+    with solara.Card("Lesson"):
+        solara.Select(
+            label="scenario",
+            values=names if settings.scenario in names else [settings.scenario, *names],
+            value=settings.scenario,
+            on_value=choose_scenario,
+        )
+        solara.InputText(
+            label="or a scenario file (path), then Enter", value="", on_value=choose_scenario
+        )
+        solara.InputText(
+            label="seed (empty: the scenario's), used at the next Reset",
+            value="" if settings.seed is None else str(settings.seed),
+            on_value=set_seed,
+        )
+        solara.InputText(
+            label="set a parameter, e.g. backlash.strength = 0.5, then Enter",
+            value="",
+            on_value=set_parameter,
+        )
+        if settings.extra:
+            solara.Text(
+                "Set for the next Reset: "
+                + ", ".join(f"{k} = {v}" for k, v in settings.extra.items())
+            )
+            solara.Button("clear these", on_click=clear_parameters, text=True)
+        for problem in settings.problems:
+            solara.Error(problem)
+        if settings.problems:
+            solara.Info(f"The model keeps running as it was ({model.date}).")
+
+
+@solara.component
+def Story(model: MultivectorModel):
+    from mesa.visualization.utils import update_counter
+
+    update_counter.get()
+    with solara.Card("What just happened"):
+        for text in sentences(model):
+            solara.Text(text, style={"display": "block", "font-size": "1.05rem"})
+
+
+@solara.component
+def Trajectories(model: MultivectorModel):
+    from mesa.visualization.utils import update_counter
+
+    update_counter.get()
+    solara.FigureMatplotlib(trajectories_figure(model), dependencies=[update_counter.value])
+
+
+@solara.component
+def Balance(model: MultivectorModel):
+    from mesa.visualization.utils import update_counter
+
+    update_counter.get()
+    solara.FigureMatplotlib(balance_figure(model), dependencies=[update_counter.value])
+
+
+@solara.component
+def Groups(model: MultivectorModel):
+    from mesa.visualization.utils import update_counter
+
+    update_counter.get()
+    solara.FigureMatplotlib(groups_figure(model), dependencies=[update_counter.value])
+
+
+COMPONENTS = [(LessonCard, 0), (Story, 0), (Trajectories, 0), (Balance, 0), (Groups, 0)]
+
+
+@solara.component
+def Page():
+    """The whole dashboard: SolaraViz with the levers of the current scenario."""
+    import matplotlib
+    from mesa.visualization import SolaraViz
+
+    matplotlib.use("Agg")
+    model = running_model()
+    params = model.spec.parameters()
+    SolaraViz(
+        current,
+        components=COMPONENTS,
+        model_params=levers(params, model.powers),
+        name=f"multivector: {model.spec.name}",
+        play_interval=50,
+    ).key(f"{model.spec.name}-{id(type(model))}")

@@ -1,0 +1,205 @@
+"""The dashboard's components, rendered with Solara's own test tools (no browser).
+
+Mesa's SolaraViz lays its sidebar out in portals that ``solara.render`` does not show, so its
+parts are tested one by one: the levers (Mesa's ModelCreator fed by our schema-built
+parameters), play/step/reset (Mesa's ModelController on our model), and our own cards.
+"""
+
+from __future__ import annotations
+
+import ipyvuetify as v
+import ipywidgets
+import pytest
+import solara
+from mesa.visualization.solara_viz import ModelController, ModelCreator
+from test_cli import cli
+
+from sim import dashboard
+from sim.schema import Mechanisms, bounds, resolve
+
+
+OPEN: list = []
+
+
+def render(component):
+    """``solara.render``, closed when the test ends (before the next test resets the
+    session's reactive values, which live components would otherwise react to)."""
+    box, rc = solara.render(component, handle_error=False)
+    OPEN.append(rc)
+    return rc
+
+
+@pytest.fixture(autouse=True)
+def fresh_session():
+    """Each test starts as a new browser session would: the baseline, no model yet."""
+    dashboard.lesson.value = dashboard.Lesson()
+    dashboard.current.value = None
+    yield
+    while OPEN:
+        OPEN.pop().close()
+
+
+def small():
+    """The baseline at 1,000 persons, so that a reset is quick."""
+    dashboard.lesson.value = dashboard.Lesson(extra={"run.population": 1000})
+    return dashboard.running_model()
+
+
+def test_the_levers_are_built_from_the_schema():
+    model = small()
+    params = model.spec.parameters()
+    rc = render(ModelCreator(dashboard.current, dashboard.levers(params, model.powers)))
+    sliders = {s.widget.label.split(":")[0]: s.widget for s in rc.find(v.Slider)}
+    boxes = {c.widget.label.split(":")[0]: c.widget for c in rc.find(v.Checkbox)}
+    assert set(boxes) == {f"mechanisms.{m}" for m in Mechanisms.model_fields}
+    assert "powers.Turkey.capacity" in sliders and "identity.promotion" in sliders
+    for path, widget in sliders.items():
+        _, _, info = resolve(params, path)
+        assert info.description in widget.label  # the schema's own words
+        low, high = (info.json_schema_extra or {}).get("lesson", bounds(info))
+        assert (widget.min, widget.max) == (low, high)
+        assert widget.v_model == pytest.approx(dashboard.get_value(params, path))
+
+
+def controller(values):
+    return ModelController(
+        dashboard.current,
+        model_parameters=values,
+        play_interval=solara.reactive(50),
+        render_interval=solara.reactive(1),
+        use_threads=solara.reactive(False),
+    )
+
+
+def test_step_advances_the_model():
+    model = small()
+    params = dashboard.levers(model.spec.parameters(), model.powers)
+    values = solara.reactive({k: p["value"] for k, p in params.items()})
+    rc = render(controller(values))
+    rc.find(v.Btn, children=["Step"]).widget.click()
+    rc.find(v.Btn, children=["Step"]).widget.click()
+    assert dashboard.current.value is model
+    assert model.date == "2015-03" and len(model.timeseries()) == 3 * len(model.powers)
+
+
+def test_reset_rebuilds_the_model_with_the_moved_slider():
+    model = small()
+    params = dashboard.levers(model.spec.parameters(), model.powers)
+    values = solara.reactive({k: p["value"] for k, p in params.items()})
+    creator = render(ModelCreator(dashboard.current, params, model_parameters=values))
+    buttons = render(controller(values))
+    buttons.find(v.Btn, children=["Step"]).widget.click()
+    slider = creator.find(v.Slider, label=params["state__balance_strength"]["label"]).widget
+    slider.v_model = 0.5  # the teacher drags the slider
+    box = creator.find(v.Checkbox, label=params["mechanisms__backlash"]["label"]).widget
+    box.v_model = False
+    buttons.find(v.Btn, children=["Reset"]).widget.click()
+    rebuilt = dashboard.current.value
+    assert rebuilt is not model and rebuilt.date == "2015-01"
+    assert rebuilt.params.state.balance_strength == 0.5
+    assert rebuilt.params.mechanisms.backlash is False
+    assert rebuilt.params.run.population == 1000  # the lesson card's settings are kept
+
+
+def type_into(rc, label_start: str, text: str) -> None:
+    field = next(f.widget for f in rc.find(v.TextField) if f.widget.label.startswith(label_start))
+    field.v_model = text
+    field.fire_event("keyup.enter", None)  # as if the teacher pressed Enter
+
+
+def test_an_invalid_value_gets_the_command_lines_message_and_the_model_is_kept():
+    model = small()
+    model.step()
+    rc = render(dashboard.LessonCard(model))
+    type_into(rc, "set a parameter", "backlash.strength = 5")
+    errors = [e.widget.children[0] for e in rc.find(v.Alert) if e.widget.type == "error"]
+    done = cli("run", "--set", "backlash.strength=5", "--population", "200", "--quiet")
+    assert done.returncode == 2
+    assert errors == [line for line in done.stderr.splitlines() if line.startswith("error:")]
+    assert dashboard.current.value is model and model.date == "2015-02"
+    type_into(rc, "seed", "minus one")
+    assert "--seed: 'minus one' is not a whole number" in str(dashboard.lesson.value.problems)
+    type_into(rc, "set a parameter", "backlash.strength = 0.5")
+    assert dashboard.lesson.value.problems == []
+    assert dashboard.lesson.value.extra["backlash.strength"] == 0.5
+
+
+def test_the_scenario_picker_switches_and_refuses_a_bad_file(tmp_path):
+    model = small()
+    bad = tmp_path / "bad.toml"
+    bad.write_text('name = "bad"\n[run]\nstart = "2015-13"\n')
+    dashboard.choose_scenario(str(bad))
+    assert any("bad.toml" in p for p in dashboard.lesson.value.problems)
+    assert dashboard.current.value is model
+    dashboard.choose_scenario("post2022_russia_weakening")
+    assert dashboard.current.value.spec.name == "post2022_russia_weakening"
+    assert dashboard.lesson.value.problems == []
+
+
+def test_charts_and_sentences_render_and_follow_the_model():
+    dashboard.lesson.value = dashboard.Lesson(
+        extra={"run.population": 500, "mechanisms.balancing": False}
+    )
+    model = dashboard.running_model()
+    for component in (dashboard.Trajectories, dashboard.Balance, dashboard.Groups):
+        rc = render(component(model))
+        assert rc.find(ipywidgets.Image).widget.value  # a drawn figure
+    for _ in range(3):
+        model.step()
+    rc = render(dashboard.Story(model))
+    text = " ".join(str(w.widget.children) for w in rc.find(v.Html))
+    assert "2015-04" in text  # says where the run is now
+
+
+class Stub:
+    """Just what :func:`dashboard.sentences` reads from a model."""
+
+    def __init__(self, alignment: dict[str, list[float]]):
+        import pandas as pd
+
+        from sim.schema import Parameters
+
+        self.powers = list(alignment)
+        months = len(next(iter(alignment.values())))
+        dates = [f"2020-{m + 1:02d}" for m in range(months)]
+        rows = []
+        for k, date in enumerate(dates):
+            shares = {p: alignment[p][k] for p in self.powers}
+            top = max(shares, key=shares.get)
+            for p in self.powers:
+                rows.append(
+                    {
+                        "date": date,
+                        "power": p,
+                        "alignment": shares[p],
+                        "dominant_share": shares[top],
+                        "dominant_power": top,
+                        "effective_vectors": 1 / sum(s * s for s in shares.values()),
+                    }
+                )
+        self.frame = pd.DataFrame(rows)
+        self.date = dates[-1]
+        self.params = Parameters.model_validate(
+            dashboard.load_with_profile("baseline")[0].parameters().model_dump()
+        )
+
+    def timeseries(self):
+        return self.frame
+
+
+def test_sentences_say_which_alignment_fell_below_which_and_when():
+    stub = Stub({"Russia": [0.40, 0.36, 0.30, 0.29], "China": [0.30, 0.33, 0.35, 0.36],
+                 "West": [0.30, 0.31, 0.35, 0.35]})  # fmt: skip
+    said = dashboard.sentences(stub)
+    assert said[0].startswith("2020-04: the effective number of vectors is")
+    assert "Russia's alignment fell below China's in 2020-03." in said
+    assert "Russia's alignment fell below West's in 2020-03." in said
+
+
+def test_sentences_report_the_dominance_threshold():
+    stub = Stub(
+        {"Russia": [0.35, 0.45, 0.50], "China": [0.35, 0.30, 0.25], "West": [0.30, 0.25, 0.25]}
+    )
+    assert any(
+        "passed the dominance threshold (0.40) in 2020-02" in s for s in dashboard.sentences(stub)
+    )
