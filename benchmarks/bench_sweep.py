@@ -11,7 +11,9 @@ Each sweep runs as a user runs it (``multivector sweep`` in a subprocess). Memor
 process's own peak resident size (VmHWM, read from /proc every 0.2 s): the coordinator's
 (what streaming results to parts keeps flat) and the largest worker's (one run at a time),
 and their sum for the whole sweep (coordinator + workers x largest worker). Throughput is
-compared on 100 runs, long enough that starting the worker processes does not dominate.
+compared on whole 100-run sweeps, and once running: runs per second beyond the first 20,
+which leaves out starting the processes (each imports Mesa, pandas and the compiled rules,
+about 2 s here).
 """
 
 from __future__ import annotations
@@ -84,7 +86,7 @@ def status(pid: int, key: str) -> int:
 def sweep(runs: int, workers: int, folder: Path) -> dict:
     spec = folder / f"bench_{runs}_{workers}.toml"
     spec.write_text(SWEEP.format(runs=runs))
-    out = folder / f"out_{runs}_{workers}"
+    out = folder / f"out_{runs}_{workers}_{time.time_ns()}"
     start = time.perf_counter()
     process = subprocess.Popen(
         [EXE, "sweep", str(spec), "--out", str(out), "--workers", str(workers), "--quiet"],
@@ -111,20 +113,27 @@ def sweep(runs: int, workers: int, folder: Path) -> dict:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="small sizes (about a minute)")
+    parser.add_argument("--quick", action="store_true", help="small sizes (about two minutes)")
     args = parser.parse_args()
-    big, small, pair = (100, 10, 8) if args.quick else (1000, 100, 100)
+    big, small, short = (100, 20, 6) if args.quick else (1000, 100, 20)
     mib = 2**20
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
-        one = sweep(pair, 1, folder)
-        two = sweep(pair, 2, folder)
-        print(f"{pair} runs, 10,000 persons, 2015-2035: 1 worker {one['seconds']:.1f} s, "
-              f"2 workers {two['seconds']:.1f} s")  # fmt: skip
-        print(f"  throughput ratio, 2 workers to 1: {one['seconds'] / two['seconds']:.2f} "
-              "(goal: at least 1.8)")  # fmt: skip
-        few = sweep(small, 2, folder)
-        many = sweep(big, 2, folder)
+        timed = {(n, w): sweep(n, w, folder) for w in (1, 2) for n in (short, small)}
+        for w in (1, 2):
+            print(f"{w} worker(s), 10,000 persons, 2015-2035: {short} runs "
+                  f"{timed[short, w]['seconds']:.1f} s, {small} runs "
+                  f"{timed[small, w]['seconds']:.1f} s")  # fmt: skip
+        whole = timed[small, 1]["seconds"] / timed[small, 2]["seconds"]
+        marginal = [
+            (small - short) / (timed[small, w]["seconds"] - timed[short, w]["seconds"])
+            for w in (1, 2)
+        ]
+        print(f"  throughput, 2 workers to 1, whole {small}-run sweeps: {whole:.2f}")
+        print(f"  throughput, 2 workers to 1, once running ({marginal[0]:.2f} and "
+              f"{marginal[1]:.2f} runs/s beyond the first {short}): "
+              f"{marginal[1] / marginal[0]:.2f} (goal: at least 1.8)")  # fmt: skip
+        few, many = timed[small, 2], sweep(big, 2, folder)
         print(f"{big} runs on 2 workers: {many['seconds'] / 60:.1f} min "
               f"({many['seconds'] / big:.2f} s a run; goal: under 15 min)")  # fmt: skip
         for label, m in ((f"{small} runs", few), (f"{big} runs", many)):

@@ -7,11 +7,10 @@ bounded number of runs is in flight at once, so memory stays flat however long t
 
 from __future__ import annotations
 
-import multiprocessing
 from collections.abc import Callable
-from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from concurrent.futures import FIRST_COMPLETED, wait
 
-from sim.ensemble import SINGLE_THREADED, _environment
+from sim.ensemble import SINGLE_THREADED, _environment, process_pool
 from sim.sweep import Job, Task, simulate
 
 BACKENDS = ("local", "dask")
@@ -29,12 +28,8 @@ def run_local(job: Job, tasks: list[Task], workers: int, on_result: Callable[[di
     if workers == 1:
         run_serial(job, tasks, on_result)
         return
-    context = multiprocessing.get_context("spawn")
     queue = iter(tasks)
-    with (
-        _environment(SINGLE_THREADED),
-        ProcessPoolExecutor(workers, mp_context=context) as pool,
-    ):
+    with process_pool(workers) as pool:
         running = set()
         for task in queue:
             running.add(pool.submit(simulate, job, task))

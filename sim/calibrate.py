@@ -9,10 +9,9 @@ function of the parameters and the simplex search is not misled by sampling nois
 
 from __future__ import annotations
 
-import multiprocessing
 import os
 from collections.abc import Callable, Iterator
-from concurrent.futures import Executor, ProcessPoolExecutor
+from concurrent.futures import Executor
 from contextlib import contextmanager
 from dataclasses import dataclass
 
@@ -252,16 +251,12 @@ def _step(x0: np.ndarray, k: int) -> np.ndarray:
 @contextmanager
 def _pool(workers: int) -> Iterator[Executor | None]:
     """A process pool for the seeds of one evaluation, or none for a single worker."""
-    from sim.ensemble import SINGLE_THREADED, _environment
+    from sim.ensemble import process_pool
 
     if workers == 1:
         yield None
         return
-    context = multiprocessing.get_context("spawn")
-    with (
-        _environment(SINGLE_THREADED),
-        ProcessPoolExecutor(workers, mp_context=context) as pool,
-    ):
+    with process_pool(workers) as pool:
         yield pool
 
 

@@ -24,6 +24,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import solara
+from matplotlib.figure import Figure
 
 from sim import measures
 from sim.errors import COMMAND_LINE, ScenarioError, refuse
@@ -58,23 +59,39 @@ def keyword(path: str) -> str:
 def lever(params: Parameters, path: str) -> dict:
     """A SolaraViz user parameter for one lever: its type, value, range and label, from the
     schema field at ``path`` and the scenario's current value."""
-    _, _, info = resolve(params, path)
     value = get_value(params, path)
-    help_text = info.description or path
     if isinstance(value, bool):
-        return {"type": "Checkbox", "value": value, "label": f"{path}: {help_text}"}
-    low, high = bounds(info)
-    extra = info.json_schema_extra or {}
-    low, high = extra.get("lesson", (low, high))
-    step = (high - low) / 100
+        return {"type": "Checkbox", "value": value, "label": path}
+    low, high = lever_range(params, path)
     return {
         "type": "SliderFloat",
         "value": float(value),
-        "min": float(low),
-        "max": float(high),
-        "step": float(f"{step:.2g}"),
-        "label": f"{path}: {help_text}",
+        "min": low,
+        "max": high,
+        "step": float(f"{(high - low) / 100:.2g}"),
+        "label": path,
     }
+
+
+def lever_range(params: Parameters, path: str) -> tuple[float, float]:
+    """The slider's span: the schema's bounds, or its narrower ``lesson`` range."""
+    _, _, info = resolve(params, path)
+    low, high = (info.json_schema_extra or {}).get("lesson", bounds(info))
+    return float(low), float(high)
+
+
+def lever_help(params: Parameters, path: str) -> str:
+    """One line of help for a lever, from its schema field: meaning, unit, range, source."""
+    _, _, info = resolve(params, path)
+    extra = info.json_schema_extra or {}
+    unit = f" [{extra['unit']}]" if extra.get("unit") else ""
+    if isinstance(get_value(params, path), bool):
+        span = "on or off"
+    else:
+        low, high = lever_range(params, path)
+        span = f"{low:g} to {high:g}"
+    source = f"; source: {extra['source']}" if extra.get("source") else ""
+    return f"{path}: {info.description}{unit}, {span}{source}"
 
 
 def levers(params: Parameters, powers: list[str]) -> dict[str, dict]:
@@ -274,24 +291,22 @@ def sentences(model: MultivectorModel) -> list[str]:
 
 # --- charts -------------------------------------------------------------------------------
 
+FULL, DPI = (5.8, 4.1), 90
+"""A chart fills one cell of SolaraViz's grid (half the width, about 380 pixels high).
+Figures are built with matplotlib's ``Figure`` (no pyplot: nothing to close) and fixed
+margins: a constrained layout tripled the time to draw them."""
+
 
 def trajectories_figure(model: MultivectorModel):
     """Attraction and alignment by power, the scenario's events on the time axis."""
-    import matplotlib.pyplot as plt
-
-    from sim.plots import event_marks, power_style, timeline, years
+    from sim.plots import power_style, years
 
     ts = model.timeseries()
     first = pd.Timestamp(model.params.run.start)
     last = pd.Timestamp(model.spec.run.end)
-    fig, axes = plt.subplots(
-        3,
-        1,
-        figsize=(7.5, 6.2),
-        sharex=True,
-        gridspec_kw={"height_ratios": [3, 3, 1.4]},
-        layout="constrained",
-    )
+    fig = Figure(figsize=FULL, dpi=DPI)
+    axes = fig.subplots(2, 1, sharex=True)
+    fig.subplots_adjust(left=0.11, right=0.98, top=0.93, bottom=0.08, hspace=0.08)
     for k, power in enumerate(model.powers):
         one = ts[ts["power"] == power]
         when = pd.to_datetime(one["date"])
@@ -303,27 +318,55 @@ def trajectories_figure(model: MultivectorModel):
     axes[1].axhline(
         model.params.state.dominance_threshold, color="black", linewidth=1, linestyle="--"
     )
-    axes[0].legend(ncols=len(model.powers), fontsize=8, loc="upper left")
-    for ax in axes[:2]:
+    fig.legend(*axes[0].get_legend_handles_labels(), ncols=len(model.powers), fontsize=7,
+               loc="upper center", frameon=False)  # fmt: skip
+    for ax in axes:
         ax.axvline(pd.Timestamp(model.date), color="0.5", linewidth=1)
         years(ax)
-    timeline(axes[2], event_marks(model.spec.events), first, last)
     axes[0].set_xlim(first, last)
+    placed: list[tuple[pd.Timestamp, list[str]]] = []  # numbers placed close together
+    for number, mark in enumerate(dated_events(model), 1):  # the events on the time axis
+        for ax in axes:
+            ax.axvline(mark["start"], color="0.3", linewidth=0.8, linestyle=":")
+        if placed and (mark["start"] - placed[-1][0]).days < 200:
+            placed[-1][1].append(str(number))
+        else:
+            placed.append((mark["start"], [str(number)]))
+    for when, numbers in placed:
+        axes[1].annotate(
+            ",".join(numbers),
+            (when, 0.0),
+            xycoords=("data", "axes fraction"),
+            xytext=(2, 2),
+            textcoords="offset points",
+            va="bottom",
+            fontsize=7,
+            color="0.2",
+        )
     return fig
+
+
+def dated_events(model: MultivectorModel) -> list[dict]:
+    """The scenario's events after its first month, one mark per label (trends that run
+    from the start are in the scenario's description, not on the axis)."""
+    from sim.plots import event_marks
+
+    first = pd.Timestamp(model.params.run.start)
+    return [m for m in event_marks(model.spec.events) if m["start"] > first]
 
 
 def balance_figure(model: MultivectorModel):
     """The effective number of vectors, and the largest share against the threshold."""
-    import matplotlib.pyplot as plt
-
     from sim.plots import years
 
     ts = model.timeseries().drop_duplicates("date")
     when = pd.to_datetime(ts["date"])
-    fig, (left, right) = plt.subplots(1, 2, figsize=(7.5, 2.6), layout="constrained")
+    fig = Figure(figsize=(FULL[0], 2.0), dpi=DPI)
+    left, right = fig.subplots(1, 2)
+    fig.subplots_adjust(left=0.09, right=0.98, top=0.96, bottom=0.12, wspace=0.25)
     left.plot(when, ts["effective_vectors"], color="black", linewidth=2)
     left.set_ylim(1, len(model.powers))
-    left.set_ylabel("effective number of vectors")
+    left.set_ylabel("effective vectors")
     right.plot(when, ts["dominant_share"], color="#D55E00", linewidth=2, label="largest share")
     theta = model.params.state.dominance_threshold
     right.axhline(theta, color="black", linestyle="--", linewidth=1, label=f"threshold {theta}")
@@ -337,21 +380,21 @@ def balance_figure(model: MultivectorModel):
 
 def groups_figure(model: MultivectorModel):
     """Favourable share by ethnic group and daily language, now."""
-    import matplotlib.pyplot as plt
-
     rows = pd.DataFrame(measures.group_rows(model))
     rows = rows[rows["dimension"].isin(["ethnicity", "language"])]
     table = rows.pivot_table(
         index=["dimension", "group"], columns="power", values="favourable", sort=False
     )[model.powers]
-    fig, ax = plt.subplots(figsize=(7.5, 0.28 * len(table) + 1.0), layout="constrained")
+    fig = Figure(figsize=FULL, dpi=DPI)
+    ax = fig.subplots()
+    fig.subplots_adjust(left=0.24, right=0.97, top=0.98, bottom=0.07)
     image = ax.imshow(table.to_numpy(), vmin=0, vmax=1, cmap="viridis", aspect="auto")
     ax.set_xticks(range(len(model.powers)), model.powers)
     ax.set_yticks(range(len(table)), [f"{g} ({d})" for d, g in table.index], fontsize=8)
     for (r, c), value in np.ndenumerate(table.to_numpy()):
         ax.text(c, r, f"{value:.0%}", ha="center", va="center", fontsize=7,
                 color="white" if value < 0.5 else "black")  # fmt: skip
-    fig.colorbar(image, ax=ax, label=f"favourable share, {model.date}")
+    fig.colorbar(image, ax=ax, label=f"favourable share, {model.date} (redrawn yearly)")
     return fig
 
 
@@ -360,9 +403,11 @@ def groups_figure(model: MultivectorModel):
 
 @solara.component
 def LessonCard(model: MultivectorModel):
-    """Scenario, seed and any other parameter, each checked as the command line checks it."""
+    """Scenario, seed and any other parameter, each checked as the command line checks it,
+    and what each lever of the sidebar means."""
     settings = lesson.value
     names = list(shipped_scenarios())
+    show_help, set_show_help = solara.use_state(False)
     with solara.Card("Lesson"):
         solara.Select(
             label="scenario",
@@ -393,16 +438,42 @@ def LessonCard(model: MultivectorModel):
             solara.Error(problem)
         if settings.problems:
             solara.Info(f"The model keeps running as it was ({model.date}).")
+        solara.Checkbox(
+            label="what each lever in the sidebar means (set levers, then Reset)",
+            value=show_help,
+            on_value=set_show_help,
+        )
+        if show_help:
+            LeverHelp(model)
 
 
 @solara.component
-def Story(model: MultivectorModel):
+def LeverHelp(model: MultivectorModel):
+    """What each lever in the sidebar means, from the schema."""
+    params = model.spec.parameters()
+    for path in lever_paths(model.powers):
+        solara.Text(lever_help(params, path), style={"display": "block", "font-size": "0.85rem"})
+
+
+@solara.component
+def Now(model: MultivectorModel):
+    """Sentences on what just happened, and the balance of the alignment."""
     from mesa.visualization.utils import update_counter
 
     update_counter.get()
     with solara.Card("What just happened"):
         for text in sentences(model):
             solara.Text(text, style={"display": "block", "font-size": "1.05rem"})
+        solara.FigureMatplotlib(balance_figure(model), dependencies=[update_counter.value])
+        events = [
+            f"{number} {mark['start']:%Y-%m} {mark['label']}"
+            for number, mark in enumerate(dated_events(model), 1)
+        ]
+        if events:
+            solara.Text(
+                "Events on the chart: " + " · ".join(events),
+                style={"display": "block", "font-size": "0.8rem"},
+            )
 
 
 @solara.component
@@ -414,22 +485,19 @@ def Trajectories(model: MultivectorModel):
 
 
 @solara.component
-def Balance(model: MultivectorModel):
-    from mesa.visualization.utils import update_counter
-
-    update_counter.get()
-    solara.FigureMatplotlib(balance_figure(model), dependencies=[update_counter.value])
-
-
-@solara.component
 def Groups(model: MultivectorModel):
+    """Redrawn once a simulated year: group shares move slowly, and its 52 labels are the
+    costliest part of a redraw."""
     from mesa.visualization.utils import update_counter
 
     update_counter.get()
-    solara.FigureMatplotlib(groups_figure(model), dependencies=[update_counter.value])
+    year = (id(model), model.date[:4])
+    figure = solara.use_memo(lambda: groups_figure(model), dependencies=[year])
+    solara.FigureMatplotlib(figure, dependencies=[year])
 
 
-COMPONENTS = [(LessonCard, 0), (Story, 0), (Trajectories, 0), (Balance, 0), (Groups, 0)]
+COMPONENTS = [(Trajectories, 0), (Now, 0), (Groups, 0), (LessonCard, 0)]
+"""In SolaraViz's grid: charts on the left, sentences and the lesson card on the right."""
 
 
 @solara.component

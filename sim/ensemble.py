@@ -46,25 +46,7 @@ def run_ensemble(
 
     With one worker, the runs happen in this process (no pool).
     """
-    workers = min(reps, workers or os.cpu_count() or 1)
-    tables: dict[int, tuple] = {}
-    if workers == 1:
-        for index in range(reps):
-            tables[index] = run_replicate(plan, index)
-            if progress:
-                progress(len(tables), reps)
-    else:
-        context = multiprocessing.get_context("spawn")  # no fork of a threaded parent
-        with (
-            _environment(SINGLE_THREADED),
-            ProcessPoolExecutor(workers, mp_context=context) as pool,
-        ):
-            futures = {pool.submit(run_replicate, plan, index): index for index in range(reps)}
-            for future in as_completed(futures):
-                tables[futures[future]] = future.result()
-                if progress:
-                    progress(len(tables), reps)
-    ordered = [tables[index] for index in range(reps)]
+    ordered = run_tasks(run_replicate, [(plan, index) for index in range(reps)], workers, progress)
     timeseries, groups, channels = (
         pd.concat([run[k] for run in ordered], ignore_index=True) for k in range(3)
     )
@@ -76,6 +58,43 @@ def run_ensemble(
         seed=plan.scenario.run.seed,
         replicates=list(range(reps)),
     )
+
+
+def run_tasks[T](
+    function: Callable[..., T],
+    arguments: list[tuple],
+    workers: int | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> list[T]:
+    """``function(*args)`` for every tuple of arguments, on ``workers`` processes (default:
+    every core; one worker runs them here), results in the order of ``arguments``."""
+    workers = min(len(arguments), workers or os.cpu_count() or 1)
+    done: dict[int, T] = {}
+    if workers <= 1:
+        for index, args in enumerate(arguments):
+            done[index] = function(*args)
+            if progress:
+                progress(len(done), len(arguments))
+    else:
+        with process_pool(workers) as pool:
+            futures = {pool.submit(function, *args): i for i, args in enumerate(arguments)}
+            for future in as_completed(futures):
+                done[futures[future]] = future.result()
+                if progress:
+                    progress(len(done), len(arguments))
+    return [done[index] for index in range(len(arguments))]
+
+
+@contextmanager
+def process_pool(workers: int, **options):
+    """A pool of ``workers`` spawned processes, one thread each (no fork of a threaded
+    parent; several threaded workers on two cores would oversubscribe them)."""
+    context = multiprocessing.get_context("spawn")
+    with (
+        _environment(SINGLE_THREADED),
+        ProcessPoolExecutor(workers, mp_context=context, **options) as pool,
+    ):
+        yield pool
 
 
 @contextmanager

@@ -10,10 +10,7 @@ written in DESIGN.md's terms and explained in ``docs/validation.md``.
 
 from __future__ import annotations
 
-import multiprocessing
-import os
 from collections.abc import Callable
-from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -244,29 +241,13 @@ def run_all(
     variants: dict[str, Variant] | None = None,
 ) -> Runs:
     """Run the named variants on ``seeds`` replicates each, on ``workers`` processes."""
-    from sim.ensemble import SINGLE_THREADED, _environment
+    from sim.ensemble import run_tasks
 
     table = variants or VARIANTS
     tasks = [(name, rep) for name in names for rep in range(seeds)]
-    done: dict[tuple[str, int], Run] = {}
-    workers = min(len(tasks), workers or os.cpu_count() or 1)
-    arguments = {task: (table[task[0]], task[1], population, until, seed) for task in tasks}
-    if workers == 1:
-        for task in tasks:
-            done[task] = run_variant(*arguments[task])
-            if progress:
-                progress(len(done), len(tasks))
-    else:
-        context = multiprocessing.get_context("spawn")
-        with (
-            _environment(SINGLE_THREADED),
-            ProcessPoolExecutor(workers, mp_context=context) as pool,
-        ):
-            futures = {pool.submit(run_variant, *arguments[task]): task for task in tasks}
-            for future in as_completed(futures):
-                done[futures[future]] = future.result()
-                if progress:
-                    progress(len(done), len(tasks))
+    arguments = [(table[name], rep, population, until, seed) for name, rep in tasks]
+    results = run_tasks(run_variant, arguments, workers, progress)
+    done = dict(zip(tasks, results, strict=True))
     return Runs({name: [done[name, rep] for rep in range(seeds)] for name in names}, seeds)
 
 

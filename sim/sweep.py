@@ -17,6 +17,7 @@ The flow of ``multivector sweep FILE --out DIR``:
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import itertools
 import json
@@ -34,7 +35,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
-from pydantic import BaseModel, Field, ValidationError, model_validator
+from pydantic import BaseModel, Discriminator, Field, Tag, ValidationError, model_validator
 
 from sim.errors import COMMAND_LINE, Problem, ScenarioError, refuse
 from sim.schema import Month, Strict, month_index, resolve
@@ -108,13 +109,25 @@ class Outcome(Strict):
         return self
 
 
+def _range_or_list(value: Any) -> str:
+    return "list" if isinstance(value, dict) and "values" in value else "range"
+
+
+Varied = Annotated[
+    Annotated[Range, Tag("range")] | Annotated[Choice, Tag("list")],
+    Discriminator(_range_or_list),
+]
+"""A varied parameter: ``{ low, high }`` or ``{ values = [...] }``, told apart by its keys
+(so that a mistake in one form is not also reported against the other)."""
+
+
 class SweepFile(Strict):
     name: str = Field(pattern=r"^[A-Za-z0-9_\-]+$")
     description: str = ""
     scenario: str
     population: int | None = Field(None, ge=100)
     until: Month | None = None
-    parameters: Annotated[dict[str, Range | Choice], Field(min_length=1)]
+    parameters: Annotated[dict[str, Varied], Field(min_length=1)]
     design: Design
     outcomes: Annotated[list[Outcome], Field(min_length=1)]
     timeseries: list[str] = []
@@ -179,9 +192,14 @@ def load(path: str | Path) -> Sweep:
     except ValidationError as err:
         for e in err.errors():
             loc = tuple(e["loc"])
-            if len(loc) > 2 and loc[0] == "parameters" and loc[2] in ("Range", "Choice"):
+            if len(loc) > 2 and loc[0] == "parameters" and loc[2] in ("range", "list"):
                 loc = loc[:2] + loc[3:]  # drop the union member pydantic names
-            message = _message(e, ()) if e["type"] != "extra_forbidden" else _unknown(loc)
+            if e["type"] == "extra_forbidden":
+                message = _unknown(loc)
+            elif e["type"] == "too_short" and loc == ("parameters",):
+                message = "give at least one parameter to vary"
+            else:
+                message = _message(e, ())
             add(loc, message)
         raise ScenarioError(problems) from None
     try:
@@ -387,16 +405,32 @@ def simulate(job: Job, task: Task) -> dict:
     try:
         return {"ok": True, **_simulate(job, task)}
     except Exception as err:  # any failure of a run is recorded, not raised
-        return {
-            "ok": False,
-            "run": task.run,
-            "point": task.point,
-            "replication": task.replication,
-            "parameters": dict(task.values),
-            "error": type(err).__name__,
-            "message": str(err),
-            "traceback": traceback.format_exc(),
-        }
+        return _failure(task, err)
+    finally:
+        release()
+
+
+def release() -> None:
+    """Free the finished run's model now. A Mesa model and its agents refer to each other,
+    so only the cycle collector frees them, at a time of its choosing: a worker then held
+    two or three models at once now and then, and its peak memory crept up over a long
+    sweep. Collecting after each run keeps it flat; freezing what survives (imports, caches)
+    keeps the next collection from scanning it again, so this costs nothing measurable."""
+    gc.collect()
+    gc.freeze()
+
+
+def _failure(task: Task, err: Exception) -> dict:
+    return {
+        "ok": False,
+        "run": task.run,
+        "point": task.point,
+        "replication": task.replication,
+        "parameters": dict(task.values),
+        "error": type(err).__name__,
+        "message": str(err),
+        "traceback": traceback.format_exc(),
+    }
 
 
 def _simulate(job: Job, task: Task) -> dict:

@@ -17,14 +17,13 @@ from test_cli import cli
 from sim import dashboard
 from sim.schema import Mechanisms, bounds, resolve
 
-
 OPEN: list = []
 
 
 def render(component):
     """``solara.render``, closed when the test ends (before the next test resets the
     session's reactive values, which live components would otherwise react to)."""
-    box, rc = solara.render(component, handle_error=False)
+    _, rc = solara.render(component, handle_error=False)
     OPEN.append(rc)
     return rc
 
@@ -49,16 +48,19 @@ def test_the_levers_are_built_from_the_schema():
     model = small()
     params = model.spec.parameters()
     rc = render(ModelCreator(dashboard.current, dashboard.levers(params, model.powers)))
-    sliders = {s.widget.label.split(":")[0]: s.widget for s in rc.find(v.Slider)}
-    boxes = {c.widget.label.split(":")[0]: c.widget for c in rc.find(v.Checkbox)}
+    sliders = {s.widget.label: s.widget for s in rc.find(v.Slider)}
+    boxes = {c.widget.label: c.widget for c in rc.find(v.Checkbox)}
     assert set(boxes) == {f"mechanisms.{m}" for m in Mechanisms.model_fields}
     assert "powers.Turkey.capacity" in sliders and "identity.promotion" in sliders
     for path, widget in sliders.items():
         _, _, info = resolve(params, path)
-        assert info.description in widget.label  # the schema's own words
         low, high = (info.json_schema_extra or {}).get("lesson", bounds(info))
         assert (widget.min, widget.max) == (low, high)
         assert widget.v_model == pytest.approx(dashboard.get_value(params, path))
+    help_card = render(dashboard.LeverHelp(model))  # shown in the lesson card on demand
+    shown = " ".join(str(w.widget.children) for w in help_card.find(v.Html))
+    for path in [*sliders, *boxes]:  # each lever's help is the schema's own description
+        assert f"{path}: {resolve(params, path)[2].description}" in shown
 
 
 def controller(values):
@@ -141,12 +143,12 @@ def test_charts_and_sentences_render_and_follow_the_model():
         extra={"run.population": 500, "mechanisms.balancing": False}
     )
     model = dashboard.running_model()
-    for component in (dashboard.Trajectories, dashboard.Balance, dashboard.Groups):
+    for component in (dashboard.Trajectories, dashboard.Now, dashboard.Groups):
         rc = render(component(model))
         assert rc.find(ipywidgets.Image).widget.value  # a drawn figure
     for _ in range(3):
         model.step()
-    rc = render(dashboard.Story(model))
+    rc = render(dashboard.Now(model))
     text = " ".join(str(w.widget.children) for w in rc.find(v.Html))
     assert "2015-04" in text  # says where the run is now
 
