@@ -148,7 +148,10 @@ _CLASSES: dict[tuple[str, ...], type[DashboardModel]] = {}
 
 
 def model_class(powers: list[str], params: Parameters) -> type[DashboardModel]:
-    """A DashboardModel subclass whose ``__init__`` takes exactly these powers' levers."""
+    """A DashboardModel subclass whose ``__init__`` takes exactly these powers' levers.
+
+    The signature's defaults only serve SolaraViz's check of the names: every model is built
+    with all its lever values given (:func:`build`, or the sidebar's values at Reset)."""
     key = tuple(powers)
     if key not in _CLASSES:
         defaults = levers(params, powers)
@@ -225,6 +228,12 @@ def set_parameter(text: str) -> None:
     path = path.strip()
     if not sep or not path:
         problem = refuse(COMMAND_LINE, "--set", f"{text!r} is not of the form path=value")
+        lesson.value = _with(problems=[f"error: {p}" for p in problem.problems])
+        return
+    if current.value is not None and path in lever_paths(current.value.powers):
+        problem = refuse(
+            COMMAND_LINE, path, "is a lever: set it with its slider or switch in the sidebar"
+        )
         lesson.value = _with(problems=[f"error: {p}" for p in problem.problems])
         return
     try:

@@ -121,6 +121,8 @@ def test_an_invalid_value_gets_the_command_lines_message_and_the_model_is_kept()
     assert dashboard.current.value is model and model.date == "2015-02"
     type_into(rc, "seed", "minus one")
     assert "--seed: 'minus one' is not a whole number" in str(dashboard.lesson.value.problems)
+    type_into(rc, "set a parameter", "state.balance_strength = 0.5")
+    assert "is a lever: set it with its slider" in str(dashboard.lesson.value.problems)
     type_into(rc, "set a parameter", "backlash.strength = 0.5")
     assert dashboard.lesson.value.problems == []
     assert dashboard.lesson.value.extra["backlash.strength"] == 0.5
