@@ -116,7 +116,7 @@ class Run:
     profile: str
 
 
-def build(variant: Variant, population: int | None, until: str | None = None):
+def build(variant: Variant, population: int | None):
     """The scenario and profile of a variant, overrides and transform applied."""
     from sim.scenario import load_with_profile
 
