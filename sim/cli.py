@@ -636,9 +636,11 @@ def analyze(
     ] = None,
     quiet: Quiet = False,
 ) -> None:
-    """Sensitivity indices of a sweep: Sobol S1 and ST with 95 % intervals, or Morris mu*
-    and sigma, per outcome (replications averaged first). Writes indices.csv and
-    indices.png into the folder, and warns when the design is too small for stable indices.
+    """Sensitivity indices of a finished Sobol or Morris sweep, per outcome.
+
+    Sobol S1 and ST with 95 % intervals, or Morris mu* and sigma, replications averaged
+    first. Writes indices.csv and indices.png into the folder, and warns when the design is
+    too small for stable indices.
     """
     from sim import sensitivity
     from sim import sweep as sweeping
