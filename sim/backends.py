@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, wait
 
-from sim.ensemble import SINGLE_THREADED, _environment, process_pool
+from sim.ensemble import process_pool, single_threaded
 from sim.sweep import Job, Task, simulate
 
 BACKENDS = ("local", "dask")
@@ -55,7 +55,7 @@ def run_dask(
     """
     from dask.distributed import Client, LocalCluster, as_completed
 
-    with _environment(SINGLE_THREADED):
+    with single_threaded():  # the local cluster's workers inherit it
         if scheduler is None:
             cluster = LocalCluster(
                 n_workers=workers,

@@ -197,7 +197,7 @@ def calibrate(
                 runs = [patterns.run_variant(*a) for a in args]
             else:
                 runs = list(pool.map(patterns.run_variant, *zip(*args, strict=True)))
-            return measure(patterns.Runs({"fit": runs}, seeds))
+            return measure(patterns.Runs({"fit": runs}))
 
         def objective(unit: np.ndarray) -> float:
             values = to_values(unit)

@@ -141,7 +141,6 @@ class DashboardModel(MultivectorModel):
         overrides |= {name.replace("__", "."): value for name, value in levers.items()}
         spec, profile, _ = load_with_profile(settings.scenario, overrides)
         super().__init__(spec, profile=profile, seed=settings.seed)
-        self.overrides = overrides
 
 
 _CLASSES: dict[tuple[str, ...], type[DashboardModel]] = {}

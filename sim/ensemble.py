@@ -91,10 +91,15 @@ def process_pool(workers: int, **options):
     parent; several threaded workers on two cores would oversubscribe them)."""
     context = multiprocessing.get_context("spawn")
     with (
-        _environment(SINGLE_THREADED),
+        single_threaded(),
         ProcessPoolExecutor(workers, mp_context=context, **options) as pool,
     ):
         yield pool
+
+
+def single_threaded():
+    """Child processes started inside this block use one thread each."""
+    return _environment(SINGLE_THREADED)
 
 
 @contextmanager

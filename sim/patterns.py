@@ -111,7 +111,6 @@ class Run:
     timeseries: pd.DataFrame
     probes: dict[str, dict[str, np.ndarray]]
     powers: list[str]
-    end: str
     threshold: float
     profile: str
 
@@ -152,7 +151,6 @@ def run_variant(
         model.timeseries(),
         probes,
         model.powers,
-        model.date,
         model.params.state.dominance_threshold,
         model.params.run.profile,
     )
@@ -199,7 +197,6 @@ class Runs:
     """Every variant's runs, by variant name, in seed order."""
 
     by_variant: dict[str, list[Run]]
-    seeds: int
 
     def __getitem__(self, name: str) -> list[Run]:
         return self.by_variant[name]
@@ -248,7 +245,7 @@ def run_all(
     arguments = [(table[name], rep, population, until, seed) for name, rep in tasks]
     results = run_tasks(run_variant, arguments, workers, progress)
     done = dict(zip(tasks, results, strict=True))
-    return Runs({name: [done[name, rep] for rep in range(seeds)] for name in names}, seeds)
+    return Runs({name: [done[name, rep] for rep in range(seeds)] for name in names})
 
 
 # --- checks ---------------------------------------------------------------------------------

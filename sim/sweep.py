@@ -25,7 +25,7 @@ import os
 import time
 import tomllib
 import traceback
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -141,9 +141,6 @@ class Sweep:
     path: Path
     text: str
     scenario_path: Path
-    powers: list[str]
-    start: str
-    end: str
 
     @property
     def names(self) -> list[str]:
@@ -269,7 +266,7 @@ def load(path: str | Path) -> Sweep:
             )
     if problems:
         raise ScenarioError(problems)
-    return Sweep(spec, path, source.text, scenario_path, powers, start, end)
+    return Sweep(spec, path, source.text, scenario_path)
 
 
 def stored(folder: str | Path) -> Sweep:
@@ -280,7 +277,7 @@ def stored(folder: str | Path) -> Sweep:
     manifest = json.loads((folder / "manifest.json").read_text())
     spec = SweepFile.model_validate(tomllib.loads(text))
     scenario = Path(manifest["scenario"]["path"])
-    return Sweep(spec, folder / "sweep.toml", text, scenario, [], "", "")
+    return Sweep(spec, folder / "sweep.toml", text, scenario)
 
 
 def _unknown(loc: tuple) -> str:
@@ -626,10 +623,6 @@ def parse_shard(text: str | None) -> tuple[int, int]:
     return index, count
 
 
-def pending(all_tasks: Iterable[Task], done: set[int]) -> list[Task]:
-    return [t for t in all_tasks if t.run not in done]
-
-
 # --- a whole sweep -------------------------------------------------------------------------
 
 
@@ -680,7 +673,9 @@ def plan(
     }
     points = prepare(sweep, out, resume or is_sweep_folder(out), manifest)
     every = tasks(sweep, points, part)
-    return Plan(sweep, out, backend, scheduler, part, points, every, pending(every, done_runs(out)))
+    done = done_runs(out)
+    todo = [task for task in every if task.run not in done]
+    return Plan(sweep, out, backend, scheduler, part, points, every, todo)
 
 
 SEEDING = (
