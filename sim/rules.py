@@ -263,4 +263,5 @@ def reallocate(effort: Array, gain: Array, shift: float) -> Array:
     total, spread = effort.sum(), gain.sum()
     if spread <= 0 or total <= 0:
         return effort.copy()
-    return (1.0 - shift) * effort + shift * total * gain / spread
+    share = gain / spread  # divide first: total * gain can round when gains are tiny
+    return (1.0 - shift) * effort + shift * total * share
