@@ -15,7 +15,7 @@ import time
 import solara
 from mesa.visualization.utils import force_update
 
-from sim import dashboard
+from sim.app import dashboard
 
 STEPS = 12
 

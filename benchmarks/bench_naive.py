@@ -15,8 +15,8 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")
 import time
 
 from benchmarks.naive import use_naive_population
-from sim.model import MultivectorModel
-from sim.scenario import load_with_profile
+from sim.inputs.scenario import load_with_profile
+from sim.model.model import MultivectorModel
 
 PERSONS = 10_000
 SETTINGS = {"run.population": PERSONS, "mechanisms.stochastic_exposure": False}

@@ -19,8 +19,8 @@ import time
 import tracemalloc
 
 started = time.perf_counter()
-from sim.model import MultivectorModel  # noqa: E402
-from sim.scenario import load_with_profile  # noqa: E402
+from sim.inputs.scenario import load_with_profile  # noqa: E402
+from sim.model.model import MultivectorModel  # noqa: E402
 
 IMPORTS = time.perf_counter() - started
 

@@ -2,7 +2,7 @@
 loop over each person's neighbours.
 
 It re-implements step 3 of DESIGN.md §2 (persuasion, backlash, relaxation, bounded-confidence
-influence, identity) without numpy, so that it checks :mod:`sim.rules` independently
+influence, identity) without numpy, so that it checks :mod:`sim.model.rules` independently
 (``tests/test_naive_reference.py``) and measures what vectorising buys
 (``benchmarks/bench_naive.py``). Noise must be off (``mechanisms.stochastic_exposure =
 false``): the reference uses expected exposure and expected incident counts.
@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import mesa
 
-from sim.model import MultivectorModel
-from sim.schema import CHANNELS, DIMENSIONS
+from sim.inputs.schema import CHANNELS, DIMENSIONS
+from sim.model.model import MultivectorModel
 
 
 class Person(mesa.Agent):

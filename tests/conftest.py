@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from sim.model import MultivectorModel
-from sim.scenario import load_with_profile
+from sim.inputs.scenario import load_with_profile
+from sim.model.model import MultivectorModel
 
 TESTS = Path(__file__).parent
 TINY = TESTS / "scenarios" / "tiny.toml"

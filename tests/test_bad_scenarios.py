@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from sim.errors import ScenarioError
-from sim.scenario import load_scenario
+from sim.inputs.errors import ScenarioError
+from sim.inputs.scenario import load_scenario
 
 BAD = sorted((Path(__file__).parent / "bad").glob("*.toml"))
 

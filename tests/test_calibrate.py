@@ -7,8 +7,8 @@ import tomllib
 import numpy as np
 import pytest
 
-from sim import calibrate
-from sim.scenario import load_with_profile
+from sim.experiments import calibrate
+from sim.inputs.scenario import load_with_profile
 
 
 def test_unit_cube_round_trip():

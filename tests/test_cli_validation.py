@@ -9,8 +9,8 @@ import pandas as pd
 from test_cli import cli
 from typer.testing import CliRunner
 
-from sim import patterns
-from sim.cli import app
+from sim.app.cli import app
+from sim.experiments import patterns
 
 
 def test_validate_prints_the_table_and_writes_figures(tmp_path):

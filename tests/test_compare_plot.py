@@ -10,9 +10,11 @@ import pandas as pd
 import pytest
 from conftest import TINY
 
-from sim import compare, plots, results, runner
-from sim.errors import ScenarioError
-from sim.output import write
+from sim.experiments import runner
+from sim.inputs.errors import ScenarioError
+from sim.results import compare, plots
+from sim.results import saved as results
+from sim.results.writing import write
 
 EXE = str(Path(sys.executable).parent / "multivector")
 
@@ -20,7 +22,7 @@ EXE = str(Path(sys.executable).parent / "multivector")
 def saved_run(folder: Path, reps: int | None = None, **overrides) -> results.Saved:
     from datetime import UTC, datetime
 
-    from sim.ensemble import run_ensemble
+    from sim.experiments.ensemble import run_ensemble
 
     plan = runner.plan(TINY, overrides={"run.population": 200, **overrides})
     result = runner.execute(plan) if reps is None else run_ensemble(plan, reps, workers=1)

@@ -14,8 +14,8 @@ import solara
 from mesa.visualization.solara_viz import ModelController, ModelCreator
 from test_cli import cli
 
-from sim import dashboard
-from sim.schema import Mechanisms, bounds, resolve
+from sim.app import dashboard
+from sim.inputs.schema import Mechanisms, bounds, resolve
 
 OPEN: list = []
 
@@ -161,7 +161,7 @@ class Stub:
     def __init__(self, alignment: dict[str, list[float]]):
         import pandas as pd
 
-        from sim.schema import Parameters
+        from sim.inputs.schema import Parameters
 
         self.powers = list(alignment)
         months = len(next(iter(alignment.values())))

@@ -7,8 +7,9 @@ import pandas as pd
 import pytest
 from conftest import TINY
 
-from sim import bands, runner
-from sim.ensemble import run_ensemble
+from sim.experiments import runner
+from sim.experiments.ensemble import run_ensemble
+from sim.results import bands
 
 
 @pytest.fixture(scope="module")
@@ -52,7 +53,7 @@ def test_band_values_are_the_quantiles_over_runs(serial):
 
 
 def test_band_columns_are_the_model_measures():
-    from sim import measures
+    from sim.model import measures
 
     assert [f.__name__ for f in measures.PER_POWER] == bands.PER_POWER
     state = {f.__name__ for f in measures.PER_STATE} - {"dominant_power"}

@@ -10,9 +10,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pydantic import BaseModel
 
-from sim.model import MultivectorModel
-from sim.scenario import load_with_profile
-from sim.schema import Parameters, Power, bounds
+from sim.inputs.scenario import load_with_profile
+from sim.inputs.schema import Parameters, Power, bounds
+from sim.model.model import MultivectorModel
 
 
 def _numeric_leaves(model: type[BaseModel], prefix: str):
@@ -120,7 +120,7 @@ def test_a_power_that_does_nothing_gains_nothing():
 def test_the_model_is_a_mesa_model_with_agents(tiny_run):
     import mesa
 
-    from sim.agents import MiddleState, Official, Power
+    from sim.model.agents import MiddleState, Official, Power
 
     assert isinstance(tiny_run, mesa.Model)
     assert len(tiny_run.agents_by_type[Power]) == 3

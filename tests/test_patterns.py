@@ -7,9 +7,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from sim import patterns
-from sim.scenario import load_with_profile
-from sim.schema import CHANNELS
+from sim.experiments import patterns
+from sim.inputs.scenario import load_with_profile
+from sim.inputs.schema import CHANNELS
 
 SEEDS = 5
 POPULATION = 5000

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from sim.population import synthesize
-from sim.scenario import load_with_profile
+from sim.inputs.scenario import load_with_profile
+from sim.model.population import synthesize
 
 # facts file, "Population, 2021 census" (shares of the whole population)
 ETHNIC = {"Kazakh": 0.704, "Russian": 0.155, "Uzbek": 0.032, "Ukrainian": 0.020, "Uyghur": 0.015}

@@ -1,4 +1,4 @@
-"""Unit tests and properties of the behavioural rules (sim.rules), without a model."""
+"""Unit tests and properties of the behavioural rules (sim.model.rules), without a model."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 from scipy import sparse
 
-from sim import rules
+from sim.model import rules
 
 finite = st.floats(-5, 5, allow_nan=False)
 

@@ -6,10 +6,10 @@ import pytest
 from conftest import tiny, tiny_model
 from pydantic import BaseModel
 
-from sim import schema
-from sim.model import MultivectorModel
-from sim.scenario import load_scenario, load_with_profile, shipped_scenarios
-from sim.schema import Parameters, get_value
+from sim.inputs import schema
+from sim.inputs.scenario import load_scenario, load_with_profile, shipped_scenarios
+from sim.inputs.schema import Parameters, get_value
+from sim.model.model import MultivectorModel
 
 
 @pytest.mark.parametrize("name", list(shipped_scenarios()))
@@ -122,11 +122,11 @@ def test_the_generated_tables_of_the_docs_are_current(document):
     """The ODD's parameter table and the calibration's tables are what the code writes."""
     from pathlib import Path
 
-    from sim.reference import DOCUMENTS, between
+    from sim.app.reference import DOCUMENTS, between
 
     start, end, table = DOCUMENTS[document]
     text = (Path(__file__).parents[1] / document).read_text()
-    assert between(text, start, end) == table(), "run: uv run python -m sim.reference"
+    assert between(text, start, end) == table(), "run: uv run python -m sim.app.reference"
 
 
 def test_adaptation_never_leaks_effort_through_a_ramped_channel():
@@ -146,7 +146,7 @@ def test_adaptation_never_leaks_effort_through_a_ramped_channel():
 
 def test_a_model_built_from_a_scenario_uses_that_scenarios_profile():
     """Without a profile given, the model loads the one the scenario names (not another's)."""
-    from sim.errors import ScenarioError
+    from sim.inputs.errors import ScenarioError
 
     scenario = load_scenario("baseline", {"run.population": 300})
     elsewhere = scenario.model_copy(

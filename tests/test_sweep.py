@@ -15,9 +15,9 @@ import pytest
 from test_cli import EXE, cli
 from typer.testing import CliRunner
 
-from sim import sweep as sweeping
-from sim.cli import app
-from sim.errors import ScenarioError
+from sim.app.cli import app
+from sim.experiments import sweep as sweeping
+from sim.inputs.errors import ScenarioError
 
 HERE = Path(__file__).parent
 TINY_SOBOL = HERE / "sweeps" / "tiny_sobol.toml"

@@ -23,10 +23,10 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from sim.errors import COMMAND_LINE, refuse
-from sim.results import Saved
-from sim.runner import Plan, Result
-from sim.scenario import scenario_hash, shipped_profiles
+from sim.inputs.errors import COMMAND_LINE, refuse
+from sim.results.saved import Saved
+from sim.experiments.runner import Plan, Result
+from sim.inputs.scenario import scenario_hash, shipped_profiles
 
 
 def default_out_dir(plan: Plan, started: datetime, root: Path = Path("results")) -> Path:
@@ -63,7 +63,8 @@ def write(
     result: Result, plan: Plan, out: Path, started: datetime, overwrite: bool = False
 ) -> Path:
     """Write every output of a run into ``out`` at once (see the module docstring)."""
-    from sim import bands, plots  # matplotlib loads only when there is something to draw
+    from sim.results import bands
+    from sim.results import plots  # matplotlib loads only when there is something to draw
 
     with staged(out, overwrite) as staging:
         manifest = provenance(plan, result, started)

@@ -9,8 +9,8 @@ from pathlib import Path
 import pandas as pd
 from pydantic import TypeAdapter
 
-from sim.errors import refuse
-from sim.schema import Event
+from sim.inputs.errors import refuse
+from sim.inputs.schema import Event
 
 REQUIRED = ("manifest.json", "timeseries", "groups", "channels")
 """What a results folder must hold (tables as .parquet or .csv)."""

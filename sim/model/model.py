@@ -8,13 +8,13 @@ import mesa
 import numpy as np
 import pandas as pd
 
-from sim import measures
-from sim.agents import MiddleState, Official, Power
-from sim.events import EventSchedule
-from sim.population import synthesize
-from sim.profile import Profile
-from sim.scenario import load_with_profile, profile_for
-from sim.schema import Scenario, month_index, month_name
+from sim.inputs.profile import Profile
+from sim.inputs.scenario import load_with_profile, profile_for
+from sim.inputs.schema import Scenario, month_index, month_name
+from sim.model import measures
+from sim.model.agents import MiddleState, Official, Power
+from sim.model.events import EventSchedule
+from sim.model.population import synthesize
 
 STREAMS = ("population", "exposure", "incidents", "officials", "shocks", "mesa")
 """Independent random streams, each a child of the run's SeedSequence (in this order)."""
@@ -24,8 +24,8 @@ class MultivectorModel(mesa.Model):
     """One run of a scenario, month by month.
 
     Args:
-        scenario: a validated :class:`~sim.schema.Scenario`, or the name or path of a scenario
-            file (default: the baseline).
+        scenario: a validated :class:`~sim.inputs.schema.Scenario`, or the name or path of a
+            scenario file (default: the baseline).
         seed: root seed of every random stream; defaults to the scenario's ``run.seed``.
         profile: the country profile; loaded from the scenario's ``run.profile`` if omitted.
         until: last month to run (``YYYY-MM``), if earlier than the scenario's ``run.end``.
@@ -39,7 +39,7 @@ class MultivectorModel(mesa.Model):
     Attributes:
         spec: the scenario as validated (never changed by the run).
         params: the live parameters: events and the powers' adaptation change them.
-        state: the middle state, holding the population (:class:`~sim.agents.MiddleState`).
+        state: the middle state, holding the population (:class:`~sim.model.agents.MiddleState`).
         power_agents: the powers, in the scenario's order (``powers`` holds their names).
     """
 

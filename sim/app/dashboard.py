@@ -1,6 +1,6 @@
 """The classroom dashboard: Mesa's SolaraViz around the model, with the lesson's levers.
 
-    multivector dashboard [SCENARIO] --port 8765     # or: solara run sim.dashboard:Page
+    multivector dashboard [SCENARIO] --port 8765     # or: solara run sim.app.dashboard:Page
 
 The page is Mesa's SolaraViz: its sidebar holds play, step and reset, and the levers as
 sliders and switches (:func:`levers`, built from the scenario schema: range, label and help
@@ -26,11 +26,11 @@ import pandas as pd
 import solara
 from matplotlib.figure import Figure
 
-from sim import measures
-from sim.errors import COMMAND_LINE, ScenarioError, refuse
-from sim.model import MultivectorModel
-from sim.scenario import DEFAULT_SCENARIO, load_with_profile, shipped_scenarios
-from sim.schema import Mechanisms, Parameters, bounds, get_value, resolve
+from sim.inputs.errors import COMMAND_LINE, ScenarioError, refuse
+from sim.inputs.scenario import DEFAULT_SCENARIO, load_with_profile, shipped_scenarios
+from sim.inputs.schema import Mechanisms, Parameters, bounds, get_value, resolve
+from sim.model import measures
+from sim.model.model import MultivectorModel
 
 SCENARIO_ENV = "MULTIVECTOR_DASHBOARD_SCENARIO"
 """The scenario ``multivector dashboard`` opens with (a shipped name or a file path)."""
@@ -307,7 +307,7 @@ margins: a constrained layout tripled the time to draw them."""
 
 def trajectories_figure(model: MultivectorModel):
     """Attraction and alignment by power, the scenario's events on the time axis."""
-    from sim.plots import power_style, years
+    from sim.results.plots import power_style, years
 
     ts = model.timeseries()
     first = pd.Timestamp(model.params.run.start)
@@ -357,7 +357,7 @@ def trajectories_figure(model: MultivectorModel):
 def dated_events(model: MultivectorModel) -> list[dict]:
     """The scenario's events after its first month, one mark per label (trends that run
     from the start are in the scenario's description, not on the axis)."""
-    from sim.plots import event_marks
+    from sim.results.plots import event_marks
 
     first = pd.Timestamp(model.params.run.start)
     return [m for m in event_marks(model.spec.events) if m["start"] > first]
@@ -365,7 +365,7 @@ def dated_events(model: MultivectorModel) -> list[dict]:
 
 def balance_figure(model: MultivectorModel):
     """The effective number of vectors, and the largest share against the threshold."""
-    from sim.plots import years
+    from sim.results.plots import years
 
     ts = model.timeseries().drop_duplicates("date")
     when = pd.to_datetime(ts["date"])

@@ -1,6 +1,6 @@
 """Mesa agents: the powers, the middle state (which holds the population), its officials.
 
-Agents wire the rules of :mod:`sim.rules` to the model's live parameters; every equation is
+Agents wire the rules of :mod:`sim.model.rules` to the model's live parameters; every equation is
 there, not here.
 """
 
@@ -11,12 +11,12 @@ from typing import TYPE_CHECKING
 import mesa
 import numpy as np
 
-from sim import measures, rules
-from sim.population import Population
-from sim.schema import CHANNELS, DIMENSIONS, ShockEvent
+from sim.inputs.schema import CHANNELS, DIMENSIONS, ShockEvent
+from sim.model import measures, rules
+from sim.model.population import Population
 
 if TYPE_CHECKING:
-    from sim.model import MultivectorModel
+    from sim.model.model import MultivectorModel
 
 
 class Power(mesa.Agent):

@@ -12,8 +12,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from sim import sweep as sweeping
-from sim.errors import COMMAND_LINE, refuse
+from sim.experiments import sweep as sweeping
+from sim.inputs.errors import COMMAND_LINE, refuse
 
 SOBOL_STABLE = 512
 """Base samples below which Sobol' indices are flagged as unstable (Saltelli et al. 2010 use

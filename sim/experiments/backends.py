@@ -10,8 +10,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, wait
 
-from sim.ensemble import process_pool, single_threaded
-from sim.sweep import Job, Task, simulate
+from sim.experiments.ensemble import process_pool, single_threaded
+from sim.experiments.sweep import Job, Task, simulate
 
 BACKENDS = ("local", "dask")
 IN_FLIGHT = 4

@@ -8,7 +8,7 @@ from __future__ import annotations
 import pandas as pd
 
 PER_POWER = ["attraction", "favourable", "elite_attraction", "alignment", "screening", "effort"]
-"""Per-power columns of the time series (``sim.measures.PER_POWER``; a test keeps them equal,
+"""Per-power columns of the time series (``sim.model.measures.PER_POWER``; a test keeps them equal,
 so that reading saved results never loads the model)."""
 OF_STATE = ["effective_vectors", "dominant_share", "identity", "promotion"]
 LOW, HIGH = 0.05, 0.95

@@ -6,8 +6,8 @@ The flow of ``multivector sweep FILE --out DIR``:
    ranges, the design's size for its method, the outcomes.
 2. The design (one row per point) is drawn (:func:`design`) and written with a copy of the
    sweep file and a manifest before the first run is dispatched.
-3. Runs (point x replication) go to a backend (:mod:`sim.backends`). Run ``r`` of point ``p``
-   draws its randomness from ``SeedSequence(design.seed, spawn_key=(p, r))`` (or ``(r,)``
+3. Runs (point x replication) go to a backend (:mod:`sim.experiments.backends`). Run ``r`` of point
+   ``p`` draws its randomness from ``SeedSequence(design.seed, spawn_key=(p, r))`` (or ``(r,)``
    with common random numbers), never from a worker or the order of completion, so results
    are identical whichever backend, worker count or shard produced them.
 4. Finished runs are buffered and written in parts (``results/part-*.parquet``), each
@@ -37,9 +37,9 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from pydantic import BaseModel, Discriminator, Field, Tag, ValidationError, model_validator
 
-from sim.errors import COMMAND_LINE, Problem, ScenarioError, refuse
-from sim.schema import Month, Strict, month_index, resolve
-from sim.validation import _dotted, _message, locate
+from sim.inputs.errors import COMMAND_LINE, Problem, ScenarioError, refuse
+from sim.inputs.problems import _dotted, _message, locate
+from sim.inputs.schema import Month, Strict, month_index, resolve
 
 METHODS = ("grid", "lhs", "sobol", "morris")
 MINIMUM = {"grid": 1, "lhs": 2, "sobol": 8, "morris": 2}
@@ -165,7 +165,7 @@ class Sweep:
 
 def measures() -> tuple[list[str], list[str]]:
     """Measures an outcome may name: per power, and of the state."""
-    from sim.measures import PER_POWER, PER_STATE
+    from sim.model.measures import PER_POWER, PER_STATE
 
     return [f.__name__ for f in PER_POWER], [
         f.__name__ for f in PER_STATE if f.__name__ != "dominant_power"
@@ -175,7 +175,7 @@ def measures() -> tuple[list[str], list[str]]:
 def load(path: str | Path) -> Sweep:
     """Read and check a sweep file; a ScenarioError lists every problem with file, line and
     key. Nothing runs here."""
-    from sim.scenario import find_scenario, load_with_profile, read_toml
+    from sim.inputs.scenario import find_scenario, load_with_profile, read_toml
 
     path = Path(path)
     source = read_toml(path)
@@ -333,7 +333,7 @@ def design(sweep: Sweep) -> pd.DataFrame:
 
 
 def _is_int(sweep: Sweep, name: str) -> bool:
-    from sim.scenario import load_scenario
+    from sim.inputs.scenario import load_scenario
 
     info = resolve(load_scenario(sweep.scenario_path), name)[2]
     return info is not None and info.annotation is int
@@ -431,8 +431,8 @@ def _failure(task: Task, err: Exception) -> dict:
 
 
 def _simulate(job: Job, task: Task) -> dict:
-    from sim.model import MultivectorModel
-    from sim.scenario import load_with_profile
+    from sim.inputs.scenario import load_with_profile
+    from sim.model.model import MultivectorModel
 
     overrides = dict(task.values)
     if job.population is not None:
@@ -653,8 +653,8 @@ def plan(
 
     Raises ScenarioError (nothing run, nothing written) for a bad file or option.
     """
-    from sim.backends import BACKENDS
-    from sim.output import environment
+    from sim.experiments.backends import BACKENDS
+    from sim.results.writing import environment
 
     if backend not in BACKENDS:
         raise refuse(
@@ -695,7 +695,7 @@ def execute(
     What finished is written even when the sweep is interrupted (Ctrl-C). Returns the counts
     of runs done and failed.
     """
-    from sim import backends
+    from sim.experiments import backends
 
     parts = Parts(plan.out, f"{plan.shard[0]}of{plan.shard[1]}", batch)
     counts = {"done": 0, "failed": 0}

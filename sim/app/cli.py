@@ -15,8 +15,8 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
-from sim.errors import COMMAND_LINE, ScenarioError, refuse
-from sim.scenario import (
+from sim.inputs.errors import COMMAND_LINE, ScenarioError, refuse
+from sim.inputs.scenario import (
     DEFAULT_SCENARIO,
     load_with_profile,
     read_toml,
@@ -129,7 +129,8 @@ def run(
     With --reps N, run an ensemble: N runs in parallel whose seeds are the children of one
     root seed, with the median and 5-95 % band of every measure in summary.csv.
     """
-    from sim import output, runner
+    from sim.experiments import runner
+    from sim.results import writing as output
 
     started = datetime.now(UTC)
     try:
@@ -151,12 +152,12 @@ def run(
 
 def _execute(plan, reps: int | None, workers: int | None, quiet: bool):
     """One run, or an ensemble of ``reps`` runs, with a progress bar."""
-    from sim import runner
+    from sim.experiments import runner
 
     with _progress(plan.scenario.name, "months" if reps is None else "runs", quiet) as update:
         if reps is None:
             return runner.execute(plan, update)
-        from sim.ensemble import run_ensemble
+        from sim.experiments.ensemble import run_ensemble
 
         return run_ensemble(plan, reps, workers, update)
 
@@ -274,8 +275,10 @@ def compare(
     Writes each run into a subfolder, comparison.png and differences.csv (each scenario
     against the first, at the months given by --at), and prints the differences.
     """
-    from sim import compare as comparing
-    from sim import output, results, runner
+    from sim.experiments import runner
+    from sim.results import compare as comparing
+    from sim.results import saved as results
+    from sim.results import writing as output
 
     started = datetime.now(UTC)
     try:
@@ -368,7 +371,8 @@ def plot(
     --kind sweep draws a sweep's outcome against one parameter (median and band over runs)
     or, with --y, against two (a heatmap).
     """
-    from sim import plots, results
+    from sim.results import plots
+    from sim.results import saved as results
 
     kinds = (*plots.KINDS, "sweep")
     try:
@@ -394,8 +398,8 @@ def plot(
 
 
 def _plot_sweep(folder: Path, outcome: str | None, x: str | None, y: str | None, path: Path):
-    from sim import sensitivity
-    from sim import sweep as sweeping
+    from sim.experiments import sensitivity
+    from sim.experiments import sweep as sweeping
 
     if not sweeping.is_sweep_folder(folder):
         raise refuse(COMMAND_LINE, "FOLDER", f"{folder} holds no sweep (no sweep.toml)")
@@ -432,7 +436,8 @@ def validate(
     Each check runs the shipped scenarios it needs on --seeds seeds and prints what it
     measured against its threshold. The exit status is 1 if any check fails.
     """
-    from sim import output, patterns
+    from sim.experiments import patterns
+    from sim.results import writing as output
 
     started = datetime.now(UTC)
     try:
@@ -509,8 +514,8 @@ def calibrate(
     (every evaluation) and a manifest. docs/calibration.md lists the free parameters, their
     bounds and the targets.
     """
-    from sim import calibrate as fitting
-    from sim import output
+    from sim.experiments import calibrate as fitting
+    from sim.results import writing as output
 
     started = datetime.now(UTC)
     try:
@@ -582,7 +587,7 @@ def sweep(
     """
     import os
 
-    from sim import sweep as sweeping
+    from sim.experiments import sweep as sweeping
 
     started = datetime.now(UTC)
     try:
@@ -642,8 +647,8 @@ def analyze(
     first. Writes indices.csv and indices.png into the folder, and warns when the design is
     too small for stable indices.
     """
-    from sim import sensitivity
-    from sim import sweep as sweeping
+    from sim.experiments import sensitivity
+    from sim.experiments import sweep as sweeping
 
     try:
         if not sweeping.is_sweep_folder(folder):
@@ -690,7 +695,7 @@ def dashboard(
     import subprocess
     import sys
 
-    from sim.dashboard import SCENARIO_ENV
+    from sim.app.dashboard import SCENARIO_ENV
 
     name = scenario or DEFAULT_SCENARIO
     try:
@@ -704,7 +709,7 @@ def dashboard(
         highlight=False,
         soft_wrap=True,
     )
-    command = [sys.executable, "-m", "solara", "run", "sim.dashboard:Page"]
+    command = [sys.executable, "-m", "solara", "run", "sim.app.dashboard:Page"]
     command += ["--host", host, "--port", str(port), "--production", "--no-open"]
     env = {**os.environ, SCENARIO_ENV: name, "SOLARA_TELEMETRY_MIXPANEL_ENABLE": "False"}
     try:

@@ -19,8 +19,8 @@ import numpy as np
 import pandas as pd
 from scipy.optimize import minimize
 
-from sim import patterns
-from sim.schema import CHANNELS
+from sim.experiments import patterns
+from sim.inputs.schema import CHANNELS
 
 
 @dataclass(frozen=True)
@@ -157,8 +157,8 @@ def to_unit(values: dict[str, float]) -> np.ndarray:
 
 def current(scenario: str = "baseline") -> dict[str, float]:
     """The free parameters' values in a shipped scenario (the starting point)."""
-    from sim.scenario import load_with_profile
-    from sim.schema import get_value
+    from sim.inputs.scenario import load_with_profile
+    from sim.inputs.schema import get_value
 
     spec, _, _ = load_with_profile(scenario)
     return {f.path: float(get_value(spec, f.path)) for f in FREE}
@@ -251,7 +251,7 @@ def _step(x0: np.ndarray, k: int) -> np.ndarray:
 @contextmanager
 def _pool(workers: int) -> Iterator[Executor | None]:
     """A process pool for the seeds of one evaluation, or none for a single worker."""
-    from sim.ensemble import process_pool
+    from sim.experiments.ensemble import process_pool
 
     if workers == 1:
         yield None

@@ -11,8 +11,8 @@ import pandas as pd
 from numpy.typing import NDArray
 from scipy import sparse
 
-from sim.profile import Profile
-from sim.schema import CHANNELS, DIMENSIONS, Parameters
+from sim.inputs.profile import Profile
+from sim.inputs.schema import CHANNELS, DIMENSIONS, Parameters
 
 URBAN, RURAL = "urban", "rural"
 

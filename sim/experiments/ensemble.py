@@ -15,8 +15,8 @@ from contextlib import contextmanager
 
 import pandas as pd
 
-from sim.model import MultivectorModel
-from sim.runner import Plan, Result
+from sim.experiments.runner import Plan, Result
+from sim.model.model import MultivectorModel
 
 SINGLE_THREADED = {
     "OMP_NUM_THREADS": "1",

@@ -1,9 +1,9 @@
 """Scenario files: find, read, resolve ``extends``, apply overrides, validate (the messages
-are phrased in :mod:`sim.validation`).
+are phrased in :mod:`sim.inputs.problems`).
 
 Nothing in a file is evaluated: TOML is parsed with ``tomllib`` and checked against
-:mod:`sim.schema`. Every problem is collected and reported with the file, the key path, the
-line where it can be found, and what is allowed (:class:`sim.errors.ScenarioError`).
+:mod:`sim.inputs.schema`. Every problem is collected and reported with the file, the key path, the
+line where it can be found, and what is allowed (:class:`sim.inputs.errors.ScenarioError`).
 """
 
 from __future__ import annotations
@@ -18,10 +18,15 @@ from typing import Any
 
 from pydantic import TypeAdapter, ValidationError
 
-from sim.errors import COMMAND_LINE, ScenarioError, refuse
-from sim.profile import Profile, load_profile
-from sim.schema import Event, Scenario
-from sim.validation import check_consistency, loc_message, locate_problem, merge_incomplete_powers
+from sim.inputs.errors import COMMAND_LINE, ScenarioError, refuse
+from sim.inputs.problems import (
+    check_consistency,
+    loc_message,
+    locate_problem,
+    merge_incomplete_powers,
+)
+from sim.inputs.profile import Profile, load_profile
+from sim.inputs.schema import Event, Scenario
 
 EVENT: TypeAdapter = TypeAdapter(Event)
 DEFAULT_SCENARIO = "baseline"
@@ -29,8 +34,9 @@ DEFAULT_SCENARIO = "baseline"
 
 def shipped_dir() -> Path:
     """The shipped scenario folder: inside an installed wheel, or the source tree's."""
-    packaged = Path(__file__).parent / "_shipped" / "scenarios"
-    return packaged if packaged.is_dir() else Path(__file__).resolve().parent.parent / "scenarios"
+    package = Path(__file__).resolve().parents[1]  # sim/
+    packaged = package / "_shipped" / "scenarios"
+    return packaged if packaged.is_dir() else package.parent / "scenarios"
 
 
 def shipped_scenarios() -> dict[str, Path]:

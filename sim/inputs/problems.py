@@ -8,9 +8,9 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel
 
-from sim.errors import COMMAND_LINE, Problem
-from sim.profile import Profile
-from sim.schema import (
+from sim.inputs.errors import COMMAND_LINE, Problem
+from sim.inputs.profile import Profile
+from sim.inputs.schema import (
     GROUP_DIMENSIONS,
     PATH_ACTIONS,
     Power,
@@ -23,7 +23,7 @@ from sim.schema import (
 )
 
 if TYPE_CHECKING:
-    from sim.scenario import Resolved
+    from sim.inputs.scenario import Resolved
 
 MISSING = "required key is missing"
 

@@ -12,8 +12,8 @@ from typing import Annotated
 
 from pydantic import Field, ValidationError, model_validator
 
-from sim.errors import refuse
-from sim.schema import CHANNELS, Strict
+from sim.inputs.errors import refuse
+from sim.inputs.schema import CHANNELS, Strict
 
 Share = Annotated[float, Field(ge=0, le=1)]
 

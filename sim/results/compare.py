@@ -1,6 +1,6 @@
 """Scenarios side by side: a table of differences at chosen months, and a figure.
 
-Both read saved results (:class:`sim.results.Saved`), so a comparison of fresh runs and one of
+Both read saved results (:class:`sim.results.saved.Saved`), so a comparison of fresh runs and one of
 folders saved last week are the same computation.
 """
 
@@ -11,9 +11,9 @@ from pathlib import Path
 import matplotlib.pyplot as plt
 import pandas as pd
 
-from sim import plots
-from sim.bands import runs
-from sim.results import Saved
+from sim.results import plots
+from sim.results.bands import runs
+from sim.results.saved import Saved
 
 COMPARED = ("attraction", "favourable", "alignment")
 

@@ -17,9 +17,9 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from sim.bands import band, runs
-from sim.results import Saved
-from sim.schema import CHANNELS
+from sim.results.bands import band, runs
+from sim.results.saved import Saved
+from sim.inputs.schema import CHANNELS
 
 KNOWN = {"West": "#0072B2", "Russia": "#D55E00", "China": "#009E73", "Turkey": "#E69F00"}
 SPARE = ["#CC79A7", "#56B4E9", "#F0E442", "#000000"]

@@ -5,10 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from sim.schema import RampEvent, ShockEvent, get_value, month_index, set_value
+from sim.inputs.schema import RampEvent, ShockEvent, get_value, month_index, set_value
 
 if TYPE_CHECKING:
-    from sim.model import MultivectorModel
+    from sim.model.model import MultivectorModel
 
 
 @dataclass
@@ -20,7 +20,7 @@ class EventSchedule:
     _held: tuple[int, frozenset[str]] = (-1, frozenset())
 
     def apply_due(self, model: MultivectorModel, month: int) -> None:
-        """Apply every event due in ``month`` (a :func:`sim.schema.month_index`)."""
+        """Apply every event due in ``month`` (a :func:`sim.inputs.schema.month_index`)."""
         for number, event in enumerate(self.events):
             begins = month_index(event.date)
             if isinstance(event, RampEvent):

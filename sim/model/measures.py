@@ -8,11 +8,11 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from sim import rules
-from sim.schema import CHANNELS
+from sim.inputs.schema import CHANNELS
+from sim.model import rules
 
 if TYPE_CHECKING:
-    from sim.model import MultivectorModel
+    from sim.model.model import MultivectorModel
 
 FAVOURABLE = 0.5
 """Attraction above which a person counts as favourable, as a poll would report it."""

@@ -1,5 +1,5 @@
 """Carry a scenario through one run: validate everything first, then step, then hand back
-tidy tables. No files are touched here (see :mod:`sim.output`)."""
+tidy tables. No files are touched here (see :mod:`sim.results.writing`)."""
 
 from __future__ import annotations
 
@@ -10,13 +10,13 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from sim.errors import COMMAND_LINE, refuse
-from sim.profile import Profile
-from sim.scenario import Resolved, load_with_profile
-from sim.schema import Scenario, check_month, month_index
+from sim.inputs.errors import COMMAND_LINE, refuse
+from sim.inputs.profile import Profile
+from sim.inputs.scenario import Resolved, load_with_profile
+from sim.inputs.schema import Scenario, check_month, month_index
 
 if TYPE_CHECKING:  # the model (mesa, numba) loads only when a run starts
-    from sim.model import MultivectorModel
+    from sim.model.model import MultivectorModel
 
 
 @dataclass
@@ -79,7 +79,7 @@ def check_date(option: str, date: str, first: str, last: str, hint: str = "") ->
 
 def execute(plan: Plan, progress: Callable[[int, int], None] | None = None) -> Result:
     """Build the model, run it to the plan's stop date, collect the tables."""
-    from sim.model import MultivectorModel
+    from sim.model.model import MultivectorModel
 
     model = MultivectorModel(plan.scenario, profile=plan.profile, until=plan.until)
     total = month_index(plan.until) - model.month

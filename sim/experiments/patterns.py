@@ -17,8 +17,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from sim.scenario import profile_for
-from sim.schema import CHANNELS, RampEvent, Scenario, SetEvent
+from sim.inputs.scenario import profile_for
+from sim.inputs.schema import CHANNELS, RampEvent, Scenario, SetEvent
 
 # --- runs -----------------------------------------------------------------------------------
 
@@ -117,7 +117,7 @@ class Run:
 
 def build(variant: Variant, population: int | None):
     """The scenario and profile of a variant, overrides and transform applied."""
-    from sim.scenario import load_with_profile
+    from sim.inputs.scenario import load_with_profile
 
     overrides = dict(variant.overrides)
     if population is not None:
@@ -136,7 +136,7 @@ def run_variant(
     seed: int | None = None,
 ) -> Run:
     """Run one variant for replicate ``replicate``, probing at :data:`PROBE_DATES`."""
-    from sim.model import MultivectorModel
+    from sim.model.model import MultivectorModel
 
     spec, profile = build(variant, population)
     model = MultivectorModel(spec, profile=profile, until=until, replicate=replicate, seed=seed)
@@ -238,7 +238,7 @@ def run_all(
     variants: dict[str, Variant] | None = None,
 ) -> Runs:
     """Run the named variants on ``seeds`` replicates each, on ``workers`` processes."""
-    from sim.ensemble import run_tasks
+    from sim.experiments.ensemble import run_tasks
 
     table = variants or VARIANTS
     tasks = [(name, rep) for name in names for rep in range(seeds)]
@@ -725,7 +725,7 @@ def draw(check: Check, runs: Runs, passed: bool, path) -> None:
     power (colour) and variant (line style), with a 5-95 % band for the first variant."""
     import matplotlib.pyplot as plt
 
-    from sim.plots import power_style, years
+    from sim.results.plots import power_style, years
 
     measure, label, variants, chosen = check.figure
     fig, ax = plt.subplots(figsize=(6.4, 3.6), layout="constrained")

@@ -1,8 +1,8 @@
 """Tables of the documentation written from the code (never by hand): the parameter
 reference of ``docs/ODD.md`` from the schema, and the free parameters and targets of
-``docs/calibration.md`` from :mod:`sim.calibrate` and the shipped baseline.
+``docs/calibration.md`` from :mod:`sim.experiments.calibrate` and the shipped baseline.
 
-    uv run python -m sim.reference    # rewrite both tables in place
+    uv run python -m sim.app.reference    # rewrite both tables in place
 
 A test fails when a table in a document differs from what the code says.
 """
@@ -14,7 +14,7 @@ from pathlib import Path
 from pydantic import BaseModel
 from pydantic_core import PydanticUndefined
 
-from sim.schema import CHANNELS, Parameters, Power, bounds
+from sim.inputs.schema import CHANNELS, Parameters, Power, bounds
 
 START, END = "<!-- parameters:start -->", "<!-- parameters:end -->"
 CALIBRATION_START, CALIBRATION_END = "<!-- calibration:start -->", "<!-- calibration:end -->"
@@ -90,7 +90,7 @@ def parameter_table() -> str:
 
 def calibration_table() -> str:
     """The free parameters (bounds, shipped value, reason) and the targets (value, band, source)."""
-    from sim import calibrate
+    from sim.experiments import calibrate
 
     shipped = calibrate.current()
     lines = [
@@ -128,7 +128,7 @@ def update(document: Path, start: str = START, end: str = END, table=parameter_t
 
 
 if __name__ == "__main__":
-    root = Path(__file__).resolve().parent.parent
+    root = Path(__file__).resolve().parents[2]
     for name, (start, end, table) in DOCUMENTS.items():
         changed = update(root / name, start, end, table)
         print(f"{name}: {'updated' if changed else 'already current'}")
