@@ -14,7 +14,7 @@ from pathlib import Path
 from pydantic import BaseModel
 from pydantic_core import PydanticUndefined
 
-from sim.inputs.schema import CHANNELS, Parameters, Power, bounds
+from sim.inputs.schema import CHANNELS, Parameters, PowerSettings, bounds
 
 START, END = "<!-- parameters:start -->", "<!-- parameters:end -->"
 CALIBRATION_START, CALIBRATION_END = "<!-- calibration:start -->", "<!-- calibration:end -->"
@@ -26,7 +26,7 @@ def _rows(model: type[BaseModel], prefix: str):
         ann = info.annotation
         extra = info.json_schema_extra or {}
         if name == "powers":
-            yield from _rows(Power, "powers.<power>.")
+            yield from _rows(PowerSettings, "powers.<power>.")
         elif isinstance(ann, type) and issubclass(ann, BaseModel):
             fields = ann.model_fields
             if set(fields) == set(CHANNELS):  # one row for a per-channel table

@@ -18,25 +18,25 @@ import numpy as np
 import pandas as pd
 
 from sim.inputs.scenario import profile_for
-from sim.inputs.schema import CHANNELS, RampEvent, Scenario, SetEvent
+from sim.inputs.schema import CHANNELS, RampEvent, ScenarioSpec, SetEvent
 
 # --- runs -----------------------------------------------------------------------------------
 
 
-def double_china(spec: Scenario) -> Scenario:
+def double_china(spec: ScenarioSpec) -> ScenarioSpec:
     """China's effort doubled in every channel, from the start and in its ramps, with the
     capacity to carry it (P4: "doubling China's effort")."""
     return scale_effort(spec, "China", 2.0)
 
 
-def double_western_grants(spec: Scenario) -> Scenario:
+def double_western_grants(spec: ScenarioSpec) -> ScenarioSpec:
     """Western NGO grants doubled, capacity raised by the same amount (P9)."""
     return scale_effort(spec, "West", 2.0, channels=("grants",))
 
 
 def scale_effort(
-    spec: Scenario, power: str, factor: float, channels: tuple[str, ...] = CHANNELS
-) -> Scenario:
+    spec: ScenarioSpec, power: str, factor: float, channels: tuple[str, ...] = CHANNELS
+) -> ScenarioSpec:
     """A copy of ``spec`` in which ``power`` spends ``factor`` times its effort on ``channels``
     at every moment: the initial effort, and every set or ramp of those efforts."""
     out = spec.model_copy(deep=True)
@@ -52,7 +52,7 @@ def scale_effort(
     return out
 
 
-TRANSFORMS: dict[str, Callable[[Scenario], Scenario]] = {
+TRANSFORMS: dict[str, Callable[[ScenarioSpec], ScenarioSpec]] = {
     "double_china": double_china,
     "double_western_grants": double_western_grants,
 }
@@ -139,14 +139,14 @@ def run_variant(
     from sim.model.model import MultivectorModel
 
     spec, profile = build(variant, population)
-    model = MultivectorModel(spec, profile=profile, until=until, replicate=replicate, seed=seed)
+    model = MultivectorModel(spec, profile, until=until, replicate=replicate, seed=seed)
     probes = {}
     for date in (*PROBE_DATES, model.params.run.end if until is None else until):
         if date < model.date:
             continue
-        model.run_until(date)
+        model.run_to(date)
         probes[model.date] = probe(model)
-    model.run_until()
+    model.run_to()
     return Run(
         model.timeseries(),
         probes,
@@ -158,7 +158,9 @@ def run_variant(
 
 def probe(model) -> dict[str, np.ndarray]:
     """Person-level measures now: group attraction (P2), channel reach (targets), census."""
-    pop = model.state.population
+    from sim.model import measures
+
+    pop = model.public.persons
     kazakh = pop.ethnicity == pop.labels["ethnicity"].index("Kazakh")
     strong = kazakh & (pop.identity > np.median(pop.identity[kazakh]))
     russian_speakers = pop.language == pop.labels["language"].index("ru")
@@ -167,26 +169,11 @@ def probe(model) -> dict[str, np.ndarray]:
         "attraction": pop.attraction.mean(axis=0),
         "kazakh_strong_identity": pop.attraction[strong].mean(axis=0),
         "russian_speakers": pop.attraction[russian_speakers].mean(axis=0),
-        "reach": reach(model),
+        "reach": measures.channel_reach(model),
         "ethnic_shares": np.bincount(pop.ethnicity, minlength=len(pop.labels["ethnicity"]))
         / pop.size,
         "speaks": np.array([pop.speaks[:, languages.index(lang)].mean() for lang in SPEAKS]),
     }
-
-
-def reach(model) -> np.ndarray:
-    """Share of each channel's foreign signal reaching persons that comes from each power
-    (P, C): engagement x language access (where the channel needs one) x signal, summed over
-    persons, as a share of all powers' total in that channel."""
-    state = model.state
-    _, access = state._affinity_and_access()
-    engagement = state.population.engagement.astype(np.float64)
-    signals = state.signals()
-    gated = (access.T.astype(np.float64) @ engagement) / engagement.shape[0]  # (P, C)
-    direct = engagement.mean(axis=0)[None, :]
-    heard = np.where(state.gated[None, :], gated, direct) * signals
-    total = heard.sum(axis=0, keepdims=True)
-    return np.divide(heard, total, out=np.zeros_like(heard), where=total > 0)
 
 
 # --- ensembles ------------------------------------------------------------------------------

@@ -13,17 +13,17 @@ import pandas as pd
 from sim.inputs.errors import COMMAND_LINE, refuse
 from sim.inputs.profile import Profile
 from sim.inputs.scenario import Resolved, load_with_profile
-from sim.inputs.schema import Scenario, check_month, month_index
+from sim.inputs.schema import ScenarioSpec, check_month, month_index
 
 if TYPE_CHECKING:  # the model (mesa, numba) loads only when a run starts
-    from sim.model.model import MultivectorModel
+    pass
 
 
 @dataclass
 class Plan:
     """A validated request for one run: nothing runs until every part has been checked."""
 
-    scenario: Scenario
+    scenario: ScenarioSpec
     profile: Profile
     resolved: Resolved
     until: str
@@ -42,13 +42,13 @@ class Result:
     An ensemble's tables have a ``run`` column (the replicate); ``replicates`` lists them.
     """
 
+    spec: ScenarioSpec
     timeseries: pd.DataFrame
     groups: pd.DataFrame
     channels: pd.DataFrame
     snapshots: dict[str, pd.DataFrame]
     seed: int
     replicates: list[int] | None = None
-    model: MultivectorModel | None = None
 
 
 def plan(
@@ -81,7 +81,7 @@ def execute(plan: Plan, progress: Callable[[int, int], None] | None = None) -> R
     """Build the model, run it to the plan's stop date, collect the tables."""
     from sim.model.model import MultivectorModel
 
-    model = MultivectorModel(plan.scenario, profile=plan.profile, until=plan.until)
+    model = MultivectorModel(plan.scenario, plan.profile, until=plan.until)
     total = month_index(plan.until) - model.month
     snapshots = {}
     if model.date in plan.snapshots:
@@ -93,10 +93,10 @@ def execute(plan: Plan, progress: Callable[[int, int], None] | None = None) -> R
         if progress:
             progress(done, total)
     return Result(
+        model.spec,
         model.timeseries(),
         model.groups(),
         model.channels(),
         snapshots,
         seed=model.params.run.seed,
-        model=model,
     )

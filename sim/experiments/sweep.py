@@ -38,7 +38,7 @@ import pyarrow.parquet as pq
 from pydantic import BaseModel, Discriminator, Field, Tag, ValidationError, model_validator
 
 from sim.inputs.errors import COMMAND_LINE, Problem, ScenarioError, refuse
-from sim.inputs.problems import _dotted, _message, locate
+from sim.inputs.problems import dotted, locate, message_for
 from sim.inputs.schema import Month, Strict, month_index, resolve
 
 METHODS = ("grid", "lhs", "sobol", "morris")
@@ -182,7 +182,7 @@ def load(path: str | Path) -> Sweep:
     problems: list[Problem] = []
 
     def add(loc: tuple, message: str) -> None:
-        problems.append(Problem(str(path), _dotted(loc), message, locate(source.text, loc)))
+        problems.append(Problem(str(path), dotted(loc), message, locate(source.text, loc)))
 
     try:
         spec = SweepFile.model_validate(source.data)
@@ -196,7 +196,7 @@ def load(path: str | Path) -> Sweep:
             elif e["type"] == "too_short" and loc == ("parameters",):
                 message = "give at least one parameter to vary"
             else:
-                message = _message(e, ())
+                message = message_for(e, ())
             add(loc, message)
         raise ScenarioError(problems) from None
     try:
@@ -440,9 +440,9 @@ def _simulate(job: Job, task: Task) -> dict:
     spec, profile, _ = load_with_profile(job.scenario, overrides)
     key = (task.replication,) if job.common_random_numbers else (task.point, task.replication)
     model = MultivectorModel(
-        spec, profile=profile, until=job.until, seed=job.seed, replicate=key, tables=False
+        spec, profile, until=job.until, seed=job.seed, replicate=key, tables=False
     )
-    model.run_until()
+    model.run_to()
     ts = model.timeseries()
     row: dict[str, Any] = {"run": task.run, "point": task.point, "replication": task.replication}
     row |= dict(task.values)

@@ -13,8 +13,8 @@ from sim.inputs.profile import Profile
 from sim.inputs.schema import (
     GROUP_DIMENSIONS,
     PATH_ACTIONS,
-    Power,
-    Scenario,
+    PowerSettings,
+    ScenarioSpec,
     ShockEvent,
     bounds,
     is_init_only,
@@ -56,20 +56,20 @@ def loc_message(err: Any, prefix: tuple[Any, ...] = ()) -> tuple[tuple[Any, ...]
     loc = (*prefix, *err["loc"])
     if loc and loc[0] == "events" and len(loc) > 2 and loc[2] in (*PATH_ACTIONS, "shock"):
         loc = loc[:2] + loc[3:]  # drop the union tag pydantic inserts
-    return loc, _message(err, loc)
+    return loc, message_for(err, loc)
 
 
 def locate_problem(
     loc: tuple[Any, ...], message: str, resolved: Resolved, overrides: dict[str, Any]
 ) -> Problem:
-    key = _dotted(loc)
+    key = dotted(loc)
     if any(key == o or key.startswith(o + ".") or o.startswith(key + ".") for o in overrides):
         return Problem(COMMAND_LINE, key, message)
     in_event = loc[:1] == ("events",) and len(loc) > 1 and isinstance(loc[1], int)
     if in_event and loc[1] < len(resolved.event_origins):
         source, index = resolved.event_origins[loc[1]]
         own = ("events", index, *loc[2:])
-        return Problem(str(source.path), _dotted(own), message, locate(source.text, own))
+        return Problem(str(source.path), dotted(own), message, locate(source.text, own))
     if message.startswith(MISSING):  # nowhere to point at: it belongs in the file asked for
         return Problem(str(resolved.chain[0].path), key, message)
     for source in resolved.chain:
@@ -79,14 +79,14 @@ def locate_problem(
     return Problem(str(resolved.chain[0].path), key, message)
 
 
-def _dotted(loc: tuple[Any, ...]) -> str:
+def dotted(loc: tuple[Any, ...]) -> str:
     out = ""
     for part in loc:
         out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
     return out
 
 
-def _message(err: Any, loc: tuple[Any, ...]) -> str:
+def message_for(err: Any, loc: tuple[Any, ...]) -> str:
     kind, msg, value = err["type"], err["msg"], err.get("input")
     if kind == "extra_forbidden":
         allowed = allowed_keys(loc[:-1])
@@ -106,7 +106,7 @@ def _message(err: Any, loc: tuple[Any, ...]) -> str:
 
 def allowed_keys(loc: tuple[Any, ...]) -> list[str]:
     """The keys the schema allows in the table at ``loc``."""
-    model: Any = Scenario
+    model: Any = ScenarioSpec
     for part in loc:
         if isinstance(part, int):
             continue
@@ -119,7 +119,7 @@ def allowed_keys(loc: tuple[Any, ...]) -> list[str]:
             model = typing.get_args(model)[0]
         if typing.get_origin(model) is typing.Annotated:
             model = typing.get_args(model)[0]
-    if typing.get_origin(model) is dict and typing.get_args(model)[1] is Power:
+    if typing.get_origin(model) is dict and typing.get_args(model)[1] is PowerSettings:
         return ["a power name"]
     if isinstance(model, type) and issubclass(model, BaseModel):
         return list(model.model_fields)
@@ -179,7 +179,7 @@ def _split_key(key: str) -> tuple[str, ...]:
 
 
 def check_consistency(
-    scenario: Scenario, profile: Profile, events: list[tuple[int, Any]]
+    scenario: ScenarioSpec, profile: Profile, events: list[tuple[int, Any]]
 ) -> list[tuple[tuple[Any, ...], str]]:
     """Problems that need more than one field to see: events, languages, groups.
 
@@ -214,7 +214,7 @@ def check_consistency(
     return found
 
 
-def _outside(date: str, scenario: Scenario) -> str:
+def _outside(date: str, scenario: ScenarioSpec) -> str:
     return f"date {date} must fall within the run, {scenario.run.start} to {scenario.run.end}"
 
 
@@ -247,7 +247,7 @@ def _check_path_event(event: Any, params: Any) -> list[tuple[str, str]]:
 
 
 def _check_shock(
-    event: ShockEvent, scenario: Scenario, profile: Profile
+    event: ShockEvent, scenario: ScenarioSpec, profile: Profile
 ) -> list[tuple[tuple[str, ...], str]]:
     out: list[tuple[tuple[str, ...], str]] = []
     if event.power not in scenario.powers:

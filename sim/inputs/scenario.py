@@ -18,15 +18,16 @@ from typing import Any
 
 from pydantic import TypeAdapter, ValidationError
 
-from sim.inputs.errors import COMMAND_LINE, ScenarioError, refuse
+from sim.inputs.errors import COMMAND_LINE, Problem, ScenarioError, refuse
 from sim.inputs.problems import (
     check_consistency,
+    dotted,
     loc_message,
     locate_problem,
     merge_incomplete_powers,
 )
 from sim.inputs.profile import Profile, load_profile
-from sim.inputs.schema import Event, Scenario
+from sim.inputs.schema import Event, ScenarioSpec
 
 EVENT: TypeAdapter = TypeAdapter(Event)
 DEFAULT_SCENARIO = "baseline"
@@ -181,9 +182,24 @@ def apply_overrides(data: dict[str, Any], overrides: dict[str, Any]) -> dict[str
     return out
 
 
+def with_overrides(
+    spec: ScenarioSpec, overrides: dict[str, Any], source: str = COMMAND_LINE
+) -> ScenarioSpec:
+    """A validated scenario with dotted-path overrides applied and checked again (every
+    problem is named, with ``source`` as its origin). No overrides: the scenario itself."""
+    if not overrides:
+        return spec
+    data = apply_overrides(spec.model_dump(), overrides)
+    try:
+        return ScenarioSpec.model_validate(data)
+    except ValidationError as err:
+        found = merge_incomplete_powers([loc_message(e) for e in err.errors()], data)
+        raise ScenarioError([Problem(source, dotted(loc), msg) for loc, msg in found]) from None
+
+
 def load_scenario(
     name_or_path: str | Path | None = None, overrides: dict[str, Any] | None = None
-) -> Scenario:
+) -> ScenarioSpec:
     """Read, resolve, override and validate a scenario; the default is the baseline.
 
     Raises:
@@ -195,7 +211,7 @@ def load_scenario(
 
 def load_with_profile(
     name_or_path: str | Path | None = None, overrides: dict[str, Any] | None = None
-) -> tuple[Scenario, Profile, Resolved]:
+) -> tuple[ScenarioSpec, Profile, Resolved]:
     """As :func:`load_scenario`, also returning the country profile and the resolved chain.
 
     Events are validated one by one, so that one bad event does not hide the problems of
@@ -209,7 +225,7 @@ def load_with_profile(
     found: list[tuple[tuple[Any, ...], str]] = []
     scenario = None
     try:
-        scenario = Scenario.model_validate({**data, "events": []})
+        scenario = ScenarioSpec.model_validate({**data, "events": []})
     except ValidationError as err:
         found += [loc_message(e) for e in err.errors()]
     events: list[tuple[int, Any]] = []

@@ -96,7 +96,7 @@ class Message(Strict):
     turkic: float = param(0.5, "Turkic-Islamic kinship", ge=0, le=1)
 
 
-class Power(Strict):
+class PowerSettings(Strict):
     """A great or regional power: its channels, message, leverage and conduct.
 
     What makes a power (capacity, efficiency, effort, presence, message, languages, prestige)
@@ -143,7 +143,7 @@ class Power(Strict):
     )
 
 
-class Run(Strict):
+class RunSettings(Strict):
     """Time span, size and seed of a run."""
 
     start: Month = param(
@@ -177,7 +177,7 @@ class Run(Strict):
     )
 
     @model_validator(mode="after")
-    def _ordered(self) -> Run:
+    def _ordered(self) -> RunSettings:
         if month_index(self.end) < month_index(self.start):
             raise ValueError(f"end {self.end} is before start {self.start}")
         return self
@@ -301,7 +301,7 @@ class Social(Strict):
     )
 
 
-class Population(Strict):
+class PopulationSettings(Strict):
     """Who the synthetic persons are, beyond the country profile."""
 
     elite_share: float = param(
@@ -497,17 +497,19 @@ class Adaptation(Strict):
 class Parameters(Strict):
     """Every model parameter, by section. A scenario sets any of them by dotted path."""
 
-    run: Run = Field(default_factory=Run)
+    run: RunSettings = Field(default_factory=RunSettings)
     mechanisms: Mechanisms = Field(default_factory=Mechanisms)
     persuasion: Persuasion = Field(default_factory=Persuasion)
     backlash: Backlash = Field(default_factory=Backlash)
     social: Social = Field(default_factory=Social)
-    population: Population = Field(default_factory=Population)
+    population: PopulationSettings = Field(default_factory=PopulationSettings)
     identity: Identity = Field(default_factory=Identity)
     state: State = Field(default_factory=State)
     officials: Officials = Field(default_factory=Officials)
     adaptation: Adaptation = Field(default_factory=Adaptation)
-    powers: dict[Annotated[str, Field(pattern=r"^[A-Z][A-Za-z]*$")], Power] = Field(min_length=2)
+    powers: dict[Annotated[str, Field(pattern=r"^[A-Z][A-Za-z]*$")], PowerSettings] = Field(
+        min_length=2
+    )
 
 
 # --- events -------------------------------------------------------------------------------
@@ -578,7 +580,7 @@ Event = Annotated[
 PATH_ACTIONS = ("set", "scale", "add", "ramp")
 
 
-class Scenario(Parameters):
+class ScenarioSpec(Parameters):
     """A scenario file after ``extends`` is resolved: its description, parameters and events."""
 
     name: str = Field(pattern=r"^[A-Za-z0-9_\-]+$")
@@ -668,7 +670,7 @@ def leaf_paths(model: type[BaseModel] = Parameters, prefix: str = "") -> list[st
         if isinstance(ann, type) and issubclass(ann, BaseModel):
             out += leaf_paths(ann, path + ".")
         elif name == "powers":
-            out += leaf_paths(Power, "powers.<name>.")
+            out += leaf_paths(PowerSettings, "powers.<name>.")
         else:
             out.append(path)
     return out

@@ -53,7 +53,7 @@ class EventSchedule:
 
 def _apply_once(model: MultivectorModel, event) -> None:
     if isinstance(event, ShockEvent):
-        model.state.shock(event)
+        model.shock(event)
     elif event.action == "set":
         set_value(model.params, event.path, event.value)
     elif event.action == "scale":

@@ -31,16 +31,32 @@ def column_mean(values: np.ndarray, members: np.ndarray | None = None) -> np.nda
 
 
 def attraction(model: MultivectorModel) -> np.ndarray:
-    return column_mean(model.state.population.attraction)
+    return column_mean(model.public.persons.attraction)
 
 
 def favourable(model: MultivectorModel) -> np.ndarray:
-    return column_mean((model.state.population.attraction > FAVOURABLE).astype(np.float64))
+    return column_mean((model.public.persons.attraction > FAVOURABLE).astype(np.float64))
 
 
 def elite_attraction(model: MultivectorModel) -> np.ndarray:
-    pop = model.state.population
+    pop = model.public.persons
     return column_mean(pop.attraction, pop.elite)
+
+
+def audiences(model: MultivectorModel) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Mean attraction to each power (P,) of everyone, of the elites and of persons linked to
+    foreign-funded NGOs: what officials weigh. A group with no member counts as everyone."""
+    persons = model.public.persons
+    public = column_mean(persons.attraction)
+    elite = column_mean(persons.attraction, persons.elite) if persons.elite.any() else public
+    advocacy = column_mean(persons.attraction, persons.ngo) if persons.ngo.any() else public
+    return public, elite, advocacy
+
+
+def channel_reach(model: MultivectorModel) -> np.ndarray:
+    """Share of each channel's foreign signal reaching persons that comes from each power
+    (P, C), as the survey counts of students abroad and broadcasters measure it."""
+    return model.public.heard_shares(model.params, model.signals())
 
 
 def alignment(model: MultivectorModel) -> np.ndarray:
@@ -68,7 +84,7 @@ def dominant_share(model: MultivectorModel) -> float:
 
 
 def identity(model: MultivectorModel) -> float:
-    return float(model.state.population.identity.mean())
+    return float(model.public.persons.identity.mean())
 
 
 def promotion(model: MultivectorModel) -> float:
@@ -120,7 +136,7 @@ def channel_rows(model: MultivectorModel) -> list[dict]:
 
 def group_rows(model: MultivectorModel) -> list[dict]:
     """Attraction and favourable share by population group and power."""
-    pop = model.state.population
+    pop = model.public.persons
     rows = []
     for dim in GROUPED_BY:
         codes = pop.codes(dim)

@@ -2,19 +2,20 @@
 
 from __future__ import annotations
 
-from pathlib import Path
+from typing import Any
 
 import mesa
 import numpy as np
 import pandas as pd
 
 from sim.inputs.profile import Profile
-from sim.inputs.scenario import load_with_profile, profile_for
-from sim.inputs.schema import Scenario, month_index, month_name
+from sim.inputs.scenario import with_overrides
+from sim.inputs.schema import CHANNELS, ScenarioSpec, ShockEvent, month_index, month_name
 from sim.model import measures
 from sim.model.agents import MiddleState, Official, Power
 from sim.model.events import EventSchedule
 from sim.model.population import synthesize
+from sim.model.public import Public
 
 STREAMS = ("population", "exposure", "incidents", "officials", "shocks", "mesa")
 """Independent random streams, each a child of the run's SeedSequence (in this order)."""
@@ -23,11 +24,14 @@ STREAMS = ("population", "exposure", "incidents", "officials", "shocks", "mesa")
 class MultivectorModel(mesa.Model):
     """One run of a scenario, month by month.
 
+    The model reads no files: it takes a validated scenario and its country profile (load
+    both with :func:`sim.load_scenario` and :func:`sim.load_profile`, or build a model in one
+    call with :func:`sim.build`).
+
     Args:
-        scenario: a validated :class:`~sim.inputs.schema.Scenario`, or the name or path of a
-            scenario file (default: the baseline).
+        spec: the validated scenario (:class:`~sim.inputs.schema.ScenarioSpec`).
+        profile: the country profile it names.
         seed: root seed of every random stream; defaults to the scenario's ``run.seed``.
-        profile: the country profile; loaded from the scenario's ``run.profile`` if omitted.
         until: last month to run (``YYYY-MM``), if earlier than the scenario's ``run.end``.
         replicate: the run's index in an ensemble: its streams then derive from
             ``SeedSequence(seed, spawn_key=(replicate,))``, the replicate-th child of the root
@@ -35,29 +39,40 @@ class MultivectorModel(mesa.Model):
             key (a sweep uses ``(point, replication)``).
         tables: also record the group and channel tables (a sweep, which keeps only its
             outcomes, turns them off: they cost about a fifth of a run).
+        scenario: Mesa's own experimental ``Scenario``, which Mesa's SolaraViz passes at
+            reset; unused (the run's parameters are ``spec``'s).
+        **parameters: any parameter of the scenario by its path, with ``__`` for the dots
+            (``state__balance_strength=1.5``, ``powers__West__efficiency=0.4``), so that
+            Mesa's ``batch_run`` and SolaraViz can vary nested parameters directly. Each is
+            checked against the schema like a ``--set`` on the command line
+            (:class:`~sim.inputs.errors.ScenarioError` names what is allowed).
 
     Attributes:
-        spec: the scenario as validated (never changed by the run).
+        spec: the scenario as validated, parameters applied (never changed by the run).
         params: the live parameters: events and the powers' adaptation change them.
-        state: the middle state, holding the population (:class:`~sim.model.agents.MiddleState`).
+        public: the persons and their attitudes (:class:`~sim.model.public.Public`).
+        state: the middle state's policy (:class:`~sim.model.agents.MiddleState`).
+        officials: the officials, a Mesa ``AgentSet``.
         power_agents: the powers, in the scenario's order (``powers`` holds their names).
+        month, date: the current month as a month index and as ``YYYY-MM``, derived from
+            Mesa's ``steps`` (one step is one month).
     """
 
     def __init__(
         self,
-        scenario: Scenario | str | Path | None = None,
+        spec: ScenarioSpec,
+        profile: Profile,
         *,
         seed: int | None = None,
-        profile: Profile | None = None,
         until: str | None = None,
         replicate: int | tuple[int, ...] | None = None,
         tables: bool = True,
+        scenario: Any = None,
+        **parameters: Any,
     ):
-        if not isinstance(scenario, Scenario):
-            scenario, loaded_profile, _ = load_with_profile(scenario)
-            profile = profile or loaded_profile
-        profile = profile or profile_for(scenario.run.profile)
-        seed = scenario.run.seed if seed is None else seed
+        overrides = {path.replace("__", "."): value for path, value in parameters.items()}
+        spec = with_overrides(spec, overrides, source="MultivectorModel(...)")
+        seed = spec.run.seed if seed is None else seed
         key = (
             () if replicate is None else replicate if isinstance(replicate, tuple) else (replicate,)
         )
@@ -66,23 +81,25 @@ class MultivectorModel(mesa.Model):
         self.streams = {
             name: np.random.default_rng(s) for name, s in zip(STREAMS, children, strict=True)
         }
-        self.spec = scenario
+        self.spec = spec
         self.profile = profile
-        self.params = scenario.parameters()
+        self.params = spec.parameters()
         self.params.run.seed = seed
         self.replicate = replicate
         self.powers = list(self.params.powers)
-        self.month = month_index(self.params.run.start)
+        self.first_month = month_index(self.params.run.start)
         self.last_month = month_index(self.params.run.end)
         if until is not None:
             self.last_month = min(self.last_month, month_index(until))
-        self.events = EventSchedule(list(scenario.events))
+        self.events = EventSchedule(list(spec.events))
         self.tables = tables
 
         self.power_agents = [Power(self, name, k) for k, name in enumerate(self.powers)]
-        population = synthesize(profile, self.params, self.streams["population"])
-        self.state = MiddleState(self, profile.name, population)
-        self._add_officials()
+        persons = synthesize(profile, self.params, self.streams["population"])
+        gated = np.array([profile.language_gated[c] for c in CHANNELS])
+        self.public = Public(persons, profile.languages, gated)
+        self.state = MiddleState(self, profile.name)
+        self.officials = self._add_officials()
         self.datacollector = mesa.DataCollector(
             model_reporters={
                 "step": current_step,
@@ -95,52 +112,81 @@ class MultivectorModel(mesa.Model):
         self._settle()
         self._collect()
 
-    def _add_officials(self) -> None:
+    def _add_officials(self) -> mesa.agent.AgentSet:
         rng = self.streams["officials"]
         mean_bias = np.array([p.official_bias for p in self.params.powers.values()])
         spread = self.params.officials.bias_spread
-        self.officials = [
+        for _ in range(self.params.run.officials):
             Official(self, mean_bias + rng.normal(0.0, spread, mean_bias.size))
-            for _ in range(self.params.run.officials)
-        ]
+        return self.agents_by_type[Official]
 
     def _settle(self) -> None:
         """Start at rest: attraction at its equilibrium, policy at the officials' first advice."""
         self.agents_by_type[Power].do("emit")
-        self.state.initialise_attraction()
-        self.state.assess()
-        Official.write_reports(self.officials)
+        self.public.settle(self.params, self.signals())
+        self._advise()
         self.state.set_policy(self.reports(), move=False)
+
+    # --- the clock: Mesa's steps, one a month ------------------------------------------------
+
+    @property
+    def month(self) -> int:
+        """The current month as a month index (:func:`~sim.inputs.schema.month_index`)."""
+        return self.first_month + self.steps
 
     @property
     def date(self) -> str:
         """The current month, ``YYYY-MM``."""
         return month_name(self.month)
 
-    def reports(self) -> np.ndarray:
-        """Officials' latest reports (K, P)."""
-        return np.array([o.report for o in self.officials])
+    # --- one month ----------------------------------------------------------------------------
 
     def step(self) -> None:
-        """One month, in the order of DESIGN.md §2."""
-        self.month += 1
+        """One month: events, signals, the public, the officials' advice, the policy, and in
+        December the powers' adaptation (docs/ODD.md, process overview)."""
         self.events.apply_due(self, self.month)
         self.agents_by_type[Power].do("emit")
-        self.state.update_population()
-        self.state.assess()
-        Official.write_reports(self.officials)
+        self.public.update(
+            self.params,
+            self.signals(),
+            self.state.promotion(),
+            self.streams["exposure"],
+            self.streams["incidents"],
+        )
+        self._advise()
         self.state.set_policy(self.reports())
         if self.params.mechanisms.adaptation and self.date.endswith("-12"):
-            self.agents_by_type[Power].do("adapt")
+            self.agents_by_type[Power].do("adapt", self.public.marginal_gains(self.params))
         self._collect()
         self.running = self.month < self.last_month
 
-    def run_until(self, until: str | None = None) -> MultivectorModel:
-        """Step to ``until`` (``YYYY-MM``), or to the last month of the run."""
-        stop = self.last_month if until is None else min(month_index(until), self.last_month)
+    def _advise(self) -> None:
+        """The state assesses the powers; every official writes a report."""
+        self.state.assess(*measures.audiences(self))
+        Official.write_reports(self.officials, self.state.shared_score, self)
+
+    def run_to(self, date: str | None = None) -> MultivectorModel:
+        """Step to ``date`` (``YYYY-MM``), or to the last month of the run. (Mesa's own
+        ``run_until`` takes a number of steps, as in every Mesa model.)"""
+        stop = self.last_month if date is None else min(month_index(date), self.last_month)
         while self.month < stop:
             self.step()
         return self
+
+    def signals(self) -> np.ndarray:
+        """Every power's signal per channel this month (P, C)."""
+        return np.array([p.signal for p in self.power_agents])
+
+    def reports(self) -> np.ndarray:
+        """Officials' latest reports (K, P)."""
+        return np.array(self.officials.get("report"))
+
+    def shock(self, event: ShockEvent) -> None:
+        """A one-off change of attraction: the event's groups, each person reached with the
+        event's chance."""
+        chosen = self.public.members(event.groups)
+        chosen &= self.streams["shocks"].random(self.public.size) < event.reach
+        self.public.shock(self.powers.index(event.power), event.delta, chosen)
 
     def _collect(self) -> None:
         self.datacollector.collect(self)
@@ -182,7 +228,7 @@ class MultivectorModel(mesa.Model):
 
     def persons(self) -> pd.DataFrame:
         """The person-level micro-data now: one row per synthetic person."""
-        frame = self.state.population.frame(self.powers)
+        frame = self.public.persons.frame(self.powers)
         frame.insert(0, "date", self.date)
         return frame
 

@@ -18,8 +18,8 @@ URBAN, RURAL = "urban", "rural"
 
 
 @dataclass
-class Population:
-    """Person-level state, one row per synthetic person.
+class Persons:
+    """Person-level state, one row per synthetic person (the population as arrays).
 
     Fixed attributes are small integer codes into the label lists; ``identity`` and
     ``attraction`` are the state that changes month by month.
@@ -67,7 +67,7 @@ class Population:
         return frame
 
 
-def synthesize(profile: Profile, params: Parameters, rng: np.random.Generator) -> Population:
+def synthesize(profile: Profile, params: Parameters, rng: np.random.Generator) -> Persons:
     """Draw N persons from the profile's census composition (DESIGN.md §2)."""
     n = params.run.population
     powers = list(params.powers.values())
@@ -119,7 +119,7 @@ def synthesize(profile: Profile, params: Parameters, rng: np.random.Generator) -
     )
     ties = rng.random((n, p), np.float32) < tie_chance
 
-    return Population(
+    return Persons(
         labels={
             "ethnicity": list(profile.groups),
             "language": main_languages,

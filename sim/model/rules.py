@@ -265,3 +265,158 @@ def reallocate(effort: Array, gain: Array, shift: float) -> Array:
         return effort.copy()
     share = gain / spread  # divide first: total * gain can round when gains are tiny
     return (1.0 - shift) * effort + shift * total * share
+
+
+# --- the state's side: screening, assessment, policy, counter-measures, identity ----------
+
+
+def screening(screenability: Array, lever: float, counter: Array) -> Array:
+    """Screening of each power's channels (P, C): screenability_c x (lever + counter_p),
+    clipped to [0, 1]. Legal channels can be screened only weakly (low screenability), grants
+    fully (study §5.5)."""
+    return np.clip(screenability[None, :] * (lever + counter[:, None]), 0.0, 1.0)
+
+
+def promotion(lever: float, counter: float) -> float:
+    """Identity promotion in force: the lever plus what counter-measures added, at most 1."""
+    return min(1.0, lever + counter)
+
+
+def unit_signal(efficiency: float, presence: Array, screening: Array) -> Array:
+    """Signal per unit of effort in each channel: efficiency x presence x (1 - screening)."""
+    return efficiency * presence * (1.0 - screening)
+
+
+def shared_score(
+    offers: Array,
+    leverage: Array,
+    public: Array,
+    elite: Array,
+    advocacy: Array,
+    grants_screened: Array,
+    weights: Array,
+) -> Array:
+    """The part of every official's score u_kp that all officials share, per power:
+    w_offer O + w_lev L + w_pub (A - mean A) + w_elite (E - mean E)
+    + w_adv (Adv - mean Adv)(1 - screening of grants).
+
+    Args:
+        offers, leverage: (P,) the powers' economic offers and structural leverage.
+        public, elite, advocacy: (P,) mean attraction of everyone, of elites, of persons
+            linked to foreign-funded NGOs.
+        grants_screened: (P,) screening of each power's grants.
+        weights: the five weights, in the order of the terms above.
+    """
+    offer_w, leverage_w, public_w, elite_w, advocacy_w = weights
+    return (
+        offer_w * offers
+        + leverage_w * leverage
+        + public_w * (public - public.mean())
+        + elite_w * (elite - elite.mean())
+        + advocacy_w * (advocacy - advocacy.mean()) * (1.0 - grants_screened)
+    )
+
+
+def move_policy(alignment: Array, target: Array, speed: float) -> Array:
+    """Policy inertia: w(t+1) = (1 - tau) w(t) + tau x mean report."""
+    return (1.0 - speed) * alignment + speed * target
+
+
+def counter_measures(
+    alignment: Array,
+    counter: Array,
+    counter_promotion: float,
+    threshold: float,
+    rise: float,
+    fall: float,
+) -> tuple[Array, float]:
+    """Counter-measures against each power, and the identity promotion they add.
+
+    Against a power whose share passes theta, screening rises by ``rise`` a month; otherwise
+    it falls by ``fall``. Promotion rises while any power is dominant and falls otherwise.
+    Both stay in [0, 1].
+    """
+    dominant = alignment > threshold
+    counter = np.clip(np.where(dominant, counter + rise, counter - fall), 0, 1)
+    step = rise if dominant.any() else -fall
+    return counter, min(1.0, max(0.0, counter_promotion + step))
+
+
+def identity_update(
+    identity: Array, baseline: Array, promotion: float, response: float, decay: float
+) -> Array:
+    """Next month's identity: iota + kappa_iota x promotion x (1 - iota) - delta_iota
+    (iota - iota0), clipped to [0, 1]."""
+    gain = response * promotion * (1.0 - identity)
+    loss = decay * (identity - baseline)
+    return np.clip(identity + gain - loss, 0.0, 1.0)
+
+
+# --- persons at rest, and what one more unit of signal would bring -------------------------
+
+
+def expected_backlash(identity: Array, hostility: Array, strength: float, reach: float) -> Array:
+    """Expected monthly backlash rate per person and power (N, P): beta x reach x incidents a
+    month x identity (the mean of :func:`backlash`'s factor when counts are Poisson).
+
+    Args:
+        identity: (N,) national identity. hostility: (P,) incidents a month.
+    """
+    return strength * reach * hostility[None, :] * identity[:, None]
+
+
+def equilibrium_attraction(
+    pressure: Array, baseline: Array, rate: float, relaxation: float, backlash_rate: Array
+) -> Array:
+    """The attraction at which persuasion, relaxation and expected backlash balance:
+    a* = (alpha D + delta a0) / (alpha D + delta + b), clipped to [0, 1]."""
+    gain = rate * pressure
+    loss = relaxation + backlash_rate
+    return np.clip((gain + relaxation * baseline) / np.maximum(gain + loss, 1e-12), 0, 1)
+
+
+def marginal_gain(
+    receptivity: Array, attraction: Array, access: Array, engagement: Array, gated: NDArray
+) -> Array:
+    """Sum over persons of engagement x access (where the channel needs a shared language) x
+    receptivity x (1 - a), per power and channel (P, C): what one more unit of signal would
+    bring this month. Divide by the number of persons for the mean."""
+    room = receptivity * (1.0 - attraction)
+    total = np.zeros((access.shape[1], gated.size))
+    for p in range(access.shape[1]):
+        reach = np.where(gated, access[:, p, None], 1.0) * engagement
+        total[p] += room[:, p] @ reach
+    return total
+
+
+def heard_shares(access: Array, engagement: Array, signals: Array, gated: NDArray) -> Array:
+    """Share of each channel's foreign signal reaching persons that comes from each power
+    (P, C): engagement x language access (where the channel needs one) x signal, summed over
+    persons, as a share of all powers' total in that channel."""
+    engagement = engagement.astype(np.float64)
+    through_language = (access.T.astype(np.float64) @ engagement) / engagement.shape[0]
+    direct = engagement.mean(axis=0)[None, :]
+    heard = np.where(gated[None, :], through_language, direct) * signals
+    total = heard.sum(axis=0, keepdims=True)
+    return np.divide(heard, total, out=np.zeros_like(heard), where=total > 0)
+
+
+def shock(attraction: Array, delta: float) -> Array:
+    """A one-off change of attraction, kept in [0, 1]."""
+    return np.clip(attraction + delta, 0.0, 1.0)
+
+
+# --- the powers' side -----------------------------------------------------------------------
+
+
+def fit_capacity(effort: Array, capacity: float, free: NDArray[np.bool_]) -> Array:
+    """Scale effort down to capacity, taking it from the free channels first (those no
+    scenario ramp holds); if the held channels alone exceed capacity, scale everything."""
+    if effort.sum() <= capacity:
+        return effort
+    room = capacity - effort[~free].sum()
+    if room <= 0 or not free.any():
+        return effort * capacity / effort.sum()
+    fitted = effort.copy()
+    fitted[free] *= room / effort[free].sum()
+    return fitted

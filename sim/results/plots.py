@@ -272,7 +272,7 @@ def channels(saved: Saved, at: str | None = None) -> plt.Figure:
 
 
 def event_marks(events: list) -> list[dict]:
-    """Scenario events as timeline marks: one per label, spanning its dates."""
+    """A scenario's events as timeline marks: one per label, spanning its dates."""
     marks: dict[str, dict] = {}
     for event in events:
         label = (

@@ -5,12 +5,17 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pandas as pd
 from pydantic import TypeAdapter
 
 from sim.inputs.errors import refuse
-from sim.inputs.schema import Event
+from sim.inputs.schema import Event, ScenarioSpec
+
+if TYPE_CHECKING:
+    from sim.experiments.runner import Result
+    from sim.model.model import MultivectorModel
 
 REQUIRED = ("manifest.json", "timeseries", "groups", "channels")
 """What a results folder must hold (tables as .parquet or .csv)."""
@@ -80,10 +85,20 @@ def _read(path: Path) -> pd.DataFrame:
     return pd.read_parquet(path) if path.suffix == ".parquet" else pd.read_csv(path)
 
 
-def from_model(model) -> Saved:
+def from_model(model: MultivectorModel) -> Saved:
     """The tables of a model that has run (from the Python API), ready to plot or compare."""
+    return _fresh(model.spec, model.params.run.seed, model.timeseries(), model.groups(),
+                  model.channels())
+
+
+def from_result(result: Result) -> Saved:
+    """The tables of a run or an ensemble made in this process, ready to plot or compare."""
+    return _fresh(result.spec, result.seed, result.timeseries, result.groups, result.channels)
+
+
+def _fresh(spec: ScenarioSpec, seed: int, *tables: pd.DataFrame) -> Saved:
     manifest = {
-        "scenario": {"name": model.spec.name, "resolved": model.spec.model_dump(mode="json")},
-        "seed": model.params.run.seed,
+        "scenario": {"name": spec.name, "resolved": spec.model_dump(mode="json")},
+        "seed": seed,
     }
-    return Saved(model.spec.name, model.timeseries(), model.groups(), model.channels(), manifest)
+    return Saved(spec.name, *tables, manifest)
