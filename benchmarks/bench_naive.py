@@ -24,13 +24,19 @@ SETTINGS = {"run.population": PERSONS, "mechanisms.stochastic_exposure": False}
 
 def seconds_per_update(naive: bool, months: int) -> float:
     scenario, profile, _ = load_with_profile("baseline", SETTINGS)
-    model = MultivectorModel(scenario, profile=profile)
+    model = MultivectorModel(scenario, profile)
     if naive:
         use_naive_population(model)
-    update = model.state.update_population
+    arguments = (
+        model.params,
+        model.signals(),
+        model.state.promotion(),
+        model.streams["exposure"],
+        model.streams["incidents"],
+    )
     start = time.perf_counter()
     for _ in range(months):
-        update()
+        model.public.update(*arguments)
     return (time.perf_counter() - start) / months
 
 

@@ -29,17 +29,17 @@ def timed_run(overrides: dict) -> tuple[float, float, int]:
     """Seconds to load, build and run; seconds of the build alone; months run."""
     start = time.perf_counter()
     scenario, profile, _ = load_with_profile("baseline", overrides)
-    model = MultivectorModel(scenario, profile=profile)
+    model = MultivectorModel(scenario, profile)
     built = time.perf_counter()
-    model.run_until()
+    model.run_to()
     return time.perf_counter() - start, built - start, model.steps
 
 
 def peak_bytes_per_person(overrides: dict) -> float:
     scenario, profile, _ = load_with_profile("baseline", overrides)
     tracemalloc.start()
-    model = MultivectorModel(scenario, profile=profile)
-    model.run_until()
+    model = MultivectorModel(scenario, profile)
+    model.run_to()
     _, peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()
     return peak / scenario.run.population

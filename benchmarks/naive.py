@@ -1,8 +1,9 @@
 """The plain-Mesa reference: the population update with one agent per person and a Python
 loop over each person's neighbours.
 
-It re-implements step 3 of DESIGN.md §2 (persuasion, backlash, relaxation, bounded-confidence
-influence, identity) without numpy, so that it checks :mod:`sim.model.rules` independently
+It re-implements step 3 of the schedule in docs/ODD.md §3 (persuasion, backlash, relaxation,
+bounded-confidence influence, identity: the equations of docs/ODD.md §7.4-7.6) without
+numpy, so that it checks :mod:`sim.model.rules` independently
 (``tests/test_naive_reference.py``) and measures what vectorising buys
 (``benchmarks/bench_naive.py``). Noise must be off (``mechanisms.stochastic_exposure =
 false``): the reference uses expected exposure and expected incident counts.
@@ -21,7 +22,7 @@ class Person(mesa.Agent):
 
     def __init__(self, model: MultivectorModel, index: int):
         super().__init__(model)
-        pop = model.state.population
+        pop = model.public.persons
         self.culture = [float(x) for x in pop.culture[index]]
         self.identity = float(pop.identity[index])
         self.identity_baseline = float(pop.identity_baseline[index])
@@ -92,13 +93,13 @@ class Person(mesa.Agent):
 
 def use_naive_population(model: MultivectorModel) -> list[Person]:
     """Replace the model's vectorised population update with the per-agent reference."""
-    pop = model.state.population
+    pop = model.public.persons
     people = [Person(model, i) for i in range(pop.size)]
     indptr, indices = pop.network.indptr, pop.network.indices
     for i, person in enumerate(people):
         person.neighbours = [people[j] for j in indices[indptr[i] : indptr[i + 1]]]
 
-    def update_population() -> None:
+    def update_population(*_) -> None:  # the arguments of Public.update, unused here
         for i, person in enumerate(people):  # events (shocks) write to the shared arrays
             person.attraction = [float(x) for x in pop.attraction[i]]
         model.agents_by_type[Person].do("decide")
@@ -107,5 +108,5 @@ def use_naive_population(model: MultivectorModel) -> list[Person]:
             pop.attraction[i] = person.attraction
             pop.identity[i] = person.identity
 
-    model.state.update_population = update_population
+    model.public.update = update_population
     return people

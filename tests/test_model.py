@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from pydantic import BaseModel
 
 from sim.inputs.scenario import load_with_profile
-from sim.inputs.schema import Parameters, Power, bounds
+from sim.inputs.schema import Parameters, PowerSettings, bounds
 from sim.model.model import MultivectorModel
 
 
@@ -35,7 +35,7 @@ DRAWN = [
 DRAWN += [
     leaf
     for power in ("Alpha", "Beta", "Gamma")
-    for leaf in _numeric_leaves(Power, f"powers.{power}.")
+    for leaf in _numeric_leaves(PowerSettings, f"powers.{power}.")
 ]
 
 
@@ -64,7 +64,7 @@ def test_state_stays_in_bounds_for_any_valid_parameters(overrides):
     model = tiny_model(**overrides)
     for _ in range(24):
         model.step()
-        pop = model.state.population
+        pop = model.public.persons
         assert np.all((pop.attraction >= 0) & (pop.attraction <= 1))
         assert np.all((pop.identity >= 0) & (pop.identity <= 1))
         assert np.all(model.state.alignment >= -1e-12)
@@ -74,14 +74,14 @@ def test_state_stays_in_bounds_for_any_valid_parameters(overrides):
 
 
 def test_same_seed_gives_identical_results(tiny_run):
-    again = tiny_model().run_until()
+    again = tiny_model().run_to()
     pd.testing.assert_frame_equal(tiny_run.timeseries(), again.timeseries())
     pd.testing.assert_frame_equal(tiny_run.groups(), again.groups())
     pd.testing.assert_frame_equal(tiny_run.persons(), again.persons())
 
 
 def test_different_seeds_differ(tiny_run):
-    other = tiny_model(seed=2).run_until()
+    other = tiny_model(seed=2).run_to()
     assert not np.allclose(tiny_run.timeseries()["attraction"], other.timeseries()["attraction"])
 
 
@@ -96,7 +96,7 @@ def test_relabelling_the_powers_relabels_the_results(tmp_path, tiny_run):
     path = tmp_path / "tiny.toml"
     path.write_text(text)
     scenario, profile, _ = load_with_profile(path)
-    relabelled = MultivectorModel(scenario, profile=profile).run_until().timeseries()
+    relabelled = MultivectorModel(scenario, profile).run_to().timeseries()
     original = tiny_run.timeseries()
     mapped = original.assign(
         power=original["power"].map(rename), dominant_power=original["dominant_power"].map(rename)
@@ -107,12 +107,12 @@ def test_relabelling_the_powers_relabels_the_results(tmp_path, tiny_run):
 def test_a_power_that_does_nothing_gains_nothing():
     """No effort, leverage, offers or prestige: no attraction and less than an even share."""
     scenario, profile = tiny(**{"persuasion.idiosyncrasy": 0.0, "powers.Null": idle_power(0.0)})
-    model = MultivectorModel(scenario, profile=profile)
+    model = MultivectorModel(scenario, profile)
     null = model.powers.index("Null")
-    assert model.state.population.attraction[:, null].max() == 0.0
+    assert model.public.persons.attraction[:, null].max() == 0.0
     for _ in range(24):
         model.step()
-        assert model.state.population.attraction[:, null].max() == 0.0
+        assert model.public.persons.attraction[:, null].max() == 0.0
         assert model.state.alignment[null] < 1.0 / len(model.powers)
     assert np.all(model.power_agents[null].signal == 0.0)
 
@@ -171,7 +171,7 @@ def _idle_model(seed: int, prestige: float, social: bool) -> MultivectorModel:
             "powers.Idle": idle_power(prestige),
         }
     )
-    return MultivectorModel(scenario, profile=profile, seed=seed)
+    return MultivectorModel(scenario, profile, seed=seed)
 
 
 @settings(max_examples=8, deadline=None)
@@ -181,11 +181,11 @@ def test_a_power_without_effort_never_gains_attraction(seed, prestige):
     anybody's attraction to it (social influence off: every person stays exactly put)."""
     model = _idle_model(seed, prestige, social=False)
     idle = model.powers.index("Idle")
-    start = model.state.population.attraction[:, idle].copy()
+    start = model.public.persons.attraction[:, idle].copy()
     assert start.mean() > 0
     for _ in range(24):
         model.step()
-        np.testing.assert_array_equal(model.state.population.attraction[:, idle], start)
+        np.testing.assert_array_equal(model.public.persons.attraction[:, idle], start)
 
 
 @settings(max_examples=8, deadline=None)
@@ -196,7 +196,7 @@ def test_social_influence_only_redistributes_an_idle_powers_attraction(seed, pre
     the mean stays within a hundredth of its start."""
     model = _idle_model(seed, prestige, social=True)
     idle = model.powers.index("Idle")
-    start = model.state.population.attraction[:, idle].mean()
+    start = model.public.persons.attraction[:, idle].mean()
     for _ in range(24):
         model.step()
-        assert abs(model.state.population.attraction[:, idle].mean() - start) < 0.01
+        assert abs(model.public.persons.attraction[:, idle].mean() - start) < 0.01

@@ -12,7 +12,7 @@ def _attraction_path(model, months: int) -> np.ndarray:
     path = []
     for _ in range(months):
         model.step()
-        path.append(model.state.population.attraction.copy())
+        path.append(model.public.persons.attraction.copy())
     return np.array(path)
 
 

@@ -1,4 +1,4 @@
-"""Pattern-oriented validation: each pattern of DESIGN.md §3 and each calibration target,
+"""Pattern-oriented validation: each pattern P1-P9 (docs/ODD.md §1) and each calibration target,
 measured over an ensemble of the shipped scenarios (slow), and the machinery that measures
 them (fast)."""
 

@@ -14,9 +14,9 @@ from sim.model.model import MultivectorModel
 
 @pytest.mark.parametrize("name", list(shipped_scenarios()))
 def test_every_shipped_scenario_validates_and_runs(name):
-    scenario = load_scenario(name, {"run.population": 500})
+    scenario, profile, _ = load_with_profile(name, {"run.population": 500})
     assert scenario.description.strip()
-    model = MultivectorModel(scenario).run_until("2016-06")
+    model = MultivectorModel(scenario, profile).run_to("2016-06")
     assert model.date == "2016-06"
 
 
@@ -42,7 +42,7 @@ def test_set_scale_add_and_ramp_events_change_live_parameters():
     model = tiny_model()
     grants = "powers.Gamma.effort.grants"
     assert get_value(model.params, grants) == 1.0
-    model.run_until("2016-01")
+    model.run_to("2016-01")
     assert get_value(model.params, grants) == pytest.approx(0.5, rel=0.2)  # scaled, then adapted
     economy = "powers.Beta.effort.economy"
     # ramp 2015-06 -> 2017-06 toward 2.0; the scenario's own value stays untouched
@@ -50,16 +50,16 @@ def test_set_scale_add_and_ramp_events_change_live_parameters():
 
 
 def test_ramp_reaches_its_target_without_adaptation():
-    model = tiny_model(**{"mechanisms.adaptation": False}).run_until("2016-06")
+    model = tiny_model(**{"mechanisms.adaptation": False}).run_to("2016-06")
     assert get_value(model.params, "powers.Beta.effort.economy") == pytest.approx(1.5)
-    model.run_until("2017-06")
+    model.run_to("2017-06")
     assert get_value(model.params, "powers.Beta.effort.economy") == pytest.approx(2.0)
 
 
 def test_a_shock_reaches_only_the_chosen_group():
     model = tiny_model(**{"mechanisms.stochastic_exposure": False})
-    pop = model.state.population
-    model.run_until("2016-05")
+    pop = model.public.persons
+    model.run_to("2016-05")
     before = pop.attraction[:, 0].copy()
     model.step()  # 2016-06: Alpha scandal among ethnic Kazakhs, half of them
     kazakh = pop.ethnicity == pop.labels["ethnicity"].index("Kazakh")
@@ -83,7 +83,7 @@ def test_every_schema_field_is_read_by_the_model(monkeypatch):
     read: set[tuple[type, str]] = set()
     classes = (
         {cls for cls, _, _ in _leaf_fields(Parameters)}
-        | {cls for cls, _, _ in _leaf_fields(schema.Power)}
+        | {cls for cls, _, _ in _leaf_fields(schema.PowerSettings)}
         | {Parameters}
     )
 
@@ -96,9 +96,10 @@ def test_every_schema_field_is_read_by_the_model(monkeypatch):
     for cls in classes:
         monkeypatch.setattr(cls, "__getattribute__", recording)
     scenario, profile, _ = load_with_profile("baseline", {"run.population": 400})
-    model = MultivectorModel(scenario, profile=profile).run_until("2016-12")
-    model.state.attitudes()
-    fields = list(_leaf_fields(Parameters)) + list(_leaf_fields(schema.Power, "powers.<name>."))
+    model = MultivectorModel(scenario, profile).run_to("2016-12")
+    model.public.attitudes(model.params)
+    fields = list(_leaf_fields(Parameters))
+    fields += list(_leaf_fields(schema.PowerSettings, "powers.<name>."))
     dead = [path for cls, name, path in fields if (cls, name) not in read]
     assert not dead, f"parameters never read by the model: {dead}"
 
@@ -133,7 +134,7 @@ def test_adaptation_never_leaks_effort_through_a_ramped_channel():
     """A channel held on a ramp is the scenario's; the power adapts its other channels, so
     its total effort never shrinks unless its capacity does (Turkey's culture ramps in the
     baseline, and Turkey starts 10 % below its capacity)."""
-    model = MultivectorModel(load_scenario("baseline", {"run.population": 1000}))
+    model = MultivectorModel(*load_with_profile("baseline", {"run.population": 1000})[:2])
     turkey = model.power_agents[model.powers.index("Turkey")]
     culture = list(schema.CHANNELS).index("culture")
     start = turkey.effort.sum()
@@ -144,14 +145,14 @@ def test_adaptation_never_leaks_effort_through_a_ramped_channel():
     assert turkey.effort[culture] == pytest.approx(ramp_value, rel=1e-6)
 
 
-def test_a_model_built_from_a_scenario_uses_that_scenarios_profile():
-    """Without a profile given, the model loads the one the scenario names (not another's)."""
+def test_a_model_is_built_with_the_profile_its_scenario_names():
+    """Loading finds the profile the scenario names (not another's); the model itself reads
+    no file, so it is given both."""
+    import sim
     from sim.inputs.errors import ScenarioError
 
-    scenario = load_scenario("baseline", {"run.population": 300})
-    elsewhere = scenario.model_copy(
-        update={"run": scenario.run.model_copy(update={"profile": "atlantis"})}
-    )
     with pytest.raises(ScenarioError, match="unknown country profile 'atlantis'"):
-        MultivectorModel(elsewhere)
-    assert MultivectorModel(scenario).profile.name == "Kazakhstan"
+        sim.build("baseline", run__population=300, run__profile="atlantis")
+    assert sim.build("baseline", run__population=300).profile.name == "Kazakhstan"
+    with pytest.raises(TypeError):
+        MultivectorModel(sim.load_scenario("baseline"))  # no profile: nothing is loaded

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import re
-import tomllib
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -15,6 +14,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
+from sim.inputs.assignments import parse_assignments
 from sim.inputs.errors import COMMAND_LINE, ScenarioError, refuse
 from sim.inputs.scenario import (
     DEFAULT_SCENARIO,
@@ -42,26 +42,11 @@ def fail(error: ScenarioError) -> typer.Exit:
     return typer.Exit(2)
 
 
-def parse_sets(sets: list[str]) -> dict[str, Any]:
-    """``path=value`` pairs; values are read as TOML (``0.5``, ``true``, ``"text"``)."""
-    overrides = {}
-    for item in sets:
-        path, sep, text = item.partition("=")
-        if not sep or not path.strip():
-            raise refuse(COMMAND_LINE, "--set", f"{item!r} is not of the form path=value")
-        try:
-            value = tomllib.loads(f"v = {text.strip()}")["v"]
-        except tomllib.TOMLDecodeError:
-            value = text.strip()
-        overrides[path.strip()] = value
-    return overrides
-
-
 def command_line_overrides(
     sets: list[str] | None, seed: int | None, population: int | None
 ) -> dict[str, Any]:
     """Dotted-path overrides from --set, --seed and --population."""
-    overrides = parse_sets(sets or [])
+    overrides = parse_assignments(sets or [])
     if seed is not None:
         overrides["run.seed"] = seed
     if population is not None:
@@ -431,7 +416,7 @@ def validate(
     overwrite: Overwrite = False,
     quiet: Quiet = False,
 ) -> None:
-    """Check the patterns P1-P9 of DESIGN.md and the calibration targets over an ensemble.
+    """Check the patterns P1-P9 (docs/validation.md) and the calibration targets over an ensemble.
 
     Each check runs the shipped scenarios it needs on --seeds seeds and prints what it
     measured against its threshold. The exit status is 1 if any check fails.

@@ -1,11 +1,11 @@
-"""Pattern-oriented validation: the patterns P1-P9 of DESIGN.md §3 and the calibration
-targets of the facts file, each measured over an ensemble of seeds.
+"""Pattern-oriented validation: the patterns P1-P9 (docs/ODD.md §1) and the calibration targets
+(docs/calibration.md, facts and figures), each measured over an ensemble of seeds.
 
 A check names the runs it needs (:class:`Variant`: a shipped scenario, dotted overrides and
 an optional named transform), measures something on every seed, and says whether the claim
 holds. :func:`run_all` runs every variant once per seed (in parallel processes, seeds from
 ``SeedSequence(root, spawn_key=(i,))``) and hands the runs to the checks. Thresholds are
-written in DESIGN.md's terms and explained in ``docs/validation.md``.
+stated and explained in ``docs/validation.md``.
 """
 
 from __future__ import annotations
@@ -464,7 +464,7 @@ def p9(runs: Runs) -> Outcome:
 
 
 # Calibration targets: facts file, "Attitudes (calibration targets)" and seed-paper rows.
-RUSSIA_FAVOURABLE = (0.87, 0.07)  # CAB 2017-2019: 87 % favourable, band stated by issue 3
+RUSSIA_FAVOURABLE = (0.87, 0.07)  # CAB 2017-2019: 87 % favourable; band: a chosen tolerance
 EDUCATION_RUSSIA = (71_368 / 90_333, 0.10)  # UNESCO UIS: 71,368 of 90,333 students abroad
 MEDIA_RUSSIA = (202 / 276, 0.10)  # 202 of 276 foreign broadcasters air in Russian
 ETHNIC = {"Kazakh": 0.704, "Russian": 0.155, "Uzbek": 0.032, "Ukrainian": 0.020, "Uyghur": 0.015}

@@ -18,10 +18,17 @@ CHANNELS = ("education", "media", "language", "culture", "economy", "grants", "v
 """Soft-power channels named by the seed study (§2, §5.1–5.4)."""
 
 DIMENSIONS = ("liberal", "russian", "turkic")
-"""Cultural dimensions of persons' profiles and powers' messages (DESIGN.md appendix)."""
+"""Cultural dimensions of persons' profiles and powers' messages (docs/ODD.md §2)."""
 
 GROUP_DIMENSIONS = ("ethnicity", "language", "age", "area", "region")
 """Person attributes by which results are grouped and events select people."""
+
+
+ROLES = ("lever", "uncertainty", "setting")
+"""What a parameter is, in the EMA Workbench's terms: a ``lever`` the middle state controls
+(its balancing, screening and identity promotion; a teacher plays the state with them), an
+``uncertainty`` about the world (what the powers do, how persons respond), or a ``setting``
+of the experiment (the run's span, size and seed; the mechanisms' switches)."""
 
 
 def param(
@@ -32,13 +39,16 @@ def param(
     source: str = "assumption",
     init_only: bool = False,
     lesson: tuple[float, float] | None = None,
+    role: str = "uncertainty",
     **bounds: Any,
 ) -> Any:
     """A documented parameter field (wrapper around ``pydantic.Field``).
 
-    ``lesson`` is the range the dashboard's slider spans where the allowed range is too wide
-    to move a slider across usefully (the allowed bounds still apply everywhere)."""
-    extra = {"unit": unit, "source": source, "init_only": init_only}
+    ``lesson`` marks a parameter the classroom dashboard offers as a slider, with the range
+    it spans (narrower than the allowed range where that is too wide to move a slider across
+    usefully; the allowed bounds still apply everywhere). ``role`` is one of :data:`ROLES`."""
+    assert role in ROLES, role
+    extra = {"unit": unit, "source": source, "init_only": init_only, "role": role}
     if lesson is not None:
         extra["lesson"] = lesson
     return Field(default, description=doc, json_schema_extra=extra, **bounds)
@@ -111,7 +121,9 @@ class PowerSettings(Strict):
         le=100,
         lesson=(0.0, 20.0),
     )
-    efficiency: float = param(..., "share of effort that becomes signal", ge=0, le=1)
+    efficiency: float = param(
+        ..., "share of effort that becomes signal", ge=0, le=1, lesson=(0.0, 1.0)
+    )
     effort: Effort = Field(description="effort per channel")  # type: ignore[valid-type]
     presence: Presence = Field(description="presence per channel")  # type: ignore[valid-type]
     message: Message = Field(description="the power's message on the cultural dimensions")
@@ -147,10 +159,20 @@ class RunSettings(Strict):
     """Time span, size and seed of a run."""
 
     start: Month = param(
-        "2015-01", "first month", unit="YYYY-MM", init_only=True, source="setting of the run"
+        "2015-01",
+        "first month",
+        unit="YYYY-MM",
+        init_only=True,
+        source="setting of the run",
+        role="setting",
     )
     end: Month = param(
-        "2035-12", "last month", unit="YYYY-MM", init_only=True, source="setting of the run"
+        "2035-12",
+        "last month",
+        unit="YYYY-MM",
+        init_only=True,
+        source="setting of the run",
+        role="setting",
     )
     population: int = param(
         20_000,
@@ -158,6 +180,7 @@ class RunSettings(Strict):
         unit="persons",
         init_only=True,
         source="setting of the run",
+        role="setting",
         ge=100,
         le=2_000_000,
     )
@@ -166,14 +189,24 @@ class RunSettings(Strict):
         "number of officials writing reports",
         init_only=True,
         source="setting of the run",
+        role="setting",
         ge=1,
         le=500,
     )
     seed: int = param(
-        20250327, "root seed of all randomness", init_only=True, source="setting of the run", ge=0
+        20250327,
+        "root seed of all randomness",
+        init_only=True,
+        source="setting of the run",
+        role="setting",
+        ge=0,
     )
     profile: str = param(
-        "kazakhstan", "country profile file name", init_only=True, source="setting of the run"
+        "kazakhstan",
+        "country profile file name",
+        init_only=True,
+        source="setting of the run",
+        role="setting",
     )
 
     @model_validator(mode="after")
@@ -185,7 +218,7 @@ class RunSettings(Strict):
 
 def switch(doc: str) -> Any:
     """A mechanism's on/off switch (on by default)."""
-    return param(True, doc, source="switch (DESIGN.md §2)")
+    return param(True, doc, source="switch (docs/ODD.md §7)", role="setting")
 
 
 class Mechanisms(Strict):
@@ -204,7 +237,7 @@ class Mechanisms(Strict):
 
 
 class Persuasion(Strict):
-    """Attraction dynamics of persons (DESIGN.md appendix)."""
+    """Attraction dynamics of persons (docs/ODD.md §7)."""
 
     rate: float = param(
         0.12,
@@ -212,7 +245,7 @@ class Persuasion(Strict):
         unit="1/month",
         ge=0,
         le=1,
-        source="DESIGN.md appendix (form); value so that Russia leads before 2022 (P1)",
+        source="form: ODD §7.4; value so that Russia leads before 2022 (P1)",
     )
     relaxation: float = param(
         0.03,
@@ -235,7 +268,7 @@ class Persuasion(Strict):
         init_only=True,
         ge=0,
         le=0.5,
-        source="assumption: favourable shares need a spread within groups (DESIGN.md §2)",
+        source="assumption: favourable shares need a spread within groups",
     )
     ties_bonus: float = param(
         0.2,
@@ -310,7 +343,7 @@ class PopulationSettings(Strict):
         init_only=True,
         ge=0,
         le=0.2,
-        source="assumption: 'a few elites' (DESIGN.md §2)",
+        source="assumption: a few elites (study §5.3: 'big business structures')",
     )
     ngo_share: float = param(
         0.01,
@@ -346,6 +379,8 @@ class Identity(Strict):
         ge=0,
         le=1,
         source="study §5.5: promotion of national culture is the state's answer",
+        role="lever",
+        lesson=(0.0, 1.0),
     )
     response: float = param(
         0.02,
@@ -353,7 +388,7 @@ class Identity(Strict):
         unit="1/month",
         ge=0,
         le=1,
-        source="DESIGN.md appendix (form); value an assumption",
+        source="form: ODD §7; value an assumption",
     )
     decay: float = param(
         0.01,
@@ -361,7 +396,7 @@ class Identity(Strict):
         unit="1/month",
         ge=0,
         le=1,
-        source="DESIGN.md appendix (form); value an assumption",
+        source="form: ODD §7; value an assumption",
     )
 
 
@@ -375,6 +410,7 @@ class State(Strict):
         le=100,
         lesson=(0.1, 10.0),
         source="study §6: 'balanced reports'; value keeps every share below theta (P7)",
+        role="lever",
     )
     policy_speed: float = param(
         0.08,
@@ -383,6 +419,7 @@ class State(Strict):
         ge=0,
         le=1,
         source="assumption: policy follows advice within about a year",
+        role="lever",
     )
     dominance_threshold: float = param(
         0.4,
@@ -390,6 +427,7 @@ class State(Strict):
         ge=0,
         le=1,
         source="assumption: no power above two fifths of the state's alignment",
+        role="lever",
     )
     screening: float = param(
         0.2,
@@ -397,6 +435,8 @@ class State(Strict):
         ge=0,
         le=1,
         source="study §5.5: 'authorized bodies work' on illicit channels",
+        role="lever",
+        lesson=(0.0, 1.0),
     )
     screenability: Screenability = Field(  # type: ignore[valid-type]
         default_factory=lambda: Screenability(
@@ -417,7 +457,8 @@ class State(Strict):
         unit="1/month",
         ge=0,
         le=1,
-        source="DESIGN.md appendix (form); value an assumption",
+        source="form: ODD §7; value an assumption",
+        role="lever",
     )
     counter_decay: float = param(
         0.005,
@@ -426,11 +467,12 @@ class State(Strict):
         ge=0,
         le=1,
         source="assumption",
+        role="lever",
     )
 
 
 class Officials(Strict):
-    """Weights of officials' scores (DESIGN.md §2, step 4)."""
+    """Weights of officials' scores (docs/ODD.md §7)."""
 
     offer_weight: float = param(
         0.4, "weight of economic offers", ge=0, le=10, source="study §5.3 (Belt and Road)"
@@ -482,7 +524,7 @@ class Adaptation(Strict):
         unit="1/year",
         ge=0,
         le=1,
-        source="DESIGN.md §2 (powers move effort toward channels that pay)",
+        source="assumption: powers move effort toward channels that pay (ODD §7)",
     )
     growth: float = param(
         0.1,
@@ -490,7 +532,7 @@ class Adaptation(Strict):
         unit="1/year",
         ge=0,
         le=1,
-        source="DESIGN.md §2 (powers raise effort when their standing falls)",
+        source="assumption: powers raise effort when their standing falls (ODD §7)",
     )
 
 
@@ -654,6 +696,13 @@ def bounds(info: Any) -> tuple[float, float]:
         high = getattr(m, "le", None) if getattr(m, "le", None) is not None else high
         high = getattr(m, "lt", None) if getattr(m, "lt", None) is not None else high
     return low, high
+
+
+def role(params: BaseModel, path: str) -> str:
+    """The role (:data:`ROLES`) of the parameter at a dotted path."""
+    _, _, info = resolve(params, path)
+    extra = info.json_schema_extra if info is not None else None
+    return extra["role"] if extra and "role" in extra else "uncertainty"
 
 
 def is_init_only(info: Any) -> bool:

@@ -1,4 +1,4 @@
-"""Dated scenario events applied to the model's live parameters (step 1 of DESIGN.md §2)."""
+"""Dated scenario events applied to the model's live parameters (step 1 of the schedule)."""
 
 from __future__ import annotations
 

@@ -143,7 +143,7 @@ class MultivectorModel(mesa.Model):
 
     def step(self) -> None:
         """One month: events, signals, the public, the officials' advice, the policy, and in
-        December the powers' adaptation (docs/ODD.md, process overview)."""
+        December the powers' adaptation (docs/ODD.md §3)."""
         self.events.apply_due(self, self.month)
         self.agents_by_type[Power].do("emit")
         self.public.update(

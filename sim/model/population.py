@@ -68,7 +68,7 @@ class Persons:
 
 
 def synthesize(profile: Profile, params: Parameters, rng: np.random.Generator) -> Persons:
-    """Draw N persons from the profile's census composition (DESIGN.md §2)."""
+    """Draw N persons from the profile's census composition (docs/ODD.md §5)."""
     n = params.run.population
     powers = list(params.powers.values())
     groups = list(profile.groups.values())

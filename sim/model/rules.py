@@ -3,8 +3,8 @@
 Each rule is defined once. The rules on one person and one power are numba ``vectorize``
 ufuncs: numpy code and the tests call them on whole arrays, and :func:`monthly_attraction`
 calls them person by person in one compiled pass, with no temporary arrays. Shapes: N
-persons, P powers, C channels, D cultural dimensions, L languages. Equations follow
-DESIGN.md's appendix; reasons and sources are in ``docs/ODD.md`` §7 (submodels).
+persons, P powers, C channels, D cultural dimensions, L languages. Reasons and
+sources of every equation are in ``docs/ODD.md`` (submodels).
 """
 
 from __future__ import annotations
@@ -55,7 +55,7 @@ def cultural_baseline(affinity, stereotype, prestige, personal, tie, ties_bonus)
 
 @numba.vectorize(["float64(float64, float64, float64, float64)"], **_JIT)
 def receptivity(affinity, stereotype, identity, resistance):
-    """Receptivity f_ip (1 - s_ip)(1 - rho iota_i) (DESIGN.md §2, step 3)."""
+    """Receptivity f_ip (1 - s_ip)(1 - rho iota_i) (docs/ODD.md §7.4)."""
     return affinity * (1.0 - stereotype) * (1.0 - resistance * identity)
 
 
@@ -177,7 +177,7 @@ def monthly_attraction(
     indices,
     rates,
 ):
-    """Next month's attraction of every person to every power (step 3 of DESIGN.md §2).
+    """Next month's attraction of every person to every power (step 3 of the schedule, docs/ODD.md).
 
     a' = clip(a + persuasion - relaxation - backlash + social influence, 0, 1), each term
     the rule of the same name, computed in one pass over persons. Synchronous: reads only
