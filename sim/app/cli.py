@@ -14,6 +14,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
+from sim.experiments.provenance import environment
 from sim.inputs.assignments import parse_assignments
 from sim.inputs.errors import COMMAND_LINE, ScenarioError, refuse
 from sim.inputs.scenario import (
@@ -22,10 +23,9 @@ from sim.inputs.scenario import (
     read_toml,
     shipped_scenarios,
 )
+from sim.inputs.schema import FEWEST_PERSONS
 
 app = typer.Typer(
-    help="Soft power of great powers on a middle state, and how it balances them "
-    "(an agent-based model of Kazakhstan, built on Mesa).",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
@@ -33,6 +33,31 @@ app = typer.Typer(
 )
 out_console = Console()
 err_console = Console(stderr=True)
+
+
+def _print_version(asked: bool) -> None:
+    if asked:
+        from sim.experiments.provenance import package_version, source_commit
+
+        commit = source_commit()
+        out_console.print(
+            f"multivector {package_version()}" + (f" (commit {commit})" if commit else ""),
+            highlight=False,
+        )
+        raise typer.Exit()
+
+
+@app.callback()
+def main(
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=_print_version, is_eager=True, help="Print the version and exit."
+        ),
+    ] = False,
+) -> None:
+    """Soft power of great powers on a middle state, and how it balances them (an agent-based
+    model of Kazakhstan, built on Mesa)."""
 
 
 def fail(error: ScenarioError) -> typer.Exit:
@@ -383,8 +408,8 @@ def plot(
 
 
 def _plot_sweep(folder: Path, outcome: str | None, x: str | None, y: str | None, path: Path):
-    from sim.experiments import sensitivity
     from sim.experiments import sweep as sweeping
+    from sim.results import sweep_figures
 
     if not sweeping.is_sweep_folder(folder):
         raise refuse(COMMAND_LINE, "FOLDER", f"{folder} holds no sweep (no sweep.toml)")
@@ -397,7 +422,7 @@ def _plot_sweep(folder: Path, outcome: str | None, x: str | None, y: str | None,
         _allowed("--y", y, tuple(n for n in spec.names if n != x))
     if sweeping.results(folder).empty:
         raise refuse(COMMAND_LINE, "FOLDER", f"{folder} holds no finished runs yet")
-    return sensitivity.sweep_figure(folder, outcome, x, y, path)
+    return sweep_figures.sweep_figure(folder, outcome, x, y, path)
 
 
 @app.command()
@@ -422,6 +447,7 @@ def validate(
     measured against its threshold. The exit status is 1 if any check fails.
     """
     from sim.experiments import patterns
+    from sim.results import check_figures
     from sim.results import writing as output
 
     started = datetime.now(UTC)
@@ -432,8 +458,10 @@ def validate(
             raise refuse(COMMAND_LINE, "--check", err.args[0]) from None
         if out is not None:
             output.check_out_dir(out, overwrite)
-        if population is not None and population < 100:
-            raise refuse(COMMAND_LINE, "--population", f"{population} is below 100 persons")
+        if population is not None and population < FEWEST_PERSONS:
+            raise refuse(
+                COMMAND_LINE, "--population", f"{population} is below {FEWEST_PERSONS} persons"
+            )
     except ScenarioError as err:
         raise fail(err) from None
     names = patterns.needed(checks)
@@ -444,9 +472,9 @@ def validate(
         with output.staged(out, overwrite) as staging:
             table.to_csv(staging / "validation.csv", index=False)
             for check, passed in zip(checks, table["passed"], strict=True):
-                patterns.draw(check, runs, passed, staging / f"{check.id}.png")
+                check_figures.draw(check, runs, passed, staging / f"{check.id}.png")
             manifest = {
-                **output.environment(started),
+                **environment(started),
                 "seeds": seeds,
                 "seed": seed,
                 "seeding": output.SEEDING,
@@ -482,7 +510,7 @@ def calibrate(
         str, typer.Argument(help="Scenario to start from (file or shipped name).")
     ] = DEFAULT_SCENARIO,
     seeds: Annotated[int, typer.Option(min=1, help="Common seeds of every evaluation.")] = 3,
-    population: Annotated[int, typer.Option(min=100, help="Persons per run.")] = 4000,
+    population: Annotated[int, typer.Option(min=FEWEST_PERSONS, help="Persons per run.")] = 4000,
     evaluations: Annotated[
         int, typer.Option(min=1, help="Most objective evaluations (each runs every seed).")
     ] = 150,
@@ -516,7 +544,7 @@ def calibrate(
         fit.residuals.to_csv(staging / "residuals.csv", index=False)
         fit.history.to_csv(staging / "history.csv", index=False)
         manifest = {
-            **output.environment(started),
+            **environment(started),
             "scenario": scenario,
             "seeds": seeds,
             "seeding": output.SEEDING,
@@ -634,6 +662,7 @@ def analyze(
     """
     from sim.experiments import sensitivity
     from sim.experiments import sweep as sweeping
+    from sim.results import sweep_figures
 
     try:
         if not sweeping.is_sweep_folder(folder):
@@ -644,7 +673,7 @@ def analyze(
     method = sweeping.stored(folder).spec.design.method
     table.to_csv(folder / "indices.csv", index=False)
     if not table.empty:
-        sensitivity.indices_figure(table, method, folder / "indices.png")
+        sweep_figures.indices_figure(table, method, folder / "indices.png")
     if not quiet:
         view = Table(title=f"{method} indices", title_justify="left")
         for column in table.columns:

@@ -723,3 +723,8 @@ def leaf_paths(model: type[BaseModel] = Parameters, prefix: str = "") -> list[st
         else:
             out.append(path)
     return out
+
+
+FEWEST_PERSONS = int(bounds(RunSettings.model_fields["population"])[0])
+"""The smallest population a run accepts (``run.population``'s lower bound), for the options
+that set it."""

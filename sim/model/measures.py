@@ -9,16 +9,13 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from sim.inputs.schema import CHANNELS
-from sim.model import rules
+from sim.model import columns, rules
 
 if TYPE_CHECKING:
     from sim.model.model import MultivectorModel
 
 FAVOURABLE = 0.5
 """Attraction above which a person counts as favourable, as a poll would report it."""
-
-GROUPED_BY = ("ethnicity", "language", "age", "area")
-"""Dimensions of the yearly group table."""
 
 
 def column_mean(values: np.ndarray, members: np.ndarray | None = None) -> np.ndarray:
@@ -91,26 +88,14 @@ def promotion(model: MultivectorModel) -> float:
     return model.state.promotion()
 
 
-PER_POWER = (attraction, favourable, elite_attraction, alignment, screening, effort)
-PER_STATE = (effective_vectors, dominant_power, dominant_share, identity, promotion)
+PER_POWER = tuple(globals()[name] for name in columns.PER_POWER)
+PER_STATE = tuple(globals()[name] for name in columns.OF_STATE)
+"""The reporters, named as their columns (:mod:`sim.model.columns` holds the one list)."""
 
 
 def model_reporters() -> dict:
     """Reporters for mesa's DataCollector, keyed by column name."""
     return {f.__name__: f for f in (*PER_POWER, *PER_STATE)}
-
-
-CHANNEL_COLUMNS = ("step", "date", "power", "channel", "effort", "signal", "screening")
-GROUP_COLUMNS = (
-    "step",
-    "date",
-    "dimension",
-    "group",
-    "power",
-    "persons",
-    "attraction",
-    "favourable",
-)
 
 
 def channel_rows(model: MultivectorModel) -> list[dict]:
@@ -138,7 +123,7 @@ def group_rows(model: MultivectorModel) -> list[dict]:
     """Attraction and favourable share by population group and power."""
     pop = model.public.persons
     rows = []
-    for dim in GROUPED_BY:
+    for dim in columns.GROUPED_BY:
         codes = pop.codes(dim)
         size = np.bincount(codes, minlength=len(pop.labels[dim]))
         for k, power in enumerate(model.powers):

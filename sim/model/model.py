@@ -11,7 +11,7 @@ import pandas as pd
 from sim.inputs.profile import Profile
 from sim.inputs.scenario import with_overrides
 from sim.inputs.schema import CHANNELS, ScenarioSpec, ShockEvent, month_index, month_name
-from sim.model import measures
+from sim.model import columns, measures
 from sim.model.agents import MiddleState, Official, Power
 from sim.model.events import EventSchedule
 from sim.model.population import synthesize
@@ -106,7 +106,7 @@ class MultivectorModel(mesa.Model):
                 "date": current_date,
                 **measures.model_reporters(),
             },
-            tables={"groups": measures.GROUP_COLUMNS, "channels": measures.CHANNEL_COLUMNS},
+            tables={"groups": columns.GROUP_COLUMNS, "channels": columns.CHANNEL_COLUMNS},
         )
         self.events.apply_due(self, self.month)
         self._settle()

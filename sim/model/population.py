@@ -12,7 +12,7 @@ from numpy.typing import NDArray
 from scipy import sparse
 
 from sim.inputs.profile import Profile
-from sim.inputs.schema import CHANNELS, DIMENSIONS, Parameters
+from sim.inputs.schema import CHANNELS, DIMENSIONS, GROUP_DIMENSIONS, Parameters
 
 URBAN, RURAL = "urban", "rural"
 
@@ -58,7 +58,7 @@ class Persons:
         """One row per person: attributes, identity and attraction to each power."""
         columns = {
             dim: pd.Categorical.from_codes(self.codes(dim), self.labels[dim])
-            for dim in ("ethnicity", "language", "age", "area", "region")
+            for dim in GROUP_DIMENSIONS
         }
         columns |= {"elite": self.elite, "ngo": self.ngo, "identity": self.identity}
         columns |= {f"attraction_{p}": self.attraction[:, k] for k, p in enumerate(powers)}

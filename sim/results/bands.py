@@ -7,10 +7,8 @@ from __future__ import annotations
 
 import pandas as pd
 
-PER_POWER = ["attraction", "favourable", "elite_attraction", "alignment", "screening", "effort"]
-"""Per-power columns of the time series (``sim.model.measures.PER_POWER``; a test keeps them equal,
-so that reading saved results never loads the model)."""
-OF_STATE = ["effective_vectors", "dominant_share", "identity", "promotion"]
+from sim.model.columns import NUMERIC_OF_STATE, PER_POWER
+
 LOW, HIGH = 0.05, 0.95
 
 
@@ -21,10 +19,10 @@ def runs(table: pd.DataFrame) -> int:
 
 def band(timeseries: pd.DataFrame, measure: str) -> pd.DataFrame:
     """Per date and power: ``median``, ``low`` (5 %) and ``high`` (95 %) of a measure."""
-    keys = ["date"] if measure in OF_STATE else ["date", "power"]
+    keys = ["date"] if measure in NUMERIC_OF_STATE else ["date", "power"]
     data = (
         timeseries.drop_duplicates(["run", "date"])
-        if measure in OF_STATE and "run" in timeseries
+        if measure in NUMERIC_OF_STATE and "run" in timeseries
         else timeseries
     )
     grouped = data.groupby(keys, sort=False)[measure]
@@ -42,7 +40,7 @@ def summarise(timeseries: pd.DataFrame) -> pd.DataFrame:
     """Every measure's band over time, long: date, power (empty for the state), measure,
     median, low, high."""
     parts = []
-    for measure in PER_POWER + OF_STATE:
+    for measure in PER_POWER + NUMERIC_OF_STATE:
         part = band(timeseries, measure).assign(measure=measure)
         if "power" not in part.columns:
             part.insert(1, "power", "")

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import matplotlib.pyplot as plt
 import pandas as pd
 
 from sim.results import plots
@@ -67,7 +66,7 @@ def figure(saved: list[Saved], path: Path, at: list[str] | None = None) -> Path:
     """Attraction (top) and alignment (bottom) by power, one column per result, events and
     the months compared marked."""
     names = labels(saved)
-    fig, axes = plt.subplots(
+    fig, axes = plots.subplots(
         2, len(saved), figsize=(5.2 * len(saved), 7.5), sharey="row", squeeze=False
     )
     for column, (name, one) in enumerate(zip(names, saved, strict=True)):
@@ -101,5 +100,4 @@ def figure(saved: list[Saved], path: Path, at: list[str] | None = None) -> Path:
     fig.suptitle("Scenarios compared (dotted: events; dash-dot: months in the table)")
     fig.tight_layout()
     fig.savefig(path, dpi=120)
-    plt.close(fig)
     return path

@@ -9,13 +9,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import matplotlib
-
-matplotlib.use("Agg")  # files only: no display is needed or assumed
 import matplotlib.dates as mdates
-import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
+from matplotlib.figure import Figure
 
 from sim.results.bands import band, runs
 from sim.results.saved import Saved
@@ -41,10 +38,15 @@ def draw(kind: str, saved: Saved, path: Path, at: str | None = None) -> Path:
 
     ``at`` is a month of interest: the heatmap's date, a marked month elsewhere.
     """
-    figure = FIGURES[kind](saved, at)
-    figure.savefig(path, dpi=120)
-    plt.close(figure)
+    FIGURES[kind](saved, at).savefig(path, dpi=120)
     return path
+
+
+def subplots(nrows: int = 1, ncols: int = 1, *, figsize, **options):
+    """A figure and its axes, built without pyplot: nothing to close, safe in the dashboard's
+    server threads, and no backend chosen for the caller (notebooks keep theirs)."""
+    figure = Figure(figsize=figsize)
+    return figure, figure.subplots(nrows, ncols, **options)
 
 
 def _mark(ax, at: str | None) -> None:
@@ -92,11 +94,11 @@ def years(ax) -> None:
     ax.grid(alpha=0.3)
 
 
-def trajectories(saved: Saved, at: str | None = None) -> plt.Figure:
+def trajectories(saved: Saved, at: str | None = None) -> Figure:
     """Attraction and alignment by power over time, the scenario's events on a timeline."""
     marks = event_marks(saved.events)
     rows = max(1, len(marks))
-    fig, (ax_events, ax_attr, ax_align) = plt.subplots(
+    fig, (ax_events, ax_attr, ax_align) = subplots(
         3,
         1,
         figsize=(10, 7.5 + 0.18 * rows),
@@ -123,14 +125,14 @@ def trajectories(saved: Saved, at: str | None = None) -> plt.Figure:
     return fig
 
 
-def alignment(saved: Saved, at: str | None = None) -> plt.Figure:
+def alignment(saved: Saved, at: str | None = None) -> Figure:
     """The state's alignment as a stacked area: each power's median share, rescaled to 1."""
     table = band(saved.timeseries, "alignment").pivot(
         index="date", columns="power", values="median"
     )
     table = table[saved.powers]
     table = table.div(table.sum(axis=1), axis=0)
-    fig, ax = plt.subplots(figsize=(10, 5))
+    fig, ax = subplots(figsize=(10, 5))
     colours = [power_style(p, k)["color"] for k, p in enumerate(saved.powers)]
     areas = ax.stackplot(
         _when(table.index.to_series()),
@@ -160,9 +162,9 @@ def alignment(saved: Saved, at: str | None = None) -> plt.Figure:
     return fig
 
 
-def balance(saved: Saved, at: str | None = None) -> plt.Figure:
+def balance(saved: Saved, at: str | None = None) -> Figure:
     """Effective number of vectors 1/Σw², and the largest share against the threshold."""
-    fig, (ax_n, ax_share) = plt.subplots(2, 1, figsize=(10, 6.5), sharex=True)
+    fig, (ax_n, ax_share) = subplots(2, 1, figsize=(10, 6.5), sharex=True)
     n_powers = len(saved.powers)
     for ax, measure, label in (
         (ax_n, "effective_vectors", "effective number of vectors 1/Σw²"),
@@ -213,14 +215,14 @@ def _at(dates: pd.Series, at: str | None) -> str:
     return at if at is not None else str(dates.iloc[-1])
 
 
-def groups(saved: Saved, at: str | None = None) -> plt.Figure:
+def groups(saved: Saved, at: str | None = None) -> Figure:
     """Favourable share by population group and power at a date (median over runs)."""
     date = _at(saved.groups["date"], at)
     table = saved.groups[saved.groups["date"] == date]
     table = table.groupby(["dimension", "group", "power"], sort=False)["favourable"].median()
     grid = table.unstack("power")[saved.powers]
     labels = [f"{dim}: {grp}" for dim, grp in grid.index]
-    fig, ax = plt.subplots(figsize=(2.2 + 1.3 * len(saved.powers), 1.2 + 0.34 * len(labels)))
+    fig, ax = subplots(figsize=(2.2 + 1.3 * len(saved.powers), 1.2 + 0.34 * len(labels)))
     image = ax.imshow(grid.to_numpy(), cmap="cividis", vmin=0, vmax=1, aspect="auto")
     for (row, col), value in np.ndenumerate(grid.to_numpy()):
         ax.text(
@@ -242,11 +244,11 @@ def groups(saved: Saved, at: str | None = None) -> plt.Figure:
     return fig
 
 
-def channels(saved: Saved, at: str | None = None) -> plt.Figure:
+def channels(saved: Saved, at: str | None = None) -> Figure:
     """Each power's effort by channel over time (median over runs), stacked."""
     table = saved.channels.groupby(["date", "power", "channel"], sort=False)["effort"].median()
     n = len(saved.powers)
-    fig, axes = plt.subplots(1, n, figsize=(3.4 * n, 4.2), sharey=True, squeeze=False)
+    fig, axes = subplots(1, n, figsize=(3.4 * n, 4.2), sharey=True, squeeze=False)
     for ax, power in zip(axes[0], saved.powers, strict=True):
         one = table.xs(power, level="power").unstack("channel")[list(CHANNELS)]
         areas = ax.stackplot(

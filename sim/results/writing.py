@@ -23,6 +23,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from sim.experiments.provenance import environment
 from sim.inputs.errors import COMMAND_LINE, refuse
 from sim.results.saved import Saved
 from sim.experiments.runner import Plan, Result
@@ -109,21 +110,6 @@ def staged(out: Path, overwrite: bool = False) -> Iterator[Path]:
         raise
 
 
-def environment(started: datetime) -> dict:
-    """What produced an output: package and library versions, the command, the time."""
-    import mesa
-
-    return {
-        "package": {"name": "multivector", "version": package_version()},
-        "python": platform.python_version(),
-        "mesa": mesa.__version__,
-        "numpy": np.__version__,
-        "command": sys.argv,
-        "started_utc": started.isoformat(timespec="seconds"),
-        "finished_utc": datetime.now(UTC).isoformat(timespec="seconds"),
-    }
-
-
 def provenance(plan: Plan, result: Result, started: datetime) -> dict:
     """Everything needed to reproduce a run and to know what produced a result."""
     profile_file = shipped_profiles()[plan.scenario.run.profile]
@@ -165,13 +151,6 @@ def write_parquet(frame: pd.DataFrame, path: Path, stamp: dict) -> None:
     table = pa.Table.from_pandas(frame, preserve_index=False)
     metadata = {**(table.schema.metadata or {}), b"multivector": json.dumps(stamp).encode()}
     pq.write_table(table.replace_schema_metadata(metadata), path)
-
-
-def package_version() -> str:
-    try:
-        return metadata.version("multivector")
-    except metadata.PackageNotFoundError:
-        return "unknown"
 
 
 def summary(timeseries: pd.DataFrame) -> pd.DataFrame:

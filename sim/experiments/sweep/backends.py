@@ -11,7 +11,8 @@ from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, wait
 
 from sim.experiments.ensemble import process_pool, single_threaded
-from sim.experiments.sweep import Job, Task, simulate
+from sim.experiments.sweep.runs import Job, simulate
+from sim.experiments.sweep.spec import Task
 
 BACKENDS = ("local", "dask")
 IN_FLIGHT = 4

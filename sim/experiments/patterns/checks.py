@@ -1,245 +1,23 @@
-"""Pattern-oriented validation: the patterns P1-P9 (docs/ODD.md §1) and the calibration targets
-(docs/calibration.md, facts and figures), each measured over an ensemble of seeds.
-
-A check names the runs it needs (:class:`Variant`: a shipped scenario, dotted overrides and
-an optional named transform), measures something on every seed, and says whether the claim
-holds. :func:`run_all` runs every variant once per seed (in parallel processes, seeds from
-``SeedSequence(root, spawn_key=(i,))``) and hands the runs to the checks. Thresholds are
-stated and explained in ``docs/validation.md``.
-"""
+"""The checks: patterns P1-P9 and the calibration targets, each measured on the runs of its
+variants, with a threshold and a verdict."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from sim.experiments.patterns.variants import BALANCED, PROBE_DATES, SPEAKS, Runs
 from sim.inputs.scenario import profile_for
-from sim.inputs.schema import CHANNELS, RampEvent, ScenarioSpec, SetEvent
-
-# --- runs -----------------------------------------------------------------------------------
-
-
-def double_china(spec: ScenarioSpec) -> ScenarioSpec:
-    """China's effort doubled in every channel, from the start and in its ramps, with the
-    capacity to carry it (P4: "doubling China's effort")."""
-    return scale_effort(spec, "China", 2.0)
-
-
-def double_western_grants(spec: ScenarioSpec) -> ScenarioSpec:
-    """Western NGO grants doubled, capacity raised by the same amount (P9)."""
-    return scale_effort(spec, "West", 2.0, channels=("grants",))
-
-
-def scale_effort(
-    spec: ScenarioSpec, power: str, factor: float, channels: tuple[str, ...] = CHANNELS
-) -> ScenarioSpec:
-    """A copy of ``spec`` in which ``power`` spends ``factor`` times its effort on ``channels``
-    at every moment: the initial effort, and every set or ramp of those efforts."""
-    out = spec.model_copy(deep=True)
-    target = out.powers[power]
-    before = sum(getattr(target.effort, c) for c in channels)
-    for channel in channels:
-        setattr(target.effort, channel, getattr(target.effort, channel) * factor)
-    target.capacity += before * (factor - 1.0)
-    paths = {f"powers.{power}.effort.{c}" for c in channels}
-    for event in out.events:
-        if isinstance(event, SetEvent | RampEvent) and event.path in paths:
-            event.value *= factor
-    return out
-
-
-TRANSFORMS: dict[str, Callable[[ScenarioSpec], ScenarioSpec]] = {
-    "double_china": double_china,
-    "double_western_grants": double_western_grants,
-}
-
-
-@dataclass(frozen=True)
-class Variant:
-    """One setting to run on every seed: a shipped scenario, overrides, a named transform."""
-
-    scenario: str
-    overrides: tuple[tuple[str, Any], ...] = ()
-    transform: str | None = None
-
-
-VARIANTS: dict[str, Variant] = {
-    "baseline": Variant("baseline"),
-    "post2022": Variant("post2022_russia_weakening"),
-    "hostile": Variant("hostile_russian_rhetoric"),
-    "identity_first": Variant("national_identity_first"),
-    "disengagement": Variant("western_disengagement"),
-    "disengagement_no_ties": Variant("western_disengagement", (("persuasion.ties_bonus", 0.0),)),
-    "reengagement": Variant("western_reengagement"),
-    "charm": Variant("china_charm_offensive"),
-    "turkey_rising": Variant("turkey_rising"),
-    "no_balancing": Variant("no_multivector_balancing"),
-    "russia_collapse": Variant("russia_collapse"),
-    "china_doubled": Variant("baseline", transform="double_china"),
-    "open": Variant("baseline", (("state.screening", 0.0),)),
-    "open_grants": Variant("baseline", (("state.screening", 0.0),), "double_western_grants"),
-    "screened": Variant("baseline", (("state.screening", 0.6),)),
-    "screened_grants": Variant("baseline", (("state.screening", 0.6),), "double_western_grants"),
-}
-"""Every run the checks use, by name."""
-
-BALANCED = (
-    "baseline",
-    "post2022",
-    "hostile",
-    "identity_first",
-    "disengagement",
-    "reengagement",
-    "charm",
-    "turkey_rising",
-    "russia_collapse",
-)
-"""The shipped scenarios with balancing on (P4 and P7 hold in every one of them)."""
-
-PROBE_DATES = ("2015-01", "2019-12")
-"""Months at which person-level measures are taken (the run's last month too)."""
-
-
-@dataclass
-class Run:
-    """One variant on one seed: its monthly table and person-level probes by month."""
-
-    timeseries: pd.DataFrame
-    probes: dict[str, dict[str, np.ndarray]]
-    powers: list[str]
-    threshold: float
-    profile: str
-
-
-def build(variant: Variant, population: int | None):
-    """The scenario and profile of a variant, overrides and transform applied."""
-    from sim.inputs.scenario import load_with_profile
-
-    overrides = dict(variant.overrides)
-    if population is not None:
-        overrides["run.population"] = population
-    spec, profile, _ = load_with_profile(variant.scenario, overrides)
-    if variant.transform:
-        spec = TRANSFORMS[variant.transform](spec)
-    return spec, profile
-
-
-def run_variant(
-    variant: Variant,
-    replicate: int,
-    population: int | None = None,
-    until: str | None = None,
-    seed: int | None = None,
-) -> Run:
-    """Run one variant for replicate ``replicate``, probing at :data:`PROBE_DATES`."""
-    from sim.model.model import MultivectorModel
-
-    spec, profile = build(variant, population)
-    model = MultivectorModel(spec, profile, until=until, replicate=replicate, seed=seed)
-    probes = {}
-    for date in (*PROBE_DATES, model.params.run.end if until is None else until):
-        if date < model.date:
-            continue
-        model.run_to(date)
-        probes[model.date] = probe(model)
-    model.run_to()
-    return Run(
-        model.timeseries(),
-        probes,
-        model.powers,
-        model.params.state.dominance_threshold,
-        model.params.run.profile,
-    )
-
-
-def probe(model) -> dict[str, np.ndarray]:
-    """Person-level measures now: group attraction (P2), channel reach (targets), census."""
-    from sim.model import measures
-
-    pop = model.public.persons
-    kazakh = pop.ethnicity == pop.labels["ethnicity"].index("Kazakh")
-    strong = kazakh & (pop.identity > np.median(pop.identity[kazakh]))
-    russian_speakers = pop.language == pop.labels["language"].index("ru")
-    languages = model.profile.languages
-    return {
-        "attraction": pop.attraction.mean(axis=0),
-        "kazakh_strong_identity": pop.attraction[strong].mean(axis=0),
-        "russian_speakers": pop.attraction[russian_speakers].mean(axis=0),
-        "reach": measures.channel_reach(model),
-        "ethnic_shares": np.bincount(pop.ethnicity, minlength=len(pop.labels["ethnicity"]))
-        / pop.size,
-        "speaks": np.array([pop.speaks[:, languages.index(lang)].mean() for lang in SPEAKS]),
-    }
-
-
-# --- ensembles ------------------------------------------------------------------------------
-
-
-@dataclass
-class Runs:
-    """Every variant's runs, by variant name, in seed order."""
-
-    by_variant: dict[str, list[Run]]
-
-    def __getitem__(self, name: str) -> list[Run]:
-        return self.by_variant[name]
-
-    def series(self, variant: str, measure: str, power: str | None = None) -> np.ndarray:
-        """(seeds, months) array of a measure (one power's, or a state measure)."""
-        rows = []
-        for run in self[variant]:
-            ts = run.timeseries
-            ts = ts[ts["power"] == power] if power is not None else ts.drop_duplicates("date")
-            rows.append(ts[measure].to_numpy(dtype=float))
-        return np.array(rows)
-
-    def dates(self, variant: str) -> np.ndarray:
-        ts = self[variant][0].timeseries
-        return ts["date"].drop_duplicates().to_numpy()
-
-    def mean(
-        self, variant: str, measure: str, power: str | None, first: str, last: str
-    ) -> np.ndarray:
-        """Per seed: the mean of a measure over the months ``first`` to ``last``."""
-        dates = self.dates(variant)
-        window = (dates >= first) & (dates <= last)
-        return self.series(variant, measure, power)[:, window].mean(axis=1)
-
-    def probed(self, variant: str, date: str, key: str) -> np.ndarray:
-        """Per seed: a probe's value at a month (seeds first)."""
-        return np.array([run.probes[date][key] for run in self[variant]])
-
-
-def run_all(
-    names: list[str],
-    seeds: int,
-    population: int | None = None,
-    workers: int | None = None,
-    progress: Callable[[int, int], None] | None = None,
-    until: str | None = None,
-    seed: int | None = None,
-    variants: dict[str, Variant] | None = None,
-) -> Runs:
-    """Run the named variants on ``seeds`` replicates each, on ``workers`` processes."""
-    from sim.experiments.ensemble import run_tasks
-
-    table = variants or VARIANTS
-    tasks = [(name, rep) for name in names for rep in range(seeds)]
-    arguments = [(table[name], rep, population, until, seed) for name, rep in tasks]
-    results = run_tasks(run_variant, arguments, workers, progress)
-    done = dict(zip(tasks, results, strict=True))
-    return Runs({name: [done[name, rep] for rep in range(seeds)] for name in names})
-
+from sim.inputs.schema import CHANNELS
 
 # --- checks ---------------------------------------------------------------------------------
 
 
 @dataclass
-class Outcome:
+class Verdict:
     """What a check measured, against what, and whether the claim holds."""
 
     measured: str
@@ -255,7 +33,7 @@ class Check:
     id: str
     claim: str
     variants: tuple[str, ...]
-    evaluate: Callable[[Runs], Outcome]
+    evaluate: Callable[[Runs], Verdict]
     figure: tuple[str, str, tuple[str, ...], tuple[str, ...]]  # measure, label, variants, powers
     kind: str = "pattern"
 
@@ -276,13 +54,13 @@ def _others_max(runs: Runs, variant: str, measure: str, power: str, window) -> n
     return np.max([runs.mean(variant, measure, p, *window) for p in powers if p != power], axis=0)
 
 
-def p1(runs: Runs) -> Outcome:
+def p1(runs: Runs) -> Verdict:
     margins = {
         m: runs.mean("baseline", m, "Russia", *PRE_WAR)
         - _others_max(runs, "baseline", m, "Russia", PRE_WAR)
         for m in ("attraction", "alignment")
     }
-    return Outcome(
+    return Verdict(
         f"Russia's lead 2015-2021: attraction {_span(margins['attraction'])}, "
         f"alignment {_span(margins['alignment'])}",
         "lead > 0 in both, on every seed",
@@ -291,14 +69,14 @@ def p1(runs: Runs) -> Outcome:
     )
 
 
-def p2(runs: Runs) -> Outcome:
+def p2(runs: Runs) -> Verdict:
     russia = runs["baseline"][0].powers.index("Russia")
     drops = {
         g: runs.probed("baseline", END, g)[:, russia] - runs.probed("hostile", END, g)[:, russia]
         for g in ("kazakh_strong_identity", "attraction", "russian_speakers")
     }
     strong, everyone, speakers = drops.values()
-    return Outcome(
+    return Verdict(
         f"fall of Russian attraction by {END}: Kazakhs with strong identity {_span(strong)}, "
         f"everyone {_span(everyone)}, Russian speakers {_span(speakers)}",
         "strong-identity Kazakhs > everyone > Russian speakers > 0, on every seed",
@@ -307,7 +85,7 @@ def p2(runs: Runs) -> Outcome:
     )
 
 
-def p3(runs: Runs) -> Outcome:
+def p3(runs: Runs) -> Verdict:
     before = runs.mean("post2022", "alignment", "Russia", "2021-01", "2021-12")
     after = runs.mean("post2022", "alignment", "Russia", *LATE)
     dates = runs.dates("post2022")
@@ -318,7 +96,7 @@ def p3(runs: Runs) -> Outcome:
     worst = rank[:, later].max(axis=1)
     vectors = runs.series("post2022", "effective_vectors")
     spread = vectors[:, later].min(axis=1) - vectors[:, dates == "2021-12"][:, 0]
-    return Outcome(
+    return Verdict(
         f"Russia's alignment 2021 -> 2028-35: {before.mean():.3f} -> {after.mean():.3f}; "
         f"its worst rank after 2022: {worst.max()}; effective vectors change "
         f"{_span(spread)}",
@@ -328,7 +106,7 @@ def p3(runs: Runs) -> Outcome:
     )
 
 
-def p4(runs: Runs) -> Outcome:
+def p4(runs: Runs) -> Verdict:
     gaps = np.array(
         [
             (
@@ -341,7 +119,7 @@ def p4(runs: Runs) -> Outcome:
     doubled = runs.mean("china_doubled", "attraction", "China", *LATE)
     elasticity = (doubled - base) / base  # relative rise per doubling (1 would be proportional)
     worst = gaps.min(axis=1)
-    return Outcome(
+    return Verdict(
         f"China's elite minus popular attraction, lowest month: {worst.min():.3f} "
         f"(over {len(BALANCED)} scenarios); doubling effort raises popular attraction by "
         f"{100 * elasticity.mean():.1f} % (seeds {100 * elasticity.min():.1f} to "
@@ -352,7 +130,7 @@ def p4(runs: Runs) -> Outcome:
     )
 
 
-def p5(runs: Runs) -> Outcome:
+def p5(runs: Runs) -> Verdict:
     results, parts = {}, []
     for variant in ("post2022", "turkey_rising"):
         dates = runs.dates(variant)
@@ -366,7 +144,7 @@ def p5(runs: Runs) -> Outcome:
         results[f"{variant} rise"], results[f"{variant} below"] = rise, below
         parts.append(f"{variant}: rise {_span(rise)}, least gap below {below.min():.3f}")
     passed = all((v > 0).all() for v in results.values())
-    return Outcome(
+    return Verdict(
         "Turkey's alignment after 2022: " + "; ".join(parts),
         "rises, and stays below Russia and China at every month, on every seed",
         passed,
@@ -374,7 +152,7 @@ def p5(runs: Runs) -> Outcome:
     )
 
 
-def p6(runs: Runs) -> Outcome:
+def p6(runs: Runs) -> Verdict:
     def level(variant, first, last):
         return runs.mean(variant, "attraction", "West", first, last)
 
@@ -387,7 +165,7 @@ def p6(runs: Runs) -> Outcome:
     )
     kept = end / start - without  # ties: the share of attraction kept, with minus without
     rise = level("reengagement", *LATE) - level("reengagement", "2021-01", "2021-12")
-    return Outcome(
+    return Verdict(
         f"West, grants shrinking 2021 -> 2035: falls {_span(100 * fall)} % (below the "
         f"baseline by {_span(base_end - end)}); education ties keep {_span(100 * kept)} % "
         f"more of it; re-engagement after 2022: {_span(rise)}",
@@ -397,14 +175,14 @@ def p6(runs: Runs) -> Outcome:
     )
 
 
-def p7(runs: Runs) -> Outcome:
+def p7(runs: Runs) -> Verdict:
     peak = np.array([runs.series(v, "dominant_share").max(axis=1) for v in BALANCED])
     low = np.array([runs.series(v, "effective_vectors").min(axis=1) for v in BALANCED])
     threshold = runs["baseline"][0].threshold
     off_share = runs.series("no_balancing", "dominant_share")[:, -12:].mean(axis=1)
     off_vectors = runs.series("no_balancing", "effective_vectors")[:, -12:].mean(axis=1)
     worst = BALANCED[int(np.argmax(peak.max(axis=1)))]
-    return Outcome(
+    return Verdict(
         f"balancing on: highest share {peak.max():.3f} ({worst}), lowest effective number "
         f"{low.min():.2f}; balancing off: leading share {_span(off_share)}, effective number "
         f"{_span(off_vectors)}",
@@ -420,7 +198,7 @@ def p7(runs: Runs) -> Outcome:
     )
 
 
-def p8(runs: Runs) -> Outcome:
+def p8(runs: Runs) -> Verdict:
     powers = runs["baseline"][0].powers
     attraction = np.array(
         [
@@ -437,7 +215,7 @@ def p8(runs: Runs) -> Outcome:
         ]
     )
     moved = np.abs(alignment).mean(axis=0) / np.abs(attraction).mean(axis=0)
-    return Outcome(
+    return Verdict(
         "national identity first, 2028-35 against the baseline: attraction "
         + ", ".join(f"{p} {d:+.3f}" for p, d in zip(powers, attraction.mean(axis=1), strict=True))
         + f"; alignment moves {_span(moved)} of that",
@@ -447,14 +225,14 @@ def p8(runs: Runs) -> Outcome:
     )
 
 
-def p9(runs: Runs) -> Outcome:
+def p9(runs: Runs) -> Verdict:
     def effect(plain, doubled):
         return runs.mean(doubled, "alignment", "West", *LATE) - runs.mean(
             plain, "alignment", "West", *LATE
         )
 
     low, high = effect("open", "open_grants"), effect("screened", "screened_grants")
-    return Outcome(
+    return Verdict(
         f"doubling Western grants raises West's alignment by {_span(low)} without screening, "
         f"{_span(high)} with screening 0.6",
         "smaller effect with screening, on every seed",
@@ -468,14 +246,13 @@ RUSSIA_FAVOURABLE = (0.87, 0.07)  # CAB 2017-2019: 87 % favourable; band: a chos
 EDUCATION_RUSSIA = (71_368 / 90_333, 0.10)  # UNESCO UIS: 71,368 of 90,333 students abroad
 MEDIA_RUSSIA = (202 / 276, 0.10)  # 202 of 276 foreign broadcasters air in Russian
 ETHNIC = {"Kazakh": 0.704, "Russian": 0.155, "Uzbek": 0.032, "Ukrainian": 0.020, "Uyghur": 0.015}
-SPEAKS = {"ru": 0.837, "kk": 0.801, "en": 0.351}  # 2021 census, languages spoken
 CENSUS_BAND = 0.01
 
 
-def t1(runs: Runs) -> Outcome:
+def t1(runs: Runs) -> Verdict:
     share = runs.mean("baseline", "favourable", "Russia", *POLL)
     target, band = RUSSIA_FAVOURABLE
-    return Outcome(
+    return Verdict(
         f"Russia favourable 2017-2019: {_span(share)}",
         f"{target:.2f} +- {band:.2f} (ensemble mean)",
         bool(abs(share.mean() - target) <= band),
@@ -483,10 +260,10 @@ def t1(runs: Runs) -> Outcome:
     )
 
 
-def t2(runs: Runs) -> Outcome:
+def t2(runs: Runs) -> Verdict:
     shares = {p: runs.mean("baseline", "favourable", p, *TENS) for p in ("Russia", "China", "West")}
     russia, china, west = shares.values()
-    return Outcome(
+    return Verdict(
         "favourable 2015-2019: " + ", ".join(f"{p} {_span(v)}" for p, v in shares.items()),
         "Russia > China > West, on every seed",
         bool(((russia > china) & (china > west)).all()),
@@ -494,7 +271,7 @@ def t2(runs: Runs) -> Outcome:
     )
 
 
-def t3(runs: Runs) -> Outcome:
+def t3(runs: Runs) -> Verdict:
     start = PROBE_DATES[0]
     groups = list(profile_for(runs["baseline"][0].profile).groups)
     labels = list(ETHNIC)
@@ -504,7 +281,7 @@ def t3(runs: Runs) -> Outcome:
     for k, (lang, share) in enumerate(SPEAKS.items()):
         errors[f"speaks {lang}"] = speaks[k] - share
     worst = max(errors, key=lambda k: abs(errors[k]))
-    return Outcome(
+    return Verdict(
         f"largest gap from the 2021 census: {worst} {100 * errors[worst]:+.2f} points",
         f"every ethnic and language share within {100 * CENSUS_BAND:.0f} point",
         bool(max(abs(e) for e in errors.values()) <= CENSUS_BAND),
@@ -518,11 +295,11 @@ def _reach_shares(runs: Runs, channel: str) -> dict[str, np.ndarray]:
     return {p: shares[:, k] for k, p in enumerate(powers)}
 
 
-def t4(runs: Runs) -> Outcome:
+def t4(runs: Runs) -> Verdict:
     shares = _reach_shares(runs, "education")
     russia, west, turkey = shares["Russia"], shares["West"], shares["Turkey"]
     target, band = EDUCATION_RUSSIA
-    return Outcome(
+    return Verdict(
         "education reach 2019: " + ", ".join(f"{p} {v.mean():.3f}" for p, v in shares.items()),
         f"Russia > 2 x West > 0, West > Turkey; Russia {target:.2f} +- {band:.2f}",
         bool(((russia > 2 * west) & (west > turkey)).all() and abs(russia.mean() - target) <= band),
@@ -530,10 +307,10 @@ def t4(runs: Runs) -> Outcome:
     )
 
 
-def t5(runs: Runs) -> Outcome:
+def t5(runs: Runs) -> Verdict:
     shares = _reach_shares(runs, "media")
     target, band = MEDIA_RUSSIA
-    return Outcome(
+    return Verdict(
         "media reach 2019: " + ", ".join(f"{p} {v.mean():.3f}" for p, v in shares.items()),
         f"Russia {target:.2f} +- {band:.2f} (202 of 276 broadcasters)",
         bool(abs(shares["Russia"].mean() - target) <= band),
@@ -701,42 +478,3 @@ def evaluate(checks: tuple[Check, ...], runs: Runs) -> pd.DataFrame:
             }
         )
     return pd.DataFrame(rows)
-
-
-STATE_MEASURES = ("effective_vectors", "dominant_share", "identity", "promotion")
-VARIANT_STYLES = ("-", "--", ":", "-.")
-
-
-def draw(check: Check, runs: Runs, passed: bool, path) -> None:
-    """A small figure of what a check looks at: the median over seeds of its measure, by
-    power (colour) and variant (line style), with a 5-95 % band for the first variant."""
-    import matplotlib.pyplot as plt
-
-    from sim.results.plots import power_style, years
-
-    measure, label, variants, chosen = check.figure
-    fig, ax = plt.subplots(figsize=(6.4, 3.6), layout="constrained")
-    for v, variant in enumerate(variants):
-        when = pd.to_datetime(runs.dates(variant))
-        powers = [None] if measure in STATE_MEASURES else runs[variant][0].powers
-        for k, power in enumerate(powers):
-            if chosen and power not in chosen:
-                continue
-            values = runs.series(variant, measure, power)
-            style = power_style(power, k) if power else {"color": "black", "linewidth": 2}
-            style = {**style, "linestyle": VARIANT_STYLES[v % len(VARIANT_STYLES)]}
-            name = " ".join(filter(None, (power, variant))) if power or len(variants) > 1 else None
-            ax.plot(when, np.median(values, axis=0), label=name, **style)
-            if v == 0 and len(values) > 1:
-                low, high = np.percentile(values, [5, 95], axis=0)
-                ax.fill_between(when, low, high, color=style["color"], alpha=0.15, linewidth=0)
-    if check.id == "P7":
-        ax.axhline(2.5, color="grey", linewidth=1, linestyle="--")
-    ax.set_ylabel(label)
-    years(ax)
-    verdict = "pass" if passed else "FAIL"
-    ax.set_title(f"{check.id} ({verdict}): {check.claim}", fontsize=8, loc="left", wrap=True)
-    if ax.get_legend_handles_labels()[1]:
-        ax.legend(fontsize=6, ncols=2, frameon=False)
-    fig.savefig(path, dpi=110)
-    plt.close(fig)

@@ -1,0 +1,53 @@
+"""Pattern-oriented validation: the patterns P1-P9 (docs/ODD.md §1) and the calibration targets
+(docs/calibration.md, facts and figures), each measured over an ensemble of seeds.
+
+A check names the runs it needs (:class:`Variant`: a shipped scenario, dotted overrides and
+an optional named transform), measures something on every seed, and says whether the claim
+holds. :func:`run_all` runs every variant once per seed (in parallel processes, seeds from
+``SeedSequence(root, spawn_key=(i,))``) and hands the runs to the checks. Thresholds are
+stated and explained in ``docs/validation.md``.
+"""
+
+from sim.experiments.patterns.checks import (
+    CHECKS,
+    EDUCATION_RUSSIA,
+    MEDIA_RUSSIA,
+    POLL,
+    RUSSIA_FAVOURABLE,
+    TENS,
+    Check,
+    Verdict,
+    evaluate,
+    needed,
+    select,
+)
+from sim.experiments.patterns.variants import (
+    VARIANTS,
+    Runs,
+    Variant,
+    VariantRun,
+    double_china,
+    run_all,
+    run_variant,
+)
+
+__all__ = [
+    "CHECKS",
+    "EDUCATION_RUSSIA",
+    "MEDIA_RUSSIA",
+    "POLL",
+    "RUSSIA_FAVOURABLE",
+    "TENS",
+    "VARIANTS",
+    "Check",
+    "Runs",
+    "Variant",
+    "VariantRun",
+    "Verdict",
+    "double_china",
+    "evaluate",
+    "needed",
+    "run_all",
+    "run_variant",
+    "select",
+]

@@ -1,0 +1,230 @@
+"""The runs validation needs: variants of the shipped scenarios (overrides, transforms), run
+on every seed with person-level probes at chosen months."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from sim.inputs.schema import CHANNELS, RampEvent, ScenarioSpec, SetEvent
+
+# --- runs -----------------------------------------------------------------------------------
+
+
+def double_china(spec: ScenarioSpec) -> ScenarioSpec:
+    """China's effort doubled in every channel, from the start and in its ramps, with the
+    capacity to carry it (P4: "doubling China's effort")."""
+    return scale_effort(spec, "China", 2.0)
+
+
+def double_western_grants(spec: ScenarioSpec) -> ScenarioSpec:
+    """Western NGO grants doubled, capacity raised by the same amount (P9)."""
+    return scale_effort(spec, "West", 2.0, channels=("grants",))
+
+
+def scale_effort(
+    spec: ScenarioSpec, power: str, factor: float, channels: tuple[str, ...] = CHANNELS
+) -> ScenarioSpec:
+    """A copy of ``spec`` in which ``power`` spends ``factor`` times its effort on ``channels``
+    at every moment: the initial effort, and every set or ramp of those efforts."""
+    out = spec.model_copy(deep=True)
+    target = out.powers[power]
+    before = sum(getattr(target.effort, c) for c in channels)
+    for channel in channels:
+        setattr(target.effort, channel, getattr(target.effort, channel) * factor)
+    target.capacity += before * (factor - 1.0)
+    paths = {f"powers.{power}.effort.{c}" for c in channels}
+    for event in out.events:
+        if isinstance(event, SetEvent | RampEvent) and event.path in paths:
+            event.value *= factor
+    return out
+
+
+TRANSFORMS: dict[str, Callable[[ScenarioSpec], ScenarioSpec]] = {
+    "double_china": double_china,
+    "double_western_grants": double_western_grants,
+}
+
+
+@dataclass(frozen=True)
+class Variant:
+    """One setting to run on every seed: a shipped scenario, overrides, a named transform."""
+
+    scenario: str
+    overrides: tuple[tuple[str, Any], ...] = ()
+    transform: str | None = None
+
+
+VARIANTS: dict[str, Variant] = {
+    "baseline": Variant("baseline"),
+    "post2022": Variant("post2022_russia_weakening"),
+    "hostile": Variant("hostile_russian_rhetoric"),
+    "identity_first": Variant("national_identity_first"),
+    "disengagement": Variant("western_disengagement"),
+    "disengagement_no_ties": Variant("western_disengagement", (("persuasion.ties_bonus", 0.0),)),
+    "reengagement": Variant("western_reengagement"),
+    "charm": Variant("china_charm_offensive"),
+    "turkey_rising": Variant("turkey_rising"),
+    "no_balancing": Variant("no_multivector_balancing"),
+    "russia_collapse": Variant("russia_collapse"),
+    "china_doubled": Variant("baseline", transform="double_china"),
+    "open": Variant("baseline", (("state.screening", 0.0),)),
+    "open_grants": Variant("baseline", (("state.screening", 0.0),), "double_western_grants"),
+    "screened": Variant("baseline", (("state.screening", 0.6),)),
+    "screened_grants": Variant("baseline", (("state.screening", 0.6),), "double_western_grants"),
+}
+"""Every run the checks use, by name."""
+
+BALANCED = (
+    "baseline",
+    "post2022",
+    "hostile",
+    "identity_first",
+    "disengagement",
+    "reengagement",
+    "charm",
+    "turkey_rising",
+    "russia_collapse",
+)
+"""The shipped scenarios with balancing on (P4 and P7 hold in every one of them)."""
+
+SPEAKS = {"ru": 0.837, "kk": 0.801, "en": 0.351}  # 2021 census, languages spoken
+"""Languages whose spoken shares are probed (census target T3)."""
+
+PROBE_DATES = ("2015-01", "2019-12")
+"""Months at which person-level measures are taken (the run's last month too)."""
+
+
+@dataclass
+class VariantRun:
+    """One variant on one seed: its monthly table and person-level probes by month."""
+
+    timeseries: pd.DataFrame
+    probes: dict[str, dict[str, np.ndarray]]
+    powers: list[str]
+    threshold: float
+    profile: str
+
+
+def build(variant: Variant, population: int | None):
+    """The scenario and profile of a variant, overrides and transform applied."""
+    from sim.inputs.scenario import load_with_profile
+
+    overrides = dict(variant.overrides)
+    if population is not None:
+        overrides["run.population"] = population
+    spec, profile, _ = load_with_profile(variant.scenario, overrides)
+    if variant.transform:
+        spec = TRANSFORMS[variant.transform](spec)
+    return spec, profile
+
+
+def run_variant(
+    variant: Variant,
+    replicate: int,
+    population: int | None = None,
+    until: str | None = None,
+    seed: int | None = None,
+) -> VariantRun:
+    """Run one variant for replicate ``replicate``, probing at :data:`PROBE_DATES`."""
+    from sim.model.model import MultivectorModel
+
+    spec, profile = build(variant, population)
+    model = MultivectorModel(spec, profile, until=until, replicate=replicate, seed=seed)
+    probes = {}
+    for date in (*PROBE_DATES, model.params.run.end if until is None else until):
+        if date < model.date:
+            continue
+        model.run_to(date)
+        probes[model.date] = probe(model)
+    model.run_to()
+    return VariantRun(
+        model.timeseries(),
+        probes,
+        model.powers,
+        model.params.state.dominance_threshold,
+        model.params.run.profile,
+    )
+
+
+def probe(model) -> dict[str, np.ndarray]:
+    """Person-level measures now: group attraction (P2), channel reach (targets), census."""
+    from sim.model import measures
+
+    pop = model.public.persons
+    kazakh = pop.ethnicity == pop.labels["ethnicity"].index("Kazakh")
+    strong = kazakh & (pop.identity > np.median(pop.identity[kazakh]))
+    russian_speakers = pop.language == pop.labels["language"].index("ru")
+    languages = model.profile.languages
+    return {
+        "attraction": pop.attraction.mean(axis=0),
+        "kazakh_strong_identity": pop.attraction[strong].mean(axis=0),
+        "russian_speakers": pop.attraction[russian_speakers].mean(axis=0),
+        "reach": measures.channel_reach(model),
+        "ethnic_shares": np.bincount(pop.ethnicity, minlength=len(pop.labels["ethnicity"]))
+        / pop.size,
+        "speaks": np.array([pop.speaks[:, languages.index(lang)].mean() for lang in SPEAKS]),
+    }
+
+
+# --- ensembles ------------------------------------------------------------------------------
+
+
+@dataclass
+class Runs:
+    """Every variant's runs, by variant name, in seed order."""
+
+    by_variant: dict[str, list[VariantRun]]
+
+    def __getitem__(self, name: str) -> list[VariantRun]:
+        return self.by_variant[name]
+
+    def series(self, variant: str, measure: str, power: str | None = None) -> np.ndarray:
+        """(seeds, months) array of a measure (one power's, or a state measure)."""
+        rows = []
+        for run in self[variant]:
+            ts = run.timeseries
+            ts = ts[ts["power"] == power] if power is not None else ts.drop_duplicates("date")
+            rows.append(ts[measure].to_numpy(dtype=float))
+        return np.array(rows)
+
+    def dates(self, variant: str) -> np.ndarray:
+        ts = self[variant][0].timeseries
+        return ts["date"].drop_duplicates().to_numpy()
+
+    def mean(
+        self, variant: str, measure: str, power: str | None, first: str, last: str
+    ) -> np.ndarray:
+        """Per seed: the mean of a measure over the months ``first`` to ``last``."""
+        dates = self.dates(variant)
+        window = (dates >= first) & (dates <= last)
+        return self.series(variant, measure, power)[:, window].mean(axis=1)
+
+    def probed(self, variant: str, date: str, key: str) -> np.ndarray:
+        """Per seed: a probe's value at a month (seeds first)."""
+        return np.array([run.probes[date][key] for run in self[variant]])
+
+
+def run_all(
+    names: list[str],
+    seeds: int,
+    population: int | None = None,
+    workers: int | None = None,
+    progress: Callable[[int, int], None] | None = None,
+    until: str | None = None,
+    seed: int | None = None,
+    variants: dict[str, Variant] | None = None,
+) -> Runs:
+    """Run the named variants on ``seeds`` replicates each, on ``workers`` processes."""
+    from sim.experiments.ensemble import run_tasks
+
+    table = variants or VARIANTS
+    tasks = [(name, rep) for name in names for rep in range(seeds)]
+    arguments = [(table[name], rep, population, until, seed) for name, rep in tasks]
+    results = run_tasks(run_variant, arguments, workers, progress)
+    done = dict(zip(tasks, results, strict=True))
+    return Runs({name: [done[name, rep] for rep in range(seeds)] for name in names})
