@@ -677,7 +677,7 @@ def analyze(
     if not quiet:
         view = Table(title=f"{method} indices", title_justify="left")
         for column in table.columns:
-            left = column in ("outcome", "parameter")
+            left = column in ("outcome", "parameter", "role")
             view.add_column(column, justify="left" if left else "right")
         for row in table.itertuples(index=False):
             view.add_row(*(f"{v:.3f}" if isinstance(v, float) else str(v) for v in row))

@@ -50,6 +50,7 @@ def analyze(folder: Path, outcomes: list[str] | None = None) -> tuple[pd.DataFra
     from SALib.analyze import morris, sobol
 
     sweep = sweeping.stored(folder)
+    roles = sweep.roles()
     spec, problem = sweep.spec, sweep.problem
     method = spec.design.method
     if method not in ("sobol", "morris"):
@@ -91,7 +92,7 @@ def analyze(folder: Path, outcomes: list[str] | None = None) -> tuple[pd.DataFra
             confs = np.asarray(result["mu_star_conf"]) / spread
         for k, parameter in enumerate(sweep.names):
             rows.append(
-                {"outcome": name, "parameter": parameter}
+                {"outcome": name, "parameter": parameter, "role": roles[parameter]}
                 | {key: float(result[key][k]) for key in keys}
             )
         if np.nanmax(confs) > WIDE:

@@ -94,6 +94,7 @@ def plan(
         **environment(started or datetime.now(UTC)),
         "sweep": {"path": str(file), "sha256": sweep.digest()},
         "scenario": {"path": str(sweep.scenario_path.resolve())},
+        "parameters": sweep.roles(),
         "seeding": SEEDING,
     }
     points = prepare(sweep, out, resume or is_sweep_folder(out), manifest)

@@ -17,7 +17,7 @@ from pydantic import BaseModel, Discriminator, Field, Tag, ValidationError, mode
 
 from sim.inputs.errors import Problem, ScenarioError
 from sim.inputs.problems import dotted, locate, message_for
-from sim.inputs.schema import FEWEST_PERSONS, Month, Strict, month_index, resolve
+from sim.inputs.schema import FEWEST_PERSONS, Month, Strict, month_index, resolve, role
 from sim.model import columns
 
 METHODS = ("grid", "lhs", "sobol", "morris")
@@ -137,6 +137,14 @@ class Sweep:
 
     def digest(self) -> str:
         return hashlib.sha256(self.text.encode()).hexdigest()
+
+    def roles(self) -> dict[str, str]:
+        """Each swept parameter's role in the schema: a ``lever`` of the state, an
+        ``uncertainty`` about the world, or a ``setting`` (EMA Workbench's distinction)."""
+        from sim.inputs.scenario import load_scenario
+
+        base = load_scenario(self.scenario_path)
+        return {name: role(base, name) for name in self.names}
 
 
 # --- reading and checking ------------------------------------------------------------------
