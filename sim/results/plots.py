@@ -7,6 +7,7 @@ safe for colour-blind readers, with line styles that also tell powers apart in g
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
 
 import matplotlib.dates as mdates
@@ -42,10 +43,20 @@ def draw(kind: str, saved: Saved, path: Path, at: str | None = None) -> Path:
     return path
 
 
+class Picture(Figure):
+    """A matplotlib figure that shows itself as an image in Jupyter, whatever the backend:
+    figures here are built without pyplot, so no backend draws them on its own."""
+
+    def _repr_png_(self) -> bytes:
+        buffer = io.BytesIO()
+        self.savefig(buffer, format="png", dpi=100)
+        return buffer.getvalue()
+
+
 def subplots(nrows: int = 1, ncols: int = 1, *, figsize, **options):
     """A figure and its axes, built without pyplot: nothing to close, safe in the dashboard's
     server threads, and no backend chosen for the caller (notebooks keep theirs)."""
-    figure = Figure(figsize=figsize)
+    figure = Picture(figsize=figsize)
     return figure, figure.subplots(nrows, ncols, **options)
 
 
