@@ -6,6 +6,7 @@ Fast checks on text only: no model is built and no module of ``sim`` is imported
 
 from __future__ import annotations
 
+import ast
 import re
 import shutil
 import subprocess
@@ -23,6 +24,17 @@ DOTTED = re.compile(r"(?<![\w./-])sim(?:\.[A-Za-z_]\w*)+")
 
 OUTSIDE = ("DESIGN.md", "../shared")
 """Strings that point outside the repository (to the team's design notes)."""
+
+
+def face_names(root: Path = ROOT) -> set[str]:
+    """The names the public face exports (``sim.__all__``), read without importing it."""
+    tree = ast.parse((root / "sim" / "__init__.py").read_text())
+    for node in tree.body:
+        if isinstance(node, ast.Assign) and any(
+            isinstance(t, ast.Name) and t.id == "__all__" for t in node.targets
+        ):
+            return {*ast.literal_eval(node.value), "__all__"}
+    return set()
 
 
 def module_names(text: str) -> list[str]:
@@ -43,6 +55,8 @@ def resolves(name: str, root: Path = ROOT) -> bool:
         path = root / name
         return path.is_file() if name.endswith(".py") else (path / "__init__.py").is_file()
     parts = name.split(".")
+    if len(parts) == 2 and parts[1] in face_names(root):
+        return True  # sim.build, sim.draw: the public face
     found = 0
     for k in range(1, len(parts) + 1):
         base = root.joinpath(*parts[:k])
@@ -73,6 +87,7 @@ def test_the_checker_finds_module_names_and_rejects_missing_ones():
     assert [resolves(n) for n in names] == [True, True, False, True, True, False]
     assert not resolves("sim.model.nonexistent")  # a layer alone is not a module
     assert resolves("sim.model")  # a package, named as such
+    assert resolves("sim.build") and not resolves("sim.nothing")  # the public face
 
 
 @pytest.mark.parametrize("document", DOCUMENTS, ids=lambda p: p.name)
