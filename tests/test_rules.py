@@ -113,3 +113,98 @@ def test_reallocation_keeps_total_effort(effort, gain, shift):
 def test_stereotypes_are_milder_among_elites():
     public, elite = rules.stereotype(1.0, 0.4, 0.5, np.array([1.0, 0.5]))
     assert elite == pytest.approx(public / 2)
+
+
+# --- the state's and the powers' rules -----------------------------------------------------
+
+
+def test_screening_reaches_legal_channels_only_weakly_and_stays_in_bounds():
+    screenability = np.array([0.1, 1.0])  # a legal channel, grants
+    screened = rules.screening(screenability, 0.5, np.array([0.0, 0.9]))
+    np.testing.assert_allclose(screened, [[0.05, 0.5], [0.14, 1.0]])
+
+
+@given(
+    arrays(np.float64, 4, elements=st.floats(0, 1)),
+    arrays(np.float64, 4, elements=st.floats(0, 1)),
+    st.floats(0, 1),
+)
+def test_counter_measures_answer_dominance_and_stay_in_bounds(alignment, counter, promotion):
+    after, promoted = rules.counter_measures(alignment, counter, promotion, 0.4, 0.01, 0.005)
+    assert np.all((after >= 0) & (after <= 1)) and 0 <= promoted <= 1
+    dominant = alignment > 0.4
+    assert np.all(after[dominant] >= counter[dominant])
+    assert np.all(after[~dominant] <= counter[~dominant])
+    assert (promoted >= promotion) == bool(dominant.any()) or promoted in (0.0, 1.0)
+
+
+@given(arrays(np.float64, 5, elements=st.floats(0, 1)), st.floats(0, 1), st.floats(0, 0.5))
+def test_identity_stays_in_bounds_and_rests_at_its_baseline_without_promotion(
+    identity, promotion, decay
+):
+    updated = rules.identity_update(identity, identity * 0.5, promotion, 0.02, decay)
+    assert np.all((updated >= 0) & (updated <= 1))
+    at_rest = rules.identity_update(identity, identity, 0.0, 0.02, decay)
+    np.testing.assert_allclose(at_rest, identity)
+
+
+@given(
+    st.floats(0, 5),  # drive x receptivity
+    st.floats(0, 1),  # baseline
+    st.floats(0.01, 1),  # alpha
+    st.floats(0.001, 1),  # delta
+    st.floats(0, 0.5),  # expected backlash rate
+)
+def test_the_starting_attraction_is_at_rest_under_the_expected_forces(
+    pressure, baseline, rate, relaxation, backlash_rate
+):
+    """At a*, persuasion equals relaxation plus expected backlash (unless a* was clipped)."""
+    a = float(
+        rules.equilibrium_attraction(
+            np.array(pressure), np.array(baseline), rate, relaxation, np.array(backlash_rate)
+        )
+    )
+    change = rules.persuasion(a, pressure, rate) - rules.relaxation(a, baseline, relaxation)
+    change -= backlash_rate * a
+    assert 0 <= a <= 1
+    assert change == pytest.approx(0, abs=1e-9)
+
+
+@given(
+    arrays(np.float64, 7, elements=st.floats(0, 5)),
+    st.floats(0, 20),
+    arrays(np.bool_, 7),
+)
+def test_effort_is_fitted_to_capacity_from_the_free_channels_first(effort, capacity, free):
+    fitted = rules.fit_capacity(effort, capacity, free)
+    assert fitted.sum() <= max(capacity, 0) + 1e-9 or effort.sum() <= capacity
+    assert np.all(fitted >= 0) and np.all(fitted <= effort + 1e-12)
+    if effort.sum() > capacity and effort[~free].sum() < capacity and free.any():
+        np.testing.assert_array_equal(fitted[~free], effort[~free])  # held channels kept
+
+
+def test_heard_shares_split_each_channel_among_the_powers():
+    rng = np.random.default_rng(1)
+    access = rng.random((50, 3))
+    engagement = rng.random((50, 4))
+    signals = rng.random((3, 4))
+    gated = np.array([True, False, True, False])
+    shares = rules.heard_shares(access, engagement, signals, gated)
+    np.testing.assert_allclose(shares.sum(axis=0), 1.0)
+    signals[:, 1] = 0.0
+    np.testing.assert_array_equal(rules.heard_shares(access, engagement, signals, gated)[:, 1], 0)
+
+
+def test_marginal_gain_is_the_sum_over_persons_of_room_times_reach():
+    rng = np.random.default_rng(2)
+    receptivity, attraction, access = rng.random((5, 2)), rng.random((5, 2)), rng.random((5, 2))
+    engagement, gated = rng.random((5, 3)), np.array([True, False, True])
+    expected = np.zeros((2, 3))
+    for i in range(5):
+        for p in range(2):
+            for c in range(3):
+                reach = (access[i, p] if gated[c] else 1.0) * engagement[i, c]
+                expected[p, c] += receptivity[i, p] * (1 - attraction[i, p]) * reach
+    np.testing.assert_allclose(
+        rules.marginal_gain(receptivity, attraction, access, engagement, gated), expected
+    )

@@ -2,22 +2,27 @@
 
     multivector dashboard [SCENARIO] --port 8765     # or: solara run sim.app.dashboard:Page
 
-The page is Mesa's SolaraViz: its sidebar holds play, step and reset, and the levers as
-sliders and switches (:func:`levers`, built from the scenario schema: range, label and help
-come from the schema's fields, not from a list of their own). Its main area holds the
+The page is Mesa's SolaraViz around the plain :class:`~sim.model.model.MultivectorModel`:
+its sidebar holds play, step and reset, and the levers as sliders and switches
+(:func:`levers`: the schema's parameters that carry a ``lesson`` range, and every mechanism's
+switch; range, label and help come from the schema's fields). Its main area holds the
 lesson card (scenario, seed, any other parameter, with the command line's checks and
-messages), the charts, and sentences on what just happened.
+messages), the charts (drawn by :mod:`sim.results.plots` from the run's tables, as on the
+command line and in notebooks), and sentences on what just happened.
 
-Levers take effect when the model is reset, as in every SolaraViz app: the teacher sets
-them, presses Reset, then Play or Step. A value refused by the checks is reported in the
-lesson card and the running model is kept.
+At Reset, SolaraViz builds ``MultivectorModel(**model_params)``: the fixed entries of
+:func:`model_params` (the lesson's scenario with its extra settings applied, its country
+profile and the seed) and each lever by its keyword (``state__balance_strength``,
+``powers__West__efficiency``, ``mechanisms__backlash``). Levers take effect when the model
+is reset, as in every SolaraViz app: the teacher sets them, presses Reset, then Play or Step.
+A value refused by the checks is reported in the lesson card and the running model is kept.
+A change the lesson card accepts (scenario, seed, a parameter) rebuilds the sidebar for the
+next Reset, its levers at the running model's values.
 """
 
 from __future__ import annotations
 
-import inspect
 import os
-import tomllib
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -26,39 +31,65 @@ import pandas as pd
 import solara
 from matplotlib.figure import Figure
 
+from sim.inputs.assignments import parse_assignment
 from sim.inputs.errors import COMMAND_LINE, ScenarioError, refuse
 from sim.inputs.scenario import DEFAULT_SCENARIO, load_with_profile, shipped_scenarios
-from sim.inputs.schema import Mechanisms, Parameters, bounds, get_value, resolve
-from sim.model import measures
+from sim.inputs.schema import (
+    ROLES,
+    Parameters,
+    bounds,
+    get_value,
+    leaf_paths,
+    month_name,
+    resolve,
+    role,
+)
 from sim.model.model import MultivectorModel
+from sim.results import plots
+from sim.results.saved import from_model
 
 SCENARIO_ENV = "MULTIVECTOR_DASHBOARD_SCENARIO"
 """The scenario ``multivector dashboard`` opens with (a shipped name or a file path)."""
 
-STATE_LEVERS = ("state.balance_strength", "identity.promotion", "state.screening")
-POWER_LEVERS = ("efficiency", "capacity")
-"""The levers a lesson needs; each becomes a slider or a switch with the schema's range,
-label and help. Every mechanism's switch is added to these."""
+ROLE_HEADINGS = {
+    "lever": "The state's levers",
+    "uncertainty": "What the powers do",
+    "setting": "Mechanisms (each switch turns one off)",
+}
+"""How the help names each role (:data:`sim.inputs.schema.ROLES`) of the sidebar's levers."""
 
 
 # --- levers, from the schema -------------------------------------------------------------
 
 
-def lever_paths(powers: list[str]) -> list[str]:
-    """The dotted paths of the levers for a scenario with these powers."""
-    switches = [f"mechanisms.{name}" for name in Mechanisms.model_fields]
-    per_power = [f"powers.{p}.{name}" for p in powers for name in POWER_LEVERS]
-    return [*STATE_LEVERS, *per_power, *switches]
+def _extra(params: Parameters, path: str) -> dict:
+    _, _, info = resolve(params, path)
+    return (info.json_schema_extra if info is not None else None) or {}
 
 
-def keyword(path: str) -> str:
-    """A lever's keyword argument name (dots are not allowed there)."""
-    return path.replace(".", "__")
+def offered(params: Parameters, path: str) -> bool:
+    """Whether a lesson offers this parameter in the sidebar: it has a ``lesson`` range in
+    the schema, or it is a mechanism's switch."""
+    return path.startswith("mechanisms.") or "lesson" in _extra(params, path)
+
+
+def lever_paths(params: Parameters) -> list[str]:
+    """The dotted paths of the levers for these parameters (a power's fields for every
+    power), grouped by role: the state's levers, the powers', the mechanisms' switches."""
+    powers = list(params.powers)
+    plain, per_power = [], []
+    for template in leaf_paths():
+        if "<name>" not in template:
+            plain += [template] if offered(params, template) else []
+        elif offered(params, template.replace("<name>", powers[0])):
+            per_power.append(template.removeprefix("powers.<name>."))
+    paths = [*plain, *(f"powers.{p}.{name}" for p in powers for name in per_power)]
+    return sorted(paths, key=lambda path: ROLES.index(role(params, path)))
 
 
 def lever(params: Parameters, path: str) -> dict:
     """A SolaraViz user parameter for one lever: its type, value, range and label, from the
-    schema field at ``path`` and the scenario's current value."""
+    schema field at ``path`` and the value in ``params``."""
     value = get_value(params, path)
     if isinstance(value, bool):
         return {"type": "Checkbox", "value": value, "label": path}
@@ -74,16 +105,16 @@ def lever(params: Parameters, path: str) -> dict:
 
 
 def lever_range(params: Parameters, path: str) -> tuple[float, float]:
-    """The slider's span: the schema's bounds, or its narrower ``lesson`` range."""
+    """The slider's span: the schema's ``lesson`` range, else its bounds."""
     _, _, info = resolve(params, path)
-    low, high = (info.json_schema_extra or {}).get("lesson", bounds(info))
+    low, high = _extra(params, path).get("lesson", bounds(info))
     return float(low), float(high)
 
 
 def lever_help(params: Parameters, path: str) -> str:
     """One line of help for a lever, from its schema field: meaning, unit, range, source."""
     _, _, info = resolve(params, path)
-    extra = info.json_schema_extra or {}
+    extra = _extra(params, path)
     unit = f" [{extra['unit']}]" if extra.get("unit") else ""
     if isinstance(get_value(params, path), bool):
         span = "on or off"
@@ -94,9 +125,10 @@ def lever_help(params: Parameters, path: str) -> str:
     return f"{path}: {info.description}{unit}, {span}{source}"
 
 
-def levers(params: Parameters, powers: list[str]) -> dict[str, dict]:
-    """SolaraViz ``model_params`` for every lever, keyed by keyword name."""
-    return {keyword(path): lever(params, path) for path in lever_paths(powers)}
+def levers(params: Parameters) -> dict[str, dict]:
+    """SolaraViz user parameters for every lever, keyed by the model's keyword for it
+    (``__`` for the dots), valued as in ``params``."""
+    return {path.replace(".", "__"): lever(params, path) for path in lever_paths(params)}
 
 
 # --- what the lesson card holds (per browser session) --------------------------------------
@@ -111,8 +143,18 @@ class Lesson:
     extra: dict[str, Any] = field(default_factory=dict)  # other parameters, path -> value
     problems: list[str] = field(default_factory=list)  # the last refused input, explained
 
+    def setup(self) -> tuple:
+        """What a model is built from (not the problems): SolaraViz is rebuilt when it
+        changes, so that its Reset uses it."""
+        return self.scenario, self.seed, tuple(self.extra.items())
+
 
 lesson = solara.reactive(Lesson(scenario=os.environ.get(SCENARIO_ENV, DEFAULT_SCENARIO)))
+
+
+def messages(error: ScenarioError) -> list[str]:
+    """A refusal as the command line prints it, one line per problem."""
+    return [f"error: {problem}" for problem in error.problems]
 
 
 def check(scenario: str, overrides: dict[str, Any]) -> list[str]:
@@ -120,72 +162,37 @@ def check(scenario: str, overrides: dict[str, Any]) -> list[str]:
     try:
         load_with_profile(scenario, overrides)
     except ScenarioError as err:
-        return [f"error: {problem}" for problem in err.problems]
+        return messages(err)
     return []
 
 
 # --- the model SolaraViz resets ----------------------------------------------------------
 
 
-class DashboardModel(MultivectorModel):
-    """A model built from the lesson card and the levers.
-
-    SolaraViz rebuilds a model by calling its class with the levers as keyword arguments;
-    :func:`model_class` makes a subclass whose signature names the levers of one scenario's
-    powers (SolaraViz checks the names against it).
-    """
-
-    def __init__(self, **levers: Any):
-        settings = lesson.value
-        overrides = {**settings.extra}
-        overrides |= {name.replace("__", "."): value for name, value in levers.items()}
-        spec, profile, _ = load_with_profile(settings.scenario, overrides)
-        super().__init__(spec, profile=profile, seed=settings.seed)
+def model_params(settings: Lesson, running: MultivectorModel) -> dict[str, Any]:
+    """SolaraViz's ``model_params``: fixed ``spec`` (the lesson's scenario, its extra
+    settings applied), ``profile`` and ``seed``, and one lever per keyword, valued as the
+    running model was built."""
+    spec, profile, _ = load_with_profile(settings.scenario, settings.extra)
+    return {
+        "spec": spec,
+        "profile": profile,
+        "seed": settings.seed,
+        **levers(running.spec.parameters()),
+    }
 
 
-_CLASSES: dict[tuple[str, ...], type[DashboardModel]] = {}
-
-
-def model_class(powers: list[str], params: Parameters) -> type[DashboardModel]:
-    """A DashboardModel subclass whose ``__init__`` takes exactly these powers' levers.
-
-    The signature's defaults only serve SolaraViz's check of the names: every model is built
-    with all its lever values given (:func:`build`, or the sidebar's values at Reset)."""
-    key = tuple(powers)
-    if key not in _CLASSES:
-        defaults = levers(params, powers)
-        signature = inspect.Signature(
-            [inspect.Parameter("self", inspect.Parameter.POSITIONAL_OR_KEYWORD)]
-            + [
-                inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=spec["value"])
-                for name, spec in defaults.items()
-            ]
-        )
-
-        def __init__(self, **values: Any) -> None:
-            DashboardModel.__init__(self, **values)
-
-        __init__.__signature__ = signature  # type: ignore[attr-defined]
-        _CLASSES[key] = type(
-            f"Multivector{len(_CLASSES)}", (DashboardModel,), {"__init__": __init__}
-        )
-    return _CLASSES[key]
-
-
-def build(settings: Lesson) -> DashboardModel:
-    """A fresh model of the lesson's scenario with its own lever values (``settings`` must
-    be the session's current lesson: the model reads its seed and extra settings there)."""
-    spec, _, _ = load_with_profile(settings.scenario, settings.extra)
-    params = spec.parameters()
-    cls = model_class(list(spec.powers), params)
-    return cls(**{name: p["value"] for name, p in levers(params, list(spec.powers)).items()})
+def build(settings: Lesson) -> MultivectorModel:
+    """A fresh model of the lesson's scenario, extra settings and seed."""
+    spec, profile, _ = load_with_profile(settings.scenario, settings.extra)
+    return MultivectorModel(spec, profile, seed=settings.seed)
 
 
 current = solara.reactive(None)
 """The running model (per browser session)."""
 
 
-def running_model() -> DashboardModel:
+def running_model() -> MultivectorModel:
     if current.value is None:
         current.value = build(lesson.value)
     return current.value
@@ -201,8 +208,9 @@ def choose_scenario(name: str) -> None:
     if problems:
         lesson.value = _with(problems=problems)
         return
-    lesson.value = Lesson(scenario=name, seed=lesson.value.seed)  # what the new model reads
-    current.value = build(lesson.value)
+    settings = Lesson(scenario=name, seed=lesson.value.seed)
+    current.value = build(settings)
+    lesson.value = settings  # last: the sidebar is rebuilt for the new model's powers
 
 
 def set_seed(text: str) -> None:
@@ -216,29 +224,24 @@ def set_seed(text: str) -> None:
             raise ValueError
     except ValueError:
         problem = refuse(COMMAND_LINE, "--seed", f"{text!r} is not a whole number >= 0")
-        lesson.value = _with(problems=[f"error: {p}" for p in problem.problems])
+        lesson.value = _with(problems=messages(problem))
         return
     lesson.value = _with(seed=seed, problems=[])
 
 
 def set_parameter(text: str) -> None:
-    """``path = value`` (the command line's ``--set``), checked against the schema."""
-    path, sep, raw = text.partition("=")
-    path = path.strip()
-    if not sep or not path:
-        problem = refuse(COMMAND_LINE, "--set", f"{text!r} is not of the form path=value")
-        lesson.value = _with(problems=[f"error: {p}" for p in problem.problems])
+    """``path = value``, read and checked as the command line's ``--set``."""
+    try:
+        path, value = parse_assignment(text, "--set")
+    except ScenarioError as err:
+        lesson.value = _with(problems=messages(err))
         return
-    if current.value is not None and path in lever_paths(current.value.powers):
+    if current.value is not None and path in lever_paths(current.value.spec.parameters()):
         problem = refuse(
             COMMAND_LINE, path, "is a lever: set it with its slider or switch in the sidebar"
         )
-        lesson.value = _with(problems=[f"error: {p}" for p in problem.problems])
+        lesson.value = _with(problems=messages(problem))
         return
-    try:
-        value = tomllib.loads(f"v = {raw.strip()}")["v"]
-    except tomllib.TOMLDecodeError:
-        value = raw.strip()
     extra = {**lesson.value.extra, path: value}
     problems = check(lesson.value.scenario, extra)
     if problems:
@@ -297,113 +300,40 @@ def sentences(model: MultivectorModel) -> list[str]:
     return [now, *(text for _, text in said[:2])]
 
 
-# --- charts -------------------------------------------------------------------------------
+# --- charts: sim.results.plots, fitted to the page ---------------------------------------
 
-FULL, DPI = (5.8, 4.1), 90
-"""A chart fills one cell of SolaraViz's grid (half the width, about 380 pixels high).
-Figures are built with matplotlib's ``Figure`` (no pyplot: nothing to close) and fixed
-margins: a constrained layout tripled the time to draw them."""
+WIDTH = 5.8
+"""A chart's width in inches: one cell of SolaraViz's grid, half the main area (about 560
+pixels, as the browser shows an SVG figure at 96 pixels an inch)."""
 
-
-def trajectories_figure(model: MultivectorModel):
-    """Attraction and alignment by power, the scenario's events on the time axis."""
-    from sim.results.plots import power_style, years
-
-    ts = model.timeseries()
-    first = pd.Timestamp(model.params.run.start)
-    last = pd.Timestamp(model.spec.run.end)
-    fig = Figure(figsize=FULL, dpi=DPI)
-    axes = fig.subplots(2, 1, sharex=True)
-    fig.subplots_adjust(left=0.11, right=0.98, top=0.93, bottom=0.08, hspace=0.08)
-    for k, power in enumerate(model.powers):
-        one = ts[ts["power"] == power]
-        when = pd.to_datetime(one["date"])
-        style = power_style(power, k)
-        axes[0].plot(when, one["attraction"], label=power, **style)
-        axes[1].plot(when, one["alignment"], label=power, **style)
-    axes[0].set_ylabel("mean attraction")
-    axes[1].set_ylabel("alignment share")
-    axes[1].axhline(
-        model.params.state.dominance_threshold, color="black", linewidth=1, linestyle="--"
-    )
-    fig.legend(*axes[0].get_legend_handles_labels(), ncols=len(model.powers), fontsize=7,
-               loc="upper center", frameon=False)  # fmt: skip
-    for ax in axes:
-        ax.axvline(pd.Timestamp(model.date), color="0.5", linewidth=1)
-        years(ax)
-    axes[0].set_xlim(first, last)
-    placed: list[tuple[pd.Timestamp, list[str]]] = []  # numbers placed close together
-    for number, mark in enumerate(dated_events(model), 1):  # the events on the time axis
-        for ax in axes:
-            ax.axvline(mark["start"], color="0.3", linewidth=0.8, linestyle=":")
-        if placed and (mark["start"] - placed[-1][0]).days < 200:
-            placed[-1][1].append(str(number))
-        else:
-            placed.append((mark["start"], [str(number)]))
-    for when, numbers in placed:
-        axes[1].annotate(
-            ",".join(numbers),
-            (when, 0.0),
-            xycoords=("data", "axes fraction"),
-            xytext=(2, 2),
-            textcoords="offset points",
-            va="bottom",
-            fontsize=7,
-            color="0.2",
-        )
-    return fig
+HEIGHTS = {"trajectories": 4.4, "balance": 2.9, "groups": 5.2}
+"""Each chart's height in inches: a cell is about 380 pixels high, the balance chart shares
+its cell with the sentences, and the group heatmap may run longer (the cell scrolls)."""
 
 
-def dated_events(model: MultivectorModel) -> list[dict]:
-    """The scenario's events after its first month, one mark per label (trends that run
-    from the start are in the scenario's description, not on the axis)."""
-    from sim.results.plots import event_marks
-
-    first = pd.Timestamp(model.params.run.start)
-    return [m for m in event_marks(model.spec.events) if m["start"] > first]
-
-
-def balance_figure(model: MultivectorModel):
-    """The effective number of vectors, and the largest share against the threshold."""
-    from sim.results.plots import years
-
-    ts = model.timeseries().drop_duplicates("date")
-    when = pd.to_datetime(ts["date"])
-    fig = Figure(figsize=(FULL[0], 2.0), dpi=DPI)
-    left, right = fig.subplots(1, 2)
-    fig.subplots_adjust(left=0.09, right=0.98, top=0.96, bottom=0.12, wspace=0.25)
-    left.plot(when, ts["effective_vectors"], color="black", linewidth=2)
-    left.set_ylim(1, len(model.powers))
-    left.set_ylabel("effective vectors")
-    right.plot(when, ts["dominant_share"], color="#D55E00", linewidth=2, label="largest share")
-    theta = model.params.state.dominance_threshold
-    right.axhline(theta, color="black", linestyle="--", linewidth=1, label=f"threshold {theta}")
-    right.set_ylim(0, 1)
-    right.legend(fontsize=8)
-    for ax in (left, right):
-        ax.set_xlim(pd.Timestamp(model.params.run.start), pd.Timestamp(model.spec.run.end))
-        years(ax)
-    return fig
+def for_the_page(figure: Figure, model: MultivectorModel, kind: str) -> Figure:
+    """A figure of :mod:`sim.results.plots` fitted to its cell: smaller, laid out again
+    and, on a time axis, the run's whole span, so that its lines grow across a fixed axis."""
+    if kind != "groups":
+        first = pd.Timestamp(month_name(model.first_month))
+        for ax in figure.axes:  # every axis of these two figures is a time axis
+            ax.set_xlim(first, pd.Timestamp(month_name(model.last_month)))
+    figure.set_size_inches(WIDTH, HEIGHTS[kind])
+    figure.tight_layout()
+    return figure
 
 
-def groups_figure(model: MultivectorModel):
-    """Favourable share by ethnic group and daily language, now."""
-    rows = pd.DataFrame(measures.group_rows(model))
-    rows = rows[rows["dimension"].isin(["ethnicity", "language"])]
-    table = rows.pivot_table(
-        index=["dimension", "group"], columns="power", values="favourable", sort=False
-    )[model.powers]
-    fig = Figure(figsize=FULL, dpi=DPI)
-    ax = fig.subplots()
-    fig.subplots_adjust(left=0.24, right=0.97, top=0.98, bottom=0.07)
-    image = ax.imshow(table.to_numpy(), vmin=0, vmax=1, cmap="viridis", aspect="auto")
-    ax.set_xticks(range(len(model.powers)), model.powers)
-    ax.set_yticks(range(len(table)), [f"{g} ({d})" for d, g in table.index], fontsize=8)
-    for (r, c), value in np.ndenumerate(table.to_numpy()):
-        ax.text(c, r, f"{value:.0%}", ha="center", va="center", fontsize=7,
-                color="white" if value < 0.5 else "black")  # fmt: skip
-    fig.colorbar(image, ax=ax, label=f"favourable share, {model.date} (redrawn yearly)")
-    return fig
+def chart(model: MultivectorModel, kind: str) -> Figure:
+    """One of the command line's figures (``trajectories``, ``balance``, ``groups``) from
+    the model's tables so far, fitted to the page; the current month is marked on the time
+    axes, and the heatmap shows the model's latest yearly group table."""
+    at = None if kind == "groups" else model.date
+    return for_the_page(plots.FIGURES[kind](from_model(model), at), model, kind)
+
+
+def last_groups(model: MultivectorModel) -> str:
+    """The date of the model's latest group table (it records one yearly)."""
+    return str(model.groups()["date"].iloc[-1])
 
 
 # --- components ---------------------------------------------------------------------------
@@ -457,10 +387,20 @@ def LessonCard(model: MultivectorModel):
 
 @solara.component
 def LeverHelp(model: MultivectorModel):
-    """What each lever in the sidebar means, from the schema."""
+    """What each lever in the sidebar means, from the schema, under its role's heading."""
     params = model.spec.parameters()
-    for path in lever_paths(model.powers):
-        solara.Text(lever_help(params, path), style={"display": "block", "font-size": "0.85rem"})
+    paths = lever_paths(params)
+    for kind in ROLES:
+        mine = [path for path in paths if role(params, path) == kind]
+        if mine:
+            solara.Text(
+                ROLE_HEADINGS.get(kind, kind),
+                style={"display": "block", "font-weight": "bold", "margin-top": "0.4rem"},
+            )
+        for path in mine:
+            solara.Text(
+                lever_help(params, path), style={"display": "block", "font-size": "0.85rem"}
+            )
 
 
 @solara.component
@@ -469,39 +409,35 @@ def Now(model: MultivectorModel):
     from mesa.visualization.utils import update_counter
 
     update_counter.get()
+    when = [model, model.steps]
+    figure = solara.use_memo(lambda: chart(model, "balance"), dependencies=when)
     with solara.Card("What just happened"):
         for text in sentences(model):
             solara.Text(text, style={"display": "block", "font-size": "1.05rem"})
-        solara.FigureMatplotlib(balance_figure(model), dependencies=[update_counter.value])
-        events = [
-            f"{number} {mark['start']:%Y-%m} {mark['label']}"
-            for number, mark in enumerate(dated_events(model), 1)
-        ]
-        if events:
-            solara.Text(
-                "Events on the chart: " + " · ".join(events),
-                style={"display": "block", "font-size": "0.8rem"},
-            )
+        solara.FigureMatplotlib(figure, dependencies=when)
 
 
 @solara.component
 def Trajectories(model: MultivectorModel):
+    """Attraction and alignment by power, the scenario's events on a timeline above."""
     from mesa.visualization.utils import update_counter
 
     update_counter.get()
-    solara.FigureMatplotlib(trajectories_figure(model), dependencies=[update_counter.value])
+    when = [model, model.steps]
+    figure = solara.use_memo(lambda: chart(model, "trajectories"), dependencies=when)
+    solara.FigureMatplotlib(figure, dependencies=when)
 
 
 @solara.component
 def Groups(model: MultivectorModel):
-    """Redrawn once a simulated year: group shares move slowly, and its 52 labels are the
-    costliest part of a redraw."""
+    """The favourable share by group, from the model's yearly group table: redrawn when the
+    table grows (its many labels are the costliest part of a redraw)."""
     from mesa.visualization.utils import update_counter
 
     update_counter.get()
-    year = (id(model), model.date[:4])
-    figure = solara.use_memo(lambda: groups_figure(model), dependencies=[year])
-    solara.FigureMatplotlib(figure, dependencies=[year])
+    when = [model, last_groups(model)]
+    figure = solara.use_memo(lambda: chart(model, "groups"), dependencies=when)
+    solara.FigureMatplotlib(figure, dependencies=when)
 
 
 COMPONENTS = [(Trajectories, 0), (Now, 0), (Groups, 0), (LessonCard, 0)]
@@ -510,17 +446,17 @@ COMPONENTS = [(Trajectories, 0), (Now, 0), (Groups, 0), (LessonCard, 0)]
 
 @solara.component
 def Page():
-    """The whole dashboard: SolaraViz with the levers of the current scenario."""
-    import matplotlib
+    """The whole dashboard: SolaraViz around the plain model, with the lesson's levers."""
     from mesa.visualization import SolaraViz
 
-    matplotlib.use("Agg")
+    settings = lesson.value
     model = running_model()
-    params = model.spec.parameters()
+    setup = settings.setup()
+    params = solara.use_memo(lambda: model_params(settings, model), dependencies=[setup, model])
     SolaraViz(
         current,
         components=COMPONENTS,
-        model_params=levers(params, model.powers),
+        model_params=params,
         name=f"multivector: {model.spec.name}",
         play_interval=50,
-    ).key(f"{model.spec.name}-{id(type(model))}")
+    ).key(repr(setup))

@@ -116,9 +116,11 @@ class MultivectorModel(mesa.Model):
         rng = self.streams["officials"]
         mean_bias = np.array([p.official_bias for p in self.params.powers.values()])
         spread = self.params.officials.bias_spread
-        for _ in range(self.params.run.officials):
+        officials = [
             Official(self, mean_bias + rng.normal(0.0, spread, mean_bias.size))
-        return self.agents_by_type[Official]
+            for _ in range(self.params.run.officials)
+        ]
+        return mesa.agent.AgentSet(officials, random=self.random)
 
     def _settle(self) -> None:
         """Start at rest: attraction at its equilibrium, policy at the officials' first advice."""
