@@ -1,31 +1,29 @@
-"""The command line, through the installed ``multivector`` entry point."""
+"""The command line: in this process through typer's runner, and end to end through the
+installed ``multivector`` entry point for the default run and a refused scenario."""
 
 from __future__ import annotations
 
 import json
-import shutil
-import subprocess
-import sys
 from pathlib import Path
 
+import conftest
 import pandas as pd
 import pyarrow.parquet as pq
 import pytest
-from conftest import PERSON_COLUMNS, TINY
+from conftest import PERSON_COLUMNS, TINY, assert_refused, invoke, run_cli_subprocess
 
-EXE = shutil.which("multivector") or str(Path(sys.executable).parent / "multivector")
 BAD = Path(__file__).parent / "bad"
 
-
-def cli(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run([EXE, *args], capture_output=True, text=True, cwd=cwd, timeout=300)
+# test_dashboard.py and test_dashboard_browser.py import these two from here.
+EXE = conftest.EXE
+cli = run_cli_subprocess
 
 
 @pytest.fixture(scope="module")
 def default_run(tmp_path_factory):
     """``multivector run`` with no argument, as a user types it, in an empty folder."""
     here = tmp_path_factory.mktemp("default")
-    done = cli("run", cwd=here)
+    done = run_cli_subprocess("run", cwd=here)
     return done, here
 
 
@@ -92,9 +90,9 @@ def test_manifest_carries_provenance(default_run):
 
 def test_run_with_overrides_and_snapshots(tmp_path):
     out = tmp_path / "out"
-    done = cli(
+    done = invoke(
         "run",
-        str(TINY),
+        TINY,
         "--seed",
         "7",
         "--until",
@@ -106,10 +104,10 @@ def test_run_with_overrides_and_snapshots(tmp_path):
         "--snapshot",
         "2016-03",
         "--out",
-        str(out),
+        out,
         "--quiet",
     )
-    assert done.returncode == 0, done.stderr
+    assert done.exit_code == 0, done.output
     ts = pd.read_csv(out / "timeseries.csv")
     assert ts["date"].iloc[-1] == "2016-12"
     persons = pd.read_parquet(out / "persons-2016-03.parquet")
@@ -124,10 +122,17 @@ def test_run_with_overrides_and_snapshots(tmp_path):
 
 @pytest.mark.parametrize("name", ["unknown_key", "event_unknown_power", "syntax_error"])
 def test_bad_scenario_exits_2_without_traceback(name, tmp_path):
-    done = cli("run", str(BAD / f"{name}.toml"), "--out", str(tmp_path / "x"))
+    done = invoke("run", BAD / f"{name}.toml", "--out", tmp_path / "x")
+    assert_refused(done, "error:", f"{name}.toml")
+    assert not (tmp_path / "x").exists()
+
+
+def test_bad_scenario_from_the_entry_point_exits_2_without_traceback(tmp_path):
+    """The same refusal end to end: a real process, its exit status and its stderr."""
+    done = run_cli_subprocess("run", BAD / "unknown_key.toml", "--out", tmp_path / "x")
     assert done.returncode == 2
     assert "Traceback" not in done.stderr and "error:" in done.stderr
-    assert f"{name}.toml" in done.stderr
+    assert "unknown_key.toml" in done.stderr
     assert not (tmp_path / "x").exists()
 
 
@@ -143,39 +148,36 @@ def test_bad_scenario_exits_2_without_traceback(name, tmp_path):
     ],
 )
 def test_bad_options_exit_2_and_say_what_is_allowed(args, fragment, tmp_path):
-    done = cli("run", str(TINY), *args, "--out", str(tmp_path / "x"))
-    assert done.returncode == 2
-    assert fragment in done.stderr
-    assert "Traceback" not in done.stderr
+    done = invoke("run", TINY, *args, "--out", tmp_path / "x")
+    assert_refused(done, fragment)
 
 
 def test_existing_results_are_never_damaged(tmp_path):
     out = tmp_path / "kept"
     out.mkdir()
     (out / "precious.csv").write_text("keep me")
-    done = cli("run", str(TINY), "--out", str(out), "--quiet")
-    assert done.returncode == 2 and "--overwrite" in done.stderr
+    done = invoke("run", TINY, "--out", out, "--quiet")
+    assert_refused(done, "--overwrite")
     assert (out / "precious.csv").read_text() == "keep me"
-    done = cli("run", str(TINY), "--out", str(out), "--quiet", "--overwrite")
-    assert done.returncode == 2 and "did not write; it will not replace them" in done.stderr
+    done = invoke("run", TINY, "--out", out, "--quiet", "--overwrite")
+    assert_refused(done, "did not write; it will not replace them")
     assert (out / "precious.csv").read_text() == "keep me"
 
 
 def test_scenarios_lists_the_library():
-    done = cli("scenarios")
-    assert done.returncode == 0
+    done = invoke("scenarios")
+    assert done.exit_code == 0, done.output
     assert "baseline" in done.stdout and "post2022_russia_weakening" in done.stdout
 
 
 def test_check_explains_every_problem():
-    done = cli("check", str(BAD / "event_unknown_group.toml"), "baseline")
-    assert done.returncode == 2
-    assert "unknown ethnicity 'Klingon'" in done.stderr
+    done = invoke("check", BAD / "event_unknown_group.toml", "baseline")
+    assert_refused(done, "unknown ethnicity 'Klingon'")
     assert "ok baseline" in done.stdout
 
 
 def test_help_lists_the_commands():
-    done = cli("--help")
-    assert done.returncode == 0
+    done = invoke("--help")
+    assert done.exit_code == 0, done.output
     for command in ("run", "scenarios", "check"):
         assert command in done.stdout

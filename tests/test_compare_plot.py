@@ -2,21 +2,17 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
 
 import pandas as pd
 import pytest
-from conftest import TINY
+from conftest import TINY, assert_refused, invoke
 
 from sim.experiments import runner
 from sim.inputs.errors import ScenarioError
 from sim.results import compare, plots
 from sim.results import saved as results
 from sim.results.writing import write
-
-EXE = str(Path(sys.executable).parent / "multivector")
 
 
 def saved_run(folder: Path, reps: int | None = None, **overrides) -> results.Saved:
@@ -84,30 +80,25 @@ def test_a_missing_or_incomplete_folder_is_named(tmp_path, single):
         results.load(broken)
 
 
-def cli(*args):
-    return subprocess.run([EXE, *args], capture_output=True, text=True, timeout=600)
-
-
 def test_plot_command_from_a_saved_folder(tmp_path):
     folder = tmp_path / "r"
-    done = cli("run", str(TINY), "--population", "200", "--out", str(folder), "--quiet")
-    assert done.returncode == 0, done.stderr
+    done = invoke("run", TINY, "--population", "200", "--out", folder, "--quiet")
+    assert done.exit_code == 0, done.output
     for kind in plots.KINDS:
-        done = cli("plot", str(folder), "--kind", kind, "--format", "svg")
-        assert done.returncode == 0, done.stderr
+        done = invoke("plot", folder, "--kind", kind, "--format", "svg")
+        assert done.exit_code == 0, done.output
         assert (folder / f"{kind}.svg").stat().st_size > 1000
-    bad = cli("plot", str(folder), "--kind", "pie")
-    assert bad.returncode == 2 and "allowed: trajectories, alignment" in bad.stderr
-    missing = cli("plot", str(tmp_path / "none"))
-    assert missing.returncode == 2 and "no such results folder" in missing.stderr
-    assert "Traceback" not in missing.stderr
+    bad = invoke("plot", folder, "--kind", "pie")
+    assert_refused(bad, "allowed: trajectories, alignment")
+    missing = invoke("plot", tmp_path / "none")
+    assert_refused(missing, "no such results folder")
 
 
 def test_run_reps_and_compare_commands(tmp_path):
     folder = tmp_path / "ens"
-    done = cli(
+    done = invoke(
         "run",
-        str(TINY),
+        TINY,
         "--population",
         "200",
         "--reps",
@@ -115,18 +106,18 @@ def test_run_reps_and_compare_commands(tmp_path):
         "--workers",
         "2",
         "--out",
-        str(folder),
+        folder,
         "--quiet",
     )
-    assert done.returncode == 0, done.stderr
+    assert done.exit_code == 0, done.output
     summary = pd.read_csv(folder / "summary.csv")
     assert {"date", "power", "measure", "median", "low", "high"} <= set(summary.columns)
     assert pd.read_parquet(folder / "timeseries.parquet")["run"].nunique() == 3
     out = tmp_path / "cmp"
-    done = cli(
+    done = invoke(
         "compare",
-        str(folder),
-        str(TINY),
+        folder,
+        TINY,
         "--population",
         "200",
         "--reps",
@@ -136,9 +127,9 @@ def test_run_reps_and_compare_commands(tmp_path):
         "--at",
         "2016-06",
         "--out",
-        str(out),
+        out,
     )
-    assert done.returncode == 0, done.stderr
+    assert done.exit_code == 0, done.output
     table = pd.read_csv(out / "differences.csv")
     assert (table["difference"].abs() < 1e-12).all()  # same scenario, same seeds
     assert (out / "comparison.png").stat().st_size > 1000
@@ -146,7 +137,6 @@ def test_run_reps_and_compare_commands(tmp_path):
 
 
 def test_compare_refuses_a_bad_month_before_running(tmp_path):
-    done = cli("compare", str(TINY), str(TINY), "--at", "2030-01", "--out", str(tmp_path / "c"))
-    assert done.returncode == 2
-    assert "--at: 2030-01 must fall within 2015-01 to 2017-12" in done.stderr
+    done = invoke("compare", TINY, TINY, "--at", "2030-01", "--out", tmp_path / "c")
+    assert_refused(done, "--at: 2030-01 must fall within 2015-01 to 2017-12")
     assert not (tmp_path / "c").exists()

@@ -9,6 +9,7 @@ from conftest import TINY
 
 from sim.experiments import runner
 from sim.experiments.ensemble import run_ensemble
+from sim.model import columns
 from sim.results import bands
 
 
@@ -36,7 +37,7 @@ def test_runs_differ_and_are_recorded(serial):
 
 def test_the_band_contains_the_median(serial):
     summary = bands.summarise(serial.timeseries)
-    assert set(summary["measure"]) == set(bands.PER_POWER + bands.OF_STATE)
+    assert set(summary["measure"]) == set(columns.PER_POWER + columns.NUMERIC_OF_STATE)
     assert np.all(summary["low"] <= summary["median"] + 1e-12)
     assert np.all(summary["median"] <= summary["high"] + 1e-12)
     spread = summary[summary["measure"] == "attraction"]
@@ -55,6 +56,6 @@ def test_band_values_are_the_quantiles_over_runs(serial):
 def test_band_columns_are_the_model_measures():
     from sim.model import measures
 
-    assert [f.__name__ for f in measures.PER_POWER] == bands.PER_POWER
+    assert [f.__name__ for f in measures.PER_POWER] == list(columns.PER_POWER)
     state = {f.__name__ for f in measures.PER_STATE} - {"dominant_power"}
-    assert set(bands.OF_STATE) == state
+    assert set(columns.NUMERIC_OF_STATE) == state

@@ -49,7 +49,8 @@ def test_run_and_ensemble_through_the_face_match_the_model():
 
 def test_a_misspelt_keyword_parameter_is_refused_with_what_is_allowed():
     spec, profile = tiny()
-    with pytest.raises(sim.ScenarioError, match=r"unknown key 'balance_strenght'.*balance_strength"):
+    misspelt = r"unknown key 'balance_strenght'.*balance_strength"
+    with pytest.raises(sim.ScenarioError, match=misspelt):
         sim.MultivectorModel(spec, profile, state__balance_strenght=1.0)
     with pytest.raises(sim.ScenarioError, match="less than or equal to 1"):
         sim.MultivectorModel(spec, profile, identity__promotion=3.0)

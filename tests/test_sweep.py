@@ -12,11 +12,10 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from test_cli import EXE, cli
-from typer.testing import CliRunner
+from conftest import EXE, assert_refused, invoke
 
-from sim.app.cli import app
 from sim.experiments import sweep as sweeping
+from sim.experiments.sweep import runs
 from sim.inputs.errors import ScenarioError
 
 HERE = Path(__file__).parent
@@ -51,9 +50,8 @@ def test_bad_sweep_file_is_refused_naming_the_key(path):
 
 def test_bad_sweep_file_writes_nothing_and_exits_2(tmp_path):
     out = tmp_path / "never"
-    done = cli("sweep", str(HERE / "bad_sweeps" / "unknown_path.toml"), "--out", str(out))
-    assert done.returncode == 2
-    assert "unknown parameter path" in done.stderr and "Traceback" not in done.stderr
+    done = invoke("sweep", HERE / "bad_sweeps" / "unknown_path.toml", "--out", out)
+    assert_refused(done, "unknown parameter path")
     assert not out.exists()
 
 
@@ -91,9 +89,9 @@ def test_shards_together_equal_the_whole(serial, tmp_path):
 def test_a_killed_sweep_resumed_holds_every_run_exactly_once(serial, tmp_path):
     out, _ = serial
     target = tmp_path / "killed"
-    args = [EXE, "sweep", str(TINY_SOBOL), "--out", str(target), "--workers", "2"]
-    process = subprocess.Popen(
-        [*args, "--batch", "4", "--quiet"], start_new_session=True, stdout=subprocess.DEVNULL
+    args = ["sweep", str(TINY_SOBOL), "--out", str(target), "--workers", "2"]
+    process = subprocess.Popen(  # a real process group, to kill
+        [EXE, *args, "--batch", "4", "--quiet"], start_new_session=True, stdout=subprocess.DEVNULL
     )
     deadline = time.time() + 120
     while time.time() < deadline and len(list((target / "results").glob("part-*"))) < 2:
@@ -102,8 +100,8 @@ def test_a_killed_sweep_resumed_holds_every_run_exactly_once(serial, tmp_path):
     process.wait()
     before = len(sweeping.results(target))
     assert 0 < before < len(sweeping.results(out)), "the kill came too late to test anything"
-    done = subprocess.run([*args, "--resume", "--quiet"], capture_output=True, text=True)
-    assert done.returncode == 0, done.stderr
+    done = invoke(*args, "--resume", "--quiet")
+    assert done.exit_code == 0, done.output
     assert f"{before} were already recorded" in done.stdout
     resumed = sweeping.results(target)
     assert resumed["run"].is_unique
@@ -111,18 +109,16 @@ def test_a_killed_sweep_resumed_holds_every_run_exactly_once(serial, tmp_path):
 
 
 def test_a_run_that_raises_is_recorded_and_the_others_complete(tmp_path, monkeypatch):
-    real = sweeping._simulate
+    real = runs._simulate  # what simulate() calls inside its guard
 
     def flaky(job, task):
         if task.point == 3:
             raise RuntimeError("model blew up at point 3")
         return real(job, task)
 
-    monkeypatch.setattr(sweeping, "_simulate", flaky)
+    monkeypatch.setattr(runs, "_simulate", flaky)
     out = tmp_path / "flaky"
-    result = CliRunner().invoke(
-        app, ["sweep", str(TINY_SOBOL), "--out", str(out), "--workers", "1"]
-    )
+    result = invoke("sweep", TINY_SOBOL, "--out", out, "--workers", "1")
     assert result.exit_code == 1
     assert "2 failed" in result.output
     failed = sweeping.failures(out)
@@ -152,8 +148,8 @@ def test_resume_refuses_a_folder_holding_another_sweep(serial, tmp_path):
 
 def test_analyze_finds_the_parameter_that_matters(serial):
     out, _ = serial
-    done = cli("analyze", str(out))
-    assert done.returncode == 0, done.stderr
+    done = invoke("analyze", out)
+    assert done.exit_code == 0, done.output
     indices = pd.read_csv(out / "indices.csv").set_index(["outcome", "parameter"])
     assert indices.loc[("alpha_attraction", "persuasion.rate"), "ST"] > 0.5
     assert abs(indices.loc[("alpha_attraction", "state.counter_decay"), "ST"]) < 0.05
@@ -173,8 +169,8 @@ def test_morris_screening_ranks_the_parameters(tmp_path):
     out = tmp_path / "morris-out"
     run_plan = sweeping.plan(morris, out)
     sweeping.execute(run_plan, 2)
-    done = cli("analyze", str(out), "--outcome", "alpha_attraction")
-    assert done.returncode == 0, done.stderr
+    done = invoke("analyze", out, "--outcome", "alpha_attraction")
+    assert done.exit_code == 0, done.output
     mu = pd.read_csv(out / "indices.csv").set_index("parameter")["mu_star"]
     assert mu["persuasion.rate"] > 10 * mu["state.counter_decay"]
     assert "small for Morris" in done.stderr
@@ -182,14 +178,15 @@ def test_morris_screening_ranks_the_parameters(tmp_path):
 
 def test_plot_sweep_draws_one_or_two_parameters(serial):
     out, _ = serial
-    done = cli("plot", str(out), "--kind", "sweep", "--outcome", "alpha_attraction")
-    assert done.returncode == 0, done.stderr
+    done = invoke("plot", out, "--kind", "sweep", "--outcome", "alpha_attraction")
+    assert done.exit_code == 0, done.output
     assert (out / "sweep.png").stat().st_size > 0
     heat = out / "heat.svg"
-    done = cli(
-        "plot", str(out), "--kind", "sweep", "--x", "persuasion.rate",
-        "--y", "state.counter_decay", "--out", str(heat),
+    done = invoke(
+        "plot", out, "--kind", "sweep", "--x", "persuasion.rate",
+        "--y", "state.counter_decay", "--out", heat,
     )  # fmt: skip
-    assert done.returncode == 0, done.stderr and heat.stat().st_size > 0
-    done = cli("plot", str(out), "--kind", "sweep", "--x", "nope")
-    assert done.returncode == 2 and "allowed: persuasion.rate" in done.stderr
+    assert done.exit_code == 0, done.output
+    assert heat.stat().st_size > 0
+    done = invoke("plot", out, "--kind", "sweep", "--x", "nope")
+    assert_refused(done, "allowed: persuasion.rate")
