@@ -4,7 +4,8 @@
 
 Goal (issue 6): a step and its redraw well under a second at the default population. The
 redraw is measured on the server side, where it costs: the page's components rendered
-with Solara (the figures drawn and encoded); the browser only swaps the images.
+with Solara (the figures drawn by ``sim.results.plots`` from the run's tables, fitted to the
+page and encoded); the browser only swaps the images.
 """
 
 from __future__ import annotations

@@ -1,10 +1,10 @@
 """One real-browser test of the dashboard: headless Chromium (Debian's, driven by
 playwright) against ``multivector dashboard`` started as a user starts it.
 
-It moves a slider, resets and steps the model, checks that the chart changed, and saves a
-screenshot to ``test-output/`` (or ``$MULTIVECTOR_TEST_OUTPUT``). Without a chromium on the
-PATH the test is skipped, unless ``MULTIVECTOR_REQUIRE_BROWSER=1`` (CI sets it: there it
-must run).
+It moves a slider, resets and steps the model, checks that the chart changed, opens the
+levers' help, and saves a screenshot to ``test-output/`` (or ``$MULTIVECTOR_TEST_OUTPUT``).
+Without a chromium on the PATH the test is skipped, unless ``MULTIVECTOR_REQUIRE_BROWSER=1``
+(CI sets it: there it must run).
 """
 
 from __future__ import annotations
@@ -98,6 +98,11 @@ def test_a_teacher_moves_a_slider_resets_and_steps(server):
         after_story = page.get_by_text("effective number of vectors is").first.inner_text()
         page.wait_for_timeout(1000)
         after = page.locator("img").first.get_attribute("src")
+
+        # The lesson card explains the levers, grouped by their role in the schema.
+        page.get_by_text("what each lever in the sidebar means").click()
+        page.get_by_text("The state's levers").wait_for(timeout=30_000)
+        page.get_by_text("state.balance_strength: lambda").wait_for(timeout=30_000)
         page.screenshot(path=str(OUTPUT / "dashboard.png"), full_page=True)
         browser.close()
     assert after != before, "the chart did not change"

@@ -23,6 +23,8 @@ next Reset, its levers at the running model's values.
 from __future__ import annotations
 
 import os
+import textwrap
+import weakref
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -46,7 +48,7 @@ from sim.inputs.schema import (
 )
 from sim.model.model import MultivectorModel
 from sim.results import plots
-from sim.results.saved import from_model
+from sim.results.saved import Saved, from_model
 
 SCENARIO_ENV = "MULTIVECTOR_DASHBOARD_SCENARIO"
 """The scenario ``multivector dashboard`` opens with (a shipped name or a file path)."""
@@ -306,21 +308,52 @@ WIDTH = 5.8
 """A chart's width in inches: one cell of SolaraViz's grid, half the main area (about 560
 pixels, as the browser shows an SVG figure at 96 pixels an inch)."""
 
-HEIGHTS = {"trajectories": 4.4, "balance": 2.9, "groups": 5.2}
-"""Each chart's height in inches: a cell is about 380 pixels high, the balance chart shares
-its cell with the sentences, and the group heatmap may run longer (the cell scrolls)."""
+PAGE = {
+    "trajectories": ((WIDTH, 4.2), {"left": 0.14, "right": 0.98, "top": 0.93, "bottom": 0.1}),
+    "balance": ((WIDTH, 3.0), {"left": 0.14, "right": 0.98, "top": 0.9, "bottom": 0.14}),
+    "groups": ((WIDTH, 4.8), None),
+}
+"""Each chart's size in inches and its margins on the page. A cell is about 380 pixels
+high; the balance chart shares its cell with the sentences, and the group heatmap may run
+longer (the cell scrolls). The time charts, redrawn every step, get fixed margins: laying
+them out again would add a third of the redraw's time. The heatmap, redrawn yearly and
+labelled with the profile's groups, is laid out again."""
+
+LABEL_WIDTH = 24
+"""Axis labels longer than this many characters are wrapped on the page's smaller charts."""
 
 
 def for_the_page(figure: Figure, model: MultivectorModel, kind: str) -> Figure:
-    """A figure of :mod:`sim.results.plots` fitted to its cell: smaller, laid out again
-    and, on a time axis, the run's whole span, so that its lines grow across a fixed axis."""
-    if kind != "groups":
-        first = pd.Timestamp(month_name(model.first_month))
-        for ax in figure.axes:  # every axis of these two figures is a time axis
-            ax.set_xlim(first, pd.Timestamp(month_name(model.last_month)))
-    figure.set_size_inches(WIDTH, HEIGHTS[kind])
-    figure.tight_layout()
+    """A figure of :mod:`sim.results.plots` fitted to its cell: smaller, its long axis
+    labels wrapped, and, on a time axis, the run's whole span, so that its lines grow across
+    a fixed axis."""
+    size, margins = PAGE[kind]
+    figure.set_size_inches(*size)
+    for ax in figure.axes:
+        label = ax.yaxis.label
+        label.set_text(textwrap.fill(label.get_text(), LABEL_WIDTH))
+        label.set_fontsize(9)
+    if margins is None:
+        figure.tight_layout()
+        return figure
+    first = pd.Timestamp(month_name(model.first_month))
+    for ax in figure.axes:  # every axis of the time charts is a time axis
+        ax.set_xlim(first, pd.Timestamp(month_name(model.last_month)))
+    figure.subplots_adjust(**margins)
     return figure
+
+
+_tables: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def tables(model: MultivectorModel) -> Saved:
+    """The model's tables so far (:func:`sim.results.saved.from_model`), read once a step
+    for all the charts."""
+    steps, saved = _tables.get(model, (None, None))
+    if steps != model.steps:
+        saved = from_model(model)
+        _tables[model] = (model.steps, saved)
+    return saved
 
 
 def chart(model: MultivectorModel, kind: str) -> Figure:
@@ -328,7 +361,7 @@ def chart(model: MultivectorModel, kind: str) -> Figure:
     the model's tables so far, fitted to the page; the current month is marked on the time
     axes, and the heatmap shows the model's latest yearly group table."""
     at = None if kind == "groups" else model.date
-    return for_the_page(plots.FIGURES[kind](from_model(model), at), model, kind)
+    return for_the_page(plots.FIGURES[kind](tables(model), at), model, kind)
 
 
 def last_groups(model: MultivectorModel) -> str:
