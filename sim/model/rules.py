@@ -132,21 +132,6 @@ def neighbour_pulls(attraction, indptr, indices, i, confidence, pull, count):
             pull[p] /= count[p]
 
 
-@numba.njit(**_JIT)
-def bounded_confidence(attraction, indptr, indices, confidence, rate):
-    """Social influence mu x :func:`neighbour_pulls` for every person and power (N, P).
-
-    Synchronous: every person reads the same (last month's) attraction.
-    """
-    n, powers = attraction.shape
-    change = np.empty((n, powers))
-    pull, count = np.empty(powers), np.empty(powers)
-    for i in range(n):
-        neighbour_pulls(attraction, indptr, indices, i, confidence, pull, count)
-        change[i] = rate * pull
-    return change
-
-
 class Rates(NamedTuple):
     """The scalar parameters of one month's attraction update (see :func:`monthly_attraction`)."""
 
