@@ -164,7 +164,7 @@ def _execute(plan, reps: int | None, workers: int | None, quiet: bool):
     """One run, or an ensemble of ``reps`` runs, with a progress bar."""
     from sim.experiments import runner
 
-    with _progress(plan.scenario.name, "months" if reps is None else "runs", quiet) as update:
+    with _progress(plan.spec.name, "months" if reps is None else "runs", quiet) as update:
         if reps is None:
             return runner.execute(plan, update)
         from sim.experiments.ensemble import run_ensemble
@@ -308,7 +308,7 @@ def compare(
         loaded = {k: results.load(item) for k, item in enumerate(items) if plans[k] is None}
         for date in at or []:  # refuse a bad month before minutes of runs, not after
             for plan in filter(None, plans):
-                runner.check_date("--at", date, plan.scenario.run.start, plan.until)
+                runner.check_date("--at", date, plan.spec.run.start, plan.until)
     except ScenarioError as err:
         raise fail(err) from None
     saved = []
@@ -316,7 +316,7 @@ def compare(
         if plan is None:
             saved.append(loaded[k])
             continue
-        folder = destination / f"{k + 1}-{plan.scenario.name}"
+        folder = destination / f"{k + 1}-{plan.spec.name}"
         output.write(_execute(plan, reps, workers, quiet), plan, folder, started, overwrite)
         saved.append(results.load(folder))
     dates = comparing.common_dates(saved)

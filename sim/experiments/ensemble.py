@@ -29,7 +29,7 @@ SINGLE_THREADED = {
 
 def run_replicate(plan: Plan, index: int) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     """Run replicate ``index`` of a plan; its tables with a ``run`` column."""
-    model = MultivectorModel(plan.scenario, plan.profile, until=plan.until, replicate=index)
+    model = MultivectorModel(plan.spec, plan.profile, until=plan.until, replicate=index)
     model.run_to()
     return tuple(  # type: ignore[return-value]
         table.assign(run=index) for table in (model.timeseries(), model.groups(), model.channels())
@@ -51,12 +51,12 @@ def run_ensemble(
         pd.concat([run[k] for run in ordered], ignore_index=True) for k in range(3)
     )
     return Result(
-        spec=plan.scenario,
+        spec=plan.spec,
         timeseries=timeseries,
         groups=groups,
         channels=channels,
         snapshots={},
-        seed=plan.scenario.run.seed,
+        seed=plan.spec.run.seed,
         replicates=list(range(reps)),
     )
 

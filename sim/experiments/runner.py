@@ -23,7 +23,7 @@ if TYPE_CHECKING:  # the model (mesa, numba) loads only when a run starts
 class Plan:
     """A validated request for one run: nothing runs until every part has been checked."""
 
-    scenario: ScenarioSpec
+    spec: ScenarioSpec
     profile: Profile
     resolved: Resolved
     until: str
@@ -81,7 +81,7 @@ def execute(plan: Plan, progress: Callable[[int, int], None] | None = None) -> R
     """Build the model, run it to the plan's stop date, collect the tables."""
     from sim.model.model import MultivectorModel
 
-    model = MultivectorModel(plan.scenario, plan.profile, until=plan.until)
+    model = MultivectorModel(plan.spec, plan.profile, until=plan.until)
     total = month_index(plan.until) - model.month
     snapshots = {}
     if model.date in plan.snapshots:

@@ -32,7 +32,7 @@ from sim.inputs.scenario import scenario_hash, shipped_profiles
 
 def default_out_dir(plan: Plan, started: datetime, root: Path = Path("results")) -> Path:
     """``results/<scenario>-<UTC timestamp>``."""
-    return root / f"{plan.scenario.name}-{started.strftime('%Y%m%dT%H%M%SZ')}"
+    return root / f"{plan.spec.name}-{started.strftime('%Y%m%dT%H%M%SZ')}"
 
 
 OURS = ("manifest.json", "differences.csv")
@@ -86,7 +86,7 @@ def write(
             write_parquet(frame.reset_index(), staging / f"persons-{date}.parquet", stamp)
             frame.to_csv(staging / f"persons-{date}.csv")
         saved = Saved(
-            plan.scenario.name, result.timeseries, result.groups, result.channels, manifest
+            plan.spec.name, result.timeseries, result.groups, result.channels, manifest
         )
         plots.draw("trajectories", saved, staging / "trajectories.png")
         manifest["finished_utc"] = datetime.now(UTC).isoformat(timespec="seconds")
@@ -112,7 +112,7 @@ def staged(out: Path, overwrite: bool = False) -> Iterator[Path]:
 
 def provenance(plan: Plan, result: Result, started: datetime) -> dict:
     """Everything needed to reproduce a run and to know what produced a result."""
-    profile_file = shipped_profiles()[plan.scenario.run.profile]
+    profile_file = shipped_profiles()[plan.spec.run.profile]
     return {
         **environment(started),
         "seed": result.seed,
@@ -122,11 +122,11 @@ def provenance(plan: Plan, result: Result, started: datetime) -> dict:
         "snapshots": plan.snapshots,
         "overrides": plan.overrides,
         "scenario": {
-            "name": plan.scenario.name,
+            "name": plan.spec.name,
             "files": [
                 {"path": str(s.path), "sha256": scenario_hash(s.path)} for s in plan.resolved.chain
             ],
-            "resolved": plan.scenario.model_dump(mode="json"),
+            "resolved": plan.spec.model_dump(mode="json"),
         },
         "profile": {"path": str(profile_file), "sha256": scenario_hash(profile_file)},
     }
