@@ -32,6 +32,11 @@ class ScenarioError(Exception):
         super().__init__("\n".join(str(p) for p in problems))
 
 
+def shorten(text: str, most: int = 60) -> str:
+    """A user's text cut to ``most`` characters for a message (a name may be very long)."""
+    return text if len(text) <= most else f"{text[: most - 3]}..."
+
+
 def refuse(source: str | Path, key: str, message: str, line: int | None = None) -> ScenarioError:
     """A ScenarioError with a single problem."""
     return ScenarioError([Problem(str(source), key, message, line)])

@@ -3,12 +3,15 @@ it stands, and what is allowed; and the checks that need more than one field to 
 
 from __future__ import annotations
 
+import datetime
+import difflib
+import functools
 import typing
 from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel
 
-from sim.inputs.errors import COMMAND_LINE, Problem
+from sim.inputs.errors import COMMAND_LINE, Problem, shorten
 from sim.inputs.profile import Profile
 from sim.inputs.schema import (
     GROUP_DIMENSIONS,
@@ -80,17 +83,34 @@ def locate_problem(
 
 
 def dotted(loc: tuple[Any, ...]) -> str:
+    """A key path as the user writes it, ``events[0].date``; a very long key is cut."""
     out = ""
     for part in loc:
-        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+        part = part if isinstance(part, int) else shorten(str(part))
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else part)
     return out
+
+
+def unknown_key(key: Any, allowed: list[str]) -> str:
+    """``unknown key 'x'; allowed: ...``, with the closest allowed key if one is close."""
+    key = shorten(str(key))
+    close = difflib.get_close_matches(key, allowed, n=1, cutoff=0.6)
+    hint = f"; did you mean {close[0]}?" if close else ""
+    return f"unknown key {key!r}; allowed: {', '.join(allowed)}{hint}"
+
+
+DATE_TYPES = (datetime.date, datetime.time, datetime.datetime)
 
 
 def message_for(err: Any, loc: tuple[Any, ...]) -> str:
     kind, msg, value = err["type"], err["msg"], err.get("input")
     if kind == "extra_forbidden":
-        allowed = allowed_keys(loc[:-1])
-        return f"unknown key {loc[-1]!r}; allowed: {', '.join(allowed)}"
+        return unknown_key(loc[-1], allowed_keys(loc[:-1]))
+    if isinstance(value, DATE_TYPES):
+        text = value.isoformat()[:7] if isinstance(value, datetime.date) else "2022-02"
+        return f'write dates as quoted text, "{text}" (TOML read {value.isoformat()} as a date)'
+    if kind == "finite_number":
+        return f"must be a finite number (got {value!r}): nan and inf are not values"
     if kind == "missing":
         return MISSING
     if kind == "too_short" and loc == ("powers",):
@@ -100,8 +120,10 @@ def message_for(err: Any, loc: tuple[Any, ...]) -> str:
     if msg.startswith("Value error, "):
         return msg.removeprefix("Value error, ")
     if kind == "string_pattern_mismatch" and loc and loc[0] == "powers":
-        return f"power name {value!r} must be a capitalised word of letters"
-    return f"{msg} (got {value!r})" if not isinstance(value, dict | list) else msg
+        return f"power name {shorten(str(value))!r} must be a capitalised word of letters"
+    if isinstance(value, dict | list):
+        return msg
+    return f"{msg} (got {shorten(repr(value), 80)})"
 
 
 def allowed_keys(loc: tuple[Any, ...]) -> list[str]:
@@ -142,13 +164,29 @@ def allowed_keys(loc: tuple[Any, ...]) -> list[str]:
 def locate(text: str, loc: tuple[Any, ...]) -> int | None:
     """The line of a TOML file that sets the key at ``loc`` (or its nearest table).
 
-    A small scanner, enough for scenario files: it follows ``[table]`` and ``[[array]]``
-    headers and ``key = value`` lines (dotted keys and inline tables included).
+    Looked up in an index of the file's keys (:func:`line_index`, built once per text), so
+    locating every problem of a file costs one pass over it, however many there are.
     """
+    index = line_index(text)
     want = tuple(str(p) for p in loc)
+    for n in range(len(want), 0, -1):
+        line = index.get(want[:n])
+        if line is not None:
+            return line
+    return None
+
+
+@functools.lru_cache(maxsize=16)
+def line_index(text: str) -> dict[tuple[str, ...], int]:
+    """Each key path a TOML text sets, and the last line that sets it.
+
+    A small scanner, enough for scenario files: it follows ``[table]`` and ``[[array]]``
+    headers and ``key = value`` lines (dotted keys and inline tables included). An array of
+    tables is also found by its name alone (``[[evnts]]`` for ``evnts``).
+    """
+    index: dict[tuple[str, ...], int] = {}
     table: tuple[str, ...] = ()
     counts: dict[str, int] = {}
-    best, best_len = None, 0
     for number, raw in enumerate(text.splitlines(), 1):
         line = raw.strip()
         if not line or line.startswith("#"):
@@ -157,6 +195,7 @@ def locate(text: str, loc: tuple[Any, ...]) -> int | None:
             name = line[2:].split("]]")[0].strip()
             counts[name] = counts.get(name, -1) + 1
             table = (*_split_key(name), str(counts[name]))
+            index.setdefault(table[:-1], number)
             here = table
         elif line.startswith("["):
             table = _split_key(line[1:].split("]")[0])
@@ -165,10 +204,8 @@ def locate(text: str, loc: tuple[Any, ...]) -> int | None:
             here = (*table, *_split_key(line.split("=", 1)[0]))
         else:
             continue
-        n = len(here)
-        if want[:n] == here and n >= best_len:
-            best, best_len = number, n
-    return best
+        index[here] = number
+    return index
 
 
 def _split_key(key: str) -> tuple[str, ...]:
@@ -179,20 +216,25 @@ def _split_key(key: str) -> tuple[str, ...]:
 
 
 def check_consistency(
-    scenario: ScenarioSpec, profile: Profile, events: list[tuple[int, Any]]
+    scenario: ScenarioSpec,
+    profile: Profile | None,
+    events: list[tuple[int, Any]],
+    dates: bool = True,
 ) -> list[tuple[tuple[Any, ...], str]]:
     """Problems that need more than one field to see: events, languages, groups.
 
-    ``events`` are (index in the file's list, validated event) pairs.
+    ``events`` are (index in the file's list, validated event) pairs. Without a profile
+    (an unknown one), languages and groups are not checked; with ``dates`` false (the run's
+    span itself is wrong), event dates are not.
     """
     found: list[tuple[tuple[Any, ...], str]] = []
     for name, power in scenario.powers.items():
-        for lang in power.languages:
+        for lang in power.languages if profile is not None else ():
             if lang not in profile.languages:
                 found.append(
                     (
                         ("powers", name, "languages", lang),
-                        f"unknown language {lang!r}; "
+                        f"unknown language {shorten(lang)!r}; "
                         f"the profile has: {', '.join(profile.languages)}",
                     )
                 )
@@ -200,13 +242,13 @@ def check_consistency(
     params = scenario.parameters()
     for i, event in events:
         here = ("events", i)
-        if not start <= month_index(event.date) <= end:
+        if dates and not start <= month_index(event.date) <= end:
             found.append(((*here, "date"), _outside(event.date, scenario)))
         if isinstance(event, ShockEvent):
             found += [((*here, *loc), msg) for loc, msg in _check_shock(event, scenario, profile)]
             continue
         until = getattr(event, "until", None)
-        if until is not None and not month_index(event.date) < month_index(until) <= end:
+        if dates and until is not None and not month_index(event.date) < month_index(until) <= end:
             found.append(
                 ((*here, "until"), f"{_outside(until, scenario)} and after date {event.date}")
             )
@@ -222,7 +264,7 @@ def _check_path_event(event: Any, params: Any) -> list[tuple[str, str]]:
     try:
         container, key, info = resolve(params, event.path)
     except KeyError as err:
-        return [("path", f"unknown parameter path {event.path!r}: {err.args[0]}")]
+        return [("path", f"unknown parameter path {shorten(event.path)!r}: {err.args[0]}")]
     current = container[key] if isinstance(container, dict) else getattr(container, key)
     if isinstance(current, BaseModel | dict):
         return [("path", f"{event.path!r} is a table; name one of its values")]
@@ -247,18 +289,24 @@ def _check_path_event(event: Any, params: Any) -> list[tuple[str, str]]:
 
 
 def _check_shock(
-    event: ShockEvent, scenario: ScenarioSpec, profile: Profile
+    event: ShockEvent, scenario: ScenarioSpec, profile: Profile | None
 ) -> list[tuple[tuple[str, ...], str]]:
     out: list[tuple[tuple[str, ...], str]] = []
     if event.power not in scenario.powers:
         out.append(
-            (("power",), f"unknown power {event.power!r}; powers: {', '.join(scenario.powers)}")
+            (
+                ("power",),
+                f"unknown power {shorten(event.power)!r}; powers: {', '.join(scenario.powers)}",
+            )
         )
-    for dim in GROUP_DIMENSIONS:
+    for dim in GROUP_DIMENSIONS if profile is not None else ():
         allowed = profile.group_values(dim)
         for value in getattr(event.groups, dim):
             if value not in allowed:
                 out.append(
-                    (("groups", dim), f"unknown {dim} {value!r}; allowed: {', '.join(allowed)}")
+                    (
+                        ("groups", dim),
+                        f"unknown {dim} {shorten(value)!r}; allowed: {', '.join(allowed)}",
+                    )
                 )
     return out

@@ -9,10 +9,13 @@ the tests read parameter facts from here. Each field's ``description`` says what
 
 from __future__ import annotations
 
+import math
 import re
 from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, create_model, model_validator
+
+from sim.inputs.limits import MAX_LABEL_CHARS, MAX_NAME_CHARS, MAX_TEXT_CHARS
 
 CHANNELS = ("education", "media", "language", "culture", "economy", "grants", "values")
 """Soft-power channels named by the seed study (§2, §5.1–5.4)."""
@@ -39,6 +42,7 @@ def param(
     source: str = "assumption",
     init_only: bool = False,
     lesson: tuple[float, float] | None = None,
+    label: str = "",
     role: str = "uncertainty",
     **bounds: Any,
 ) -> Any:
@@ -46,18 +50,22 @@ def param(
 
     ``lesson`` marks a parameter the classroom dashboard offers as a slider, with the range
     it spans (narrower than the allowed range where that is too wide to move a slider across
-    usefully; the allowed bounds still apply everywhere). ``role`` is one of :data:`ROLES`."""
+    usefully; the allowed bounds still apply everywhere). ``label`` names it in plain words for
+    the classroom (every ``lesson`` field and switch has one). ``role`` is one of :data:`ROLES`."""
     assert role in ROLES, role
     extra = {"unit": unit, "source": source, "init_only": init_only, "role": role}
     if lesson is not None:
         extra["lesson"] = lesson
+    if label:
+        extra["label"] = label
     return Field(default, description=doc, json_schema_extra=extra, **bounds)
 
 
 class Strict(BaseModel):
-    """Base for every schema table: unknown keys are refused, integers pass for floats."""
+    """Base for every schema table: unknown keys are refused, integers pass for floats, and
+    nan and inf are refused wherever a number is read."""
 
-    model_config = ConfigDict(extra="forbid", validate_default=True)
+    model_config = ConfigDict(extra="forbid", validate_default=True, allow_inf_nan=False)
 
 
 def check_month(text: str) -> str:
@@ -120,9 +128,15 @@ class PowerSettings(Strict):
         ge=0,
         le=100,
         lesson=(0.0, 20.0),
+        label="How much it can spend on soft power",
     )
     efficiency: float = param(
-        ..., "share of effort that becomes signal", ge=0, le=1, lesson=(0.0, 1.0)
+        ...,
+        "share of effort that becomes signal",
+        ge=0,
+        le=1,
+        lesson=(0.0, 1.0),
+        label="How much of its effort reaches people",
     )
     effort: Effort = Field(description="effort per channel")  # type: ignore[valid-type]
     presence: Presence = Field(description="presence per channel")  # type: ignore[valid-type]
@@ -203,7 +217,7 @@ class RunSettings(Strict):
     )
     profile: str = param(
         "kazakhstan",
-        "country profile file name",
+        "a shipped country profile's name, or a profile file (read beside the scenario file)",
         init_only=True,
         source="setting of the run",
         role="setting",
@@ -216,23 +230,42 @@ class RunSettings(Strict):
         return self
 
 
-def switch(doc: str) -> Any:
-    """A mechanism's on/off switch (on by default)."""
-    return param(True, doc, source="switch (docs/ODD.md §7)", role="setting")
+def switch(doc: str, label: str) -> Any:
+    """A mechanism's on/off switch (on by default), ``label`` in plain words."""
+    return param(True, doc, source="switch (docs/ODD.md §7)", role="setting", label=label)
 
 
 class Mechanisms(Strict):
     """Switches: each turns one mechanism off so its effect can be shown."""
 
-    backlash: bool = switch("hostile incidents lower attraction")
-    social_influence: bool = switch("bounded-confidence influence between neighbours")
-    stereotypes: bool = switch("stereotypes lower receptivity and baseline")
-    identity: bool = switch("identity resists persuasion and answers promotion")
-    balancing: bool = switch("officials balance (off: each backs its best-scored power)")
-    counter_measures: bool = switch("screening and identity promotion rise vs. dominance")
-    adaptation: bool = switch("powers move effort yearly toward channels that pay")
+    backlash: bool = switch(
+        "hostile incidents lower attraction", "Hostile words and incidents lower attraction"
+    )
+    social_influence: bool = switch(
+        "bounded-confidence influence between neighbours", "People sway their neighbours"
+    )
+    stereotypes: bool = switch(
+        "stereotypes lower receptivity and baseline", "Stereotypes make people less open"
+    )
+    identity: bool = switch(
+        "identity resists persuasion and answers promotion",
+        "National identity resists foreign persuasion",
+    )
+    balancing: bool = switch(
+        "officials balance (off: each backs its best-scored power)",
+        "Officials balance the powers",
+    )
+    counter_measures: bool = switch(
+        "screening and identity promotion rise vs. dominance",
+        "The state pushes back against a dominant power",
+    )
+    adaptation: bool = switch(
+        "powers move effort yearly toward channels that pay",
+        "Powers move their effort to what works",
+    )
     stochastic_exposure: bool = switch(
-        "individual random exposure and incident counts (off: expected values)"
+        "individual random exposure and incident counts (off: expected values)",
+        "Chance decides who sees what",
     )
 
 
@@ -381,6 +414,7 @@ class Identity(Strict):
         source="study §5.5: promotion of national culture is the state's answer",
         role="lever",
         lesson=(0.0, 1.0),
+        label="How strongly the state promotes national culture and identity",
     )
     response: float = param(
         0.02,
@@ -409,6 +443,7 @@ class State(Strict):
         ge=1e-3,
         le=100,
         lesson=(0.1, 10.0),
+        label="How strongly officials balance the powers",
         source="study §6: 'balanced reports'; value keeps every share below theta (P7)",
         role="lever",
     )
@@ -437,6 +472,7 @@ class State(Strict):
         source="study §5.5: 'authorized bodies work' on illicit channels",
         role="lever",
         lesson=(0.0, 1.0),
+        label="How closely the state screens foreign channels",
     )
     screenability: Screenability = Field(  # type: ignore[valid-type]
         default_factory=lambda: Screenability(
@@ -549,9 +585,10 @@ class Parameters(Strict):
     state: State = Field(default_factory=State)
     officials: Officials = Field(default_factory=Officials)
     adaptation: Adaptation = Field(default_factory=Adaptation)
-    powers: dict[Annotated[str, Field(pattern=r"^[A-Z][A-Za-z]*$")], PowerSettings] = Field(
-        min_length=2
-    )
+    powers: dict[
+        Annotated[str, Field(pattern=r"^[A-Z][A-Za-z]*$", max_length=MAX_NAME_CHARS)],
+        PowerSettings,
+    ] = Field(min_length=2)
 
 
 # --- events -------------------------------------------------------------------------------
@@ -570,7 +607,7 @@ class GroupFilter(Strict):
 
 class _Event(Strict):
     date: Month
-    label: str = ""
+    label: str = Field("", max_length=MAX_LABEL_CHARS)
 
 
 class SetEvent(_Event):
@@ -625,9 +662,9 @@ PATH_ACTIONS = ("set", "scale", "add", "ramp")
 class ScenarioSpec(Parameters):
     """A scenario file after ``extends`` is resolved: its description, parameters and events."""
 
-    name: str = Field(pattern=r"^[A-Za-z0-9_\-]+$")
-    description: str
-    sources: list[str] = []
+    name: str = Field(pattern=r"^[A-Za-z0-9_\-]+$", max_length=MAX_NAME_CHARS)
+    description: str = Field(max_length=MAX_TEXT_CHARS)
+    sources: list[Annotated[str, Field(max_length=MAX_TEXT_CHARS)]] = []
     events: list[Event] = []
 
     def parameters(self) -> Parameters:
@@ -676,9 +713,14 @@ def get_value(params: BaseModel, path: str) -> Any:
 
 
 def set_value(params: BaseModel, path: str, value: Any) -> None:
-    """Set a leaf, clipped to the field's bounds (adaptation can push a value past them)."""
+    """Set a leaf, clipped to the field's bounds (adaptation can push a value past them).
+
+    A NaN is refused (``min(max(nan, low), high)`` would let it through): no valid input
+    produces one, so it is a fault to stop at, not a value to run on."""
     container, key, info = resolve(params, path)
     if not isinstance(value, bool):
+        if math.isnan(value):
+            raise ValueError(f"{path}: NaN is not a value")
         low, high = bounds(info) if info is not None else (0.0, 1.0)
         value = min(max(value, low), high)
     if isinstance(container, dict):

@@ -36,8 +36,10 @@ def favourable(model: MultivectorModel) -> np.ndarray:
 
 
 def elite_attraction(model: MultivectorModel) -> np.ndarray:
-    pop = model.public.persons
-    return column_mean(pop.attraction, pop.elite)
+    """Mean attraction of the elites; with no elite (a small population, or
+    ``population.elite_share = 0``), the mean of everyone: what officials then weigh as the
+    elites' interest (:func:`audiences`), so the column shows what the model used."""
+    return audiences(model)[1]
 
 
 def audiences(model: MultivectorModel) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

@@ -6,7 +6,6 @@ from __future__ import annotations
 import hashlib
 import itertools
 import json
-import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -15,9 +14,29 @@ import numpy as np
 import pandas as pd
 from pydantic import BaseModel, Discriminator, Field, Tag, ValidationError, model_validator
 
-from sim.inputs.errors import Problem, ScenarioError
-from sim.inputs.problems import dotted, locate, message_for
-from sim.inputs.schema import FEWEST_PERSONS, Month, Strict, month_index, resolve, role
+from sim.inputs.errors import Problem, ScenarioError, shorten
+from sim.inputs.limits import (
+    MAX_LEVELS,
+    MAX_NAME_CHARS,
+    MAX_OUTCOMES,
+    MAX_PARAMETERS,
+    MAX_PATH_CHARS,
+    MAX_RUNS,
+    MAX_SEED,
+    MAX_TEXT_CHARS,
+    MAX_VALUES,
+)
+from sim.inputs.problems import dotted, locate, message_for, unknown_key
+from sim.inputs.schema import (
+    FEWEST_PERSONS,
+    Month,
+    RunSettings,
+    Strict,
+    bounds,
+    month_index,
+    resolve,
+    role,
+)
 from sim.model import columns
 
 METHODS = ("grid", "lhs", "sobol", "morris")
@@ -26,6 +45,7 @@ MINIMUM = {"grid": 1, "lhs": 2, "sobol": 8, "morris": 2}
 (Sobol' indices need at least a few base samples, Morris at least two trajectories)."""
 
 STATISTICS = ("mean", "min", "max", "last", "first")
+MOST_PERSONS = int(bounds(RunSettings.model_fields["population"])[1])
 
 
 class Range(Strict):
@@ -44,15 +64,19 @@ class Range(Strict):
 class Choice(Strict):
     """A list of values (grid designs only)."""
 
-    values: Annotated[list[float | bool], Field(min_length=1)]
+    values: Annotated[list[float | bool], Field(min_length=1, max_length=MAX_VALUES)]
 
 
 class Design(Strict):
     method: Literal["grid", "lhs", "sobol", "morris"]
-    samples: int = Field(1, ge=1, description="lhs points; sobol base samples; morris trajectories")
-    levels: int = Field(4, ge=2, description="grid points per range; morris grid levels")
-    replications: int = Field(1, ge=1)
-    seed: int = Field(0, ge=0)
+    samples: int = Field(
+        1, ge=1, le=MAX_RUNS, description="lhs points; sobol base samples; morris trajectories"
+    )
+    levels: int = Field(
+        4, ge=2, le=MAX_LEVELS, description="grid points per range; morris grid levels"
+    )
+    replications: int = Field(1, ge=1, le=MAX_RUNS)
+    seed: int = Field(0, ge=0, le=MAX_SEED)
     common_random_numbers: bool = False
 
     @model_validator(mode="after")
@@ -72,8 +96,8 @@ class Design(Strict):
 class Outcome(Strict):
     """A named measure, at a month or summarised over a period."""
 
-    name: str = Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")
-    measure: str
+    name: str = Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$", max_length=MAX_NAME_CHARS)
+    measure: str = Field(max_length=MAX_NAME_CHARS)
     power: str | None = None
     at: Month | None = None
     period: tuple[Month, Month] | None = None
@@ -101,15 +125,45 @@ Varied = Annotated[
 
 
 class SweepFile(Strict):
-    name: str = Field(pattern=r"^[A-Za-z0-9_\-]+$")
-    description: str = ""
-    scenario: str
-    population: int | None = Field(None, ge=FEWEST_PERSONS)
+    name: str = Field(pattern=r"^[A-Za-z0-9_\-]+$", max_length=MAX_NAME_CHARS)
+    description: str = Field("", max_length=MAX_TEXT_CHARS)
+    scenario: str = Field(min_length=1, max_length=MAX_PATH_CHARS)
+    population: int | None = Field(None, ge=FEWEST_PERSONS, le=MOST_PERSONS)
     until: Month | None = None
-    parameters: Annotated[dict[str, Varied], Field(min_length=1)]
+    parameters: Annotated[
+        dict[Annotated[str, Field(max_length=MAX_PATH_CHARS)], Varied],
+        Field(min_length=1, max_length=MAX_PARAMETERS),
+    ]
     design: Design
-    outcomes: Annotated[list[Outcome], Field(min_length=1)]
-    timeseries: list[str] = []
+    outcomes: Annotated[list[Outcome], Field(min_length=1, max_length=MAX_OUTCOMES)]
+    timeseries: Annotated[list[str], Field(max_length=MAX_OUTCOMES)] = []
+
+    @model_validator(mode="after")
+    def _not_too_many_runs(self) -> SweepFile:
+        points = design_points(self)
+        runs = points * self.design.replications
+        if runs > MAX_RUNS:
+            raise ValueError(
+                f"the design makes {_count(runs)} runs ({_count(points)} points x "
+                f"{self.design.replications} replications); at most {MAX_RUNS:,}: fewer "
+                "levels, samples, parameters or replications"
+            )
+        return self
+
+
+def _count(n: int) -> str:
+    return f"{n:,}" if n < 10**12 else f"about 10^{len(str(n)) - 1}"
+
+
+def design_points(spec: SweepFile) -> int:
+    """Points of a sweep's design, counted without drawing it (docs/sweeps.md, Designs)."""
+    d, count = spec.design, len(spec.parameters)
+    if d.method == "grid":
+        points = 1
+        for v in spec.parameters.values():
+            points *= d.levels if isinstance(v, Range) else len(v.values)
+        return points
+    return d.samples * {"lhs": 1, "sobol": count + 2, "morris": count + 1}[d.method]
 
 
 @dataclass
@@ -175,8 +229,9 @@ def load(path: str | Path) -> Sweep:
                 message = "give at least one parameter to vary"
             else:
                 message = message_for(e, ())
-            add(loc, message)
+            add(loc or ("design",), message)
         raise ScenarioError(problems) from None
+    check_scenario_path(spec.scenario, path)
     try:
         scenario_path = _scenario_path(spec.scenario, path, find_scenario)
         base, _, _ = load_with_profile(scenario_path)
@@ -206,7 +261,7 @@ def load(path: str | Path) -> Sweep:
                 f"a list of values needs method = 'grid'; {spec.design.method} samples "
                 "ranges: give low and high",
             )
-        points = [values.low, values.high] if isinstance(values, Range) else values.values
+        points = [values.low, values.high] if isinstance(values, Range) else _extremes(values)
         for value in points:
             try:
                 load_with_profile(scenario_path, {name: value})
@@ -250,11 +305,19 @@ def load(path: str | Path) -> Sweep:
 def stored(folder: str | Path) -> Sweep:
     """The sweep a results folder holds, read from its copy of the sweep file (not checked
     against its scenario again: the folder may have moved since it ran)."""
+    from sim.inputs.errors import refuse
+    from sim.inputs.reading import parse_text, read_text
+
     folder = Path(folder)
-    text = (folder / "sweep.toml").read_text()
-    manifest = json.loads((folder / "manifest.json").read_text())
-    spec = SweepFile.model_validate(tomllib.loads(text))
-    scenario = Path(manifest["scenario"]["path"])
+    text = read_text(folder / "sweep.toml")
+    data = parse_text(text, folder / "sweep.toml")
+    try:
+        manifest = json.loads(read_text(folder / "manifest.json"))
+        scenario = Path(manifest["scenario"]["path"])
+        spec = SweepFile.model_validate(data)
+    except (ValueError, KeyError, TypeError) as err:  # JSON, pydantic or a missing entry
+        message = f"not a sweep folder multivector wrote: {shorten(str(err))}"
+        raise refuse(folder, "", message) from None
     return Sweep(spec, folder / "sweep.toml", text, scenario)
 
 
@@ -266,16 +329,48 @@ def _unknown(loc: tuple) -> str:
     }
     parent = tuple(p for p in loc[:-1] if not isinstance(p, int))
     if parent[:1] == ("parameters",):
-        return f"unknown key {loc[-1]!r}; allowed: low and high, or values"
+        return unknown_key(loc[-1], ["low", "high", "values"])
     model = tables.get(parent)
-    allowed = ", ".join(model.model_fields) if model else ""
-    return f"unknown key {loc[-1]!r}; allowed: {allowed}"
+    return unknown_key(loc[-1], list(model.model_fields) if model else [])
+
+
+def _extremes(choice: Choice) -> list[float | bool]:
+    """The values of a list worth loading the scenario with, in the list's order: each
+    switch value, and the smallest and largest number (the bounds of a parameter are a
+    range: if both ends pass, every number between does)."""
+    numbers = [v for v in choice.values if not isinstance(v, bool)]
+    keep = {min(numbers), max(numbers)} if numbers else set()
+    out: list[float | bool] = []
+    for v in choice.values:
+        chosen = v in keep if not isinstance(v, bool) else True
+        if chosen and not any(v is w or (type(v) is type(w) and v == w) for w in out):
+            out.append(v)
+    return out
+
+
+def check_scenario_path(name: str, sweep_path: Path) -> None:
+    """A sweep's scenario is a shipped name or a path relative to the sweep file, not an
+    absolute path."""
+    from sim.inputs.errors import refuse
+
+    if Path(name).is_absolute() or name.startswith("~"):
+        raise refuse(
+            sweep_path,
+            "scenario",
+            f"{shorten(name)!r} is an absolute path; give a shipped scenario's name or a path "
+            "relative to this file",
+        )
 
 
 def _scenario_path(name: str, sweep_path: Path, find) -> Path:
     """A scenario named in a sweep file: a path relative to the file, or a shipped name."""
+    check_scenario_path(name, sweep_path)
     beside = sweep_path.parent / name
-    return beside if beside.is_file() else find(name)
+    try:
+        found = beside.is_file()
+    except (OSError, ValueError):
+        found = False
+    return beside if found else find(name)
 
 
 # --- the design ----------------------------------------------------------------------------
