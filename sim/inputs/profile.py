@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import tomllib
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 from pydantic import Field, ValidationError, model_validator
 
-from sim.inputs.errors import refuse
+from sim.inputs.errors import Problem, ScenarioError, refuse
 from sim.inputs.schema import CHANNELS, Strict
 
 Share = Annotated[float, Field(ge=0, le=1)]
@@ -42,16 +42,33 @@ class Group(Strict):
 
 
 class Culture(Strict):
+    """Persons' cultural profile, and which of the profile's languages carries each role.
+
+    No language is special in the code: ``english_language`` (spoken by age band, raises
+    liberal values), ``russian_language`` (sets the affinity on the ``russian`` dimension)
+    and ``titular_language`` (daily use raises national identity) name codes from the
+    profile's ``languages``; a role left out is absent from the country (docs/profiles.md).
+    """
+
     liberal_base: Share
     liberal_young: Share
     liberal_urban: Share
-    liberal_english: Share
-    russian_main: Share
-    russian_spoken: Share
+    liberal_english: Share = 0.0
     russian_none: Share
+    russian_main: Share | None = None
+    russian_spoken: Share | None = None
     spread: Share
-    identity_kazakh_main: Share
+    identity_titular_main: Share = 0.0
     identity_spread: Share
+    english_language: str | None = None
+    russian_language: str | None = None
+    titular_language: str | None = None
+
+    @model_validator(mode="after")
+    def _roles(self) -> Culture:
+        if self.russian_language is not None and None in (self.russian_main, self.russian_spoken):
+            raise ValueError("russian_main and russian_spoken are needed with russian_language")
+        return self
 
 
 class Engagement(Strict):
@@ -72,7 +89,7 @@ class Profile(Strict):
     sources: list[str] = []
     languages: list[str]
     ages: dict[str, Share]
-    english_by_age: dict[str, Share]
+    english_by_age: dict[str, Share] = {}
     regions: list[str]
     groups: dict[str, Group]
     culture: Culture
@@ -97,6 +114,21 @@ class Profile(Strict):
         for e in self.engagement.values():
             if set(e.age) != set(self.ages):
                 raise ValueError("engagement age multipliers must list every age band")
+        c = self.culture
+        for role in ("english_language", "russian_language", "titular_language"):
+            lang = getattr(c, role)
+            if lang is not None and lang not in self.languages:
+                raise ValueError(
+                    f"culture.{role} {lang!r} is not one of the profile's languages "
+                    f"({', '.join(self.languages)})"
+                )
+        if c.english_language is not None and list(self.english_by_age) != list(self.ages):
+            raise ValueError(
+                "english_by_age must list every age band, in the order of ages "
+                f"({', '.join(self.ages)}), when culture.english_language is set"
+            )
+        if c.english_language is None and self.english_by_age:
+            raise ValueError("english_by_age needs culture.english_language (its language)")
         return self
 
     def group_values(self, dimension: str) -> list[str]:
@@ -122,11 +154,32 @@ def load_profile(path: Path) -> Profile:
             data = tomllib.load(fh)
     except FileNotFoundError:
         raise refuse(path, "run.profile", "no such country profile file") from None
+    except (OSError, UnicodeDecodeError) as err:
+        raise refuse(path, "", f"cannot read the country profile: {err}") from None
     except tomllib.TOMLDecodeError as err:
         raise refuse(path, "", f"not valid TOML: {err}") from None
     try:
         return Profile.model_validate(data)
     except ValidationError as err:
-        first = err.errors()[0]
-        key = ".".join(str(p) for p in first["loc"])
-        raise refuse(path, key, first["msg"]) from None
+        raise ScenarioError([_problem(path, e) for e in err.errors()]) from None
+
+
+def _problem(path: Path, error: Any) -> Problem:
+    """A profile's validation error as a problem: its key, and what is allowed there."""
+    loc = [str(p) for p in error["loc"]]
+    message = error["msg"].removeprefix("Value error, ")
+    table = _table(loc[:-1])
+    if error["type"] == "extra_forbidden" and table is not None:
+        message = f"unknown key; allowed: {', '.join(table.model_fields)}"
+    return Problem(str(path), ".".join(loc), message)
+
+
+def _table(parent: list[str]) -> type[Strict] | None:
+    """The table a key sits in: the profile, its culture, a group or a channel's engagement."""
+    if not parent:
+        return Profile
+    if parent == ["culture"]:
+        return Culture
+    if len(parent) == 2:
+        return {"groups": Group, "engagement": Engagement}.get(parent[0])
+    return None

@@ -90,8 +90,8 @@ def synthesize(profile: Profile, params: Parameters, rng: np.random.Generator) -
         language[members] = np.array([main_languages.index(lang) for lang in group.main])[main]
         for col, lang in enumerate(profile.languages):
             speaks[members, col] = _speaks(rng, group, lang, main, members.size)
-    english = profile.languages.index("en") if "en" in profile.languages else None
-    if english is not None:
+    english = _column(profile, profile.culture.english_language)
+    if english is not None:  # the profile's English: spoken by age band, whatever the group
         speaks[:, english] = rng.random(n) < np.array(list(profile.english_by_age.values()))[age]
 
     # Store persons in the order of their attributes: the network's lattice ties then join
@@ -168,22 +168,40 @@ def _weighted_flags(rng, share: float, eligible: NDArray[np.bool_], n: int) -> N
     return eligible & (rng.random(n) < chance)
 
 
+def _column(profile: Profile, lang: str | None) -> int | None:
+    """The column of ``speaks`` holding a language the profile names for a role, if any."""
+    return None if lang is None else profile.languages.index(lang)
+
+
+def _daily(language: NDArray[np.int8], lang: str | None, main_languages: list[str]):
+    """Who uses ``lang`` daily (nobody if no group does, or if the role is not in the profile)."""
+    if lang not in main_languages:
+        return np.zeros(language.size, bool)
+    return language == main_languages.index(lang)
+
+
 def _culture(rng, profile, groups, ethnicity, age, urban, language, speaks, main_languages):
+    """Cultural means (docs/ODD.md §5): liberal values by age, area and the profile's English;
+    affinity on the ``russian`` dimension by use of the language the profile names for it;
+    the groups' Turkic-Islamic means. Then personal deviations."""
     c = profile.culture
     n = ethnicity.size
     young = age == 0
-    english = speaks[:, profile.languages.index("en")] if "en" in profile.languages else 0
+    english = _column(profile, c.english_language)
+    english = speaks[:, english] if english is not None else 0
     liberal = (
         c.liberal_base
         + c.liberal_young * young
         + c.liberal_urban * urban
         + c.liberal_english * english
     )
-    russian_col = profile.languages.index("ru")
-    main_ru = language == main_languages.index("ru")
-    russian = np.where(
-        main_ru, c.russian_main, np.where(speaks[:, russian_col], c.russian_spoken, c.russian_none)
-    )
+    russian_col = _column(profile, c.russian_language)
+    if russian_col is None:
+        russian = np.full(n, c.russian_none)
+    else:
+        daily = _daily(language, c.russian_language, main_languages)
+        spoken = np.where(speaks[:, russian_col], c.russian_spoken, c.russian_none)
+        russian = np.where(daily, c.russian_main, spoken)
     turkic = np.array([g.turkic for g in groups])[ethnicity]
     means = np.stack([liberal, russian, turkic], axis=1)
     assert means.shape[1] == len(DIMENSIONS)
@@ -193,8 +211,8 @@ def _culture(rng, profile, groups, ethnicity, age, urban, language, speaks, main
 def _identity(rng, profile, groups, ethnicity, language, main_languages):
     c = profile.culture
     mean = np.array([g.identity for g in groups])[ethnicity]
-    if "kk" in main_languages:
-        mean = mean + c.identity_kazakh_main * (language == main_languages.index("kk"))
+    if c.titular_language in main_languages:  # daily use of the titular language
+        mean = mean + c.identity_titular_main * _daily(language, c.titular_language, main_languages)
     return np.clip(mean + rng.normal(0.0, c.identity_spread, ethnicity.size), 0.0, 1.0)
 
 
