@@ -42,6 +42,8 @@ def test_default_run_writes_every_output(default_run):
     ):
         assert (folder / name).stat().st_size > 0, name
     ts = pd.read_parquet(folder / "timeseries.parquet")
+    assert pd.api.types.is_datetime64_any_dtype(ts["date"])  # Parquet: a real date type
+    ts["date"] = ts["date"].dt.strftime("%Y-%m")  # CSV: YYYY-MM text
     assert ts["date"].iloc[0] == "2015-01" and ts["date"].iloc[-1] == "2035-12"
     assert set(ts["power"]) == {"West", "Russia", "China", "Turkey"}
     pd.testing.assert_frame_equal(ts, pd.read_csv(folder / "timeseries.csv"), check_dtype=False)

@@ -20,6 +20,8 @@ SOBOL_STABLE = 512
 N in the hundreds to thousands; our confidence check below catches the rest)."""
 MORRIS_STABLE = 10
 """Trajectories below which Morris screening is flagged (Campolongo et al. 2007: r = 10-20)."""
+ANALYSABLE = ("sobol", "morris")
+"""The designs indices can be computed from (a grid or a Latin hypercube has no estimator)."""
 WIDE = 0.1
 """A confidence half-width above this (in index units) makes an index unstable."""
 
@@ -50,15 +52,29 @@ def analyze(folder: Path, outcomes: list[str] | None = None) -> tuple[pd.DataFra
     from SALib.analyze import morris, sobol
 
     sweep = sweeping.stored(folder)
-    roles = sweep.roles()
-    spec, problem = sweep.spec, sweep.problem
+    spec = sweep.spec
     method = spec.design.method
-    if method not in ("sobol", "morris"):
+    if method not in ANALYSABLE:
         raise refuse(
             COMMAND_LINE,
             "FOLDER",
-            f"indices need a sobol or morris design; this sweep's method is {method}",
+            f"{folder} is a {method} sweep: sensitivity indices need a design drawn for them, "
+            "Sobol (Saltelli's scheme: S1 and ST) or Morris (trajectories: mu* and sigma). "
+            f"Draw a {method} sweep's outcomes with 'multivector plot {folder} --kind sweep', "
+            'or run a sweep with method = "sobol" or "morris"',
         )
+    duplicated = sweeping.duplicated_runs(folder)
+    if duplicated:
+        run, parts = next(iter(sorted(duplicated.items())))
+        raise refuse(
+            COMMAND_LINE,
+            "FOLDER",
+            f"{len(duplicated)} runs are recorded more than once (run {run} in {', '.join(parts)})"
+            ": two processes wrote this sweep at once; keep one part of each, or run the sweep "
+            "again into a new folder",
+        )
+    roles = sweep.roles()
+    problem = sweep.problem
     known = [o.name for o in spec.outcomes]
     for name in outcomes or []:
         if name not in known:

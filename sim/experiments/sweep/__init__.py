@@ -20,7 +20,13 @@ The names below are the sweep's public face; the modules hold the rest.
 from sim.experiments.sweep.execute import SweepPlan, execute, parse_shard, plan
 from sim.experiments.sweep.runs import Job, simulate
 from sim.experiments.sweep.spec import Outcome, Sweep, SweepFile, Task, design, load, stored, tasks
-from sim.experiments.sweep.store import failures, is_sweep_folder, results, series
+from sim.experiments.sweep.store import (
+    duplicated_runs,
+    failures,
+    is_sweep_folder,
+    results,
+    series,
+)
 
 __all__ = [
     "Job",
@@ -30,6 +36,7 @@ __all__ = [
     "SweepPlan",
     "Task",
     "design",
+    "duplicated_runs",
     "execute",
     "failures",
     "is_sweep_folder",

@@ -15,6 +15,60 @@ from sim.experiments.sweep.runs import Job, simulate
 from sim.experiments.sweep.spec import Task
 
 BACKENDS = ("local", "dask")
+CONNECT_TIMEOUT = 3.0
+"""Seconds to wait for a Dask scheduler to answer before the sweep is refused."""
+
+
+def check_scheduler(address: str, timeout: float = CONNECT_TIMEOUT) -> None:
+    """Refuse (ScenarioError) a Dask scheduler that does not accept a connection within
+    ``timeout`` seconds: checked before the sweep folder is written. Addresses of other
+    transports than TCP (``inproc://``, ``ucx://``) are left to Dask."""
+    import socket
+    from urllib.parse import urlsplit
+
+    from sim.inputs.errors import COMMAND_LINE, refuse
+
+    text = address if "://" in address else f"tcp://{address}"
+    try:
+        parts = urlsplit(text)
+        if parts.scheme not in ("tcp", "tls"):
+            return
+        host, port = parts.hostname, parts.port or 8786
+    except ValueError as err:
+        raise refuse(COMMAND_LINE, "--scheduler", f"{address!r}: {err}") from None
+    if not host:
+        raise refuse(COMMAND_LINE, "--scheduler", f"{address!r} names no host (tcp://HOST:PORT)")
+    try:
+        socket.create_connection((host, port), timeout=timeout).close()
+        _identity(text, timeout)  # something listening is not yet a scheduler (a proxy)
+    except Exception as err:  # anything but an answer: refused before the folder is written
+        if isinstance(err, TimeoutError):
+            why = "no answer"
+        elif isinstance(err, OSError) and err.strerror:
+            why = err.strerror
+        else:
+            why = f"no Dask scheduler answered: {type(err).__name__}"
+        raise refuse(
+            COMMAND_LINE,
+            "--scheduler",
+            f"cannot reach the Dask scheduler at {address} ({why} within {timeout:g} s); "
+            "start it first, or leave out --scheduler for a local cluster",
+        ) from None
+
+
+def _identity(address: str, timeout: float) -> dict:
+    """Ask the scheduler who it is (Dask's ``identity`` call), within ``timeout`` seconds."""
+    import asyncio
+
+    from distributed.core import rpc
+
+    async def ask() -> dict:
+        async with rpc(address, timeout=timeout) as remote:
+            return await asyncio.wait_for(remote.identity(), timeout)
+
+    return asyncio.run(asyncio.wait_for(ask(), 2 * timeout))
+
+
 IN_FLIGHT = 4
 """Runs queued per worker beyond the one it is running."""
 

@@ -27,11 +27,13 @@ import pandas as pd
 from sim.experiments.sweep.runs import Job
 from sim.experiments.sweep.spec import Sweep, Task, load, tasks
 from sim.experiments.sweep.store import (
+    Lock,
     Parts,
     check_folder,
     done_runs,
     is_sweep_folder,
     prepare,
+    recover,
 )
 from sim.inputs.errors import COMMAND_LINE, refuse
 
@@ -63,6 +65,15 @@ class SweepPlan:
     points: pd.DataFrame
     tasks: list[Task]
     todo: list[Task]
+    lock: Lock | None = None
+    notes: tuple[str, ...] = ()
+    """Parts set aside in ``quarantine/`` before the runs, one sentence each."""
+    stamped: dict | None = None
+
+    def release(self) -> None:
+        """Let another process write this sweep folder (done by :func:`execute`)."""
+        if self.lock is not None:
+            self.lock.release()
 
 
 def plan(
@@ -78,8 +89,8 @@ def plan(
 
     Raises ScenarioError (nothing run, nothing written) for a bad file or option.
     """
-    from sim.experiments.provenance import environment
-    from sim.experiments.sweep.backends import BACKENDS
+    from sim.experiments.provenance import WriteFailed, check_writable, environment, reason, stamp
+    from sim.experiments.sweep.backends import BACKENDS, check_scheduler
 
     if backend not in BACKENDS:
         raise refuse(
@@ -89,19 +100,70 @@ def plan(
         raise refuse(COMMAND_LINE, "--scheduler", "needs --backend dask")
     part = parse_shard(shard)
     sweep = load(file)
-    check_folder(out, resume, part)
-    manifest = {
-        **environment(started or datetime.now(UTC)),
-        "sweep": {"path": str(file), "sha256": sweep.digest()},
-        "scenario": {"path": str(sweep.scenario_path.resolve())},
-        "parameters": sweep.roles(),
-        "seeding": SEEDING,
-    }
-    points = prepare(sweep, out, resume or is_sweep_folder(out), manifest)
-    every = tasks(sweep, points, part)
-    done = done_runs(out)
+    if scheduler is not None:
+        check_scheduler(scheduler)
+    out = Path(out)
+    check_writable(out)
+    if out.exists() and not out.is_dir():
+        raise refuse(COMMAND_LINE, "--out", f"{out} is a file, not a folder")
+    created = not out.exists()
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise WriteFailed(out, reason(err)) from None
+    lock = Lock(out, part)
+    try:
+        lock.acquire()
+        check_folder(out, resume, part)
+        manifest = {
+            **environment(started or datetime.now(UTC)),
+            "sweep": {"name": sweep.spec.name, "path": str(file), "sha256": sweep.digest()},
+            "scenario": _scenario(sweep),
+            "seed": sweep.spec.design.seed,
+            "parameters": sweep.roles(),
+            "seeding": SEEDING,
+        }
+        points = prepare(sweep, out, resume or is_sweep_folder(out), manifest)
+        notes = recover(out, {lock.label})
+        every = tasks(sweep, points, part)
+        done = done_runs(out)
+    except BaseException:
+        lock.release()
+        if not is_sweep_folder(out):  # refused: leave no lock file in a folder not a sweep
+            lock.discard()
+        if created:
+            _remove_empty(out)
+        raise
     todo = [task for task in every if task.run not in done]
-    return SweepPlan(sweep, out, backend, scheduler, part, points, every, todo)
+    stamped = stamp(manifest)
+    return SweepPlan(
+        sweep, out, backend, scheduler, part, points, every, todo, lock, tuple(notes), stamped
+    )
+
+
+def _scenario(sweep: Sweep) -> dict:
+    """The base scenario: its name, path, and every file it comes from with its SHA-256."""
+    from sim.inputs.scenario import load_with_profile, scenario_hash
+
+    spec, _, resolved = load_with_profile(sweep.scenario_path)
+    return {
+        "name": spec.name,
+        "path": str(sweep.scenario_path.resolve()),
+        "files": [{"path": str(s.path), "sha256": scenario_hash(s.path)} for s in resolved.chain],
+    }
+
+
+def _remove_empty(folder: Path) -> None:
+    """Undo creating a sweep folder that was refused: only its lock files were written."""
+    try:
+        for entry in folder.iterdir():
+            if not Lock.is_lock_file(entry.name):
+                return
+        for entry in folder.iterdir():
+            entry.unlink()
+        folder.rmdir()
+    except OSError:
+        pass
 
 
 SEEDING = (
@@ -123,7 +185,7 @@ def execute(
     """
     from sim.experiments.sweep import backends
 
-    parts = Parts(plan.out, f"{plan.shard[0]}of{plan.shard[1]}", batch)
+    parts = Parts(plan.out, f"{plan.shard[0]}of{plan.shard[1]}", batch, plan.stamped)
     counts = {"done": 0, "failed": 0}
 
     def record(result: dict) -> None:
@@ -139,5 +201,8 @@ def execute(
         else:
             backends.run_local(job, plan.todo, workers, record)
     finally:
-        parts.flush()
+        try:
+            parts.flush()
+        finally:
+            plan.release()
     return counts

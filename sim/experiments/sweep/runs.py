@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import gc
+import math
 import traceback
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from sim.experiments.sweep.spec import Outcome, Sweep, Task
@@ -92,9 +94,14 @@ def _simulate(job: Job, task: Task) -> dict:
     row |= dict(task.values)
     for outcome in job.outcomes:
         row[outcome.name] = outcome_value(ts, outcome)
+        if not math.isfinite(row[outcome.name]):
+            raise ValueError(f"outcome {outcome.name} is {row[outcome.name]}, not a number")
     series = None
     if job.timeseries:
         series = ts[["date", "power", *job.timeseries]].assign(run=task.run)
+        numbers = series.select_dtypes("number").to_numpy(dtype=float)
+        if not np.isfinite(numbers).all():
+            raise ValueError("a recorded time series holds NaN or infinite values")
     return {"row": row, "series": series}
 
 
