@@ -1,11 +1,12 @@
 """The dashboard's components, rendered with Solara's own test tools (no browser).
 
-Mesa's SolaraViz lays its sidebar out in portals that ``solara.render`` does not show, so its
-parts are tested one by one: the levers (Mesa's ModelCreator fed by our schema-built
-parameters), play/step/reset (Mesa's ModelController on our model), and our own cards.
+Solara's sidebar is a portal that ``solara.render`` does not show, so the sidebar's parts are
+rendered one by one: the lesson picker, the controls (Play, Step, Reset) and the levers.
 """
 
 from __future__ import annotations
+
+import time
 
 import ipyvuetify as v
 import ipywidgets
@@ -13,16 +14,13 @@ import matplotlib.dates as mdates
 import pandas as pd
 import pytest
 import solara
-from mesa.visualization.solara_viz import (
-    ModelController,
-    ModelCreator,
-    _check_model_params,
-    split_model_params,
-)
+from conftest import TINY
+from mesa.visualization.solara_viz import _check_model_params, split_model_params
 from pydantic import BaseModel
 from test_cli import cli
 
 from sim.app import dashboard
+from sim.inputs.scenario import load_with_profile, shipped_scenarios
 from sim.inputs.schema import ROLES, Mechanisms, resolve, role
 from sim.model.model import MultivectorModel
 from sim.results import plots
@@ -44,7 +42,10 @@ def fresh_session():
     """Each test starts as a new browser session would: the baseline, no model yet."""
     dashboard.lesson.value = dashboard.Lesson()
     dashboard.current.value = None
+    dashboard.chosen.value = {}
+    dashboard.playing.value = False
     yield
+    dashboard.playing.value = False
     while OPEN:
         OPEN.pop().close()
 
@@ -76,56 +77,83 @@ def offered_paths(params) -> set[str]:
     return found
 
 
-def test_the_levers_are_built_from_the_schema():
+def sliders(rc) -> dict[str, v.Slider]:
+    return {s.widget.attributes["data-lever"]: s.widget for s in rc.find(v.Slider)}
+
+
+def texts(rc) -> list[str]:
+    return [str(w.widget.children[0]) for w in rc.find(v.Html) if w.widget.children]
+
+
+def test_the_levers_are_built_from_the_schema_in_plain_words():
     model = small()
     params = model.spec.parameters()
-    rc = render(ModelCreator(dashboard.current, dashboard.levers(params)))
-    sliders = {s.widget.label: s.widget for s in rc.find(v.Slider)}
-    boxes = {c.widget.label: c.widget for c in rc.find(v.Checkbox)}
-    assert set(boxes) == {f"mechanisms.{m}" for m in Mechanisms.model_fields}
-    assert set(sliders) | set(boxes) == offered_paths(params)
-    for power in model.powers:  # a power's levers for every power
-        assert {f"powers.{power}.capacity", f"powers.{power}.efficiency"} <= set(sliders)
-    assert {"state.balance_strength", "state.screening", "identity.promotion"} <= set(sliders)
-    for path, widget in sliders.items():
-        low, high = resolve(params, path)[2].json_schema_extra["lesson"]
-        assert (widget.min, widget.max) == (low, high)
-        assert widget.v_model == pytest.approx(dashboard.get_value(params, path))
-    labels = [*sliders, *boxes]
+    rc = render(dashboard.Levers(model))
+    slid = sliders(rc)
+    boxes = [c.widget.label for c in rc.find(v.Checkbox)]
+    lines = texts(rc)
+    offered = offered_paths(params)
+    switches = {p for p in offered if p.startswith("mechanisms.")}
+    assert {k.replace("__", ".") for k in slid} | switches == offered
+    assert len(boxes) == len(Mechanisms.model_fields)
+    for path in offered:
+        extra = resolve(params, path)[2].json_schema_extra
+        assert extra.get("label"), f"{path} has no plain label in the schema"
+        value = dashboard.get_value(params, path)
+        name = dashboard.plain_label(params, path)
+        if isinstance(value, bool):
+            assert f"{name}: on" in boxes
+            continue
+        widget = slid[path.replace(".", "__")]
+        assert (widget.min, widget.max) == tuple(extra["lesson"])
+        assert widget.v_model == pytest.approx(value)
+        said = dashboard.shown(params, path, value)
+        assert f"{name}: {said}" in lines  # plain label, value and unit
+        if extra.get("unit"):
+            assert extra["unit"] in said
+    assert "How strongly officials balance the powers: 2.00" in lines
+    assert "West: how much it can spend on soft power: 8.00 (2015 level)" in lines
+    shown = " ".join(lines)
+    assert "slider 0.1 to 10 (scenarios may use 0.001 to 100" in shown  # the range, and why
+    assert "lambda" not in shown and "theta" not in shown and "λ: penalty" in shown
     order = [role(params, path) for path in dashboard.lever_paths(params)]
     assert order == sorted(order, key=ROLES.index)  # grouped by role in the sidebar
-    help_card = render(dashboard.LeverHelp(model))  # shown in the lesson card on demand
-    lines = [str(w.widget.children[0]) for w in help_card.find(v.Html) if w.widget.children]
-    shown = " ".join(lines)
-    for path in labels:  # each lever's help is the schema's own, under its role's heading
+    headings = [t for t in lines if t in dashboard.ROLE_HEADINGS.values()]
+    assert headings == [dashboard.ROLE_HEADINGS[r] for r in ROLES]
+    help_card = render(dashboard.LeverHelp(model))  # shown in the settings card on demand
+    help_lines = texts(help_card)
+    for path in offered:  # each lever's help is the schema's own, made plain
         _, _, info = resolve(params, path)
-        line = next(k for k, text in enumerate(lines) if text.startswith(f"{path}: "))
-        assert lines[line].startswith(f"{path}: {info.description}")
+        name = dashboard.plain_label(params, path)
+        line = next(k for k, text in enumerate(help_lines) if text.startswith(f"{name}: "))
+        assert dashboard.plain(info.description) in help_lines[line]
         if info.json_schema_extra.get("unit"):
-            assert f"[{info.json_schema_extra['unit']}]" in lines[line]
-        assert f"source: {info.json_schema_extra['source']}" in lines[line]
-        heading = next(t for t in reversed(lines[:line]) if t in dashboard.ROLE_HEADINGS.values())
+            assert f"[{info.json_schema_extra['unit']}]" in help_lines[line]
+        assert "source: " in help_lines[line]
+        heading = next(
+            t for t in reversed(help_lines[:line]) if t in dashboard.ROLE_HEADINGS.values()
+        )
         assert heading == dashboard.ROLE_HEADINGS[role(params, path)]
-    assert "The state's levers" in shown and "What the powers do" in shown
+    assert "pattern P7 in docs/ODD.md" in " ".join(help_lines)
 
 
-def controller(values):
-    return ModelController(
-        dashboard.current,
-        model_parameters=values,
-        play_interval=solara.reactive(50),
-        render_interval=solara.reactive(1),
-        use_threads=solara.reactive(False),
-    )
+def test_a_slider_rounding_a_value_is_not_a_move():
+    model = small()
+    levers = render(dashboard.Levers(model))
+    sliders(levers)["powers__West__efficiency"].v_model = 0.7899  # the slider's rounding
+    assert dashboard.chosen.value == {}
+    sliders(levers)["powers__West__efficiency"].v_model = 0.5
+    assert dashboard.chosen.value == {"powers__West__efficiency": 0.5}
+    sliders(levers)["powers__West__efficiency"].v_model = 0.79  # moved back
+    assert dashboard.chosen.value == {}
 
 
-def sidebar():
-    """The sidebar's levers and buttons as SolaraViz builds them, sharing one reactive of
-    model parameters; returns the model parameters given to SolaraViz and both parts."""
-    params = dashboard.model_params(dashboard.lesson.value, dashboard.running_model())
-    values = solara.reactive({})
-    creator = render(ModelCreator(dashboard.current, params, model_parameters=values))
-    return params, creator, render(controller(values))
+def controls():
+    return render(dashboard.Controls(dashboard.running_model()))
+
+
+def button(rc, name: str):
+    return rc.find(v.Btn, children=[name]).widget
 
 
 def test_the_model_is_the_plain_model_with_fixed_and_lever_parameters():
@@ -136,30 +164,35 @@ def test_the_model_is_the_plain_model_with_fixed_and_lever_parameters():
     assert set(fixed) == {"spec", "profile", "seed"}
     assert set(user) == set(dashboard.levers(model.spec.parameters()))
     assert fixed["spec"].run.population == 1000  # the lesson card's settings applied
-    _check_model_params(model, params)  # what SolaraViz checks: no error
+    _check_model_params(model, params)  # in SolaraViz's form: what it checks passes
     assert not hasattr(dashboard, "DashboardModel") and not hasattr(dashboard, "model_class")
 
 
-def test_step_advances_the_model():
+def test_step_advances_the_model_and_the_month_is_a_date():
     model = small()
-    _, _, buttons = sidebar()
-    buttons.find(v.Btn, children=["Step"]).widget.click()
-    buttons.find(v.Btn, children=["Step"]).widget.click()
+    buttons = controls()
+    assert "Month: 2015-01" in texts(buttons)
+    button(buttons, "Step one month").click()
+    button(buttons, "Step one month").click()
     assert dashboard.current.value is model
+    assert "Month: 2015-03" in texts(buttons)
+    assert not any("Time" in text for text in texts(buttons))
     assert model.date == "2015-03" and len(model.timeseries()) == 3 * len(model.powers)
 
 
 def test_reset_rebuilds_the_model_with_the_moved_slider():
     model = small()
-    params, creator, buttons = sidebar()
-    buttons.find(v.Btn, children=["Step"]).widget.click()
-    slider = creator.find(v.Slider, label=params["state__balance_strength"]["label"]).widget
-    slider.v_model = 0.5  # the teacher drags the slider
-    box = creator.find(v.Checkbox, label=params["mechanisms__backlash"]["label"]).widget
-    box.v_model = False
-    buttons.find(v.Btn, children=["Reset"]).widget.click()
+    buttons, levers = controls(), render(dashboard.Levers(model))
+    button(buttons, "Step one month").click()
+    sliders(levers)["state__balance_strength"].v_model = 0.5  # the teacher drags the slider
+    label = "Hostile words and incidents lower attraction: on"
+    levers.find(v.Checkbox, label=label).widget.v_model = False
+    assert "now running with 2.00" in texts(levers)
+    assert "Levers moved: press Reset to start again with them." in texts(buttons)
+    assert model.params.state.balance_strength == 2.0  # not before Reset
+    button(buttons, "Reset").click()
     rebuilt = dashboard.current.value
-    assert type(rebuilt) is MultivectorModel  # SolaraViz rebuilt the plain model
+    assert type(rebuilt) is MultivectorModel
     assert rebuilt is not model and rebuilt.date == "2015-01"
     assert rebuilt.params.state.balance_strength == 0.5
     assert rebuilt.params.mechanisms.backlash is False
@@ -169,10 +202,12 @@ def test_reset_rebuilds_the_model_with_the_moved_slider():
 def test_reset_with_a_power_lever_sets_that_power_only():
     model = small()
     before = {p: s.efficiency for p, s in model.params.powers.items()}
-    params, creator, buttons = sidebar()
-    assert params["powers__West__efficiency"]["label"] == "powers.West.efficiency"
-    creator.find(v.Slider, label="powers.West.efficiency").widget.v_model = 0.4
-    buttons.find(v.Btn, children=["Reset"]).widget.click()
+    params = dashboard.model_params(dashboard.lesson.value, model)
+    label = params["powers__West__efficiency"]["label"]
+    assert label == "West: how much of its effort reaches people"
+    buttons, levers = controls(), render(dashboard.Levers(model))
+    sliders(levers)["powers__West__efficiency"].v_model = 0.4
+    button(buttons, "Reset").click()
     rebuilt = dashboard.current.value
     assert type(rebuilt) is MultivectorModel and rebuilt is not model
     assert rebuilt.params.powers["West"].efficiency == 0.4
@@ -185,13 +220,12 @@ def test_reset_with_a_power_lever_sets_that_power_only():
 def test_a_seed_from_the_lesson_card_is_used_at_the_next_reset():
     model = small()
     before = dashboard.lesson.value.setup()
-    dashboard.set_seed("minus one")  # refused: SolaraViz is not rebuilt
+    dashboard.set_seed("minus one")  # refused
     assert dashboard.lesson.value.setup() == before
     dashboard.set_seed("7")
-    assert dashboard.lesson.value.setup() != before  # SolaraViz is rebuilt with it (its key)
+    assert dashboard.lesson.value.setup() != before
     assert dashboard.current.value is model  # kept until Reset
-    _, _, buttons = sidebar()  # the sidebar as rebuilt for the new lesson settings
-    buttons.find(v.Btn, children=["Reset"]).widget.click()
+    button(controls(), "Reset").click()
     assert dashboard.current.value.params.run.seed == 7
 
 
@@ -228,12 +262,14 @@ def test_an_invalid_value_gets_the_command_lines_message_and_the_model_is_kept()
     assert dashboard.lesson.value.extra["backlash.strength"] == 0.5
 
 
-def test_the_scenario_picker_switches_and_refuses_a_bad_file(tmp_path):
+def test_the_scenario_picker_switches_and_refuses_a_bad_file(tmp_path, monkeypatch):
+    monkeypatch.setenv(dashboard.FOLDER_ENV, str(tmp_path))  # multivector dashboard --scenarios
     model = small()
     bad = tmp_path / "bad.toml"
     bad.write_text('name = "bad"\n[run]\nstart = "2015-13"\n')
+    assert str(bad) in dashboard.scenario_choices()
     dashboard.choose_scenario(str(bad))
-    assert any("bad.toml" in p for p in dashboard.lesson.value.problems)
+    assert any("bad.toml:3: run.start" in p for p in dashboard.lesson.value.problems)
     assert dashboard.current.value is model
     dashboard.choose_scenario("post2022_russia_weakening")
     assert dashboard.current.value.spec.name == "post2022_russia_weakening"
@@ -322,3 +358,108 @@ def test_sentences_report_the_dominance_threshold():
     assert any(
         "passed the dominance threshold (0.40) in 2020-02" in s for s in dashboard.sentences(stub)
     )
+
+
+def test_the_lessons_are_data_each_a_shipped_scenario_and_a_question():
+    plans = dashboard.lesson_plans()
+    assert len(plans) >= 6
+    scenarios = {plan.scenario for plan in plans}
+    assert {"post2022_russia_weakening", "china_charm_offensive", "western_disengagement",
+            "hostile_russian_rhetoric", "national_identity_first",
+            "no_multivector_balancing"} <= scenarios  # fmt: skip
+    for plan in plans:
+        assert plan.scenario in shipped_scenarios()
+        assert plan.question.endswith("?") and "  " not in plan.question
+        load_with_profile(plan.scenario, {"run.population": plan.population})
+    assert "lessons" not in shipped_scenarios()  # the lessons file is not a scenario
+    terms = " ".join(term for term, _ in dashboard.glossary())
+    for term in ("attraction", "favourable", "alignment", "effective number of vectors",
+                 "λ", "θ"):  # fmt: skip
+        assert term in terms
+
+
+def test_picking_a_lesson_loads_its_scenario_and_shows_its_question():
+    small()
+    plan = dashboard.lesson_plans()[1]
+    picker = render(dashboard.LessonPicker(dashboard.running_model()))
+    picker.find(v.Select).widget.v_model = plan.name
+    model = dashboard.current.value
+    assert model.spec.name == plan.scenario and model.date == "2015-01"
+    assert model.params.run.population == plan.population
+    assert dashboard.lesson.value.plan == plan.name
+    render(dashboard.LessonPicker(model))  # its question (in Markdown): the browser test
+    render(dashboard.Glossary())
+    dashboard.choose_lesson("no such lesson")  # ignored
+    assert dashboard.current.value is model
+
+
+def test_the_command_opens_a_scenario_as_its_lesson(monkeypatch):
+    monkeypatch.setenv(dashboard.SCENARIO_ENV, "no_multivector_balancing")
+    assert dashboard.opening().plan == "No balancing"
+    monkeypatch.setenv(dashboard.SCENARIO_ENV, "baseline")
+    assert dashboard.opening().plan is None
+
+
+def test_play_runs_to_the_end_redrawing_every_few_months():
+    # the tiny scenario's three years here (the browser test plays a lesson's whole run)
+    dashboard.lesson.value = dashboard.Lesson(scenario=str(TINY))
+    dashboard.running_model()
+    buttons = controls()
+    charts = [render(component(dashboard.running_model())) for component in dashboard.CHARTS]
+    drawn = dashboard.drawn.value
+    button(buttons, "Play").click()
+    assert button(buttons, "Pause")
+    deadline = time.time() + 120
+    while dashboard.playing.value and time.time() < deadline:
+        time.sleep(0.1)
+    model = dashboard.current.value
+    assert model.date == "2017-12" and not model.running
+    frames = dashboard.drawn.value - drawn
+    assert 1 <= frames <= 35 // dashboard.MONTHS_PER_DRAW + 1  # not every month
+    assert "The run has reached 2017-12. Reset to run it again." in texts(buttons)
+    assert button(buttons, "Play").disabled
+    assert charts
+
+
+def test_months_per_draw_keeps_a_run_within_its_time():
+    assert dashboard.months_per_draw(0.1, 252) == dashboard.MONTHS_PER_DRAW
+    slow = dashboard.months_per_draw(2.0, 252)
+    assert 252 / slow * 2.0 <= dashboard.PLAY_SECONDS
+
+
+def test_share_axes_span_0_to_1_as_on_the_command_line():
+    model = small()
+    model.run_to("2016-06")
+    for kind in ("trajectories", "balance"):
+        for ax in dashboard.chart(model, kind).axes:
+            if dashboard.SHARE in ax.get_ylabel().replace("\n", " "):
+                assert ax.get_ylim() == (0, 1)
+
+
+def test_the_page_opens_no_file_outside_its_folder(tmp_path, monkeypatch):
+    """Anyone who reaches the page could type a path: it opens the shipped scenarios and
+    the files of the folder named at start, reads nothing else, and quotes nothing of it."""
+    folder, elsewhere = tmp_path / "lessons", tmp_path / "private"
+    folder.mkdir(), elsewhere.mkdir()
+    secret = elsewhere / "secret.toml"
+    secret.write_text('name = "s"\ndescription = "s"\npassword = "hunter2"\n')
+    monkeypatch.setenv(dashboard.FOLDER_ENV, str(folder))
+    model = small()
+    for path in (secret, folder / ".." / "private" / "secret.toml", "/etc/hostname"):
+        dashboard.choose_scenario(str(path))
+        said = " ".join(dashboard.lesson.value.problems)
+        assert "this page opens the shipped scenarios and files in" in said
+        assert "hunter2" not in said and "password" not in said
+        assert dashboard.current.value is model
+    dashboard.set_parameter(f"run.profile = {str(secret)!r}")
+    assert "this page takes a shipped profile: kazakhstan" in str(dashboard.lesson.value.problems)
+    monkeypatch.delenv(dashboard.FOLDER_ENV)
+    dashboard.choose_scenario(str(folder / "anything.toml"))
+    assert "no files (start with --scenarios DIR)" in str(dashboard.lesson.value.problems)
+
+
+def test_only_loopback_addresses_count_as_this_computer():
+    from sim.app.cli import _loopback
+
+    assert all(map(_loopback, ("127.0.0.1", "localhost", "::1", "127.0.0.2")))
+    assert not any(map(_loopback, ("0.0.0.0", "192.168.1.5", "example.org", "::")))

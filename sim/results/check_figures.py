@@ -42,4 +42,3 @@ def draw(check: Check, runs: Runs, passed: bool, path) -> None:
     if ax.get_legend_handles_labels()[1]:
         ax.legend(fontsize=6, ncols=2, frameon=False)
     fig.savefig(path, dpi=110)
-

@@ -77,8 +77,14 @@ def figure(saved: list[Saved], path: Path, at: list[str] | None = None) -> Path:
             plots.years(ax)
             for mark in plots.event_marks(one.events):
                 ax.axvline(mark["start"], color="0.5", linewidth=0.8, linestyle=":")
-            for date in at or []:
-                ax.axvline(pd.Timestamp(date), color="black", linewidth=1, linestyle="-.")
+            for date in at or []:  # a wide grey band: no power's line looks like it
+                ax.axvline(pd.Timestamp(date), color="0.55", linewidth=7, alpha=0.3, zorder=0,
+                           solid_capstyle="butt", gid=f"compared-month:{date}")  # fmt: skip
+        for date in at or []:
+            bottom.annotate(date, (pd.Timestamp(date), 0), xycoords=("data", "axes fraction"),
+                            xytext=(0, 3), textcoords="offset points", ha="center",
+                            va="bottom", fontsize=7, color="0.25",
+                            gid=f"compared-month-label:{date}")  # fmt: skip
         point_events = [m for m in plots.event_marks(one.events) if m["end"] == m["start"]]
         for row, mark in enumerate(point_events):
             top.annotate(
@@ -97,7 +103,7 @@ def figure(saved: list[Saved], path: Path, at: list[str] | None = None) -> Path:
     axes[0][0].set_ylabel("mean attraction (0–1)")
     axes[1][0].set_ylabel("alignment share (0–1)")
     axes[0][0].legend(loc="lower left", ncols=2, frameon=False, fontsize=8)
-    fig.suptitle("Scenarios compared (dotted: events; dash-dot: months in the table)")
-    fig.tight_layout()
+    fig.suptitle("Scenarios compared (dotted: events; grey bands: the months in the table)")
+    plots.finish(fig)
     fig.savefig(path, dpi=120)
     return path

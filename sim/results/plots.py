@@ -15,9 +15,9 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
+from sim.inputs.schema import CHANNELS
 from sim.results.bands import band, runs
 from sim.results.saved import Saved
-from sim.inputs.schema import CHANNELS
 
 KNOWN = {"West": "#0072B2", "Russia": "#D55E00", "China": "#009E73", "Turkey": "#E69F00"}
 SPARE = ["#CC79A7", "#56B4E9", "#F0E442", "#000000"]
@@ -26,6 +26,9 @@ CHANNEL_COLOURS = ["#0072B2", "#D55E00", "#009E73", "#E69F00", "#CC79A7", "#56B4
 CHANNEL_HATCHES = ["", "//", "..", "xx", "\\\\", "oo", "--"]
 KINDS = ("trajectories", "alignment", "balance", "groups", "channels")
 FORMATS = ("png", "svg", "pdf")
+GLOSSARY = "What the numbers mean: docs/glossary.md"
+"""The footer of every figure: where each quantity is explained in plain words."""
+FOOTER_INCHES = 0.24
 
 
 def power_style(name: str, index: int) -> dict:
@@ -65,6 +68,21 @@ def _mark(ax, at: str | None) -> None:
         ax.axvline(pd.Timestamp(at), color="black", linewidth=1, linestyle="-.")
 
 
+def footer(fig: Figure) -> None:
+    """The glossary's address in small grey print at the figure's foot."""
+    fig.text(0.006, 0.006, GLOSSARY, fontsize=7, color="0.35", ha="left", va="bottom",
+             gid="glossary")  # fmt: skip
+
+
+def finish(fig: Figure, layout: bool = True) -> Figure:
+    """Add the footer and lay the figure out above it (``layout=False``: leave the layout to
+    the caller, as the dashboard does: laying out costs more than drawing)."""
+    footer(fig)
+    if layout:
+        fig.tight_layout(rect=(0, FOOTER_INCHES / fig.get_figheight(), 1, 1))
+    return fig
+
+
 def _subtitle(saved: Saved, with_band: bool = True) -> str:
     n = runs(saved.timeseries)
     if n == 1:
@@ -86,6 +104,8 @@ def lines_with_bands(ax, saved: Saved, measure: str) -> None:
     for k, power in enumerate(saved.powers):
         one = table[table["power"] == power]
         style = power_style(power, k)
+        if len(one) == 1:  # a one-month table: a line of one point shows nothing
+            style["marker"] = "o"
         ax.plot(_when(one["date"]), one["median"], label=power, **style)
         if many:
             ax.fill_between(
@@ -105,16 +125,16 @@ def years(ax) -> None:
     ax.grid(alpha=0.3)
 
 
-def trajectories(saved: Saved, at: str | None = None) -> Figure:
+def trajectories(saved: Saved, at: str | None = None, *, layout: bool = True) -> Figure:
     """Attraction and alignment by power over time, the scenario's events on a timeline."""
     marks = event_marks(saved.events)
     rows = max(1, len(marks))
     fig, (ax_events, ax_attr, ax_align) = subplots(
         3,
         1,
-        figsize=(10, 7.5 + 0.18 * rows),
+        figsize=(10, 7.5 + ROW_INCHES * rows),
         sharex=True,
-        gridspec_kw={"height_ratios": [0.35 + 0.22 * rows, 3, 3]},
+        gridspec_kw={"height_ratios": [0.3 + ROW_INCHES * rows, 3, 3]},
     )
     lines_with_bands(ax_attr, saved, "attraction")
     lines_with_bands(ax_align, saved, "alignment")
@@ -132,18 +152,21 @@ def trajectories(saved: Saved, at: str | None = None) -> Figure:
         for mark in marks:
             ax.axvline(mark["start"], color="0.5", linewidth=0.8, linestyle=":")
     fig.suptitle(_subtitle(saved))
-    fig.tight_layout()
-    return fig
+    return finish(fig, layout)
 
 
 def alignment(saved: Saved, at: str | None = None) -> Figure:
-    """The state's alignment as a stacked area: each power's median share, rescaled to 1."""
+    """The state's alignment: each power's median share stacked (rescaled to 1), and below,
+    each power's own share against the dominance threshold θ, which applies to one share,
+    not to a stacked level."""
     table = band(saved.timeseries, "alignment").pivot(
         index="date", columns="power", values="median"
     )
     table = table[saved.powers]
     table = table.div(table.sum(axis=1), axis=0)
-    fig, ax = subplots(figsize=(10, 5))
+    fig, (ax, ax_each) = subplots(
+        2, 1, figsize=(10, 7), sharex=True, gridspec_kw={"height_ratios": [3, 2]}
+    )
     colours = [power_style(p, k)["color"] for k, p in enumerate(saved.powers)]
     areas = ax.stackplot(
         _when(table.index.to_series()),
@@ -154,26 +177,34 @@ def alignment(saved: Saved, at: str | None = None) -> Figure:
     )
     for area, hatch in zip(areas, CHANNEL_HATCHES, strict=False):
         area.set_hatch(hatch)  # tells powers apart in grey print
-    ax.axhline(saved.threshold, color="black", linestyle="--", linewidth=1)
-    ax.text(
+    ax.set_ylim(0, 1)
+    ax.set_ylabel("alignment shares\n(stacked, sum 1)")
+    ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), frameon=False)
+    lines_with_bands(ax_each, saved, "alignment")
+    ax_each.axhline(saved.threshold, color="black", linestyle="--", linewidth=1.2,
+                    gid="threshold")  # fmt: skip
+    ax_each.text(
         _when(table.index.to_series()).iloc[0],
         saved.threshold,
-        " dominance threshold",
+        f" dominance threshold θ = {saved.threshold:g}: no one power's share should pass it",
         va="bottom",
         fontsize=8,
     )
-    ax.set_ylim(0, 1)
-    ax.set_ylabel("alignment share (stacked, 0–1)")
-    ax.set_xlabel("month")
-    ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), frameon=False)
-    years(ax)
-    _mark(ax, at)
-    ax.set_title(f"Alignment by power — {_subtitle(saved, with_band=False)}")
-    fig.tight_layout()
-    return fig
+    ax_each.set_ylim(0, max(saved.threshold, float(saved.timeseries["alignment"].max())) * 1.15)
+    ax_each.set_ylabel("each power's share\n(0–1)")
+    ax_each.set_xlabel("month")
+    ax_each.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), frameon=False)
+    when = _when(table.index.to_series())
+    for one in (ax, ax_each):
+        years(one)
+        _mark(one, at)
+        if when.iloc[-1] > when.iloc[0]:
+            one.set_xlim(when.iloc[0], when.iloc[-1])
+    ax.set_title(f"Alignment by power — {_subtitle(saved)}")
+    return finish(fig)
 
 
-def balance(saved: Saved, at: str | None = None) -> Figure:
+def balance(saved: Saved, at: str | None = None, *, layout: bool = True) -> Figure:
     """Effective number of vectors 1/Σw², and the largest share against the threshold."""
     fig, (ax_n, ax_share) = subplots(2, 1, figsize=(10, 6.5), sharex=True)
     n_powers = len(saved.powers)
@@ -217,23 +248,34 @@ def balance(saved: Saved, at: str | None = None) -> Figure:
     ax_share.set_xlabel("month")
     ax_share.legend(loc="upper right", frameon=False)
     fig.suptitle(f"Balance — {_subtitle(saved)}")
-    fig.tight_layout()
-    return fig
+    return finish(fig, layout)
 
 
-def _at(dates: pd.Series, at: str | None) -> str:
-    """The requested date, or the last one."""
-    return at if at is not None else str(dates.iloc[-1])
+def recorded_at(dates: pd.Series, at: str | None) -> str:
+    """The latest recorded date at or before ``at`` (the first if none is), or the last
+    one: the group table is yearly, a month asked for may fall between its dates."""
+    recorded = sorted(set(dates))
+    if at is None:
+        return recorded[-1]
+    earlier = [date for date in recorded if date <= at]
+    return earlier[-1] if earlier else recorded[0]
+
+
+def _persons(n: float) -> str:
+    return f"{n:,.0f} person" + ("" if round(n) == 1 else "s")
 
 
 def groups(saved: Saved, at: str | None = None) -> Figure:
-    """Favourable share by population group and power at a date (median over runs)."""
-    date = _at(saved.groups["date"], at)
+    """Favourable share by population group and power at a date (median over runs), with
+    the number of persons in each group."""
+    date = recorded_at(saved.groups["date"], at)
     table = saved.groups[saved.groups["date"] == date]
-    table = table.groupby(["dimension", "group", "power"], sort=False)["favourable"].median()
-    grid = table.unstack("power")[saved.powers]
-    labels = [f"{dim}: {grp}" for dim, grp in grid.index]
-    fig, ax = subplots(figsize=(2.2 + 1.3 * len(saved.powers), 1.2 + 0.34 * len(labels)))
+    by = table.groupby(["dimension", "group", "power"], sort=False)
+    order = list(dict.fromkeys(zip(table["dimension"], table["group"], strict=True)))
+    grid = by["favourable"].median().unstack("power").loc[order, saved.powers]
+    persons = by["persons"].median().groupby(["dimension", "group"], sort=False).first()
+    labels = [f"{dim}: {grp} ({_persons(persons.loc[(dim, grp)])})" for dim, grp in order]
+    fig, ax = subplots(figsize=(3.2 + 1.3 * len(saved.powers), 1.5 + 0.34 * len(labels)))
     image = ax.imshow(grid.to_numpy(), cmap="cividis", vmin=0, vmax=1, aspect="auto")
     for (row, col), value in np.ndenumerate(grid.to_numpy()):
         ax.text(
@@ -248,11 +290,12 @@ def groups(saved: Saved, at: str | None = None) -> Figure:
     ax.set_xticks(range(len(saved.powers)), saved.powers)
     ax.set_yticks(range(len(labels)), labels, fontsize=8)
     fig.colorbar(image, ax=ax, label="favourable share (attraction > 0.5)")
+    asked = f" (the last year recorded at or before {at})" if at not in (None, date) else ""
     ax.set_title(
-        f"Favourable share by group, {date}\n{_subtitle(saved, with_band=False)}", fontsize=10
+        f"Favourable share by group, {date}{asked}\n{_subtitle(saved, with_band=False)}",
+        fontsize=10,
     )
-    fig.tight_layout()
-    return fig
+    return finish(fig)
 
 
 def channels(saved: Saved, at: str | None = None) -> Figure:
@@ -280,8 +323,7 @@ def channels(saved: Saved, at: str | None = None) -> Figure:
     axes[0][0].set_ylabel("effort (1 = the power's 2015 level per channel)")
     axes[0][-1].legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), frameon=False, fontsize=8)
     fig.suptitle(f"Effort mix by channel — {_subtitle(saved, with_band=False)}")
-    fig.tight_layout()
-    return fig
+    return finish(fig)
 
 
 def event_marks(events: list) -> list[dict]:
@@ -298,34 +340,48 @@ def event_marks(events: list) -> list[dict]:
     return sorted(marks.values(), key=lambda m: (m["start"], m["label"]))
 
 
+ROW_INCHES = 0.3
+"""Height of one event's row on the timeline: its label above, its bar below."""
+
+
 def timeline(ax, marks: list[dict], first: pd.Timestamp, last: pd.Timestamp) -> None:
-    """Events as a small Gantt strip: a marker for a one-month event, a bar for a ramp."""
+    """Events as a small Gantt strip, one row each: a bar for a ramp, a marker for a
+    one-month event, and the label just above it, so that no label hides its own bar."""
+    if first == last:  # a one-month table: half a month either side
+        first, last = first - pd.Timedelta(days=15), last + pd.Timedelta(days=15)
     ax.set_xlim(first, last)
-    ax.set_ylim(-0.7, max(1, len(marks)) - 0.3)
-    ax.invert_yaxis()
+    ax.set_ylim(max(1, len(marks)) - 0.45, -0.95)  # row 0 on top, room for its label
     ax.axis("off")
     if not marks:
         ax.text(first, 0, "no scenario events", fontsize=8, color="0.4", va="center")
+    late = first + (last - first) * 0.6
     for row, mark in enumerate(marks):
-        if mark["end"] > mark["start"]:
+        ramp = mark["end"] > mark["start"]
+        if ramp:
             ax.plot(
                 [mark["start"], mark["end"]],
                 [row, row],
                 color="0.45",
                 linewidth=3,
                 solid_capstyle="butt",
+                gid=f"event-bar:{mark['label']}",
             )
         else:
-            ax.plot([mark["start"]], [row], marker="v", color="0.2", markersize=6)
+            ax.plot([mark["start"]], [row], marker="v", color="0.2", markersize=6,
+                    gid=f"event-bar:{mark['label']}")  # fmt: skip
         when = mark["start"].strftime("%Y-%m")
+        if ramp:
+            when += "–" + mark["end"].strftime("%Y-%m")
+        right = mark["start"] > late  # a late event: the label ends where the event does
         ax.annotate(
             f"{when}  {mark['label']}",
-            (mark["start"], row),
-            xytext=(6, 0),
+            (mark["end"] if right else mark["start"], row),
+            xytext=(0, 5),
             textcoords="offset points",
-            va="center",
+            ha="right" if right else "left",
+            va="bottom",
             fontsize=8,
-            bbox={"facecolor": "white", "edgecolor": "none", "pad": 0.6},
+            gid=f"event-label:{mark['label']}",
         )
 
 
