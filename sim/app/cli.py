@@ -17,13 +17,15 @@ from rich.table import Table
 from sim.experiments.provenance import environment
 from sim.inputs.assignments import parse_assignments
 from sim.inputs.errors import COMMAND_LINE, ScenarioError, refuse
+from sim.inputs.limits import MAX_REPS
+from sim.inputs.reading import check_path_argument
 from sim.inputs.scenario import (
     DEFAULT_SCENARIO,
     load_with_profile,
     read_toml,
     shipped_scenarios,
 )
-from sim.inputs.schema import FEWEST_PERSONS
+from sim.inputs.schema import FEWEST_PERSONS, check_month
 
 app = typer.Typer(
     no_args_is_help=True,
@@ -67,15 +69,46 @@ def fail(error: ScenarioError) -> typer.Exit:
     return typer.Exit(2)
 
 
+def needs_extra(extra: str, *modules: str) -> None:
+    """Exit with status 2 and one line naming the extra to install, if a module that a
+    command needs is missing (the core install leaves out the dashboard, Dask and the EMA
+    Workbench)."""
+    from importlib.util import find_spec
+
+    from rich.markup import escape
+
+    if all(find_spec(module) is not None for module in modules):
+        return
+    install = escape(f"pip install 'multivector[{extra}]'")  # brackets are rich markup
+    err_console.print(
+        f"[bold red]error:[/] this needs the {extra} extra: {install}",
+        highlight=False,
+        soft_wrap=True,
+    )
+    raise typer.Exit(2)
+
+
+@contextmanager
+def _writing():
+    """Writing outputs: a full disk or a folder gone read-only is one line (the path and
+    the reason) and exit status 2, never a traceback; what was there is left intact."""
+    try:
+        yield
+    except ScenarioError as err:
+        raise fail(err) from None
+
+
 def command_line_overrides(
-    sets: list[str] | None, seed: int | None, population: int | None
+    sets: list[str] | None, seed: int | None, population: int | None, profile: str | None = None
 ) -> dict[str, Any]:
-    """Dotted-path overrides from --set, --seed and --population."""
+    """Dotted-path overrides from --set, --seed, --population and --profile."""
     overrides = parse_assignments(sets or [])
     if seed is not None:
         overrides["run.seed"] = seed
     if population is not None:
         overrides["run.population"] = population
+    if profile is not None:
+        overrides["run.profile"] = profile
     return overrides
 
 
@@ -85,6 +118,14 @@ Until = Annotated[
     str | None, typer.Option(metavar="YYYY-MM", help="Stop at this month (default: run.end).")
 ]
 Population = Annotated[int | None, typer.Option(help="Number of synthetic persons.")]
+ProfileOption = Annotated[
+    str | None,
+    typer.Option(
+        "--profile",
+        metavar="NAME_OR_PATH",
+        help="Country profile: a shipped name or a .toml file (default: the scenario's).",
+    ),
+]
 Sets = Annotated[
     list[str] | None,
     typer.Option(
@@ -96,7 +137,9 @@ Sets = Annotated[
 Reps = Annotated[
     int | None,
     typer.Option(
-        min=1, help="Run an ensemble of this many runs, seeds spawned from the root seed."
+        min=1,
+        max=MAX_REPS,
+        help="Run an ensemble of this many runs, seeds spawned from the root seed.",
     ),
 ]
 Workers = Annotated[
@@ -119,6 +162,7 @@ def run(
     seed: Seed = None,
     until: Until = None,
     population: Population = None,
+    profile: ProfileOption = None,
     snapshot: Annotated[
         list[str] | None,
         typer.Option(
@@ -144,7 +188,8 @@ def run(
 
     started = datetime.now(UTC)
     try:
-        overrides = command_line_overrides(set_, seed, population)
+        _month("--until", until)
+        overrides = command_line_overrides(set_, seed, population, profile)
         if reps is not None and snapshot:
             raise refuse(COMMAND_LINE, "--snapshot", "works with a single run, not with --reps")
         plan = runner.plan(scenario, overrides=overrides, until=until, snapshots=snapshot)
@@ -153,7 +198,10 @@ def run(
     except ScenarioError as err:
         raise fail(err) from None
     result = _execute(plan, reps, workers, quiet)
-    output.write(result, plan, destination, started, overwrite)
+    try:
+        output.write(result, plan, destination, started, overwrite)
+    except ScenarioError as err:  # a full disk, a folder gone read-only: one line
+        raise fail(err) from None
     if not quiet:
         dates = result.timeseries["date"]
         _print_summary(output.summary(result.timeseries), dates.iloc[0], dates.iloc[-1])
@@ -164,7 +212,8 @@ def _execute(plan, reps: int | None, workers: int | None, quiet: bool):
     """One run, or an ensemble of ``reps`` runs, with a progress bar."""
     from sim.experiments import runner
 
-    with _progress(plan.spec.name, "months" if reps is None else "runs", quiet) as update:
+    unit = "months" if reps is None else "runs"
+    with _progress(plan.spec.name, unit, quiet, total=reps) as update:
         if reps is None:
             return runner.execute(plan, update)
         from sim.experiments.ensemble import run_ensemble
@@ -173,8 +222,9 @@ def _execute(plan, reps: int | None, workers: int | None, quiet: bool):
 
 
 @contextmanager
-def _progress(name: str, unit: str, quiet: bool):
-    """A progress bar on standard error; yields ``update(done, total)``."""
+def _progress(name: str, unit: str, quiet: bool, total: int | None = None):
+    """A progress bar on standard error, from 0 of ``total`` when it is known; yields
+    ``update(done, total)``."""
     with Progress(
         TextColumn(f"[bold]{name}[/]"),
         BarColumn(),
@@ -185,7 +235,7 @@ def _progress(name: str, unit: str, quiet: bool):
         disable=quiet,
         transient=True,
     ) as bar:
-        task = bar.add_task(unit, total=None)
+        task = bar.add_task(unit, total=total)
         yield lambda done, total: bar.update(task, completed=done, total=total)
 
 
@@ -202,13 +252,27 @@ def _print_summary(table, first: str, last: str) -> None:
                 for m in ("attraction", "favourable", "alignment")
             ),
         )
-    out_console.print(view)
+    _print_table(view)
     vectors = table.iloc[0]
     out_console.print(
         f"effective number of vectors: {vectors['effective_vectors start']:.2f} -> "
         f"{vectors['effective_vectors end']:.2f}",
         highlight=False,
     )
+    out_console.print(GLOSSARY, highlight=False)
+
+
+GLOSSARY = "What the numbers mean: docs/glossary.md"
+
+
+def _print_table(view: Table) -> None:
+    """A table on standard output. Into a pipe or a file it is as wide as its content, so
+    no name is cut (``post2022_russia_we…``); a terminal keeps its own width."""
+    if out_console.is_terminal:
+        out_console.print(view)
+        return
+    wide = Console(width=100_000).measure(view).maximum
+    Console(width=max(80, wide), highlight=False).print(view)
 
 
 @app.command()
@@ -271,6 +335,7 @@ def compare(
     seed: Seed = None,
     until: Until = None,
     population: Population = None,
+    profile: ProfileOption = None,
     set_: Sets = None,
     reps: Reps = None,
     workers: Workers = None,
@@ -296,7 +361,10 @@ def compare(
             raise refuse(
                 COMMAND_LINE, "SCENARIOS", "give at least two scenarios or results folders"
             )
-        overrides = command_line_overrides(set_, seed, population)
+        _month("--until", until)
+        for item in items:
+            check_path_argument("SCENARIOS", item)
+        overrides = command_line_overrides(set_, seed, population, profile)
         plans = [
             None
             if results.is_results_folder(item)
@@ -309,30 +377,38 @@ def compare(
         for date in at or []:  # refuse a bad month before minutes of runs, not after
             for plan in filter(None, plans):
                 runner.check_date("--at", date, plan.spec.run.start, plan.until)
+            for k, one in loaded.items():
+                if date not in set(one.timeseries["date"]):
+                    raise refuse(COMMAND_LINE, "--at", f"{date} is not in {items[k]}")
     except ScenarioError as err:
         raise fail(err) from None
-    saved = []
-    for k, plan in enumerate(plans):
-        if plan is None:
-            saved.append(loaded[k])
-            continue
-        folder = destination / f"{k + 1}-{plan.spec.name}"
-        output.write(_execute(plan, reps, workers, quiet), plan, folder, started, overwrite)
-        saved.append(results.load(folder))
-    dates = comparing.common_dates(saved)
-    try:
-        for date in at or []:
-            if date not in dates:
-                span = f"{dates[0]} to {dates[-1]}" if dates else "none"
-                raise refuse(
-                    COMMAND_LINE, "--at", f"{date} is not in every result; common months: {span}"
-                )
+    try:  # everything into one staging folder, moved into place when complete
+        with output.staged(destination, overwrite) as staging:
+            saved = []
+            for k, plan in enumerate(plans):
+                if plan is None:
+                    saved.append(loaded[k])
+                    continue
+                folder = staging / f"{k + 1}-{plan.spec.name}"
+                output.write(_execute(plan, reps, workers, quiet), plan, folder, started)
+                saved.append(results.load(folder))
+            dates = comparing.common_dates(saved)
+            for date in at or []:
+                if date not in dates:
+                    span = f"{dates[0]} to {dates[-1]}" if dates else "none"
+                    raise refuse(
+                        COMMAND_LINE,
+                        "--at",
+                        f"{date} is not in every result; common months: {span}",
+                    )
+            table = comparing.differences(saved, at or dates[-1:])
+            output.check_finite(table, destination / "differences.csv")
+            table.to_csv(staging / "differences.csv", index=False)
+            comparing.figure(saved, staging / "comparison.png", at)
+            manifest = {**environment(started), "compared": [str(i) for i in items], "at": at}
+            (staging / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")
     except ScenarioError as err:
         raise fail(err) from None
-    table = comparing.differences(saved, at or dates[-1:])
-    destination.mkdir(parents=True, exist_ok=True)
-    table.to_csv(destination / "differences.csv", index=False)
-    comparing.figure(saved, destination / "comparison.png", at)
     if not quiet:
         _print_differences(table)
     out_console.print(f"comparison written to {destination}", highlight=False, soft_wrap=True)
@@ -347,7 +423,7 @@ def _print_differences(table) -> None:
         view.add_column(column, justify="right" if column in wide.columns else "left")
     for (date, scenario, power), row in wide.iterrows():
         view.add_row(date, scenario, power, *(f"{v:+.3f}" for v in row))
-    out_console.print(view)
+    _print_table(view)
 
 
 @app.command()
@@ -375,6 +451,14 @@ def plot(
     out: Annotated[
         Path | None, typer.Option(help="Figure file (default: FOLDER/KIND.FORMAT).")
     ] = None,
+    overwrite: Annotated[
+        bool,
+        typer.Option(
+            "--overwrite",
+            help="Replace the --out file if it exists (a figure drawn into the results folder "
+            "itself replaces the one there).",
+        ),
+    ] = False,
 ) -> None:
     """Draw a figure from saved results (no model is run).
 
@@ -383,14 +467,20 @@ def plot(
     """
     from sim.results import plots
     from sim.results import saved as results
+    from sim.results import writing as output
 
     kinds = (*plots.KINDS, "sweep")
     try:
         _allowed("--kind", kind, kinds)
         _allowed("--format", fmt, plots.FORMATS)
-        if kind == "sweep":
-            path = _plot_sweep(folder, outcome, x, y, out or folder / f"sweep.{fmt}")
-            out_console.print(f"figure written to {path}", highlight=False, soft_wrap=True)
+        check_path_argument("FOLDER", folder)
+        if not folder.is_dir():
+            raise refuse(folder, "", "no such results folder")
+        target = out or folder / f"{kind}.{fmt}"
+        overwrite = overwrite or out is None  # the folder's own figure, redrawn atomically
+        if kind == "sweep":  # drawn under a temporary name, renamed when complete
+            _plot_sweep(folder, outcome, x, y, target, overwrite)
+            out_console.print(f"figure written to {target}", highlight=False, soft_wrap=True)
             return
         saved = results.load(folder)
         recorded = saved.groups["date"] if kind == "groups" else saved.timeseries["date"]
@@ -401,15 +491,20 @@ def plot(
                 else (f"{recorded.iloc[0]} to {recorded.iloc[-1]}")
             )
             raise refuse(COMMAND_LINE, "--at", f"{at} is not in the results; recorded: {listed}")
+        output.check_file_out(target, overwrite, plots.FORMATS)
+        with output.atomic_file(target) as partial:
+            plots.draw(kind, saved, partial, at)
     except ScenarioError as err:
         raise fail(err) from None
-    path = plots.draw(kind, saved, out or folder / f"{kind}.{fmt}", at)
-    out_console.print(f"figure written to {path}", highlight=False, soft_wrap=True)
+    out_console.print(f"figure written to {target}", highlight=False, soft_wrap=True)
 
 
-def _plot_sweep(folder: Path, outcome: str | None, x: str | None, y: str | None, path: Path):
+def _plot_sweep(
+    folder: Path, outcome: str | None, x: str | None, y: str | None, path: Path, overwrite: bool
+):
     from sim.experiments import sweep as sweeping
-    from sim.results import sweep_figures
+    from sim.results import plots, sweep_figures
+    from sim.results import writing as output
 
     if not sweeping.is_sweep_folder(folder):
         raise refuse(COMMAND_LINE, "FOLDER", f"{folder} holds no sweep (no sweep.toml)")
@@ -422,12 +517,17 @@ def _plot_sweep(folder: Path, outcome: str | None, x: str | None, y: str | None,
         _allowed("--y", y, tuple(n for n in spec.names if n != x))
     if sweeping.results(folder).empty:
         raise refuse(COMMAND_LINE, "FOLDER", f"{folder} holds no finished runs yet")
-    return sweep_figures.sweep_figure(folder, outcome, x, y, path)
+    output.check_file_out(path, overwrite, plots.FORMATS)
+    with output.atomic_file(path) as partial:
+        sweep_figures.sweep_figure(folder, outcome, x, y, partial)
+    return path
 
 
 @app.command()
 def validate(
-    seeds: Annotated[int, typer.Option(min=1, help="Runs per scenario (seeds spawned).")] = 10,
+    seeds: Annotated[
+        int, typer.Option(min=1, max=MAX_REPS, help="Runs per scenario (seeds spawned).")
+    ] = 10,
     population: Population = None,
     seed: Seed = None,
     check_: Annotated[
@@ -465,11 +565,11 @@ def validate(
     except ScenarioError as err:
         raise fail(err) from None
     names = patterns.needed(checks)
-    with _progress("validate", "runs", quiet) as update:
+    with _progress("validate", "runs", quiet, total=len(names) * seeds) as update:
         runs = patterns.run_all(names, seeds, population, workers, update, seed=seed)
     table = patterns.evaluate(checks, runs)
     if out is not None:
-        with output.staged(out, overwrite) as staging:
+        with _writing(), output.staged(out, overwrite) as staging:
             table.to_csv(staging / "validation.csv", index=False)
             for check, passed in zip(checks, table["passed"], strict=True):
                 check_figures.draw(check, runs, passed, staging / f"{check.id}.png")
@@ -484,6 +584,9 @@ def validate(
             }
             (staging / "manifest.json").write_text(json.dumps(manifest, indent=2, default=str))
     _print_checks(table, seeds)
+    out_console.print(
+        f"{int(table['passed'].sum())} of {len(table)} checks passed", highlight=False
+    )
     if out is not None:
         out_console.print(f"validation written to {out}", highlight=False, soft_wrap=True)
     failed = int((~table["passed"]).sum())
@@ -493,15 +596,15 @@ def validate(
 
 
 def _print_checks(table, seeds: int) -> None:
-    view = Table(title=f"patterns and targets over {seeds} seeds", title_justify="left")
-    view.add_column("check")
-    view.add_column("measured", ratio=3)
-    view.add_column("threshold", ratio=2)
-    view.add_column("result")
+    """Each check in three lines (its verdict, what it measured, against what), each line
+    left to the terminal to wrap: a four-column table of long sentences wrapped into
+    some ninety lines."""
+    out_console.print(f"[bold]patterns and targets over {seeds} seeds[/]", highlight=False)
     for row in table.itertuples():
         verdict = "[green]pass[/]" if row.passed else "[bold red]FAIL[/]"
-        view.add_row(row.id, row.measured, row.threshold, verdict)
-    out_console.print(view)
+        out_console.print(f"[bold]{row.id}[/] {verdict}", highlight=False)
+        for name, text in (("measured", row.measured), ("threshold", row.threshold)):
+            out_console.print(f"  {name}: {text}", highlight=False, soft_wrap=True, markup=False)
 
 
 @app.command()
@@ -539,7 +642,7 @@ def calibrate(
         raise fail(err) from None
     with _progress("calibrate", "evaluations", quiet) as update:
         fit = fitting.calibrate(scenario, seeds, population, evaluations, workers, update)
-    with output.staged(destination, overwrite) as staging:
+    with _writing(), output.staged(destination, overwrite) as staging:
         (staging / "fitted.toml").write_text(fitting.fitted_toml(fit))
         fit.residuals.to_csv(staging / "residuals.csv", index=False)
         fit.history.to_csv(staging / "history.csv", index=False)
@@ -603,11 +706,15 @@ def sweep(
     from sim.experiments import sweep as sweeping
 
     started = datetime.now(UTC)
+    if backend == "dask":
+        needs_extra("dask", "dask", "distributed")
     try:
         plan = sweeping.plan(file, out, backend, scheduler, shard, resume, started)
     except ScenarioError as err:
         raise fail(err) from None
     workers = workers or os.cpu_count() or 1
+    for note in plan.notes:  # parts set aside in quarantine/: their runs run again
+        err_console.print(f"[bold yellow]warning:[/] {note}", highlight=False, soft_wrap=True)
     if not quiet:
         err_console.print(
             f"{plan.sweep.spec.name}: {len(plan.points)} points x "
@@ -631,7 +738,8 @@ def sweep(
         def update(counts: dict[str, int]) -> None:
             bar.update(task, completed=sum(counts.values()), failed=counts["failed"])
 
-        counts = sweeping.execute(plan, workers, batch, update)
+        with _writing():  # a full disk: one line; every part already written stays whole
+            counts = sweeping.execute(plan, workers, batch, update)
     out_console.print(
         f"{counts['done']} runs done, {counts['failed']} failed, "
         f"{len(plan.tasks) - len(plan.todo)} were already recorded; results in {out}",
@@ -648,32 +756,62 @@ def sweep(
 
 @app.command()
 def analyze(
-    folder: Annotated[Path, typer.Argument(help="Folder of a finished Sobol or Morris sweep.")],
+    folder: Annotated[Path, typer.Argument(help="Folder of a finished sweep.")],
     outcome: Annotated[
         list[str] | None, typer.Option(help="Only this outcome (repeatable).")
     ] = None,
+    method: Annotated[
+        str, typer.Option(help="indices (Sobol or Morris, as the design) | prim")
+    ] = "indices",
+    condition: Annotated[
+        str | None,
+        typer.Option(
+            metavar="EXPR",
+            help="prim: the runs of interest, 'OUTCOME OP NUMBER' with OP one of < <= > >= "
+            "(e.g. 'dominant_share_2030 > 0.4').",
+        ),
+    ] = None,
+    boxes: Annotated[int, typer.Option(min=1, help="prim: boxes to find, at most.")] = 1,
+    min_density: Annotated[
+        float,
+        typer.Option(min=0.0, max=1.0, help="prim: the density a box should reach."),
+    ] = 0.8,
     quiet: Quiet = False,
 ) -> None:
-    """Sensitivity indices of a finished Sobol or Morris sweep, per outcome.
+    """Sensitivity indices, or scenario discovery (PRIM), of a finished sweep.
 
-    Sobol S1 and ST with 95 % intervals, or Morris mu* and sigma, replications averaged
-    first. Writes indices.csv and indices.png into the folder, and warns when the design is
-    too small for stable indices.
+    Default: Sobol S1 and ST with 95 % intervals, or Morris mu* and sigma, as the sweep's
+    design, replications averaged first; writes indices.csv and indices.png into the folder,
+    and warns when the design is too small for stable indices. With --method prim and
+    --condition (any design; needs the analysis extra): the boxes of the parameter space
+    where the condition holds, each parameter's limits with the box's coverage and density;
+    writes prim.csv and prim.png.
     """
     from sim.experiments import sensitivity
     from sim.experiments import sweep as sweeping
     from sim.results import sweep_figures
 
+    if method == "prim":
+        _analyze_prim(folder, condition, boxes, min_density, quiet)
+        return
     try:
+        _allowed("--method", method, ("indices", "prim"))
+        if condition is not None:
+            raise refuse(COMMAND_LINE, "--condition", "only with --method prim")
+        check_path_argument("FOLDER", folder)
         if not sweeping.is_sweep_folder(folder):
             raise refuse(COMMAND_LINE, "FOLDER", f"{folder} holds no sweep (no sweep.toml)")
         table, warnings = sensitivity.analyze(folder, outcome)
     except ScenarioError as err:
         raise fail(err) from None
+    from sim.results import writing as output
+
     method = sweeping.stored(folder).spec.design.method
-    table.to_csv(folder / "indices.csv", index=False)
-    if not table.empty:
-        sweep_figures.indices_figure(table, method, folder / "indices.png")
+    with _writing():  # each file whole or not at all: temporary names, then renamed
+        if not table.empty:
+            with output.atomic_file(folder / "indices.png") as partial:
+                sweep_figures.indices_figure(table, method, partial)
+        output.write_csv(table, folder / "indices.csv", index=False)
     if not quiet:
         view = Table(title=f"{method} indices", title_justify="left")
         for column in table.columns:
@@ -681,10 +819,65 @@ def analyze(
             view.add_column(column, justify="left" if left else "right")
         for row in table.itertuples(index=False):
             view.add_row(*(f"{v:.3f}" if isinstance(v, float) else str(v) for v in row))
-        out_console.print(view)
+        _print_table(view)
     for warning in warnings:
         err_console.print(f"[bold yellow]warning:[/] {warning}", highlight=False, soft_wrap=True)
     out_console.print(f"indices written to {folder / 'indices.csv'}", highlight=False)
+
+
+def _analyze_prim(
+    folder: Path, condition: str | None, boxes: int, min_density: float, quiet: bool
+) -> None:
+    from sim.experiments import sweep as sweeping
+
+    try:
+        if condition is None:
+            raise refuse(COMMAND_LINE, "--condition", "--method prim needs --condition EXPR")
+        if not sweeping.is_sweep_folder(folder):
+            raise refuse(COMMAND_LINE, "FOLDER", f"{folder} holds no sweep (no sweep.toml)")
+    except ScenarioError as err:
+        raise fail(err) from None
+    needs_extra("analysis", "ema_workbench")
+    from sim.experiments import discovery
+    from sim.results import prim_figures
+
+    try:
+        found = discovery.prim(folder, condition, boxes=boxes, min_density=min_density)
+    except ScenarioError as err:
+        raise fail(err) from None
+    with _writing():  # each file whole or not at all: temporary names, then renamed
+        table, _ = prim_figures.write_prim(found, folder)
+    if not quiet:
+        out_console.print(f"{found.condition}: {found.of_interest} of {found.runs} runs")
+        for box in found.boxes:
+            view = Table(
+                title=f"box {box.number}: coverage {box.coverage:.2f}, density "
+                f"{box.density:.2f}, {box.cases} runs ({box.mass:.0%} of all)",
+                title_justify="left",
+            )
+            view.add_column("parameter", no_wrap=True)
+            view.add_column("role", no_wrap=True)
+            for column in ("low", "high", "sweep's range", "qp"):
+                view.add_column(column, justify="right", no_wrap=True)
+            for row in box.limits.itertuples():
+                view.add_row(row.parameter, row.role, *_box_limits(row))
+            out_console.print(view)
+    for warning in found.warnings:
+        err_console.print(f"[bold yellow]warning:[/] {warning}", highlight=False, soft_wrap=True)
+    out_console.print(f"boxes written to {table}", highlight=False)
+
+
+def _box_limits(row) -> tuple[str, str, str, str]:
+    """A box's limits on one parameter as printed: low, high (blank where the box leaves
+    the parameter its whole range), the sweep's range, and the restriction's quasi-p."""
+    if isinstance(row.low, str):  # a list of switches or names: the values kept
+        whole = str(row.range_low)
+        return (row.low, "", whole, "") if row.restricted else ("", "", whole, "")
+    whole = f"{row.range_low:.3g}-{row.range_high:.3g}"
+    if not row.restricted:
+        return "", "", whole, ""
+    qps = [q for q in (row.qp_low, row.qp_high) if q == q]  # NaN: that side not restricted
+    return f"{row.low:.4g}", f"{row.high:.4g}", whole, f"{min(qps):.2g}" if qps else ""
 
 
 @app.command()
@@ -699,18 +892,29 @@ def dashboard(
         str, typer.Option(help="Address to listen on (127.0.0.1: this computer only).")
     ] = "127.0.0.1",
     port: Annotated[int, typer.Option(min=1, max=65535, help="Port to listen on.")] = 8765,
+    scenarios: Annotated[
+        Path | None,
+        typer.Option(
+            help="A folder whose scenario files the page may open (besides the shipped ones); "
+            "the page opens no other file."
+        ),
+    ] = None,
 ) -> None:
-    """Start the classroom dashboard (Mesa's SolaraViz) and print its address.
+    """Start the classroom dashboard (a web page) and print its address.
 
-    Levers from the scenario schema in the sidebar (set them, then Reset), play and step,
-    live charts, and sentences on what just happened. Ctrl-C stops it.
+    Lessons with their questions, levers in plain words (set them, then Reset), Play, Step
+    and Reset, live charts, and sentences on what just happened. Ctrl-C stops it.
     """
     import os
+    import signal
     import subprocess
     import sys
 
-    from sim.app.dashboard import SCENARIO_ENV
+    # sim.app.dashboard.SCENARIO_ENV, not imported: the dashboard's imports take seconds,
+    # and the server imports them again.
+    SCENARIO_ENV, FOLDER_ENV = "MULTIVECTOR_DASHBOARD_SCENARIO", "MULTIVECTOR_DASHBOARD_FOLDER"
 
+    needs_extra("dashboard", "solara", "ipyvuetify", "altair")
     name = scenario or DEFAULT_SCENARIO
     try:
         load_with_profile(name)
@@ -718,6 +922,16 @@ def dashboard(
         raise fail(err) from None
     if Path(name).is_file():
         name = str(Path(name).resolve())  # the server may run elsewhere
+    if scenarios is not None and not scenarios.is_dir():
+        raise fail(refuse(COMMAND_LINE, "--scenarios", f"{scenarios} is not a folder"))
+    if not _loopback(host):
+        err_console.print(
+            f"[bold yellow]warning:[/] --host {host} lets other computers on the network "
+            "open the dashboard and run models on this one; 127.0.0.1 keeps it to this "
+            "computer.",
+            highlight=False,
+            soft_wrap=True,
+        )
     out_console.print(
         f"multivector dashboard: http://{host}:{port} (scenario {name}; Ctrl-C to stop)",
         highlight=False,
@@ -725,12 +939,57 @@ def dashboard(
     )
     command = [sys.executable, "-m", "solara", "run", "sim.app.dashboard:Page"]
     command += ["--host", host, "--port", str(port), "--production", "--no-open"]
-    env = {**os.environ, SCENARIO_ENV: name, "SOLARA_TELEMETRY_MIXPANEL_ENABLE": "False"}
+    command += ["--no-check-version"]  # offline and quiet: no call to the package index
+    env = {
+        **os.environ,
+        SCENARIO_ENV: name,
+        FOLDER_ENV: str(scenarios.resolve()) if scenarios is not None else "",
+        "SOLARA_TELEMETRY_MIXPANEL_ENABLE": "False",
+        # Solara warns at the first page that plain http cannot set samesite=none cookies.
+        "PYTHONWARNINGS": "ignore::UserWarning:solara.server.starlette",
+    }
+    # The server runs in its own process group, ended here whatever stops this command
+    # (Ctrl-C, SIGTERM): `solara run` survives its parent's SIGTERM otherwise.
+    server = subprocess.Popen(command, env=env, start_new_session=True)
+
+    def interrupted(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, interrupted)
     try:
-        code = subprocess.run(command, env=env).returncode
+        code = server.wait()
     except KeyboardInterrupt:
         code = 0
+    finally:
+        if server.poll() is None:
+            os.killpg(server.pid, signal.SIGTERM)
+            try:
+                server.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                os.killpg(server.pid, signal.SIGKILL)
+                server.wait()
     raise typer.Exit(code)
+
+
+def _loopback(host: str) -> bool:
+    """Whether an address reaches this computer only."""
+    import ipaddress
+
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _month(option: str, value: str | None) -> None:
+    """A month option, if given, is a YYYY-MM month (an empty one is not 'not given')."""
+    if value is not None:
+        try:
+            check_month(value)
+        except ValueError as err:
+            raise refuse(COMMAND_LINE, option, str(err)) from None
 
 
 def _allowed(option: str, value: str, allowed: tuple[str, ...]) -> None:
