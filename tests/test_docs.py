@@ -22,7 +22,7 @@ FILE_PATH = re.compile(r"(?<![\w./-])sim/(?:[A-Za-z_]\w*/)*(?:[A-Za-z_]\w*\.py\b
 # `sim.model.rules`, `sim.experiments.sweep.results`, `sim.app.cli:main` (up to the colon).
 DOTTED = re.compile(r"(?<![\w./-])sim(?:\.[A-Za-z_]\w*)+")
 
-OUTSIDE = ("DESIGN.md", "../shared")
+OUTSIDE = ("DESIGN" + ".md", "../" + "shared")  # split: this file names them to find them
 """Strings that point outside the repository (to the team's design notes)."""
 
 

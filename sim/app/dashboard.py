@@ -752,18 +752,22 @@ def Controls(model: MultivectorModel):
                         style={**SMALL, "color": "#b00020"})  # fmt: skip
 
 
+def levers_by_role(params: Parameters) -> list[tuple[str, list[str]]]:
+    """The levers grouped under their role's heading, in the schema's order of roles."""
+    paths = lever_paths(params)
+    grouped = [(kind, [p for p in paths if role(params, p) == kind]) for kind in ROLES]
+    return [(ROLE_HEADINGS.get(kind, kind), mine) for kind, mine in grouped if mine]
+
+
 @solara.component
 def Levers(model: MultivectorModel):
     """Every lever under its role's heading: plain name and value, the control, one line of
     help. Moved levers apply at the next Reset."""
     params = model.spec.parameters()
     moved = chosen.value
-    paths = lever_paths(params)
-    for kind in ROLES:
-        mine = [path for path in paths if role(params, path) == kind]
-        if mine:
-            solara.Text(ROLE_HEADINGS.get(kind, kind), style=HEADING)
-        for path in mine:
+    for heading, paths in levers_by_role(params):
+        solara.Text(heading, style=HEADING)
+        for path in paths:
             key = path.replace(".", "__")
             now = get_value(params, path)
             value = moved.get(key, now)
@@ -850,12 +854,9 @@ def LessonCard(model: MultivectorModel):
 def LeverHelp(model: MultivectorModel):
     """What each lever in the sidebar means, from the schema, under its role's heading."""
     params = model.spec.parameters()
-    paths = lever_paths(params)
-    for kind in ROLES:
-        mine = [path for path in paths if role(params, path) == kind]
-        if mine:
-            solara.Text(ROLE_HEADINGS.get(kind, kind), style=HEADING)
-        for path in mine:
+    for heading, paths in levers_by_role(params):
+        solara.Text(heading, style=HEADING)
+        for path in paths:
             solara.Text(
                 lever_help(params, path), style={"display": "block", "font-size": "0.85rem"}
             )

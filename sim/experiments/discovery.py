@@ -25,6 +25,7 @@ import numpy as np
 import pandas as pd
 
 from sim.experiments import sweep as sweeping
+from sim.experiments.ema import import_workbench
 from sim.inputs.errors import COMMAND_LINE, refuse
 
 OPERATORS = {
@@ -146,21 +147,6 @@ COLUMNS = (
 )
 
 
-def import_prim():
-    """ema_workbench's PRIM, or a ScenarioError saying which extra installs it."""
-    try:
-        with warnings.catch_warnings():  # it warns on import when ipyparallel is missing
-            warnings.filterwarnings("ignore", message=".*ipyparallel", category=UserWarning)
-            from ema_workbench.analysis import prim
-    except ImportError:
-        raise refuse(
-            COMMAND_LINE,
-            "--method",
-            "prim needs the EMA Workbench: pip install 'multivector[analysis]'",
-        ) from None
-    return prim
-
-
 def prim(
     folder: Path,
     condition: str | Condition,
@@ -176,7 +162,7 @@ def prim(
     density below 1). Raises ScenarioError for an unreadable condition, a sweep with no
     finished runs, or a condition that holds for every run or for none.
     """
-    prim_module = import_prim()
+    prim_module = import_workbench(COMMAND_LINE, "--method prim").analysis.prim
     sweep = sweeping.stored(folder)
     known = [o.name for o in sweep.spec.outcomes]
     if isinstance(condition, str):

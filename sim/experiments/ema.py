@@ -50,17 +50,17 @@ Ranges = Iterable[str] | Mapping[str, tuple[float, float]]
 a mapping of paths to ``(low, high)``."""
 
 
-def import_workbench() -> Any:
-    """ema_workbench, or a ScenarioError saying which extra installs it."""
+def import_workbench(source: str = SOURCE, key: str = "ema_workbench") -> Any:
+    """ema_workbench, or a ScenarioError (naming ``source`` and ``key``) saying which extra
+    installs it."""
     try:
         with warnings.catch_warnings():  # it warns on import when ipyparallel is missing
             warnings.filterwarnings("ignore", message=".*ipyparallel", category=UserWarning)
             import ema_workbench
+            import ema_workbench.analysis.prim
     except ImportError:
         raise refuse(
-            SOURCE,
-            "ema_workbench",
-            "needs the EMA Workbench: pip install 'multivector[analysis]'",
+            source, key, "needs the EMA Workbench: pip install 'multivector[analysis]'"
         ) from None
     return ema_workbench
 
