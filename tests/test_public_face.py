@@ -108,3 +108,26 @@ def test_mesa_batch_run_varies_a_nested_parameter():
         for value in (0.2, 5.0)
     )
     assert weak > strong  # a weaker balance lets one power take more of the alignment
+
+
+def test_solaraviz_checks_and_resets_the_model_with_a_nested_parameter():
+    """What Mesa's SolaraViz does with a model (its own functions): it checks the model
+    parameters against the model's signature, then rebuilds the model at Reset, passing Mesa's
+    Scenario too. A nested lever arrives as a keyword and takes effect."""
+    from mesa.visualization import solara_viz
+
+    spec, profile = tiny()
+    model = sim.MultivectorModel(spec, profile)
+    params = {
+        "spec": spec,
+        "profile": profile,
+        "state__balance_strength": {"type": "SliderFloat", "value": 0.7, "min": 0.1, "max": 10},
+    }
+    solara_viz._check_model_params(model, params)
+    chosen = {"spec": spec, "profile": profile, "state__balance_strength": 0.7}
+    kwargs = solara_viz._build_model_init_kwargs(
+        model, chosen, add_scenario_when_empty=True, require_model_accepts_scenario=True
+    )
+    rebuilt = type(model)(**kwargs)
+    assert type(rebuilt) is sim.MultivectorModel
+    assert rebuilt.params.state.balance_strength == 0.7
