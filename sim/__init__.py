@@ -74,7 +74,9 @@ def __getattr__(name: str) -> Any:
 
 def _overrides(parameters: dict[str, Any]) -> dict[str, Any]:
     """Keyword parameters (``state__balance_strength``) as dotted paths."""
-    return {name.replace("__", "."): value for name, value in parameters.items()}
+    from sim.inputs.assignments import keyword_overrides
+
+    return keyword_overrides(parameters)
 
 
 def load_scenario(scenario: str | Path | None = None, **parameters: Any) -> ScenarioSpec:
@@ -169,6 +171,8 @@ def draw(
     ``channels``), saved to ``path`` too when one is given. ``at``: a month to mark."""
     from sim.results import plots
 
+    if kind not in plots.FIGURES:
+        raise ValueError(f"unknown figure {kind!r}; kinds: {', '.join(plots.FIGURES)}")
     figure = plots.FIGURES[kind](results, at)
     if path is not None:
         figure.savefig(path, dpi=120)

@@ -140,3 +140,18 @@ def test_compare_refuses_a_bad_month_before_running(tmp_path):
     done = invoke("compare", TINY, TINY, "--at", "2030-01", "--out", tmp_path / "c")
     assert_refused(done, "--at: 2030-01 must fall within 2015-01 to 2017-12")
     assert not (tmp_path / "c").exists()
+
+
+def test_compare_says_when_saved_results_differ_besides_their_scenarios(tmp_path):
+    """Folders saved earlier may differ in seed, size, profile, runs or span: compare warns,
+    since their differences are then not the scenarios' alone."""
+    for name, population in (("a", "300"), ("b", "400")):
+        done = invoke(
+            "run", TINY, "--population", population, "--until", "2015-04",
+            "--out", tmp_path / name, "--quiet",
+        )  # fmt: skip
+        assert done.exit_code == 0, done.output
+    done = invoke("compare", tmp_path / "a", tmp_path / "b", "--out", tmp_path / "c", "--quiet")
+    assert done.exit_code == 0, done.output
+    assert "differ in population (300, 400)" in done.stderr
+    assert "root seed" not in done.stderr and "last month" not in done.stderr

@@ -74,6 +74,9 @@ def test_one_clock_mesa_steps_and_the_date_derived_from_them():
     model.run_to("2015-12")  # ours: a date
     assert (model.steps, model.date) == (11, "2015-12")
     assert list(model.timeseries()["step"].unique()) == list(range(12))
+    short = sim.MultivectorModel(spec, profile, until="2015-03").run_to()
+    with pytest.raises(RuntimeError, match="the run ends at 2015-03"):
+        short.run_for(1)  # no silent months past the run's end
 
 
 def test_officials_are_an_agent_set():

@@ -173,7 +173,7 @@ def run(
     reps: Reps = None,
     workers: Workers = None,
     out: Annotated[
-        Path | None, typer.Option(help="Results folder (default: results/<scenario>-<UTC time>).")
+        Path | None, typer.Option(help="Results folder (default: results/SCENARIO-UTCTIME).")
     ] = None,
     overwrite: Overwrite = False,
     quiet: Quiet = False,
@@ -287,7 +287,7 @@ def scenarios() -> None:
         except ScenarioError:
             text = "(unreadable)"
         view.add_row(name, _first_sentence(text))
-    out_console.print(view)
+    _print_table(view)
 
 
 def _first_sentence(text: str) -> str:
@@ -340,7 +340,7 @@ def compare(
     reps: Reps = None,
     workers: Workers = None,
     out: Annotated[
-        Path | None, typer.Option(help="Folder (default: results/compare-<UTC time>).")
+        Path | None, typer.Option(help="Folder (default: results/compare-UTCTIME).")
     ] = None,
     overwrite: Overwrite = False,
     quiet: Quiet = False,
@@ -392,6 +392,10 @@ def compare(
                 folder = staging / f"{k + 1}-{plan.spec.name}"
                 output.write(_execute(plan, reps, workers, quiet), plan, folder, started)
                 saved.append(results.load(folder))
+            for warning in comparing.unlike(saved):
+                err_console.print(
+                    f"[bold yellow]warning:[/] {warning}", highlight=False, soft_wrap=True
+                )
             dates = comparing.common_dates(saved)
             for date in at or []:
                 if date not in dates:
@@ -465,6 +469,7 @@ def plot(
     --kind sweep draws a sweep's outcome against one parameter (median and band over runs)
     or, with --y, against two (a heatmap).
     """
+    from sim.experiments import sweep as sweeping
     from sim.results import plots
     from sim.results import saved as results
     from sim.results import writing as output
@@ -482,15 +487,22 @@ def plot(
             _plot_sweep(folder, outcome, x, y, target, overwrite)
             out_console.print(f"figure written to {target}", highlight=False, soft_wrap=True)
             return
-        saved = results.load(folder)
-        recorded = saved.groups["date"] if kind == "groups" else saved.timeseries["date"]
-        if at is not None and at not in set(recorded):
-            listed = (
-                ", ".join(sorted(set(recorded)))
-                if kind == "groups"
-                else (f"{recorded.iloc[0]} to {recorded.iloc[-1]}")
+        if sweeping.is_sweep_folder(folder):
+            raise refuse(folder, "", "this is a sweep's folder: draw it with --kind sweep")
+        if (folder / "differences.csv").is_file():
+            runs = ", ".join(sorted(p.name for p in folder.iterdir() if p.is_dir())) or "none"
+            raise refuse(
+                folder, "", f"this is a comparison's folder: plot one of its runs ({runs})"
             )
-            raise refuse(COMMAND_LINE, "--at", f"{at} is not in the results; recorded: {listed}")
+        saved = results.load(folder)
+        months = saved.timeseries["date"]
+        if at is not None and not months.iloc[0] <= at <= months.iloc[-1]:
+            raise refuse(
+                COMMAND_LINE,
+                "--at",
+                f"{at} is not in the results; they run from {months.iloc[0]} to "
+                f"{months.iloc[-1]} (the group table: the last year recorded at or before it)",
+            )
         output.check_file_out(target, overwrite, plots.FORMATS)
         with output.atomic_file(target) as partial:
             plots.draw(kind, saved, partial, at)
@@ -619,7 +631,7 @@ def calibrate(
     ] = 150,
     workers: Workers = None,
     out: Annotated[
-        Path | None, typer.Option(help="Folder (default: results/calibration-<UTC time>).")
+        Path | None, typer.Option(help="Folder (default: results/calibration-UTCTIME).")
     ] = None,
     overwrite: Overwrite = False,
     quiet: Quiet = False,
@@ -665,13 +677,13 @@ def calibrate(
             view.add_column(column, justify="left" if column == "parameter" else "right")
         for path, value in fit.fitted.items():
             view.add_row(path, f"{fit.start[path]:.3f}", f"{value:.3f}")
-        out_console.print(view)
+        _print_table(view)
         view = Table(title="targets")
         for column in ("target", "value", "band", "measured"):
             view.add_column(column, justify="left" if column == "target" else "right")
         for row in fit.residuals.itertuples():
             view.add_row(row.target, f"{row.value:.3f}", f"{row.band:.3f}", f"{row.measured:.3f}")
-        out_console.print(view)
+        _print_table(view)
     out_console.print(f"calibration written to {destination}", highlight=False, soft_wrap=True)
 
 
@@ -861,7 +873,7 @@ def _analyze_prim(
                 view.add_column(column, justify="right", no_wrap=True)
             for row in box.limits.itertuples():
                 view.add_row(row.parameter, row.role, *_box_limits(row))
-            out_console.print(view)
+            _print_table(view)
     for warning in found.warnings:
         err_console.print(f"[bold yellow]warning:[/] {warning}", highlight=False, soft_wrap=True)
     out_console.print(f"boxes written to {table}", highlight=False)

@@ -44,7 +44,7 @@ import solara
 import solara.lab
 from matplotlib.figure import Figure
 
-from sim.inputs.assignments import parse_assignment
+from sim.inputs.assignments import keyword_of, parse_assignment, path_of
 from sim.inputs.errors import COMMAND_LINE, ScenarioError, refuse
 from sim.inputs.scenario import (
     DEFAULT_SCENARIO,
@@ -303,7 +303,7 @@ def lever_help(params: Parameters, path: str) -> str:
 def levers(params: Parameters) -> dict[str, dict]:
     """The levers in SolaraViz's form, keyed by the model's keyword for each (``__`` for the
     dots), valued as in ``params``."""
-    return {path.replace(".", "__"): lever(params, path) for path in lever_paths(params)}
+    return {keyword_of(path): lever(params, path) for path in lever_paths(params)}
 
 
 # --- what the session holds --------------------------------------------------------------
@@ -455,7 +455,7 @@ def set_lever(key: str, value: Any) -> None:
     """A lever moved (applied at the next Reset); moved back to the running value, it is
     no longer a change."""
     params = running_model().spec.parameters()
-    path = key.replace("__", ".")
+    path = path_of(key)
     now = get_value(params, path)
     moved = {k: v for k, v in chosen.value.items() if k != key}
     if isinstance(now, bool):
@@ -768,7 +768,7 @@ def Levers(model: MultivectorModel):
     for heading, paths in levers_by_role(params):
         solara.Text(heading, style=HEADING)
         for path in paths:
-            key = path.replace(".", "__")
+            key = keyword_of(path)
             now = get_value(params, path)
             value = moved.get(key, now)
             name = plain_label(params, path)

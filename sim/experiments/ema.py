@@ -38,6 +38,8 @@ from typing import Any
 
 from sim.experiments.sweep import Outcome
 from sim.experiments.sweep.runs import outcome_value
+from sim.inputs.assignments import keyword_of as name_of  # an EMA name is the keyword form
+from sim.inputs.assignments import path_of
 from sim.inputs.errors import ScenarioError, refuse
 from sim.inputs.scenario import find_scenario, load_scenario
 from sim.inputs.schema import bounds, leaf_paths, resolve, role
@@ -63,17 +65,6 @@ def import_workbench(source: str = SOURCE, key: str = "ema_workbench") -> Any:
             source, key, "needs the EMA Workbench: pip install 'multivector[analysis]'"
         ) from None
     return ema_workbench
-
-
-def name_of(path: str) -> str:
-    """The EMA Workbench name of a parameter path: ``state.balance_strength`` ->
-    ``state__balance_strength`` (an identifier, and MultivectorModel's keyword)."""
-    return path.replace(".", "__")
-
-
-def path_of(name: str) -> str:
-    """The parameter path of an EMA Workbench name (the inverse of :func:`name_of`)."""
-    return name.replace("__", ".")
 
 
 def numeric_paths(scenario: str | Path, wanted: str) -> list[str]:

@@ -61,6 +61,8 @@ def analyze(folder: Path, outcomes: list[str] | None = None) -> tuple[pd.DataFra
             f"{folder} is a {method} sweep: sensitivity indices need a design drawn for them, "
             "Sobol (Saltelli's scheme: S1 and ST) or Morris (trajectories: mu* and sigma). "
             f"Draw a {method} sweep's outcomes with 'multivector plot {folder} --kind sweep', "
+            f"find where an outcome holds with 'multivector analyze {folder} --method prim "
+            "--condition ...' (any design), "
             'or run a sweep with method = "sobol" or "morris"',
         )
     duplicated = sweeping.duplicated_runs(folder)

@@ -50,3 +50,19 @@ def parse_assignment(text: str, option: str = "--set") -> tuple[str, Any]:
 def parse_assignments(items: list[str], option: str = "--set") -> dict[str, Any]:
     """Several ``path=value`` pairs, as dotted-path overrides (a later one wins)."""
     return dict(parse_assignment(item, option) for item in items)
+
+
+def path_of(keyword: str) -> str:
+    """A parameter's dotted path from its keyword form: ``state__balance_strength`` is
+    ``state.balance_strength`` (a Python keyword cannot hold a dot)."""
+    return keyword.replace("__", ".")
+
+
+def keyword_of(path: str) -> str:
+    """A parameter's keyword form from its dotted path (the inverse of :func:`path_of`)."""
+    return path.replace(".", "__")
+
+
+def keyword_overrides(parameters: dict[str, Any]) -> dict[str, Any]:
+    """Keyword parameters (``state__balance_strength=1.5``) as dotted-path overrides."""
+    return {path_of(name): value for name, value in parameters.items()}

@@ -149,7 +149,7 @@ class PowerSettings(Strict):
         "emitter strength: scales the cultural baseline of attraction",
         ge=0,
         le=1,
-        source="Brand Finance Global Soft Power Index / 100 (facts file)",
+        source="Brand Finance Global Soft Power Index / 100 (docs/calibration.md, facts)",
     )
     stereotype: float = param(0.0, "mean stereotype of the population toward it", ge=0, le=1)
     hostility: float = param(

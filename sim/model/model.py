@@ -8,6 +8,7 @@ import mesa
 import numpy as np
 import pandas as pd
 
+from sim.inputs.assignments import keyword_overrides
 from sim.inputs.profile import Profile
 from sim.inputs.scenario import with_overrides
 from sim.inputs.schema import CHANNELS, ScenarioSpec, ShockEvent, month_index, month_name
@@ -70,8 +71,7 @@ class MultivectorModel(mesa.Model):
         scenario: Any = None,
         **parameters: Any,
     ):
-        overrides = {path.replace("__", "."): value for path, value in parameters.items()}
-        spec = with_overrides(spec, overrides, source="MultivectorModel(...)")
+        spec = with_overrides(spec, keyword_overrides(parameters), source="MultivectorModel(...)")
         seed = spec.run.seed if seed is None else seed
         key = (
             () if replicate is None else replicate if isinstance(replicate, tuple) else (replicate,)
@@ -146,6 +146,11 @@ class MultivectorModel(mesa.Model):
     def step(self) -> None:
         """One month: events, signals, the public, the officials' advice, the policy, and in
         December the powers' adaptation (docs/ODD.md §3)."""
+        if self.month > self.last_month:  # Mesa has counted the step already
+            raise RuntimeError(
+                f"the run ends at {month_name(self.last_month)} (run.end or until); build the "
+                "model with a later run.end to go further"
+            )
         self.events.apply_due(self, self.month)
         self.agents_by_type[Power].do("emit")
         self.public.update(

@@ -56,6 +56,25 @@ def differences(saved: list[Saved], dates: list[str]) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def unlike(saved: list[Saved]) -> list[str]:
+    """How the compared results differ besides their scenarios (seed, size, profile, runs,
+    span): then their differences include chance and size, not only the scenarios. Results
+    run here together share all of these; folders saved earlier may not."""
+    facts = {
+        "root seed": [s.manifest.get("seed") for s in saved],
+        "population": [s.scenario.get("run", {}).get("population") for s in saved],
+        "country profile": [s.scenario.get("run", {}).get("profile") for s in saved],
+        "number of runs": [runs(s.timeseries) for s in saved],
+        "last month": [s.timeseries["date"].iloc[-1] for s in saved],
+    }
+    return [
+        f"the results compared differ in {what} ({', '.join(map(str, values))}): their "
+        "differences are not the scenarios' alone"
+        for what, values in facts.items()
+        if len(set(map(str, values))) > 1
+    ]
+
+
 def common_dates(saved: list[Saved]) -> list[str]:
     """Months present in every result, in order."""
     shared = set.intersection(*(set(s.timeseries["date"]) for s in saved))
@@ -98,7 +117,8 @@ def figure(saved: list[Saved], path: Path, at: list[str] | None = None) -> Path:
         n = runs(one.timeseries)
         top.set_title(f"{name} ({n} runs: median, 5–95 %)" if n > 1 else f"{name} (one run)")
         top.set_ylim(0, 1)
-        bottom.set_ylim(0, 0.6)
+        top_share = max(float(s.timeseries["alignment"].max()) for s in saved)
+        bottom.set_ylim(0, min(1.0, max(0.6, top_share * 1.1)))  # shared: every panel alike
         bottom.set_xlabel("month")
     axes[0][0].set_ylabel("mean attraction (0–1)")
     axes[1][0].set_ylabel("alignment share (0–1)")

@@ -68,7 +68,7 @@ class Choice(Strict):
 
 
 class Design(Strict):
-    method: Literal["grid", "lhs", "sobol", "morris"]
+    method: Literal[METHODS]
     samples: int = Field(
         1, ge=1, le=MAX_RUNS, description="lhs points; sobol base samples; morris trajectories"
     )
@@ -101,7 +101,7 @@ class Outcome(Strict):
     power: str | None = None
     at: Month | None = None
     period: tuple[Month, Month] | None = None
-    statistic: Literal["mean", "min", "max", "last", "first"] = "mean"
+    statistic: Literal[STATISTICS] = "mean"
 
     @model_validator(mode="after")
     def _when(self) -> Outcome:
