@@ -24,14 +24,12 @@ steps the model in a thread and redraws every :data:`MONTHS_PER_DRAW` months.
 
 from __future__ import annotations
 
-import functools
 import math
 import os
 import re
 import textwrap
 import threading
 import time
-import tomllib
 import weakref
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -46,10 +44,10 @@ from matplotlib.figure import Figure
 
 from sim.inputs.assignments import keyword_of, parse_assignment, path_of
 from sim.inputs.errors import COMMAND_LINE, ScenarioError, refuse
+from sim.inputs.lessons import LessonPlan, glossary, lesson_plans
 from sim.inputs.scenario import (
     DEFAULT_SCENARIO,
     load_with_profile,
-    shipped_dir,
     shipped_profiles,
     shipped_scenarios,
 )
@@ -96,7 +94,6 @@ def scenario_choices() -> list[str]:
     return names
 
 
-LESSONS_FILE = shipped_dir() / "lessons" / "lessons.toml"
 """The lessons (name, scenario, question, population) and the short glossary, as data."""
 
 MONTHS_PER_DRAW = 3
@@ -133,40 +130,6 @@ SYMBOLS = {"lambda": "λ", "theta": "θ", "tau": "τ", "kappa": "κ", "alpha": "
 
 
 # --- lessons and glossary, from the lessons file -------------------------------------------
-
-
-@dataclass(frozen=True)
-class LessonPlan:
-    """One lesson: a shipped scenario, the question it asks, the population it runs."""
-
-    name: str
-    scenario: str
-    question: str
-    population: int
-
-
-@functools.cache
-def _lessons_data(path: Path = LESSONS_FILE) -> dict:
-    with path.open("rb") as file:
-        return tomllib.load(file)
-
-
-def lesson_plans(path: Path = LESSONS_FILE) -> list[LessonPlan]:
-    """The lessons in the lessons file, in its order."""
-    return [
-        LessonPlan(
-            name=item["name"],
-            scenario=item["scenario"],
-            question=" ".join(item["question"].split()),
-            population=int(item["population"]),
-        )
-        for item in _lessons_data(path)["lessons"]
-    ]
-
-
-def glossary(path: Path = LESSONS_FILE) -> list[tuple[str, str]]:
-    """What the numbers mean: (term, short meaning) pairs, in the words of docs/glossary.md."""
-    return [(item["term"], item["meaning"]) for item in _lessons_data(path)["glossary"]]
 
 
 def plan_named(name: str | None) -> LessonPlan | None:

@@ -11,13 +11,13 @@ A test fails when a table in a document differs from what the code says.
 from __future__ import annotations
 
 import functools
-from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
 from pydantic import BaseModel
 from pydantic_core import PydanticUndefined
 
+from sim.inputs.lessons import LessonPlan, lesson_plans
 from sim.inputs.schema import CHANNELS, Parameters, PowerSettings, bounds
 
 START, END = "<!-- parameters:start -->", "<!-- parameters:end -->"
@@ -131,11 +131,8 @@ def update(document: Path, start: str = START, end: str = END, table=parameter_t
     return new != text
 
 
-# --- the lessons: their numbers, from runs ------------------------------------------------
+# --- the lessons (sim.inputs.lessons): their numbers, from runs -------------------------
 
-LESSONS_FILE = ("lessons", "lessons.toml")
-"""Where the lessons are listed (name, scenario, question, population), beside the shipped
-scenarios; the dashboard's lesson picker reads the same file."""
 REFERENCE = "baseline"
 """Every lesson compares its scenario with the baseline, run on the same seeds."""
 LESSON_SIZE = {"population": 1500, "reps": 3, "until": "2030-12"}
@@ -147,44 +144,11 @@ TOLERANCE = 0.002
 decimals; the rest allows for floating point on another machine)."""
 
 
-@dataclass(frozen=True)
-class ListedLesson:
-    """A lesson as the lessons file lists it; its key names its block in docs/lessons.md."""
-
-    name: str
-    scenario: str
-    question: str
-    population: int
-
-    @property
-    def key(self) -> str:
-        return self.scenario
-
-
-def lesson_plans() -> list[ListedLesson]:
-    """The lessons of the lessons file, in its order."""
-    import tomllib
-
-    from sim.inputs.scenario import shipped_dir
-
-    with shipped_dir().joinpath(*LESSONS_FILE).open("rb") as file:
-        data = tomllib.load(file)
-    return [
-        ListedLesson(
-            name=item["name"],
-            scenario=item["scenario"],
-            question=" ".join(item["question"].split()),
-            population=int(item["population"]),
-        )
-        for item in data["lessons"]
-    ]
-
-
 def lesson_markers(key: str) -> tuple[str, str]:
     return f"<!-- lesson:{key}:start -->", f"<!-- lesson:{key}:end -->"
 
 
-def lesson_command(lesson: ListedLesson) -> str:
+def lesson_command(lesson: LessonPlan) -> str:
     """The command that gives a lesson's numbers (its differences.csv)."""
     size = LESSON_SIZE
     return (
@@ -225,7 +189,7 @@ def lesson_results(workers: int | None = None) -> dict:
     return found
 
 
-def lesson_block(lesson: ListedLesson, results: dict) -> str:
+def lesson_block(lesson: LessonPlan, results: dict) -> str:
     """What a lesson's runs show at the end month: each power's measures in the baseline
     and the scenario, the state's balance, and Russia's favourable share by ethnicity."""
     base, other = results[REFERENCE], results[lesson.scenario]
