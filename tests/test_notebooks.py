@@ -1,9 +1,6 @@
-"""The notebooks: committed without outputs, and run top to bottom here (with nbclient, as
-nbmake does), each showing its figures as pictures (``image/png``), never as the text
+"""The notebooks: committed without outputs, and run top to bottom here (with nbclient),
+each showing its figures as pictures (``image/png``), never as the text
 ``<Figure size 640x480 with 1 Axes>`` a figure leaves when no backend draws it.
-
-These tests replace nbmake's own pass over ``notebooks/`` (``pyproject.toml`` no longer
-collects it), so that CI runs each notebook once.
 """
 
 from __future__ import annotations
@@ -11,6 +8,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import nbclient
+import nbformat
 import pytest
 
 ROOT = Path(__file__).parents[1]
@@ -73,8 +72,6 @@ def test_a_figure_shown_as_text_is_a_problem():
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
 def test_notebook_runs_and_shows_its_figures(path):
-    nbformat = pytest.importorskip("nbformat")
-    nbclient = pytest.importorskip("nbclient")
     notebook = nbformat.read(path, as_version=4)
     client = nbclient.NotebookClient(
         notebook,
