@@ -48,7 +48,7 @@ def test_default_run_writes_every_output(default_run):
     assert set(ts["power"]) == {"West", "Russia", "China", "Turkey"}
     pd.testing.assert_frame_equal(ts, pd.read_csv(folder / "timeseries.csv"), check_dtype=False)
     groups = pd.read_csv(folder / "groups.csv")
-    assert set(groups["dimension"]) == {"ethnicity", "language", "age", "area"}
+    assert set(groups["dimension"]) == {"ethnicity", "language", "age", "cohort", "area"}
 
 
 def test_default_run_prints_a_summary(default_run):

@@ -140,11 +140,14 @@ def test_the_levers_are_built_from_the_schema_in_plain_words():
 def test_a_slider_rounding_a_value_is_not_a_move():
     model = small()
     levers = render(dashboard.Levers(model))
-    sliders(levers)["powers__West__efficiency"].v_model = 0.7899  # the slider's rounding
+    shipped = model.spec.powers["West"].efficiency
+    rounded = round(shipped, 2)  # what the slider shows and sends back
+    assert rounded != shipped
+    sliders(levers)["powers__West__efficiency"].v_model = rounded - 0.0001
     assert dashboard.chosen.value == {}
     sliders(levers)["powers__West__efficiency"].v_model = 0.5
     assert dashboard.chosen.value == {"powers__West__efficiency": 0.5}
-    sliders(levers)["powers__West__efficiency"].v_model = 0.79  # moved back
+    sliders(levers)["powers__West__efficiency"].v_model = rounded  # moved back
     assert dashboard.chosen.value == {}
 
 

@@ -1,6 +1,7 @@
 """Scenario discovery (``multivector analyze --method prim``) on a sweep whose answer is
 known: in the tiny scenario a weak balance lets one power take most of the alignment, and
-the decay of counter-measures (which never start here) changes nothing."""
+the tolerance of the survey's change question (read only by the change table, never by the
+model) changes nothing."""
 
 from __future__ import annotations
 
@@ -22,8 +23,8 @@ scenario = "tiny.toml"
 until = "2016-06"
 
 [parameters]
-"state.balance_strength" = { low = 0.2, high = 5.0 }
-"state.counter_decay" = { low = 0.0, high = 0.05 }
+"state.balance_strength" = { low = 0.2, high = 2.5 }
+"survey.change_tolerance" = { low = 0.05, high = 0.3 }
 
 [design]
 method = "lhs"
@@ -56,7 +57,7 @@ def test_the_box_restricts_balance_to_low_values_and_leaves_the_irrelevant_param
     assert "coverage" in result.stdout and "density" in result.stdout
     assert "state.balance_strength" in result.stdout
     table = pd.read_csv(sweep / "prim.csv").set_index("parameter")
-    balance, decay = table.loc["state.balance_strength"], table.loc["state.counter_decay"]
+    balance, decay = table.loc["state.balance_strength"], table.loc["survey.change_tolerance"]
     assert balance["restricted"] and not decay["restricted"]
     assert balance["low"] == balance["range_low"]  # low values: only the top is cut
     assert balance["high"] < 2.0
@@ -77,7 +78,10 @@ def test_the_python_api_finds_the_same_box(sweep):
     box = found.boxes[0]
     assert box.restricted == ["state.balance_strength"]
     assert box.trajectory["density"].iloc[box.chosen] == box.density
-    assert found.roles == {"state.balance_strength": "lever", "state.counter_decay": "lever"}
+    assert found.roles == {
+        "state.balance_strength": "lever",
+        "survey.change_tolerance": "uncertainty",
+    }
 
 
 @pytest.mark.parametrize(

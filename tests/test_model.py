@@ -144,7 +144,7 @@ def test_tables_are_tidy(tiny_run):
         "screening",
     } <= set(ts.columns)
     groups = tiny_run.groups()
-    assert set(groups["dimension"]) == {"ethnicity", "language", "age", "area"}
+    assert set(groups["dimension"]) == {"ethnicity", "language", "age", "cohort", "area"}
     assert set(groups["date"]) == {"2015-01", "2015-12", "2016-12", "2017-12"}
     persons = tiny_run.persons()
     assert len(persons) == 300
@@ -165,8 +165,14 @@ def idle_power(prestige: float) -> dict:
 
 
 def _idle_model(seed: int, prestige: float, social: bool) -> MultivectorModel:
+    """The tiny scenario with an idle power; persons do not renew (a newcomer starts at rest),
+    news about the others does not move attitudes to it (the comparison) and identity stays
+    put (it lowers the cultural baseline of every power), so that only soft power could."""
     scenario, profile = tiny(
         **{
+            "mechanisms.demography": False,
+            "mechanisms.identity": False,
+            "mechanisms.comparison": False,
             "mechanisms.social_influence": social,
             "powers.Idle": idle_power(prestige),
         }

@@ -15,8 +15,11 @@ SPEAKS = {"ru": 0.837, "kk": 0.801, "en": 0.351}
 
 @pytest.fixture(scope="module")
 def population():
+    """Persons drawn for a run that starts in the census year (a run starting earlier draws
+    the census projected back: tests/test_generations.py)."""
     scenario, profile, _ = load_with_profile("baseline", {"run.population": 40_000})
     params = scenario.parameters()
+    params.run.start = "2021-01"
     return synthesize(profile, params, np.random.default_rng(7)), profile
 
 

@@ -62,10 +62,31 @@ def test_affinity_is_one_minus_mean_distance():
 
 def test_persuasion_saturates_and_backlash_needs_identity():
     a = np.array([[0.0, 0.5, 1.0]])
-    np.testing.assert_allclose(rules.persuasion(a, np.ones((1, 3)), 0.1), [[0.1, 0.05, 0.0]])
+    moved = rules.persuasion(a, np.ones((1, 3)), 0.5, 0.2)
+    np.testing.assert_allclose(moved, [[0.1, 0.05, 0.0]])
     hits = np.ones((1, 3))
     np.testing.assert_allclose(rules.backlash(a, hits, np.array([0.0]), 0.5), 0.0)
     np.testing.assert_allclose(rules.backlash(a, hits, np.array([1.0]), 0.5), 0.5 * a)
+
+
+@given(
+    st.floats(0, 1),  # attraction
+    st.floats(-2, 2),  # framed news heard
+    st.floats(0, 1),  # identity
+)
+def test_framed_news_moves_attraction_by_its_sign_and_stays_in_bounds(a, framed, identity):
+    """Condemned news lowers attraction, justified news raises it, and while strength x
+    news is at most 1 neither can push it out of [0, 1]."""
+    change = float(rules.framed_response(a, framed, identity, 0.5))
+    assert change <= 0 if framed < 0 else change >= 0
+    assert -1e-12 <= a + change <= 1 + 1e-12
+
+
+def test_condemned_news_hurts_those_with_strong_identity_and_justified_news_the_others():
+    weak, strong = 0.1, 0.9
+    condemned = rules.framed_response(0.5, -1.0, np.array([weak, strong]), 0.1)
+    justified = rules.framed_response(0.5, 1.0, np.array([weak, strong]), 0.1)
+    assert condemned[1] < condemned[0] < 0 < justified[1] < justified[0]
 
 
 def test_relaxation_pulls_toward_the_baseline():
@@ -153,23 +174,33 @@ def test_identity_stays_in_bounds_and_rests_at_its_baseline_without_promotion(
 
 
 @given(
-    st.floats(0, 5),  # drive x receptivity
+    st.floats(0, 5),  # drive
+    st.floats(0, 1),  # receptivity
     st.floats(0, 1),  # baseline
     st.floats(0.01, 1),  # alpha
     st.floats(0.001, 1),  # delta
-    st.floats(0, 0.5),  # expected backlash rate
+    st.floats(0, 0.5),  # expected loss rate from condemned news
+    st.floats(0, 0.5),  # expected gain rate from justified news
 )
 def test_the_starting_attraction_is_at_rest_under_the_expected_forces(
-    pressure, baseline, rate, relaxation, backlash_rate
+    drive, receptivity, baseline, rate, relaxation, loss, gain
 ):
-    """At a*, persuasion equals relaxation plus expected backlash (unless a* was clipped)."""
+    """At a*, persuasion and expected justified news balance relaxation and condemned news
+    (unless a* was clipped)."""
     a = float(
         rules.equilibrium_attraction(
-            np.array(pressure), np.array(baseline), rate, relaxation, np.array(backlash_rate)
+            np.array(drive),
+            np.array(receptivity),
+            np.array(baseline),
+            rate,
+            relaxation,
+            np.array(loss),
+            np.array(gain),
         )
     )
-    change = rules.persuasion(a, pressure, rate) - rules.relaxation(a, baseline, relaxation)
-    change -= backlash_rate * a
+    change = rules.persuasion(a, drive, receptivity, rate)
+    change -= rules.relaxation(a, baseline, relaxation)
+    change += gain * (1 - a) - loss * a
     assert 0 <= a <= 1
     assert change == pytest.approx(0, abs=1e-9)
 

@@ -28,6 +28,7 @@ class Group(Strict):
     turkic: Share
     identity: Share
     regions: dict[str, Share]
+    kin: dict[str, Share] = {}  # chance of close family across the border with a power
 
     @model_validator(mode="after")
     def _consistent(self) -> Group:
@@ -71,6 +72,45 @@ class Culture(Strict):
         return self
 
 
+class Cohort(Strict):
+    """Persons born up to ``born_until``, schooled in one era: its shifts of the starting
+    cultural profile (docs/profiles.md, "Cohorts")."""
+
+    name: str
+    born_until: int
+    titular_main: float = Field(0.0, ge=-1, le=1)  # shift of daily use of the titular language
+    liberal: float = Field(0.0, ge=-1, le=1)  # shift of the liberal-values score
+
+
+class Outlet(Strict):
+    """A kind of media persons follow: who can follow it, how it frames news about each
+    power, and whose media content it carries (docs/profiles.md, "Outlets")."""
+
+    languages: list[str]  # a follower speaks at least one of them
+    base: Share  # chance of following it, for a speaker aged in the profile's third age band
+    age: dict[str, Annotated[float, Field(ge=0)]]
+    urban: float = Field(1.0, ge=0)
+    regions: dict[str, Annotated[float, Field(ge=0)]] = {}  # multipliers by region (default 1)
+    # power -> -1 condemns its hostile acts, +1 justifies them
+    frames: dict[str, Annotated[float, Field(ge=-1, le=1)]] = {}
+    carries: dict[str, Share] = {}  # power -> share of the power's media content it carries
+
+
+class Demography(Strict):
+    """Ageing, deaths, migration and new cohorts of the population aged 15 and over."""
+
+    sources: list[str] = []
+    census_year: int = Field(2021, ge=1900, le=2100)  # the year the groups' shares describe
+    adults: float = Field(gt=0)  # persons aged entry_age and over in census_year
+    entry_age: int = Field(15, ge=0, le=40)
+    oldest: int = Field(100, ge=50, le=120)
+    old_mean: float = Field(12.0, gt=0, le=40)  # mean years above the top band's lower bound
+    mortality: dict[str, Annotated[float, Field(ge=0, le=1)]]  # deaths a year, by age band
+    entrants: Share  # persons turning entry_age a year, as a share of the population
+    entrant_shares: dict[str, Share]  # ethnic groups' shares of those turning entry_age
+    migration: dict[str, Annotated[float, Field(ge=-0.2, le=0.2)]] = {}  # net a year, by group
+
+
 class Engagement(Strict):
     """Monthly chance of engaging with a channel: base times multipliers."""
 
@@ -95,6 +135,9 @@ class Profile(Strict):
     culture: Culture
     engagement: dict[str, Engagement]
     language_gated: dict[str, bool]
+    cohorts: list[Cohort] = []
+    outlets: dict[str, Outlet] = {}
+    demography: Demography | None = None
 
     @model_validator(mode="after")
     def _consistent(self) -> Profile:
@@ -129,7 +172,34 @@ class Profile(Strict):
             )
         if c.english_language is None and self.english_by_age:
             raise ValueError("english_by_age needs culture.english_language (its language)")
+        age_floor(list(self.ages), strict=self.demography is not None)
+        for name, outlet in self.outlets.items():
+            if set(outlet.age) != set(self.ages):
+                raise ValueError(f"outlets.{name}.age must list every age band")
+            if set(outlet.languages) - set(self.languages):
+                raise ValueError(f"outlets.{name} names languages the profile does not list")
+            if set(outlet.regions) - set(self.regions):
+                raise ValueError(f"outlets.{name} names regions the profile does not list")
+        years = [k.born_until for k in self.cohorts]
+        if years != sorted(set(years)):
+            raise ValueError("cohorts must be listed oldest first, born_until increasing")
+        d = self.demography
+        if d is not None:
+            if set(d.mortality) != set(self.ages):
+                raise ValueError("demography.mortality must list every age band")
+            if set(d.entrant_shares) != set(self.groups):
+                raise ValueError("demography.entrant_shares must list every ethnic group")
+            if abs(sum(d.entrant_shares.values()) - 1) > 1e-3:
+                raise ValueError("demography.entrant_shares must sum to 1")
+            if set(d.migration) - set(self.groups):
+                raise ValueError("demography.migration names unknown groups")
+            if not age_floor(list(self.ages), strict=True)[0] <= d.entry_age:
+                raise ValueError("demography.entry_age is below the youngest age band")
         return self
+
+    def cohort_names(self) -> list[str]:
+        """The cohorts' names, oldest first (one cohort, "all", when the profile has none)."""
+        return [k.name for k in self.cohorts] or ["all"]
 
     def group_values(self, dimension: str) -> list[str]:
         """The values a person attribute can take (for events and grouped results)."""
@@ -137,6 +207,7 @@ class Profile(Strict):
             "ethnicity": list(self.groups),
             "language": self.main_languages(),
             "age": list(self.ages),
+            "cohort": self.cohort_names(),
             "area": ["urban", "rural"],
             "region": list(self.regions),
         }[dimension]
@@ -145,6 +216,26 @@ class Profile(Strict):
         """Languages somebody uses daily, in the profile's language order."""
         used = {lang for g in self.groups.values() for lang in g.main}
         return [lang for lang in self.languages if lang in used]
+
+
+def age_floor(bands: list[str], strict: bool = False) -> list[int]:
+    """The lower age of each band ("15-29" -> 15, "60+" -> 60). Bands not named by their
+    ages ("young", "old") are taken to span 15 years each from 15, unless ``strict``
+    (demography needs the real ages): then ValueError."""
+    floors = []
+    for band in bands:
+        digits = band[: len(band) - len(band.lstrip("0123456789"))]
+        if not digits:
+            if strict:
+                raise ValueError(
+                    f"age band {band!r} must start with its lowest age (e.g. '15-29') when "
+                    "the profile has a demography"
+                )
+            return [15 + 15 * k for k in range(len(bands))]
+        floors.append(int(digits))
+    if floors != sorted(floors):
+        raise ValueError("age bands must be listed youngest first")
+    return floors
 
 
 def load_profile(path: Path) -> Profile:
@@ -180,6 +271,8 @@ def _table(parent: list[str]) -> type[Strict] | None:
         return Profile
     if parent == ["culture"]:
         return Culture
+    if parent == ["demography"]:
+        return Demography
     if len(parent) == 2:
-        return {"groups": Group, "engagement": Engagement}.get(parent[0])
+        return {"groups": Group, "engagement": Engagement, "outlets": Outlet}.get(parent[0])
     return None

@@ -23,7 +23,7 @@ CHANNELS = ("education", "media", "language", "culture", "economy", "grants", "v
 DIMENSIONS = ("liberal", "russian", "turkic")
 """Cultural dimensions of persons' profiles and powers' messages (docs/ODD.md §2)."""
 
-GROUP_DIMENSIONS = ("ethnicity", "language", "age", "area", "region")
+GROUP_DIMENSIONS = ("ethnicity", "language", "age", "cohort", "area", "region")
 """Person attributes by which results are grouped and events select people."""
 
 
@@ -267,18 +267,36 @@ class Mechanisms(Strict):
         "individual random exposure and incident counts (off: expected values)",
         "Chance decides who sees what",
     )
+    demography: bool = switch(
+        "persons age, die, emigrate and are replaced by new cohorts (off: nobody ages)",
+        "Generations come and go",
+    )
+    framing: bool = switch(
+        "news of incidents reaches persons through the outlets they follow, framed by them "
+        "(off: every incident is heard as hostile)",
+        "News is framed by the media people follow",
+    )
+    comparison: bool = switch(
+        "news about one power moves attitudes to the others (off: attitudes independent)",
+        "People compare the powers",
+    )
+    kinship: bool = switch(
+        "family ties across a border raise the attitude to that power",
+        "Family ties abroad",
+    )
 
 
 class Persuasion(Strict):
     """Attraction dynamics of persons (docs/ODD.md §7)."""
 
     rate: float = param(
-        0.12,
+        0.04,
         "alpha: persuasion per unit of drive",
         unit="1/month",
         ge=0,
         le=1,
-        source="form: ODD §7.4; value so that Russia leads before 2022 (P1)",
+        source="form: ODD §7.4; value on the time scale of relaxation, chosen so that no "
+        "group is unanimous (P11; at 0.12 groups were)",
     )
     relaxation: float = param(
         0.03,
@@ -310,6 +328,23 @@ class Persuasion(Strict):
         le=1,
         source="study §5.1: graduates 'penetrating Western mentality'; value an assumption",
     )
+    kin_bonus: float = param(
+        0.15,
+        "baseline raise from family ties across the border with a power",
+        ge=0,
+        le=1,
+        source="study §4: 600,000 ethnic Kazakhs in Russia, 'historical ties'; value an "
+        "assumption (below the education ties' raise: kin do not choose the power)",
+    )
+    comparison: float = param(
+        0.5,
+        "sigma: share of a news-driven change toward one power taken from (or given to) the "
+        "others, in proportion to their standing",
+        ge=0,
+        le=1,
+        source="study §5.2: 'if Russia is weak, someone else will take its place'; value an "
+        "assumption (0: independent attitudes, 1: zero-sum)",
+    )
 
 
 class Backlash(Strict):
@@ -328,6 +363,40 @@ class Backlash(Strict):
         ge=0,
         le=1,
         source="assumption: one incident makes the news for about a third of people",
+    )
+
+
+class Survey(Strict):
+    """How persons answer poll questions about the powers (docs/ODD.md, survey instruments)."""
+
+    favourable_cut: float = param(
+        0.5,
+        "attraction at which half of respondents call their view of a power favourable",
+        ge=0,
+        le=1,
+        source="fitted to the Central Asia Barometer 2017-2019 (docs/calibration.md)",
+    )
+    approval_cut: float = param(
+        0.6,
+        "attraction at which half of respondents approve of a power's leadership",
+        ge=0,
+        le=1,
+        source="fitted to Gallup's approval of leadership (2006-2018 averages, compared with "
+        "2015-2019; docs/calibration.md)",
+    )
+    spread: float = param(
+        0.03,
+        "width of the logistic answer function (answer noise around a cut-off)",
+        ge=0,
+        le=0.5,
+        source="assumption: an eighth of a four-point scale's step",
+    )
+    change_tolerance: float = param(
+        0.125,
+        "smallest change of attraction a respondent reports as a changed attitude",
+        ge=0,
+        le=1,
+        source="half a step of a four-point favourability scale (docs/ODD.md)",
     )
 
 
@@ -400,6 +469,15 @@ class PopulationSettings(Strict):
         ge=0,
         le=2,
         source="assumption",
+    )
+    cohort_effect: float = param(
+        1.0,
+        "scale of the country profile's cohort shifts (daily language, liberal values)",
+        init_only=True,
+        ge=0,
+        le=3,
+        source="fitted to the age gradient of the EDB Integration Barometer 2015 "
+        "(docs/calibration.md); the profile gives the shifts' direction and ratios",
     )
 
 
@@ -580,6 +658,7 @@ class Parameters(Strict):
     persuasion: Persuasion = Field(default_factory=Persuasion)
     backlash: Backlash = Field(default_factory=Backlash)
     social: Social = Field(default_factory=Social)
+    survey: Survey = Field(default_factory=Survey)
     population: PopulationSettings = Field(default_factory=PopulationSettings)
     identity: Identity = Field(default_factory=Identity)
     state: State = Field(default_factory=State)
@@ -600,6 +679,7 @@ class GroupFilter(Strict):
     ethnicity: list[str] = []
     language: list[str] = []
     age: list[str] = []
+    cohort: list[str] = []
     area: list[Literal["urban", "rural"]] = []
     region: list[str] = []
     elite: bool | None = None

@@ -8,10 +8,25 @@ from __future__ import annotations
 
 from sim.inputs.schema import GROUP_DIMENSIONS
 
-PER_POWER = ("attraction", "favourable", "elite_attraction", "alignment", "screening", "effort")
+PER_POWER = (
+    "attraction",
+    "favourable",
+    "approval",
+    "elite_attraction",
+    "alignment",
+    "screening",
+    "effort",
+)
 """Columns of the monthly table with one value per power."""
 
-OF_STATE = ("effective_vectors", "dominant_power", "dominant_share", "identity", "promotion")
+OF_STATE = (
+    "effective_vectors",
+    "dominant_power",
+    "dominant_share",
+    "identity",
+    "promotion",
+    "population",
+)
 """Columns of the monthly table with one value for the state (repeated on each power's row)."""
 
 NUMERIC_OF_STATE = tuple(name for name in OF_STATE if name != "dominant_power")

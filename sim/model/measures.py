@@ -9,13 +9,10 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from sim.inputs.schema import CHANNELS
-from sim.model import columns, rules
+from sim.model import columns, rules, survey
 
 if TYPE_CHECKING:
     from sim.model.model import MultivectorModel
-
-FAVOURABLE = 0.5
-"""Attraction above which a person counts as favourable, as a poll would report it."""
 
 
 def column_mean(values: np.ndarray, members: np.ndarray | None = None) -> np.ndarray:
@@ -32,7 +29,26 @@ def attraction(model: MultivectorModel) -> np.ndarray:
 
 
 def favourable(model: MultivectorModel) -> np.ndarray:
-    return column_mean((model.public.persons.attraction > FAVOURABLE).astype(np.float64))
+    """Expected share answering "favourable" (:func:`sim.model.survey.favourable`)."""
+    return poll(model)[0]
+
+
+def approval(model: MultivectorModel) -> np.ndarray:
+    """Expected share approving of each power's leadership (:func:`sim.model.survey.approval`)."""
+    return poll(model)[1]
+
+
+def poll(model: MultivectorModel) -> np.ndarray:
+    """This month's favourable and approval shares (2, P), in one pass over the persons and
+    kept for the month (both reporters ask)."""
+    s = model.params.survey
+    key = (model.steps, s.favourable_cut, s.approval_cut, s.spread)
+    cached = getattr(model, "_poll", None)
+    if cached is None or cached[0] != key:
+        cuts = np.array([s.favourable_cut, s.approval_cut])
+        shares = rules.shares_answering_yes(model.public.persons.attraction, cuts, s.spread)
+        model._poll = cached = (key, shares)
+    return cached[1]
 
 
 def elite_attraction(model: MultivectorModel) -> np.ndarray:
@@ -90,6 +106,13 @@ def promotion(model: MultivectorModel) -> float:
     return model.state.promotion()
 
 
+def population(model: MultivectorModel) -> float:
+    """The population aged 15 and over that the persons stand for (the profile's size in its
+    census year, moved by entries, deaths and migration when demography is on); without a
+    demography in the profile, the profile's whole population, fixed."""
+    return float(model.public.adults)
+
+
 PER_POWER = tuple(globals()[name] for name in columns.PER_POWER)
 PER_STATE = tuple(globals()[name] for name in columns.OF_STATE)
 """The reporters, named as their columns (:mod:`sim.model.columns` holds the one list)."""
@@ -128,9 +151,11 @@ def group_rows(model: MultivectorModel) -> list[dict]:
     for dim in columns.GROUPED_BY:
         codes = pop.codes(dim)
         size = np.bincount(codes, minlength=len(pop.labels[dim]))
+        s = model.params.survey
+        answers = survey.favourable(pop.attraction, s.favourable_cut, s.spread)
         for k, power in enumerate(model.powers):
             total = np.bincount(codes, weights=pop.attraction[:, k], minlength=size.size)
-            fav = np.bincount(codes, weights=pop.attraction[:, k] > FAVOURABLE, minlength=size.size)
+            fav = np.bincount(codes, weights=answers[:, k], minlength=size.size)
             for g, label in enumerate(pop.labels[dim]):
                 if size[g]:
                     rows.append(

@@ -18,7 +18,7 @@ from sim.model.events import EventSchedule
 from sim.model.population import synthesize
 from sim.model.public import Public
 
-STREAMS = ("population", "exposure", "incidents", "officials", "shocks", "mesa")
+STREAMS = ("population", "exposure", "incidents", "officials", "shocks", "mesa", "demography")
 """Independent random streams, each a child of the run's SeedSequence (in this order)."""
 
 
@@ -97,7 +97,7 @@ class MultivectorModel(mesa.Model):
         self.power_agents = [Power(self, name, k) for k, name in enumerate(self.powers)]
         persons = synthesize(profile, self.params, self.streams["population"])
         gated = np.array([profile.language_gated[c] for c in CHANNELS])
-        self.public = Public(persons, profile.languages, gated)
+        self.public = Public(persons, profile, gated, int(self.params.run.start[:4]))
         self.state = MiddleState(self, profile.name)
         self.officials = self._add_officials()
         self.datacollector = mesa.DataCollector(
@@ -144,8 +144,8 @@ class MultivectorModel(mesa.Model):
     # --- one month ----------------------------------------------------------------------------
 
     def step(self) -> None:
-        """One month: events, signals, the public, the officials' advice, the policy, and in
-        December the powers' adaptation (docs/ODD.md §3)."""
+        """One month: events, signals, the public, its renewal, the officials' advice, the
+        policy, and in December the powers' adaptation (docs/ODD.md §3)."""
         if self.month > self.last_month:  # Mesa has counted the step already
             raise RuntimeError(
                 f"the run ends at {month_name(self.last_month)} (run.end or until); build the "
@@ -160,6 +160,7 @@ class MultivectorModel(mesa.Model):
             self.streams["exposure"],
             self.streams["incidents"],
         )
+        self.public.renew(self.params, self.signals(), self.month, self.streams["demography"])
         self._advise()
         self.state.set_policy(self.reports())
         if self.params.mechanisms.adaptation and self.date.endswith("-12"):

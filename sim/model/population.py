@@ -11,7 +11,7 @@ import pandas as pd
 from numpy.typing import NDArray
 from scipy import sparse
 
-from sim.inputs.profile import Profile
+from sim.inputs.profile import Profile, age_floor
 from sim.inputs.schema import CHANNELS, DIMENSIONS, GROUP_DIMENSIONS, Parameters
 
 URBAN, RURAL = "urban", "rural"
@@ -22,13 +22,18 @@ class Persons:
     """Person-level state, one row per synthetic person (the population as arrays).
 
     Fixed attributes are small integer codes into the label lists; ``identity`` and
-    ``attraction`` are the state that changes month by month.
+    ``attraction`` change month by month, and with demography so do ``age_months`` and, when
+    a person leaves and a newcomer takes the row, every attribute of that row
+    (``person_id`` tells persons apart across time).
     """
 
-    labels: dict[str, list[str]]  # ethnicity, language, age, area, region -> labels
+    labels: dict[str, list[str]]  # ethnicity, language, age, cohort, area, region -> labels
+    person_id: NDArray[np.int64]
     ethnicity: NDArray[np.int8]
     language: NDArray[np.int8]  # main (daily) language
-    age: NDArray[np.int8]
+    age: NDArray[np.int8]  # age band
+    age_months: NDArray[np.int16]
+    cohort: NDArray[np.int8]  # schooling era, from the year of birth
     urban: NDArray[np.bool_]
     region: NDArray[np.int8]
     elite: NDArray[np.bool_]
@@ -39,10 +44,15 @@ class Persons:
     susceptibility: NDArray[np.float32]  # (N, P) personal stereotype factor, mean 1
     personal: NDArray[np.float32]  # (N, P) personal deviation of the cultural baseline
     ties: NDArray[np.bool_]  # (N, P) education ties to a power
+    kin: NDArray[np.bool_]  # (N, P) close family across the border with a power
+    follows: NDArray[np.bool_]  # (N, O) media outlets followed (the profile's outlets)
+    valence: NDArray[np.float32]  # (N, P) mean framing of news about a power in those outlets
+    media_access: NDArray[np.float32]  # (N, P) share of a power's media content they carry
     engagement: NDArray[np.float32]  # (N, C) monthly chance of engaging with a channel
     network: sparse.csr_array
     identity: NDArray[np.float64]
     attraction: NDArray[np.float64]  # (N, P), filled by the model at its equilibrium
+    next_id: int = 0
 
     @property
     def size(self) -> int:
@@ -56,7 +66,8 @@ class Persons:
 
     def frame(self, powers: list[str]) -> pd.DataFrame:
         """One row per person: attributes, identity and attraction to each power."""
-        columns = {
+        columns: dict = {"person_id": self.person_id, "age_years": self.age_months // 12}
+        columns |= {
             dim: pd.Categorical.from_codes(self.codes(dim), self.labels[dim])
             for dim in GROUP_DIMENSIONS
         }
@@ -68,43 +79,99 @@ class Persons:
 
 
 def synthesize(profile: Profile, params: Parameters, rng: np.random.Generator) -> Persons:
-    """Draw N persons from the profile's census composition (docs/ODD.md §5)."""
+    """Draw N persons from the profile's census composition (docs/ODD.md §5), as it stood in
+    the run's first year: with demography on, the census shares projected back with the
+    profile's demographic rates."""
     n = params.run.population
-    powers = list(params.powers.values())
+    year = int(params.run.start[:4])
     groups = list(profile.groups.values())
-    ages = list(profile.ages)
-    main_languages = profile.main_languages()
-
-    ethnicity = _categorical(rng, [g.share for g in groups], n)
+    shares = start_shares(profile, year) if params.mechanisms.demography else None
+    if shares is None:
+        shares = np.array([g.share for g in groups])
+    ethnicity = categorical(rng, list(shares), n)
     urban = rng.random(n) < np.array([g.urban for g in groups])[ethnicity]
-    age = _categorical(rng, list(profile.ages.values()), n)
+    band = categorical(rng, list(profile.ages.values()), n)
+    age_months = months_in_band(rng, profile, band)
     region = np.empty(n, np.int8)
-    language = np.empty(n, np.int8)
-    speaks = np.zeros((n, len(profile.languages)), bool)
     for k, group in enumerate(groups):
         members = np.flatnonzero(ethnicity == k)
-        region[members] = _categorical(
+        region[members] = categorical(
             rng, [group.regions.get(r, 0.0) for r in profile.regions], members.size
         )
-        main = _categorical(rng, list(group.main.values()), members.size)
-        language[members] = np.array([main_languages.index(lang) for lang in group.main])[main]
-        for col, lang in enumerate(profile.languages):
-            speaks[members, col] = _speaks(rng, group, lang, main, members.size)
-    english = _column(profile, profile.culture.english_language)
-    if english is not None:  # the profile's English: spoken by age band, whatever the group
-        speaks[:, english] = rng.random(n) < np.array(list(profile.english_by_age.values()))[age]
-
     # Store persons in the order of their attributes: the network's lattice ties then join
     # persons that sit side by side in memory, which makes social influence cache-friendly.
-    order = np.lexsort((rng.random(n), age, language, ethnicity, urban, region))
-    ethnicity, urban, age, region, language, speaks = (
-        x[order] for x in (ethnicity, urban, age, region, language, speaks)
+    order = np.lexsort((rng.random(n), band, ethnicity, urban, region))
+    ethnicity, urban, band, region, age_months = (
+        x[order] for x in (ethnicity, urban, band, region, age_months)
     )
-
-    elite = _weighted_flags(rng, params.population.elite_share, urban & np.isin(age, [1, 2]), n)
+    drawn = draw_attributes(profile, params, rng, ethnicity, urban, region, age_months, year)
+    eligible = elite_eligible(drawn["age"], urban)
+    elite = _weighted_flags(rng, params.population.elite_share, eligible, n)
     ngo = _weighted_flags(rng, params.population.ngo_share, urban, n)
+    persons = Persons(
+        labels={
+            "ethnicity": list(profile.groups),
+            "language": profile.main_languages(),
+            "age": list(profile.ages),
+            "cohort": profile.cohort_names(),
+            "area": [URBAN, RURAL],
+            "region": list(profile.regions),
+        },
+        person_id=np.arange(n, dtype=np.int64),
+        region=region.astype(np.int8),
+        urban=urban,
+        elite=elite,
+        ngo=ngo,
+        engagement=np.empty((n, len(CHANNELS)), np.float32),
+        network=small_world(n, params.social.degree, params.social.rewiring, rng),
+        identity=drawn["identity_baseline"].astype(np.float64),
+        attraction=np.zeros((n, len(params.powers))),
+        next_id=n,
+        **drawn,
+    )
+    persons.engagement = engagement(profile, persons.age, urban, elite, ngo)
+    return persons
+
+
+def draw_attributes(profile, params, rng, ethnicity, urban, region, age_months, year) -> dict:
+    """Everything about persons of the given ethnicity, area, region and age in ``year`` that the
+    profile decides: band, cohort, languages, culture, identity, personal factors, ties,
+    kin and media diet (arrays, one row per person)."""
+    n = ethnicity.size
+    groups = list(profile.groups.values())
+    powers = list(params.powers)
+    main_languages = profile.main_languages()
+    band = age_band(profile, age_months)
+    cohort = cohort_of(profile, year - age_months // 12)
+    language = np.empty(n, np.int8)
+    for k, group in enumerate(groups):
+        for c in range(len(profile.cohort_names())):
+            members = np.flatnonzero((ethnicity == k) & (cohort == c))
+            if not members.size:
+                continue
+            mains = _shifted_main(profile, group, c, params.population.cohort_effect)
+            main = categorical(rng, list(mains.values()), members.size)
+            language[members] = np.array([main_languages.index(x) for x in mains])[main]
+    speaks = _speaks(rng, profile, groups, ethnicity, language, main_languages)
+    english = _column(profile, profile.culture.english_language)
+    if english is not None:  # the profile's English: spoken by age band, whatever the group
+        # the bands are the census year's: a person keeps the English of their cohort
+        census = profile.demography.census_year if profile.demography else year
+        then = age_band(profile, age_months + 12 * (census - year))
+        chance = np.array(list(profile.english_by_age.values()))[then]
+        speaks[:, english] = rng.random(n) < chance
     culture = _culture(
-        rng, profile, groups, ethnicity, age, urban, language, speaks, main_languages
+        rng,
+        profile,
+        groups,
+        ethnicity,
+        band,
+        cohort,
+        urban,
+        language,
+        speaks,
+        main_languages,
+        params.population.cohort_effect,
     )
     identity = _identity(rng, profile, groups, ethnicity, language, main_languages)
 
@@ -113,53 +180,140 @@ def synthesize(profile: Profile, params: Parameters, rng: np.random.Generator) -
     susceptibility = np.exp(rng.standard_normal((n, p), np.float32) * spread - spread**2 / 2)
     personal = rng.standard_normal((n, p), np.float32) * params.persuasion.idiosyncrasy
     tie_weight = np.where(urban, 1.5, 0.5)
+    urban_share = sum(g.share * g.urban for g in groups)  # the weights' mean, profile-wide
     tie_chance = (
-        np.array([pw.education_ties for pw in powers])[None, :]
-        * (tie_weight / tie_weight.mean())[:, None]
+        np.array([params.powers[pw].education_ties for pw in powers])[None, :]
+        * (tie_weight / (0.5 + urban_share))[:, None]
     )
     ties = rng.random((n, p), np.float32) < tie_chance
-
-    return Persons(
-        labels={
-            "ethnicity": list(profile.groups),
-            "language": main_languages,
-            "age": ages,
-            "area": [URBAN, RURAL],
-            "region": list(profile.regions),
-        },
-        ethnicity=ethnicity.astype(np.int8),
-        language=language,
-        age=age.astype(np.int8),
-        urban=urban,
-        region=region,
-        elite=elite,
-        ngo=ngo,
-        speaks=speaks,
-        culture=culture.astype(np.float32),
-        identity_baseline=identity.astype(np.float32),
-        susceptibility=susceptibility.astype(np.float32),
-        personal=personal,
-        ties=ties,
-        engagement=_engagement(profile, age, urban, elite, ngo),
-        network=small_world(n, params.social.degree, params.social.rewiring, rng),
-        identity=identity.astype(np.float64),
-        attraction=np.zeros((n, p)),
-    )
+    kin_chance = np.array([[g.kin.get(pw, 0.0) for pw in powers] for g in groups])[ethnicity]
+    kin = rng.random((n, p), np.float32) < kin_chance
+    follows = _follows(rng, profile, speaks, band, urban, region)
+    valence, media_access = diet_terms(profile, powers, follows)
+    return {
+        "ethnicity": ethnicity.astype(np.int8),
+        "language": language,
+        "age": band.astype(np.int8),
+        "age_months": age_months.astype(np.int16),
+        "cohort": cohort.astype(np.int8),
+        "speaks": speaks,
+        "culture": culture.astype(np.float32),
+        "identity_baseline": identity.astype(np.float32),
+        "susceptibility": susceptibility.astype(np.float32),
+        "personal": personal,
+        "ties": ties,
+        "kin": kin,
+        "follows": follows,
+        "valence": valence,
+        "media_access": media_access,
+    }
 
 
-def _categorical(rng: np.random.Generator, shares: list[float], n: int) -> NDArray[np.intp]:
+# --- ages, cohorts and the population's renewal ---------------------------------------------
+
+
+def age_band(profile: Profile, age_months: NDArray) -> NDArray[np.int8]:
+    """The profile's age band of each age (in months)."""
+    floors = np.array(age_floor(list(profile.ages))) * 12
+    return (np.searchsorted(floors, age_months, side="right") - 1).clip(0).astype(np.int8)
+
+
+def cohort_of(profile: Profile, birth_year: NDArray) -> NDArray[np.int8]:
+    """The cohort of each year of birth: the first whose ``born_until`` it does not pass."""
+    if not profile.cohorts:
+        return np.zeros(np.shape(birth_year), np.int8)
+    limits = np.array([k.born_until for k in profile.cohorts])
+    return np.minimum(np.searchsorted(limits, birth_year), limits.size - 1).astype(np.int8)
+
+
+def months_in_band(rng, profile: Profile, band: NDArray) -> NDArray[np.int16]:
+    """An age in months within each person's band: uniform, except in the open top band,
+    where it falls off exponentially (``demography.old_mean`` years on average above its
+    floor) and stops below the oldest age."""
+    floors = np.array(age_floor(list(profile.ages)), float)
+    demo = profile.demography
+    oldest = demo.oldest if demo else 100
+    tops = np.append(floors[1:], oldest)
+    years = floors[band] + rng.random(band.size) * (tops - floors)[band]
+    top = band == floors.size - 1
+    above = rng.exponential(demo.old_mean if demo else 12.0, top.sum())
+    years[top] = np.minimum(floors[-1] + above, oldest - 1.0)
+    return (years * 12).astype(np.int16)
+
+
+def group_growth(profile: Profile) -> np.ndarray:
+    """Each ethnic group's yearly growth from entrants and migration, beyond what deaths
+    take from every group alike (G,)."""
+    d = profile.demography
+    groups = list(profile.groups)
+    share = np.array([profile.groups[g].share for g in groups])
+    entrants = d.entrants * np.array([d.entrant_shares[g] for g in groups]) / share
+    return entrants + np.array([d.migration.get(g, 0.0) for g in groups])
+
+
+def start_shares(profile: Profile, year: int) -> np.ndarray | None:
+    """The groups' shares in ``year``: the census shares projected back (or forward) from
+    the census year with each group's growth (None without demography in the profile)."""
+    if profile.demography is None:
+        return None
+    census = np.array([g.share for g in profile.groups.values()])
+    shares = census * np.exp(-group_growth(profile) * (profile.demography.census_year - year))
+    return shares / shares.sum()
+
+
+def adults_in(profile: Profile, year: int) -> float | None:
+    """The population aged entry_age and over in ``year``: the census count projected with
+    the profile's mean yearly growth (entrants and migration less deaths, at the profile's
+    age structure); None without demography in the profile."""
+    d = profile.demography
+    if d is None:
+        return None
+    shares = np.array([g.share for g in profile.groups.values()])
+    migration = np.array([d.migration.get(g, 0.0) for g in profile.groups])
+    deaths = sum(profile.ages[a] * d.mortality[a] for a in profile.ages)
+    growth = d.entrants + float(shares @ migration) - deaths
+    return d.adults * float(np.exp(growth * (year - d.census_year)))
+
+
+def elite_eligible(band: NDArray, urban: NDArray[np.bool_]) -> NDArray[np.bool_]:
+    """Who may be in the elites: urban persons in the two middle age bands (30-59)."""
+    return urban & np.isin(band, [1, 2])
+
+
+def categorical(rng: np.random.Generator, shares: list[float], n: int) -> NDArray[np.intp]:
     cumulative = np.cumsum(shares)
     return np.minimum(np.searchsorted(cumulative / cumulative[-1], rng.random(n)), len(shares) - 1)
 
 
-def _speaks(rng, group, lang: str, main: NDArray[np.intp], n: int) -> NDArray[np.bool_]:
-    """Speaking ``lang``: always if it is the daily language, otherwise with the chance that
-    keeps the group's share of speakers at ``speaks[lang]``."""
-    main_langs = list(group.main)
-    p_main = group.main.get(lang, 0.0)
-    p_other = (group.speaks.get(lang, 0.0) - p_main) / (1.0 - p_main) if p_main < 1 else 0.0
-    is_main = main == main_langs.index(lang) if lang in main_langs else np.zeros(n, bool)
-    return is_main | (rng.random(n) < p_other)
+def _speaks(rng, profile, groups, ethnicity, language, main_languages) -> NDArray[np.bool_]:
+    """Who speaks each of the profile's languages (N, L): everyone their daily language, and
+    another with the chance that keeps each group's share of speakers at ``speaks[lang]``
+    (given the group's daily-language shares)."""
+    n = ethnicity.size
+    speaks = np.zeros((n, len(profile.languages)), bool)
+    for col, lang in enumerate(profile.languages):
+        p_main = np.array([g.main.get(lang, 0.0) for g in groups])
+        p_speak = np.array([g.speaks.get(lang, 0.0) for g in groups])
+        p_other = np.where(p_main < 1, (p_speak - p_main) / np.maximum(1.0 - p_main, 1e-12), 0.0)
+        daily = language == main_languages.index(lang) if lang in main_languages else False
+        speaks[:, col] = daily | (rng.random(n) < np.maximum(p_other, 0.0)[ethnicity])
+    return speaks
+
+
+def _shifted_main(profile: Profile, group, cohort: int, scale: float = 1.0) -> dict[str, float]:
+    """The group's daily-language shares for a cohort: the cohort's ``titular_main`` (times
+    ``population.cohort_effect``) moves daily use between the titular language and Russian
+    (where the group uses both)."""
+    mains = dict(group.main)
+    c = profile.culture
+    titular, russian = c.titular_language, c.russian_language
+    if not profile.cohorts or titular not in mains or russian not in mains:
+        return mains
+    shift = scale * profile.cohorts[cohort].titular_main
+    moved = min(max(shift, -mains[titular]), mains[russian])
+    mains[titular] += moved
+    mains[russian] -= moved
+    return mains
 
 
 def _weighted_flags(rng, share: float, eligible: NDArray[np.bool_], n: int) -> NDArray[np.bool_]:
@@ -180,13 +334,26 @@ def _daily(language: NDArray[np.int8], lang: str | None, main_languages: list[st
     return language == main_languages.index(lang)
 
 
-def _culture(rng, profile, groups, ethnicity, age, urban, language, speaks, main_languages):
-    """Cultural means (docs/ODD.md §5): liberal values by age, area and the profile's English;
-    affinity on the ``russian`` dimension by use of the language the profile names for it;
-    the groups' Turkic-Islamic means. Then personal deviations."""
+def _culture(
+    rng,
+    profile,
+    groups,
+    ethnicity,
+    age,
+    cohort,
+    urban,
+    language,
+    speaks,
+    main_languages,
+    cohort_effect=1.0,
+):
+    """Cultural means (docs/ODD.md §5): liberal values by age, cohort, area and the
+    profile's English; affinity on the ``russian`` dimension by use of the language the
+    profile names for it; the groups' Turkic-Islamic means. Then personal deviations."""
     c = profile.culture
     n = ethnicity.size
     young = age == 0
+    by_cohort = cohort_effect * np.array([k.liberal for k in profile.cohorts] or [0.0])[cohort]
     english = _column(profile, c.english_language)
     english = speaks[:, english] if english is not None else 0
     liberal = (
@@ -194,6 +361,7 @@ def _culture(rng, profile, groups, ethnicity, age, urban, language, speaks, main
         + c.liberal_young * young
         + c.liberal_urban * urban
         + c.liberal_english * english
+        + by_cohort
     )
     russian_col = _column(profile, c.russian_language)
     if russian_col is None:
@@ -216,7 +384,49 @@ def _identity(rng, profile, groups, ethnicity, language, main_languages):
     return np.clip(mean + rng.normal(0.0, c.identity_spread, ethnicity.size), 0.0, 1.0)
 
 
-def _engagement(profile, age, urban, elite, ngo):
+def _follows(rng, profile: Profile, speaks, band, urban, region) -> NDArray[np.bool_]:
+    """Which outlets each person follows (N, O): a speaker of one of its languages follows
+    it with its base chance times the age, urban and region multipliers."""
+    out = np.zeros((band.size, len(profile.outlets)), bool)
+    for col, outlet in enumerate(profile.outlets.values()):
+        langs = [profile.languages.index(x) for x in outlet.languages]
+        can = speaks[:, langs].any(axis=1)
+        chance = (
+            outlet.base
+            * np.array([outlet.age[a] for a in profile.ages])[band]
+            * np.where(urban, outlet.urban, 1.0)
+            * np.array([outlet.regions.get(r, 1.0) for r in profile.regions])[region]
+        )
+        out[:, col] = can & (rng.random(band.size) < chance)
+    return out
+
+
+def diet_terms(profile: Profile, powers: list[str], follows) -> tuple[np.ndarray, np.ndarray]:
+    """From the outlets followed (N, O): the mean framing of news about each power (N, P;
+    -1, news heard unframed as hostile, for someone who follows none), and the share of each
+    power's media content that reaches them (N, P; the most any followed outlet carries;
+    NaN for a power no outlet names, whose media then reach persons through language, as
+    every other language-gated channel)."""
+    outlets = list(profile.outlets.values())
+    n = follows.shape[0]
+    if not outlets:
+        return np.full((n, len(powers)), -1.0, np.float32), np.ones((n, len(powers)), np.float32)
+    # an outlet that takes no line on a power reports its hostile acts as hostile
+    frames = np.array([[o.frames.get(p, -1.0) for p in powers] for o in outlets], np.float32)
+    carries = np.array([[o.carries.get(p, 0.0) for p in powers] for o in outlets], np.float32)
+    weight = follows.astype(np.float32)
+    count = weight.sum(axis=1, keepdims=True)
+    valence = np.where(count > 0, weight @ frames / np.maximum(count, 1), -1.0)
+    access = np.zeros((n, len(powers)), np.float32)
+    for col in range(len(outlets)):
+        np.maximum(access, weight[:, col, None] * carries[None, col], out=access)
+    unnamed = [k for k, p in enumerate(powers) if not any(p in o.carries for o in outlets)]
+    access[:, unnamed] = np.nan
+    return valence.astype(np.float32), access
+
+
+def engagement(profile, age, urban, elite, ngo):
+    """Monthly chance of engaging with each channel (N, C), from age band, area and roles."""
     out = np.empty((age.size, len(CHANNELS)), np.float32)
     for column, channel in enumerate(CHANNELS):
         e = profile.engagement[channel]

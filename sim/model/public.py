@@ -13,9 +13,27 @@ from typing import NamedTuple
 
 import numpy as np
 
-from sim.inputs.schema import DIMENSIONS, GROUP_DIMENSIONS, GroupFilter, Parameters
+from sim.inputs.profile import Profile
+from sim.inputs.schema import CHANNELS, DIMENSIONS, GROUP_DIMENSIONS, GroupFilter, Parameters
 from sim.model import rules
-from sim.model.population import Persons
+from sim.model.population import (
+    Persons,
+    adults_in,
+    age_band,
+    categorical,
+    draw_attributes,
+    elite_eligible,
+    engagement,
+    months_in_band,
+)
+
+RENEWAL_MONTHS = 1
+"""Months between two renewals of the population (age bands, deaths, migration, entries);
+ageing is monthly whatever it is. Monthly: with yearly renewals the census checks of 2021
+(T3) and P6 held less well, for a saving of about a tenth of a step's time."""
+
+OUTLET_CHANNEL = "media"
+"""The channel whose reach the media outlets persons follow decide (docs/ODD.md)."""
 
 CHUNK = 8192
 """Persons per chunk where whole-population temporaries would cost memory per person."""
@@ -42,15 +60,38 @@ class Public:
 
     Args:
         persons: the synthetic persons.
-        languages: the country profile's language codes (columns of ``persons.speaks``).
+        profile: the country profile they were drawn from (its languages are the columns of
+            ``persons.speaks``; its outlets carry the media channel; newcomers are drawn
+            from it).
         gated: (C,) which channels need a shared language (the profile's ``language_gated``).
+        start_year: the run's first year (the population aged 15+ is projected to it).
     """
 
-    def __init__(self, persons: Persons, languages: list[str], gated: np.ndarray):
+    def __init__(self, persons: Persons, profile: Profile, gated: np.ndarray, start_year: int):
         self.persons = persons
-        self.languages = languages
+        self.profile = profile
+        self.languages = profile.languages
         self.gated = gated
-        self._cache: dict[str, tuple[bytes, np.ndarray]] = {}
+        self.outlet_channel = CHANNELS.index(OUTLET_CHANNEL)
+        self.adults = adults_in(profile, start_year) or float(profile.population)
+        self._cache: dict[str, tuple[bytes, np.ndarray, object]] = {}
+
+    def outlet_access(self, params: Parameters) -> np.ndarray | None:
+        """The media diet's access to each power's media (N, P), or None when the profile
+        has no outlets (then media are language-gated like the other channels). A power no
+        outlet names (NaN in the persons' table) reaches persons' media through language."""
+        if not self.profile.outlets:
+            return None
+        access = self.persons.media_access
+        unnamed = np.isnan(access[0]) if access.shape[0] else np.zeros(0, bool)
+        if not unnamed.any():
+            return access
+        _, language = self.affinity_and_access(params)
+        return np.where(unnamed[None, :], language, access)
+
+    def _reach_arguments(self, params: Parameters, rows=slice(None)) -> tuple:
+        access = self.outlet_access(params)
+        return (None if access is None else access[rows], self.outlet_channel)
 
     @property
     def size(self) -> int:
@@ -60,29 +101,36 @@ class Public:
 
     def affinity_and_access(self, params: Parameters) -> tuple[np.ndarray, np.ndarray]:
         """Affinity and language access (N, P), recomputed only when the powers' messages or
-        languages changed since the last call."""
-        persons, powers = self.persons, params.powers.values()
+        languages changed since the last call (and, for newcomers' rows, by :meth:`renew`)."""
+        powers = params.powers.values()
         messages = np.array([[getattr(p.message, d) for d in DIMENSIONS] for p in powers])
         availability = np.array(
             [[p.languages.get(lang, 0.0) for lang in self.languages] for p in powers]
         )
-        f = self._cached(
-            "affinity",
-            messages,
-            lambda: rules.affinity(persons.culture, messages).astype(np.float32),
-        )
+        f = self._cached("affinity", messages, lambda rows: self._affinity(messages, rows))
         access = self._cached(
-            "access",
-            availability,
-            lambda: rules.language_access(persons.speaks, availability).astype(np.float32),
+            "access", availability, lambda rows: self._language_access(availability, rows)
         )
         return f, access
 
+    def _affinity(self, messages: np.ndarray, rows) -> np.ndarray:
+        return rules.affinity(self.persons.culture[rows], messages).astype(np.float32)
+
+    def _language_access(self, availability: np.ndarray, rows) -> np.ndarray:
+        speaks = self.persons.speaks[rows]
+        return rules.language_access(speaks, availability).astype(np.float32)
+
     def _cached(self, name: str, key: np.ndarray, compute) -> np.ndarray:
+        """A cached term, recomputed for everyone when its key changed; ``compute(rows)``."""
         stamp = key.tobytes()
         if name not in self._cache or self._cache[name][0] != stamp:
-            self._cache[name] = (stamp, compute())
+            self._cache[name] = (stamp, compute(slice(None)), compute)
         return self._cache[name][1]
+
+    def _refresh_rows(self, rows: np.ndarray) -> None:
+        """Recompute the cached terms of the persons in ``rows`` (newcomers)."""
+        for _, values, compute in self._cache.values():
+            values[rows] = compute(rows)
 
     def attitudes(self, params: Parameters, rows: slice = slice(None)) -> Attitudes:
         """Affinity, stereotype, baseline, receptivity and language access of the persons in
@@ -93,15 +141,14 @@ class Public:
         means = per_power(params, "stereotype") * params.mechanisms.stereotypes
         elite_factor = np.where(persons.elite[rows], rates.elite_stereotype, 1.0)[:, None]
         s = rules.stereotype(persons.susceptibility[rows], means, identity, elite_factor)
+        rec = rules.receptivity(f, s, identity, rates.resistance)
         base = rules.cultural_baseline(
-            f,
-            s,
+            rec,
             per_power(params, "prestige"),
-            persons.personal[rows],
+            self.personal(params)[rows],
             persons.ties[rows],
             rates.ties_bonus,
         )
-        rec = rules.receptivity(f, s, identity, rates.resistance)
         return Attitudes(f, s, base, rec, access)
 
     def marginal_gains(self, params: Parameters) -> np.ndarray:
@@ -117,44 +164,65 @@ class Public:
                 terms.access,
                 persons.engagement[rows],
                 self.gated,
+                *self._reach_arguments(params, rows),
             )
         return total / persons.size
 
     def heard_shares(self, params: Parameters, signals: np.ndarray) -> np.ndarray:
         """Share of each channel's foreign signal that comes from each power (P, C)."""
         _, access = self.affinity_and_access(params)
-        return rules.heard_shares(access, self.persons.engagement, signals, self.gated)
+        return rules.heard_shares(
+            access, self.persons.engagement, signals, self.gated, *self._reach_arguments(params)
+        )
 
     # --- the month's changes ----------------------------------------------------------------
 
-    def settle(self, params: Parameters, signals: np.ndarray) -> None:
-        """Start every person at the equilibrium of the start month's expected forces
-        (:func:`sim.model.rules.equilibrium_attraction`)."""
+    def settle(self, params: Parameters, signals: np.ndarray, rows=None) -> None:
+        """Start persons at the equilibrium of this month's expected forces
+        (:func:`sim.model.rules.equilibrium_attraction`): everyone, or the persons at
+        ``rows`` (newcomers)."""
         persons = self.persons
-        persons.attraction = np.empty((persons.size, len(params.powers)))
+        if rows is None:
+            persons.attraction = np.empty((persons.size, len(params.powers)))
+            parts = list(chunks(persons.size))
+        else:
+            parts = [rows[k : k + CHUNK] for k in range(0, len(rows), CHUNK)]
         hostility = per_power(params, "hostility") / 12.0
-        for rows in chunks(persons.size):
-            terms = self.attitudes(params, rows)
-            pressure = (
-                rules.drive(persons.engagement[rows], signals, terms.access, self.gated)
-                * terms.receptivity
+        for part in parts:
+            terms = self.attitudes(params, part)
+            drive = rules.drive(
+                persons.engagement[part],
+                signals,
+                terms.access,
+                self.gated,
+                *self._reach_arguments(params, part),
             )
             if params.mechanisms.backlash:
-                backlash = rules.expected_backlash(
-                    persons.identity[rows],
+                loss, gain = rules.expected_news(
+                    persons.identity[part],
                     hostility,
+                    self.valence(params)[part],
                     params.backlash.strength,
                     params.backlash.reach,
                 )
             else:
-                backlash = np.zeros(len(params.powers))
-            persons.attraction[rows] = rules.equilibrium_attraction(
-                pressure,
+                loss, gain = np.zeros(len(params.powers)), 0.0
+            persons.attraction[part] = rules.equilibrium_attraction(
+                drive,
+                terms.receptivity,
                 terms.baseline,
                 params.persuasion.rate,
                 params.persuasion.relaxation,
-                backlash,
+                loss,
+                gain,
             )
+
+    def valence(self, params: Parameters) -> np.ndarray:
+        """The framing of news about each power in each person's outlets (N, P); -1 for
+        everyone (every incident heard as hostile) when framing is switched off."""
+        if params.mechanisms.framing and self.profile.outlets:
+            return self.persons.valence
+        return np.broadcast_to(np.float32(-1.0), self.persons.valence.shape)
 
     def update(
         self,
@@ -181,10 +249,10 @@ class Public:
             persons.elite,
             per_power(params, "stereotype") * mech.stereotypes,
             per_power(params, "prestige"),
-            persons.personal,
+            self.personal(params),
             persons.ties,
-            rules.drive(exposure, signals, access, self.gated),
-            self._hits(params, incidents_rng),
+            *self._monthly_drive(params, exposure, signals, access),
+            self._framed(params, incidents_rng),
             network.indptr,
             network.indices,
             update_rates(params),
@@ -198,22 +266,172 @@ class Public:
                 params.identity.decay,
             )
 
-    def _hits(self, params: Parameters, rng: np.random.Generator) -> np.ndarray:
-        """Hostile incidents each person heard of this month (N, P): Poisson counts per
-        power, each heard with chance ``backlash.reach`` (expected values when exposure is
-        not stochastic)."""
+    # --- generations ---------------------------------------------------------------------
+
+    def renew(self, params: Parameters, signals: np.ndarray, month: int, rng) -> int:
+        """One month of demography (docs/ODD.md, "Generations"): everyone ages a month. Every
+        :data:`RENEWAL_MONTHS` months (``month`` is a month index), persons move to their
+        new age band, and persons leave by age-specific
+        mortality, emigration of their group and, where the population grows, a uniform
+        thinning that keeps the fixed number of rows a representative sample; newcomers
+        take the rows they leave: persons turning the entry age, or adult immigrants of
+        groups with net immigration, drawn in the same region. Returns the number of
+        newcomers."""
+        year = month // 12
+        persons, profile = self.persons, self.profile
+        d = profile.demography
+        if d is None or not params.mechanisms.demography:
+            return 0
+        persons.age_months += 1
+        if month % RENEWAL_MONTHS:  # everyone ages monthly; bands, leavers, newcomers
+            return 0  # every RENEWAL_MONTHS months
+        band = age_band(profile, persons.age_months)
+        aged = np.flatnonzero(band != persons.age)
+        persons.age = band
+        groups = list(profile.groups)
+        migration = np.array([d.migration.get(g, 0.0) for g in groups])
+        composition = np.bincount(persons.ethnicity, minlength=len(groups)) / persons.size
+        immigration = float(composition @ np.maximum(migration, 0.0))
+        hazard = (
+            np.array([d.mortality[a] for a in profile.ages])[band]
+            + np.maximum(-migration, 0.0)[persons.ethnicity]
+        )
+        inflow = d.entrants + immigration
+        mean_hazard = float(hazard.mean())
+        years = RENEWAL_MONTHS / 12.0
+        self.adults *= float(np.exp((inflow - mean_hazard) * years))
+        leave = rng.random(persons.size, np.float32) < (
+            1.0 - np.exp(-(hazard + max(0.0, inflow - mean_hazard)) * years)
+        )
+        leave |= persons.age_months + RENEWAL_MONTHS > d.oldest * 12  # would pass the oldest age
+        rows = np.flatnonzero(leave)
+        if rows.size:
+            self._replace(params, rows, year, rng, inflow, immigration, migration)
+            aged = np.union1d(aged, rows)
+        if aged.size:
+            self._refresh_engagement(aged)
+        if rows.size:
+            self.settle(params, signals, rows)
+        return int(rows.size)
+
+    def _replace(self, params, rows, year, rng, inflow, immigration, migration) -> None:
+        """Draw newcomers into ``rows``: region and area are the row's, the rest from the
+        profile (ethnicity given the region)."""
+        persons, profile, d = self.persons, self.profile, self.profile.demography
+        groups = list(profile.groups.values())
+        n = rows.size
+        immigrant = rng.random(n) < (immigration / inflow if inflow > 0 else 0.0)
+        entrants = np.array([d.entrant_shares[g] for g in profile.groups])
+        movers = np.maximum(migration, 0.0) * np.array([g.share for g in groups])
+        ethnicity = np.empty(n, np.int8)
+        for r in range(len(profile.regions)):
+            in_region = np.array([g.regions.get(profile.regions[r], 0.0) for g in groups])
+            for kind, weights in ((False, entrants), (True, movers)):
+                chosen = np.flatnonzero((persons.region[rows] == r) & (immigrant == kind))
+                w = weights * in_region
+                if chosen.size and w.sum() > 0:
+                    ethnicity[chosen] = categorical(rng, list(w), chosen.size)
+                elif chosen.size:  # nobody of those groups lives here: any entrant's group
+                    ethnicity[chosen] = categorical(rng, list(entrants), chosen.size)
+        # turned the entry age at some month since the last renewal
+        age_months = (d.entry_age * 12 + rng.integers(0, RENEWAL_MONTHS, n)).astype(np.int16)
+        if immigrant.any():
+            band = categorical(rng, list(profile.ages.values()), int(immigrant.sum()))
+            age_months[immigrant] = months_in_band(rng, profile, band)
+        drawn = draw_attributes(
+            profile,
+            params,
+            rng,
+            ethnicity,
+            persons.urban[rows],
+            persons.region[rows],
+            age_months,
+            year,
+        )
+        persons.identity[rows] = drawn["identity_baseline"]
+        for name, values in drawn.items():
+            getattr(persons, name)[rows] = values
+        persons.person_id[rows] = np.arange(persons.next_id, persons.next_id + n)
+        persons.next_id += n
+        self._refresh_rows(rows)
+        for flag in ("elite", "ngo"):
+            flags = getattr(persons, flag)
+            lost = int(flags[rows].sum())
+            flags[rows] = False
+            if lost:
+                chosen = self._pick_eligible(flag, lost, rng)
+                flags[chosen] = True
+                self._refresh_engagement(chosen)
+
+    def _pick_eligible(self, flag: str, count: int, rng) -> np.ndarray:
+        """``count`` persons, drawn at random, who may hold ``flag`` (elites: urban, aged
+        30-59; NGO links: urban) and hold none: by rejection, so a month costs what it
+        replaces, not the population's size."""
+        persons = self.persons
+        flags = getattr(persons, flag)
+        chosen: list[int] = []
+        for _ in range(100):  # eligible persons are a large share: a few rounds do
+            draw = rng.integers(0, persons.size, 4 * count + 8)
+            ok = persons.urban[draw] & ~flags[draw]
+            if flag == "elite":
+                ok &= elite_eligible(persons.age[draw], persons.urban[draw])
+            chosen = list(dict.fromkeys([*chosen, *draw[ok].tolist()]))[:count]
+            if len(chosen) == count:
+                break
+        return np.array(chosen, dtype=np.int64)
+
+    def _refresh_engagement(self, rows: np.ndarray) -> None:
+        persons = self.persons
+        persons.engagement[rows] = engagement(
+            self.profile,
+            persons.age[rows],
+            persons.urban[rows],
+            persons.elite[rows],
+            persons.ngo[rows],
+        )
+
+    def _monthly_drive(self, params, exposure, signals, access) -> tuple:
+        """The kernel's drive arguments: the drive of every channel but the outlets', and
+        the outlets' channel apart (its column of ``exposure``, the powers' signal in it and
+        the diets' access), which the kernel adds person by person (no (N, P) temporary)."""
+        outlet_access = self.outlet_access(params)
+        c = self.outlet_channel
+        if outlet_access is None:
+            drive = rules.drive(exposure, signals, access, self.gated)
+            return drive, exposure, c, np.empty(0), np.empty((0, 0), np.float32)
+        others = signals.copy()
+        others[:, c] = 0.0
+        drive = rules.drive(exposure, others, access, self.gated)
+        return drive, exposure, c, signals[:, c].copy(), outlet_access
+
+    def personal(self, params: Parameters) -> np.ndarray:
+        """Each person's own deviation of the cultural baseline (N, P): the personal term
+        plus the raise from family ties (kept until ``kin_bonus`` or the persons change)."""
+        persons = self.persons
+        bonus = params.persuasion.kin_bonus if params.mechanisms.kinship else 0.0
+        return self._cached(
+            "personal",
+            np.array([bonus]),
+            lambda rows: persons.personal[rows] + np.float32(bonus) * persons.kin[rows],
+        )
+
+    def _framed(self, params: Parameters, rng: np.random.Generator) -> np.ndarray:
+        """Incidents each person heard of this month times their framing (N, P): Poisson
+        counts per power, each heard with chance ``backlash.reach`` (expected values when
+        exposure is not stochastic), times :meth:`valence`."""
         n = self.persons.size
         rate = per_power(params, "hostility") / 12.0
         reach = params.backlash.reach
+        valence = self.valence(params)
         if not params.mechanisms.stochastic_exposure:
-            return np.broadcast_to(rate * reach, (n, rate.size))
+            return (rate * reach)[None, :] * valence
         incidents = rng.poisson(rate)
         if not incidents.any():
-            return np.broadcast_to(0.0, (n, rate.size))  # no memory for a quiet month
-        hits = np.zeros((n, rate.size), np.float32)
+            return np.empty((0, 0), np.float32)  # a quiet month (see monthly_attraction)
+        framed = np.zeros((n, rate.size), np.float32)
         for p in np.flatnonzero(incidents):
-            hits[:, p] = rng.binomial(incidents[p], reach, n)
-        return hits
+            framed[:, p] = rng.binomial(incidents[p], reach, n) * valence[:, p]
+        return framed
 
     def members(self, groups: GroupFilter) -> np.ndarray:
         """Flags of the persons a group filter selects (everyone for an empty filter)."""
@@ -249,6 +467,7 @@ def update_rates(params: Parameters) -> rules.Rates:
         elite_stereotype=params.population.elite_stereotype,
         ties_bonus=params.persuasion.ties_bonus,
         backlash=params.backlash.strength if mech.backlash else 0.0,
+        comparison=params.persuasion.comparison if mech.comparison else 0.0,
         social=params.social.rate if mech.social_influence else 0.0,
         confidence=params.social.confidence,
     )

@@ -41,34 +41,34 @@ def stereotype(susceptibility, mean, identity, elite_factor):
     return min(1.0, max(0.0, mean * susceptibility * (0.5 + identity) * elite_factor))
 
 
-@numba.vectorize(["float64(float64, float64, float64, float64, float64, float64)"], **_JIT)
-def cultural_baseline(affinity, stereotype, prestige, personal, tie, ties_bonus):
+@numba.vectorize(["float64(float64, float64, float64, float64, float64)"], **_JIT)
+def cultural_baseline(receptivity, prestige, personal, tie, ties_bonus):
     """The attraction a person relaxes to without signals, a0_ip in [0, 1].
 
-    a0 = clip(f (1 - s) prestige_p + e_ip + ties_bonus * tie_ip): affinity scaled by the
-    power's emitter strength, a personal deviation e_ip, and a raise for education ties
-    (alumni keep the West from collapsing, P6).
+    a0 = clip(r prestige_p + e_ip + ties_bonus * tie_ip): the person's receptivity to the
+    power scaled by its emitter strength (its reputation in the world), a personal
+    deviation e_ip, and a raise for education ties (alumni keep the West from collapsing,
+    P6). Signals move attraction from there toward r (:func:`persuasion`).
     """
-    raw = affinity * (1.0 - stereotype) * prestige + personal + ties_bonus * tie
+    raw = receptivity * prestige + personal + ties_bonus * tie
     return min(1.0, max(0.0, raw))
 
 
 @numba.vectorize(["float64(float64, float64, float64, float64)"], **_JIT)
 def receptivity(affinity, stereotype, identity, resistance):
-    """Receptivity f_ip (1 - s_ip)(1 - rho iota_i) (docs/ODD.md §7.4)."""
+    """Receptivity r_ip = f_ip (1 - s_ip)(1 - rho iota_i): the attraction a power's messages
+    argue a person toward, at most the affinity (docs/ODD.md §7.4)."""
     return affinity * (1.0 - stereotype) * (1.0 - resistance * identity)
 
 
-@numba.vectorize(["float64(float64, float64, float64)"], **_JIT)
-def persuasion(attraction, pressure, rate):
-    """Gain alpha (1 - a) x pressure: saturates as attraction approaches 1."""
-    return rate * (1.0 - attraction) * pressure
-
-
 @numba.vectorize(["float64(float64, float64, float64, float64)"], **_JIT)
-def backlash(attraction, hits, identity, strength):
-    """Loss beta k_ip iota_i a_ip from hostile incidents a person heard of (study §5.2)."""
-    return strength * hits * identity * attraction
+def persuasion(attraction, drive, receptivity, rate):
+    """Gain alpha D r (1 - a): every message a person accepts moves attraction part of the
+    way toward the position it argues, full attraction (the linear discrepancy model of
+    attitude change with the message at 1, Hunter, Danes & Cohen 1984); the weight of a
+    message is the drive D times the receptivity r, so persuasion saturates as attraction
+    approaches 1."""
+    return rate * drive * receptivity * (1.0 - attraction)
 
 
 @numba.vectorize(["float64(float64, float64, float64)"], **_JIT)
@@ -90,22 +90,43 @@ def language_access(speaks: NDArray[np.bool_], availability: Array) -> Array:
     return access
 
 
-def drive(exposure: Array, signal: Array, access: Array, gated: NDArray[np.bool_]) -> Array:
-    """Signal reaching each person: sum_c E_ic S_pc (acc_ip if channel c is language-gated).
+def drive(
+    exposure: Array,
+    signal: Array,
+    access: Array,
+    gated: NDArray[np.bool_],
+    outlet_access: Array | None = None,
+    outlet_channel: int = -1,
+) -> Array:
+    """Signal reaching each person: sum_c E_ic S_pc A_ipc, where A is 1 for a channel open to
+    all, language access acc_ip for a language-gated channel, and the media diet's access
+    (``outlet_access``) for the channel the followed outlets carry (``outlet_channel``).
 
-    Two matrix products (BLAS) rather than a loop: the heaviest arithmetic of a month.
+    Matrix products (BLAS) rather than a loop: the heaviest arithmetic of a month.
 
     Args:
         exposure: (N, C) engagement with each channel this month (0/1, or its chance).
         signal: (P, C) efficiency x effort x presence x (1 - screening).
         access: (N, P) language access to each power.
         gated: (C,) which channels need a shared language.
+        outlet_access: (N, P) share of each power's content in the outlets each person
+            follows, or None (then the outlet channel is language-gated like the others).
     """
     dtype = exposure.dtype  # float32 keeps a month's temporaries small
-    through_language = exposure @ (signal * gated).T.astype(dtype)
-    direct = exposure @ (signal * ~gated).T.astype(dtype)
+    by_language = gated.copy()
+    if outlet_access is not None:
+        by_language[outlet_channel] = False
+    open_to_all = ~gated
+    through_language = exposure @ (signal * by_language).T.astype(dtype)
+    direct = exposure @ (signal * open_to_all).T.astype(dtype)
     through_language *= access
     through_language += direct
+    if outlet_access is not None:
+        column = np.multiply.outer(
+            exposure[:, outlet_channel], signal[:, outlet_channel].astype(dtype)
+        )
+        column *= outlet_access
+        through_language += column
     return through_language
 
 
@@ -132,6 +153,24 @@ def neighbour_pulls(attraction, indptr, indices, i, confidence, pull, count):
             pull[p] /= count[p]
 
 
+@numba.vectorize(["float64(float64, float64, float64, float64)"], **_JIT)
+def framed_response(attraction, framed, identity, strength):
+    """Change of attraction from news of incidents heard, framed by the outlets a person
+    follows: ``framed`` is the number heard times their mean framing (-1 condemns, +1
+    justifies). Condemned news lowers attraction by beta |framed| iota a (the backlash of
+    study §5.2, stronger with national identity); justified news raises it by beta framed
+    (1 - iota)(1 - a) (a rally, stronger for those with weaker national identity)."""
+    if framed < 0.0:
+        return strength * framed * identity * attraction
+    return strength * framed * (1.0 - identity) * (1.0 - attraction)
+
+
+def backlash(attraction, hits, identity, strength):
+    """Loss beta k_ip iota_i a_ip from hostile incidents heard, unframed (study §5.2): the
+    framed response to news everyone condemns."""
+    return -framed_response(attraction, -np.asarray(hits, np.float64), identity, strength)
+
+
 class Rates(NamedTuple):
     """The scalar parameters of one month's attraction update (see :func:`monthly_attraction`)."""
 
@@ -141,6 +180,7 @@ class Rates(NamedTuple):
     elite_stereotype: float  # e for elites
     ties_bonus: float
     backlash: float  # beta (0 when backlash is switched off)
+    comparison: float  # sigma (0 when comparison is switched off)
     social: float  # mu (0 when social influence is switched off)
     confidence: float  # epsilon
 
@@ -157,51 +197,124 @@ def monthly_attraction(
     personal,
     ties,
     drive,
-    hits,
+    exposure,
+    media_channel,
+    media_signal,
+    media_access,
+    framed,
     indptr,
     indices,
     rates,
 ):
     """Next month's attraction of every person to every power (step 3 of the schedule, docs/ODD.md).
 
-    a' = clip(a + persuasion - relaxation - backlash + social influence, 0, 1), each term
-    the rule of the same name, computed in one pass over persons. Synchronous: reads only
-    ``attraction`` (this month) and writes a new array.
+    a' = clip(a + persuasion - relaxation + framed news + comparison + social influence, 0,
+    1), each term the rule of the same name, computed in one pass over persons. Synchronous:
+    reads only ``attraction`` (this month) and writes a new array.
 
     Args:
         attraction: (N, P) this month's attraction.
         identity: (N,) national identity.
-        affinity, susceptibility, personal: (N, P) fixed personal terms.
+        affinity, susceptibility: (N, P) fixed personal terms. personal: (N, P) the
+            personal deviation of the baseline plus the raise from family ties.
         elite: (N,) elite flags. ties: (N, P) education ties.
         stereotype_means, prestige: (P,) powers' stereotype means (0 when stereotypes are
             switched off) and emitter strengths.
-        drive: (N, P) signal reaching each person this month (:func:`drive`).
-        hits: (N, P) incidents heard this month.
+        drive: (N, P) signal reaching each person this month through every channel but the
+            one the media outlets carry (:func:`drive` without ``outlet_access``).
+        exposure: (N, C) this month's exposure to each channel; media_channel: the column
+            of the channel the outlets carry, media_signal: (P,) the powers' signal in it,
+            media_access: (N, P) what the followed outlets carry of each power
+            (:func:`drive`'s ``outlet_access``); media_signal is empty (size 0) when that
+            channel is language-gated like the others and already in ``drive``.
+        framed: (N, P) incidents heard this month times their mean framing in the outlets
+            each person follows (-1 for everyone when framing is switched off); empty
+            (size 0) in a month nobody hears of any incident.
         indptr, indices: the network in CSR form.
         rates: :class:`Rates`.
+
+    Comparison: a news-driven change x_ip toward power p moves the person's other
+    attitudes by -sigma x_ip a_iq / sum_{r != p} a_ir ("someone else will take its place").
     """
     n, powers = attraction.shape
     out = np.empty((n, powers))
     pull, count = np.zeros(powers), np.empty(powers)
+    news = np.empty(powers)
+    outlets = media_signal.size > 0
+    quiet = framed.size == 0  # no incident heard by anyone this month
     for i in range(n):
         elite_factor = rates.elite_stereotype if elite[i] else 1.0
         ident = identity[i]
         if rates.social > 0.0:
             neighbour_pulls(attraction, indptr, indices, i, rates.confidence, pull, count)
+        total = 0.0
+        heard = False
         for p in range(powers):
             a = attraction[i, p]
+            total += a
             f = affinity[i, p]
             s = stereotype(susceptibility[i, p], stereotype_means[p], ident, elite_factor)
-            base = cultural_baseline(
-                f, s, prestige[p], personal[i, p], ties[i, p], rates.ties_bonus
-            )
-            pressure = drive[i, p] * receptivity(f, s, ident, rates.resistance)
-            change = persuasion(a, pressure, rates.persuasion)
+            r = receptivity(f, s, ident, rates.resistance)
+            base = cultural_baseline(r, prestige[p], personal[i, p], ties[i, p], rates.ties_bonus)
+            d = drive[i, p]
+            if outlets:
+                d += exposure[i, media_channel] * media_signal[p] * media_access[i, p]
+            change = persuasion(a, d, r, rates.persuasion)
             change -= relaxation(a, base, rates.relaxation)
-            change -= backlash(a, hits[i, p], ident, rates.backlash)
+            news[p] = 0.0
+            if quiet:
+                pass
+            elif framed[i, p] != 0.0:
+                news[p] = framed_response(a, framed[i, p], ident, rates.backlash)
+                heard = True
+                change += news[p]
             change += rates.social * pull[p]
-            out[i, p] = min(1.0, max(0.0, a + change))
+            out[i, p] = a + change
+        for q in range(powers):
+            if heard and rates.comparison > 0.0:
+                a = attraction[i, q]
+                for p in range(powers):
+                    others = total - attraction[i, p]
+                    if p != q and news[p] != 0.0 and others > 0.0:
+                        out[i, q] -= rates.comparison * news[p] * a / others
+            out[i, q] = min(1.0, max(0.0, out[i, q]))
     return out
+
+
+ANSWER_GRID = 4096
+"""Points of the table of the logistic answer function that :func:`share_answering_yes`
+interpolates (error below 1e-6 for spreads of 0.01 and more)."""
+
+
+@numba.njit(**_JIT)
+def shares_answering_yes(latent, cuts, spread):
+    """For each cut k and column (power) p, the mean over persons (rows) of the chance of a
+    yes answer, 1 / (1 + exp(-(a - cut_k) / spread)) (:func:`sim.model.survey.answer_yes`),
+    for a latent a in [0, 1], in one pass over the persons (K, P): the function is
+    tabulated once on a grid of [0, 1] and interpolated linearly, so the monthly measures
+    of a poll's shares cost no exponential per person."""
+    n, powers = latent.shape
+    grid = np.empty((cuts.size, ANSWER_GRID + 1))
+    for c in range(cuts.size):
+        for k in range(ANSWER_GRID + 1):
+            a = k / ANSWER_GRID
+            if spread > 0.0:
+                z = min(60.0, max(-60.0, (a - cuts[c]) / spread))
+                grid[c, k] = 1.0 / (1.0 + np.exp(-z))
+            else:
+                grid[c, k] = 1.0 if a > cuts[c] else 0.0
+    total = np.zeros((cuts.size, powers))
+    for i in range(n):
+        for p in range(powers):
+            a = latent[i, p]
+            x = min(1.0, max(0.0, a)) * ANSWER_GRID
+            k = min(int(x), ANSWER_GRID - 1)
+            for c in range(cuts.size):
+                if spread > 0.0:
+                    total[c, p] += grid[c, k] + (x - k) * (grid[c, k + 1] - grid[c, k])
+                elif a > cuts[c]:
+                    total[c, p] += 1.0
+    return total / max(n, 1)
 
 
 def project_to_simplex(values: Array) -> Array:
@@ -340,48 +453,93 @@ def identity_update(
 # --- persons at rest, and what one more unit of signal would bring -------------------------
 
 
-def expected_backlash(identity: Array, hostility: Array, strength: float, reach: float) -> Array:
-    """Expected monthly backlash rate per person and power (N, P): beta x reach x incidents a
-    month x identity (the mean of :func:`backlash`'s factor when counts are Poisson).
+def expected_news(
+    identity: Array, hostility: Array, valence: Array, strength: float, reach: float
+) -> tuple[Array, Array]:
+    """Expected monthly loss and gain rates per person and power (N, P) from framed news of
+    incidents (the means of :func:`framed_response`'s factors when counts are Poisson):
+    loss beta reach k max(-v, 0) iota, gain beta reach k max(v, 0)(1 - iota).
 
     Args:
         identity: (N,) national identity. hostility: (P,) incidents a month.
+        valence: (N, P) mean framing of the outlets each person follows.
     """
-    return strength * reach * hostility[None, :] * identity[:, None]
+    heard = strength * reach * hostility[None, :] * valence
+    ident = identity[:, None]
+    return np.maximum(-heard, 0.0) * ident, np.maximum(heard, 0.0) * (1.0 - ident)
 
 
 def equilibrium_attraction(
-    pressure: Array, baseline: Array, rate: float, relaxation: float, backlash_rate: Array
+    drive: Array,
+    receptivity: Array,
+    baseline: Array,
+    rate: float,
+    relaxation: float,
+    loss: Array,
+    gain: Array | float = 0.0,
 ) -> Array:
-    """The attraction at which persuasion, relaxation and expected backlash balance:
-    a* = (alpha D + delta a0) / (alpha D + delta + b), clipped to [0, 1]."""
-    gain = rate * pressure
-    loss = relaxation + backlash_rate
-    return np.clip((gain + relaxation * baseline) / np.maximum(gain + loss, 1e-12), 0, 1)
+    """The attraction at which persuasion, relaxation and expected news balance:
+    a* = (alpha D r + delta a0 + g) / (alpha D r + delta + b + g), clipped to [0, 1], with b
+    and g the expected loss and gain rates of :func:`expected_news` (the comparison between
+    powers, second order in news, is left out of this start)."""
+    pull = rate * drive * receptivity
+    total = pull + relaxation + loss + gain
+    level = pull + relaxation * baseline + gain
+    return np.clip(level / np.maximum(total, 1e-12), 0, 1)
+
+
+def channel_reach(
+    access: Array,
+    gated: NDArray,
+    power: int,
+    outlet_access: Array | None = None,
+    outlet_channel: int = -1,
+) -> Array:
+    """How far each channel of one power can reach each person (N, C): 1 where the channel
+    is open to all, language access where it is gated, the outlets' access for the channel
+    the outlets carry (see :func:`drive`)."""
+    reach = np.where(gated, access[:, power, None], 1.0)
+    if outlet_access is not None:
+        reach[:, outlet_channel] = outlet_access[:, power]
+    return reach
 
 
 def marginal_gain(
-    receptivity: Array, attraction: Array, access: Array, engagement: Array, gated: NDArray
+    receptivity: Array,
+    attraction: Array,
+    access: Array,
+    engagement: Array,
+    gated: NDArray,
+    outlet_access: Array | None = None,
+    outlet_channel: int = -1,
 ) -> Array:
-    """Sum over persons of engagement x access (where the channel needs a shared language) x
-    receptivity x (1 - a), per power and channel (P, C): what one more unit of signal would
-    bring this month. Divide by the number of persons for the mean."""
+    """Sum over persons of engagement x reach (:func:`channel_reach`) x receptivity x
+    (1 - a), per power and channel (P, C): what one more unit of signal would bring this
+    month. Divide by the number of persons for the mean."""
     room = receptivity * (1.0 - attraction)
     total = np.zeros((access.shape[1], gated.size))
     for p in range(access.shape[1]):
-        reach = np.where(gated, access[:, p, None], 1.0) * engagement
+        reach = channel_reach(access, gated, p, outlet_access, outlet_channel) * engagement
         total[p] += room[:, p] @ reach
     return total
 
 
-def heard_shares(access: Array, engagement: Array, signals: Array, gated: NDArray) -> Array:
+def heard_shares(
+    access: Array,
+    engagement: Array,
+    signals: Array,
+    gated: NDArray,
+    outlet_access: Array | None = None,
+    outlet_channel: int = -1,
+) -> Array:
     """Share of each channel's foreign signal reaching persons that comes from each power
-    (P, C): engagement x language access (where the channel needs one) x signal, summed over
-    persons, as a share of all powers' total in that channel."""
+    (P, C): engagement x reach (:func:`channel_reach`) x signal, summed over persons, as a
+    share of all powers' total in that channel."""
     engagement = engagement.astype(np.float64)
-    through_language = (access.T.astype(np.float64) @ engagement) / engagement.shape[0]
-    direct = engagement.mean(axis=0)[None, :]
-    heard = np.where(gated[None, :], through_language, direct) * signals
+    heard = np.empty_like(signals, dtype=np.float64)
+    for p in range(signals.shape[0]):
+        reach = channel_reach(access, gated, p, outlet_access, outlet_channel)
+        heard[p] = (reach * engagement).mean(axis=0) * signals[p]
     total = heard.sum(axis=0, keepdims=True)
     return np.divide(heard, total, out=np.zeros_like(heard), where=total > 0)
 

@@ -1,0 +1,111 @@
+"""Generations: persons age, leave and are replaced, and the population follows the country
+profile's demography (docs/ODD.md, "Generations")."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from sim.inputs.scenario import load_with_profile
+from sim.model.model import MultivectorModel
+from sim.model.population import adults_in, age_band, start_shares
+
+CENSUS = {"Kazakh": 0.704, "Russian": 0.155, "Uzbek": 0.032, "Ukrainian": 0.020, "Uyghur": 0.015}
+"""The 2021 census (facts file, "Population, 2021 census")."""
+
+
+def _model(until: str = "2027-12", **overrides) -> MultivectorModel:
+    spec, profile, _ = load_with_profile("baseline", {"run.population": 6000} | overrides)
+    return MultivectorModel(spec, profile, tables=False, until=until)
+
+
+@pytest.fixture(scope="module")
+def yearly():
+    """A baseline run, 2015-2027, with the population's composition and size each January."""
+    model = _model()
+    years = {}
+    for year in range(2015, 2028):
+        model.run_to(f"{year}-01")
+        pop = model.public.persons
+        years[year] = {
+            "shares": np.bincount(pop.ethnicity, minlength=len(CENSUS) + 2) / pop.size,
+            "adults": model.public.adults,
+            "oldest": int(pop.age_months.max()),
+            "ids": pop.person_id.copy(),
+        }
+    return model, years
+
+
+def test_composition_follows_the_profile_demography_year_by_year(yearly):
+    model, years = yearly
+    groups = list(model.profile.groups)
+    for year, seen in years.items():
+        expected = start_shares(model.profile, year)
+        for k, group in enumerate(groups):
+            assert seen["shares"][k] == pytest.approx(expected[k], abs=0.012), (year, group)
+
+
+def test_the_census_composition_holds_in_2021_within_a_point(yearly):
+    model, years = yearly
+    groups = list(model.profile.groups)
+    for group, share in CENSUS.items():
+        assert years[2021]["shares"][groups.index(group)] == pytest.approx(share, abs=0.01), group
+
+
+def test_size_follows_the_profile_demography(yearly):
+    """Year by year near the profile's projection at its own age structure (the model's
+    population ages, so deaths drift up: 3 %), and within 1 % of the census in 2021."""
+    model, years = yearly
+    for year, seen in years.items():
+        assert seen["adults"] == pytest.approx(adults_in(model.profile, year), rel=0.03), year
+    assert years[2021]["adults"] == pytest.approx(model.profile.demography.adults, rel=0.01)
+
+
+def test_the_population_renews(yearly):
+    model, years = yearly
+    gone = np.setdiff1d(years[2015]["ids"], years[2027]["ids"]).size / years[2015]["ids"].size
+    assert 0.15 < gone < 0.45  # deaths, emigration and thinning over 12 years
+    oldest = model.profile.demography.oldest
+    assert all(seen["oldest"] < oldest * 12 for seen in years.values())
+
+
+def test_the_soviet_schooled_cohort_shrinks_and_the_young_arrive(yearly):
+    model, _ = yearly
+    pop = model.public.persons
+    born = 2027 - pop.age_months // 12
+    # (a year of birth from whole years of age is off by one at most)
+    assert np.all(pop.cohort[born > 1986] == pop.labels["cohort"].index("independence"))
+    assert pop.age_months.min() >= model.profile.demography.entry_age * 12
+
+
+def test_without_demography_nobody_ages_or_leaves():
+    model = _model("2016-12", **{"mechanisms.demography": False})
+    before = model.public.persons.age_months.copy(), model.public.persons.person_id.copy()
+    model.run_to()
+    np.testing.assert_array_equal(model.public.persons.age_months, before[0])
+    np.testing.assert_array_equal(model.public.persons.person_id, before[1])
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.lists(st.integers(0, 1300), min_size=1, max_size=50))
+def test_every_age_falls_in_a_band_and_bands_are_ordered(months):
+    _, profile, _ = load_with_profile("baseline")
+    ages = np.array(months) + 15 * 12
+    bands = age_band(profile, ages)
+    assert bands.min() >= 0 and bands.max() < len(profile.ages)
+    order = np.argsort(ages, kind="stable")
+    assert np.all(np.diff(bands[order]) >= 0)
+
+
+@settings(max_examples=5, deadline=None)
+@given(st.integers(0, 2**31 - 1))
+def test_no_one_outlives_the_oldest_age(seed):
+    spec, profile, _ = load_with_profile("baseline", {"run.population": 300, "run.seed": seed})
+    model = MultivectorModel(spec, profile, tables=False, until="2020-12")
+    oldest = profile.demography.oldest * 12
+    while model.month < model.last_month:
+        model.step()
+        assert model.public.persons.age_months.max() < oldest
+        assert np.unique(model.public.persons.person_id).size == model.public.size

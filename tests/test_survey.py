@@ -1,0 +1,69 @@
+"""Survey instruments: what persons answer to a poll's questions (docs/ODD.md, "Survey
+instruments")."""
+
+from __future__ import annotations
+
+import numpy as np
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from hypothesis.extra.numpy import arrays
+
+from sim.inputs.scenario import load_with_profile
+from sim.model import survey
+from sim.model.model import MultivectorModel
+
+unit = st.floats(0, 1)
+
+
+@given(arrays(np.float64, 20, elements=unit), arrays(np.float64, 20, elements=unit),
+       st.floats(0, 0.5), st.floats(0, 0.2))  # fmt: skip
+def test_the_three_answers_are_chances_that_sum_to_one(before, after, tolerance, spread):
+    for shares in (
+        survey.change(before, after, tolerance, spread),
+        survey.sympathy(before, after, tolerance, spread),
+    ):
+        assert np.all(shares >= -1e-12) and np.all(shares <= 1 + 1e-12)
+        np.testing.assert_allclose(shares.sum(axis=-1), 1.0)
+
+
+@given(arrays(np.float64, 20, elements=unit), unit, st.floats(0, 0.2))
+def test_a_higher_attraction_never_lowers_the_chance_of_a_favourable_answer(a, cut, spread):
+    ordered = np.sort(a)
+    answers = survey.favourable(ordered, cut, spread)
+    assert np.all(np.diff(answers) >= -1e-12)
+
+
+def test_a_change_beyond_the_tolerance_is_reported_and_a_small_one_is_not():
+    before = np.full(4, 0.5)
+    after = np.array([0.1, 0.48, 0.52, 0.9])
+    shares = survey.change(before, after, 0.125, 0.03)
+    np.testing.assert_array_equal(shares.argmax(axis=1), [0, 1, 1, 2])  # worse, same, same, better
+
+
+def test_with_no_events_and_no_adaptation_almost_everyone_answers_unchanged():
+    """Attitudes at rest stay at rest: two years apart, the panel answers 'unchanged'. The
+    answer function alone makes 3 % report a change of nothing (2 x logistic(-0.125 / 0.03));
+    monthly chance in exposure adds about two points."""
+    spec, profile, _ = load_with_profile(
+        "baseline", {"run.population": 3000, "mechanisms.adaptation": False}
+    )
+    spec = spec.model_copy(update={"events": []})
+    model = MultivectorModel(spec, profile, tables=False, until="2017-01")
+    pop = model.public.persons
+    ids, before = pop.person_id.copy(), pop.attraction.copy()
+    model.run_to()
+    _, i0, i1 = np.intersect1d(ids, pop.person_id, return_indices=True)
+    s = model.params.survey
+    shares = survey.change(before[i0], pop.attraction[i1], s.change_tolerance, s.spread)
+    unchanged = shares[..., 1].mean(axis=0)
+    assert np.all(unchanged > 0.94), unchanged
+
+
+@settings(max_examples=30, deadline=None)
+@given(arrays(np.float64, (15, 3), elements=unit), unit, st.floats(0.01, 0.2) | st.just(0.0))
+def test_the_compiled_share_equals_the_mean_of_the_answers(a, cut, spread):
+    from sim.model import rules
+
+    expected = survey.favourable(a, cut, spread).mean(axis=0)
+    shares = rules.shares_answering_yes(a, np.array([cut, 0.5]), spread)
+    np.testing.assert_allclose(shares[0], expected, atol=1e-5)
