@@ -140,13 +140,17 @@ def run_ensemble(
     *,
     workers: int | None = None,
     until: str | None = None,
+    snapshots: list[str] | None = None,
     **parameters: Any,
 ) -> Result:
     """``reps`` runs of a scenario, seeded from one root seed, on ``workers`` processes
-    (default: every core); the tables gain a ``run`` column."""
+    (default: every core); the tables, and the person-level ``snapshots`` at the months
+    asked for, gain a ``run`` column."""
     from sim.experiments import ensemble, runner
 
-    request = runner.plan(scenario, overrides=_overrides(parameters), until=until)
+    request = runner.plan(
+        scenario, overrides=_overrides(parameters), until=until, snapshots=snapshots
+    )
     return ensemble.run_ensemble(request, reps, workers)
 
 
@@ -167,8 +171,9 @@ def load_results(source: str | Path | MultivectorModel | Result) -> Saved:
 def draw(
     kind: str, results: Saved, *, at: str | None = None, path: str | Path | None = None
 ) -> Figure:
-    """A figure of results (``trajectories``, ``alignment``, ``balance``, ``groups`` or
-    ``channels``), saved to ``path`` too when one is given. ``at``: a month to mark."""
+    """A figure of results (``trajectories``, ``alignment``, ``balance``, ``groups``,
+    ``channels`` or ``changes``: the last needs results with two snapshot dates), saved to
+    ``path`` too when one is given. ``at``: a month to mark."""
     from sim.results import plots
 
     if kind not in plots.FIGURES:

@@ -14,13 +14,16 @@ from sim.results import compare, plots
 from sim.results import saved as results
 from sim.results.writing import write
 
+SNAPSHOTS = ["2016-06", "2017-12"]
+"""Two snapshot dates: the runs' changes.csv, for --kind changes."""
+
 
 def saved_run(folder: Path, reps: int | None = None, **overrides) -> results.Saved:
     from datetime import UTC, datetime
 
     from sim.experiments.ensemble import run_ensemble
 
-    plan = runner.plan(TINY, overrides={"run.population": 200, **overrides})
+    plan = runner.plan(TINY, overrides={"run.population": 200, **overrides}, snapshots=SNAPSHOTS)
     result = runner.execute(plan) if reps is None else run_ensemble(plan, reps, workers=1)
     write(result, plan, folder, datetime.now(UTC))
     return results.load(folder)
@@ -82,7 +85,8 @@ def test_a_missing_or_incomplete_folder_is_named(tmp_path, single):
 
 def test_plot_command_from_a_saved_folder(tmp_path):
     folder = tmp_path / "r"
-    done = invoke("run", TINY, "--population", "200", "--out", folder, "--quiet")
+    dates = [arg for date in SNAPSHOTS for arg in ("--snapshot", date)]
+    done = invoke("run", TINY, "--population", "200", *dates, "--out", folder, "--quiet")
     assert done.exit_code == 0, done.output
     for kind in plots.KINDS:
         done = invoke("plot", folder, "--kind", kind, "--format", "svg")

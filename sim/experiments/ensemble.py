@@ -27,13 +27,20 @@ SINGLE_THREADED = {
 """Each worker uses one core: several threaded workers on two cores would oversubscribe."""
 
 
-def run_replicate(plan: Plan, index: int) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
-    """Run replicate ``index`` of a plan; its tables with a ``run`` column."""
+def run_replicate(
+    plan: Plan, index: int
+) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, dict[str, pd.DataFrame]]:
+    """Run replicate ``index`` of a plan: its tables (time series, groups, channels) and its
+    person-level snapshots at the plan's snapshot dates, each with a ``run`` column."""
     model = MultivectorModel(plan.spec, plan.profile, until=plan.until, replicate=index)
+    snapshots = {}
+    for date in plan.snapshots:  # sorted, within the run
+        model.run_to(date)
+        snapshots[date] = model.persons()
+        snapshots[date].insert(0, "run", index)
     model.run_to()
-    return tuple(  # type: ignore[return-value]
-        table.assign(run=index) for table in (model.timeseries(), model.groups(), model.channels())
-    )
+    tables = (model.timeseries(), model.groups(), model.channels())
+    return (*(table.assign(run=index) for table in tables), snapshots)  # type: ignore[return-value]
 
 
 def run_ensemble(
@@ -50,12 +57,15 @@ def run_ensemble(
     timeseries, groups, channels = (
         pd.concat([run[k] for run in ordered], ignore_index=True) for k in range(3)
     )
+    snapshots = {  # every run's persons, the index (``person``) kept
+        date: pd.concat([run[3][date] for run in ordered]) for date in plan.snapshots
+    }
     return Result(
         spec=plan.spec,
         timeseries=timeseries,
         groups=groups,
         channels=channels,
-        snapshots={},
+        snapshots=snapshots,
         seed=plan.spec.run.seed,
         replicates=list(range(reps)),
     )

@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
+from sim.inputs.errors import refuse
 from sim.inputs.schema import CHANNELS
 from sim.results.bands import band, runs
 from sim.results.saved import Saved
@@ -24,7 +25,7 @@ SPARE = ["#CC79A7", "#56B4E9", "#F0E442", "#000000"]
 LINESTYLES = ["-", "--", "-.", ":", (0, (5, 1, 1, 1, 1, 1))]
 CHANNEL_COLOURS = ["#0072B2", "#D55E00", "#009E73", "#E69F00", "#CC79A7", "#56B4E9", "#F0E442"]
 CHANNEL_HATCHES = ["", "//", "..", "xx", "\\\\", "oo", "--"]
-KINDS = ("trajectories", "alignment", "balance", "groups", "channels")
+KINDS = ("trajectories", "alignment", "balance", "groups", "channels", "changes")
 FORMATS = ("png", "svg", "pdf")
 GLOSSARY = "What the numbers mean: docs/glossary.md"
 """The footer of every figure: where each quantity is explained in plain words."""
@@ -326,6 +327,159 @@ def channels(saved: Saved, at: str | None = None) -> Figure:
     return finish(fig)
 
 
+ANSWER_COLOURS = {"worse": "#B2182B", "unchanged": "#D9D9D9", "better": "#2166AC"}
+"""Worse and better at the two ends of a red-blue scale (ColorBrewer RdBu, safe for
+colour-blind readers), unchanged in a neutral grey; the answers in their order."""
+ANSWER_HATCHES = {"worse": "//", "unchanged": "", "better": ""}
+ANSWER_EDGES = {"worse": "#E58B80", "unchanged": "white", "better": "white"}
+"""Worse is hatched as well, in a lighter red, so that it stays apart from better in grey
+print and its percentage stays legible."""
+
+
+MARGIN = 0.2
+"""Room either side of a bar (in shares) for the worse and better shares."""
+
+
+def _share_label(ax, answer: str, row: int, start: float, value: float) -> None:
+    """The share of one answer: unchanged inside its segment (when there is room), worse
+    left of the bar and better right of it, in their colours, however small."""
+    if answer == "unchanged":
+        if value >= 0.12:
+            ax.text(start + value / 2, row, f"{value:.0%}", ha="center", va="center",
+                    fontsize=8)  # fmt: skip
+        return
+    left = answer == "worse"
+    ax.text(-0.02 if left else 1.02, row, f"{value:.0%}", ha="right" if left else "left",
+            va="center", fontsize=8, fontweight="bold", color=ANSWER_COLOURS[answer],
+            gid=f"share:{answer}")  # fmt: skip
+
+
+def change_shares(
+    table: pd.DataFrame, at: str | None = None, dimension: str = "ethnicity"
+) -> tuple[str, str, pd.DataFrame, int]:
+    """The pair of dates to draw (the last, or the last ending at or before ``at``) and the
+    shares of each answer by power, for everyone and the groups of ``dimension``: the mean
+    over runs, with the respondents per run (a group absent from a run counts 0 there)."""
+    to = recorded_at(table["to"], at)
+    pair = table[table["to"] == to]
+    shown = pair[pair["dimension"].isin(["all", dimension])]
+    runs = int(pair["run"].nunique()) if "run" in pair.columns else 1
+    by = shown.groupby(["power", "dimension", "group"], sort=False)
+    answers = list(ANSWER_COLOURS)
+    shares = (
+        by[answers]
+        .mean()
+        .reindex([(p, *key) for p in dict.fromkeys(shown["power"]) for key in _group_order(shown)])
+    )
+    shares = shares.dropna(how="all")  # a group some power lacks (none in a model's table)
+    shares = shares.div(shares.sum(axis=1), axis=0)
+    shares["respondents"] = by["respondents"].sum() / runs
+    return str(pair["from"].iloc[0]), to, shares, runs
+
+
+def _group_order(shown: pd.DataFrame) -> list[tuple[str, str]]:
+    """(dimension, group) in the table's order: that of the run with the most groups (a
+    small group may be missing from some runs), then any others."""
+    runs = [one for _, one in shown.groupby("run")] if "run" in shown.columns else [shown]
+    orders = [list(dict.fromkeys(zip(one["dimension"], one["group"], strict=True))) for one in runs]
+    orders.sort(key=len, reverse=True)
+    return list(dict.fromkeys(key for order in orders for key in order))
+
+
+def changes(saved: Saved, at: str | None = None, *, dimension: str = "ethnicity") -> Figure:
+    """Answers to "has your attitude toward <power> changed?" between two snapshot dates:
+    for each power, one bar for everyone and one per group of ``dimension``, split into the
+    shares answering worse, unchanged and better (the mean over runs of an ensemble). The
+    dates are the last pair recorded, or the pair whose later date is the last at or before
+    ``at``."""
+    table = saved.changes
+    if table is None or table.empty:
+        raise refuse(
+            "changes.csv",
+            "",
+            "no answers to draw: run with two --snapshot dates (e.g. --snapshot 2021-12 "
+            "--snapshot 2023-06) to record changes",
+        )
+    since, to, means, n_runs = change_shares(table, at, dimension)
+    powers = [p for p in saved.powers if p in set(means.index.get_level_values("power"))]
+    rows = list(dict.fromkeys(means.index.droplevel("power")))
+    fig, axes = subplots(
+        1,
+        len(powers),
+        figsize=(2.4 + 3.2 * len(powers), 2.3 + 0.42 * len(rows)),
+        sharey=True,
+        squeeze=False,
+    )
+    for ax, power in zip(axes[0], powers, strict=True):
+        one = means.xs(power, level="power").reindex(rows)
+        left = np.zeros(len(rows))
+        for answer in ANSWER_COLOURS:
+            width = one[answer].fillna(0).to_numpy()
+            ax.barh(
+                range(len(rows)),
+                width,
+                left=left,
+                height=0.72,
+                color=ANSWER_COLOURS[answer],
+                hatch=ANSWER_HATCHES[answer],
+                edgecolor=ANSWER_EDGES[answer],
+                linewidth=0.6,
+                label=answer,
+                gid=f"answer:{power}:{answer}",
+            )
+            for row, (start, value) in enumerate(zip(left, width, strict=True)):
+                _share_label(ax, answer, row, start, value)
+            left = left + width
+        ax.set_xlim(-MARGIN, 1 + MARGIN)  # room for the worse and better shares
+        ax.set_xticks([0, 0.25, 0.5, 0.75, 1], ["0", "25", "50", "75", "100 %"], fontsize=8)
+        ax.set_title(power, fontsize=11, fontweight="bold")
+        ax.tick_params(axis="y", length=0)
+        for side in ("left", "top", "right"):
+            ax.spines[side].set_visible(False)
+        ax.spines["bottom"].set_bounds(0, 1)
+        if len(rows) > 1:  # everyone above, the groups below
+            ax.plot([0, 1], [0.5, 0.5], color="0.25", linewidth=0.8)
+    ax0 = axes[0][0]
+    per_run = " per run" if n_runs > 1 else ""
+    labels = []
+    for dim, group in rows:
+        count = means["respondents"].xs((dim, group), level=("dimension", "group")).iloc[0]
+        name = "everyone" if dim == "all" else group
+        plural = "" if round(count) == 1 else "s"
+        labels.append(f"{name}\n{count:,.0f} respondent{plural}{per_run}")
+    ax0.set_yticks(range(len(rows)), labels, fontsize=8)
+    ax0.set_ylim(len(rows) - 0.5, -0.5)  # everyone on top
+    for ax in axes[0]:
+        ax.set_xlabel("share of respondents", fontsize=8)
+    handles, names = ax0.get_legend_handles_labels()
+    fig.legend(handles, names, loc="upper center", ncols=3, frameon=False,
+               bbox_to_anchor=(0.5, 1 - 0.62 / fig.get_figheight()))  # fmt: skip
+    runs_text = "one run" if n_runs == 1 else f"mean of {n_runs} runs"
+    by = f", by {dimension}" if len(rows) > 1 else ""
+    survey = saved.scenario.get("survey") or {}
+    rule = (
+        f"; a change counts once attraction moved by more than {survey['change_tolerance']:g}"
+        if "change_tolerance" in survey
+        else ""
+    )
+    fig.suptitle(
+        f"\u201cHas your attitude toward this power changed since {since}?\u201d asked in {to}"
+        f"\n{saved.name}: {runs_text}{by}\nexpected answers of the persons present at both "
+        f"dates{rule}",
+        fontsize=10,
+    )
+    others = sorted(set(zip(table["from"], table["to"], strict=True)) - {(since, to)})
+    if others:
+        fig.text(0.5, FOOTER_INCHES / fig.get_figheight(), "also in changes.csv: "
+                 + ", ".join(f"{a} \u2192 {b} (--at {b})" for a, b in others),
+                 fontsize=7, color="0.35", ha="center", va="bottom")  # fmt: skip
+    footer(fig)
+    top = 1 - 0.4 / fig.get_figheight()
+    bottom = (FOOTER_INCHES + (0.2 if others else 0)) / fig.get_figheight()
+    fig.tight_layout(rect=(0, bottom, 1, top))
+    return fig
+
+
 def event_marks(events: list) -> list[dict]:
     """A scenario's events as timeline marks: one per label, spanning its dates."""
     marks: dict[str, dict] = {}
@@ -391,4 +545,5 @@ FIGURES = {
     "balance": balance,
     "groups": groups,
     "channels": channels,
+    "changes": changes,
 }

@@ -17,6 +17,7 @@ from sim.experiments.provenance import months
 from sim.inputs.errors import refuse
 from sim.inputs.schema import Event, ScenarioSpec
 from sim.model.columns import OF_STATE, PER_POWER
+from sim.results import changes
 
 if TYPE_CHECKING:
     from sim.experiments.runner import Result
@@ -35,6 +36,9 @@ class Saved:
     groups: pd.DataFrame
     channels: pd.DataFrame
     manifest: dict
+    changes: pd.DataFrame | None = None
+    """Answers to "has your attitude changed?" between snapshot dates (``changes.csv``), if
+    the run took two or more snapshots."""
 
     @property
     def scenario(self) -> dict:
@@ -91,7 +95,45 @@ def load(folder: str | Path) -> Saved:
             raise refuse(path, "", f"unreadable table: {_first_line(err)}") from None
         _check_table(path, key, tables[key])
     _check_complete(folder, manifest, tables)
-    return Saved(manifest["scenario"]["name"], manifest=manifest, **tables)
+    answers = _changes(folder / CHANGES) if (folder / CHANGES).is_file() else None
+    return Saved(manifest["scenario"]["name"], manifest=manifest, changes=answers, **tables)
+
+
+CHANGES = "changes.csv"
+
+
+def _changes(path: Path) -> pd.DataFrame:
+    """``changes.csv``, checked: its columns, months, numbers and shares summing to 1."""
+    try:
+        table = _read(path)
+    except (OSError, ValueError, pd.errors.ParserError) as err:
+        raise refuse(path, "", f"unreadable table: {_first_line(err)}") from None
+    missing = [c for c in changes.COLUMNS if c not in table.columns]
+    if missing:
+        raise refuse(path, "", f"missing columns {', '.join(missing)} (truncated or not ours?)")
+    if table.empty:
+        raise refuse(path, "", "the table is empty")
+    for column in ("from", "to"):
+        table[column] = table[column].astype(str)
+        bad = ~table[column].str.fullmatch(r"\d{4}-(0[1-9]|1[0-2])")
+        if bad.any():
+            raise refuse(path, column, f"not a month (YYYY-MM) at row {int(bad.argmax())}")
+    for column in ("power", "dimension", "group"):
+        if table[column].isna().any():
+            raise refuse(path, column, f"empty at row {int(table[column].isna().argmax())}")
+        table[column] = table[column].astype(str)
+    shares = list(changes.CHANGE_ANSWERS)
+    for column in ("respondents", *shares, *(["run"] if "run" in table else [])):
+        values = pd.to_numeric(table[column], errors="coerce").to_numpy(dtype=float)
+        bad = ~np.isfinite(values) | (values < 0)
+        if bad.any():
+            raise refuse(path, column, f"{int(bad.sum())} empty, negative or non-numeric values "
+                         f"(first at row {int(bad.argmax())}): truncated or edited?")  # fmt: skip
+    total = table[shares].astype(float).sum(axis=1).to_numpy()
+    if not np.allclose(total, 1.0, atol=1e-6):
+        row = int(np.argmax(~np.isclose(total, 1.0, atol=1e-6)))
+        raise refuse(path, "", f"the three shares do not sum to 1 at row {row}: edited?")
+    return table
 
 
 def _first_line(err: Exception) -> str:
@@ -219,8 +261,11 @@ def from_model(model: MultivectorModel) -> Saved:
 
 
 def from_result(result: Result) -> Saved:
-    """The tables of a run or an ensemble made in this process, ready to plot or compare."""
-    return _fresh(result.spec, result.seed, result.timeseries, result.groups, result.channels)
+    """The tables of a run or an ensemble made in this process, ready to plot or compare
+    (with the answers to "has your attitude changed?" if it took two snapshots or more)."""
+    saved = _fresh(result.spec, result.seed, result.timeseries, result.groups, result.channels)
+    saved.changes = changes.of_result(result.spec, result.snapshots)
+    return saved
 
 
 def _fresh(spec: ScenarioSpec, seed: int, *tables: pd.DataFrame) -> Saved:

@@ -51,7 +51,8 @@ def default_out_dir(plan: Plan, started: datetime, root: Path = Path("results"))
 
 # --- what multivector wrote, and may replace ----------------------------------------------
 
-FIGURES = ("trajectories", "alignment", "balance", "groups", "channels", "sweep", "comparison")
+FIGURES = ("trajectories", "alignment", "balance", "groups", "channels", "changes", "sweep",
+           "comparison")  # fmt: skip
 FIGURE_FORMATS = ("png", "svg", "pdf")
 WRITTEN_BEFORE_LISTS = (
     "manifest.json",
@@ -334,7 +335,7 @@ def write(
 ) -> Path:
     """Write every output of a run into ``out`` at once (see the module docstring)."""
     # matplotlib loads only when there is something to draw
-    from sim.results import bands, plots
+    from sim.results import bands, changes, plots
 
     manifest = provenance(plan, result, started)
     stamped = provenance_stamp(manifest)
@@ -349,6 +350,9 @@ def write(
         check_finite(frame, out / f"{name}.csv")
     for date, frame in result.snapshots.items():
         check_finite(frame, out / f"persons-{date}.csv")
+    answers = changes.of_result(plan.spec, result.snapshots)  # two snapshot dates or more
+    if answers is not None:
+        check_finite(answers, out / "changes.csv")
     with staged(out, overwrite) as staging:
         for name, frame in tables.items():
             frame.to_csv(staging / f"{name}.csv", index=False)
@@ -356,6 +360,8 @@ def write(
         for date, frame in result.snapshots.items():
             write_parquet(frame.reset_index(), staging / f"persons-{date}.parquet", stamped)
             frame.to_csv(staging / f"persons-{date}.csv")
+        if answers is not None:
+            answers.to_csv(staging / "changes.csv", index=False)
         saved = Saved(plan.spec.name, result.timeseries, result.groups, result.channels, manifest)
         plots.draw("trajectories", saved, staging / "trajectories.png")
         manifest["finished_utc"] = datetime.now(UTC).isoformat(timespec="seconds")
