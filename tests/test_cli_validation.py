@@ -30,7 +30,7 @@ def test_validate_prints_the_table_and_writes_figures(tmp_path):
 
 
 def test_validate_refuses_an_unknown_check():
-    done = invoke("validate", "--check", "P10")
+    done = invoke("validate", "--check", "P99")
     assert_refused(done, "--check", "allowed: P1, P2")
 
 
@@ -59,7 +59,7 @@ def test_calibrate_writes_fitted_values_and_residuals(tmp_path):
     )  # fmt: skip
     assert done.exit_code == 0, done.output
     fitted = tomllib.loads((out / "fitted.toml").read_text())
-    assert 0.2 <= fitted["powers"]["China"]["efficiency"] <= 1.0
+    assert 0.2 <= fitted["powers"]["West"]["efficiency"] <= 1.0
     residuals = pd.read_csv(out / "residuals.csv")
     assert {"target", "value", "band", "measured", "residual", "source"} <= set(residuals)
     history = pd.read_csv(out / "history.csv")

@@ -1,4 +1,4 @@
-"""Pattern-oriented validation: each pattern P1-P9 (docs/ODD.md §1) and each calibration target,
+"""Pattern-oriented validation: each pattern P1-P13 (docs/ODD.md §1) and each calibration target,
 measured over an ensemble of the shipped scenarios (slow), and the machinery that measures
 them (fast)."""
 
@@ -22,11 +22,41 @@ def runs():
     return patterns.run_all(patterns.needed(patterns.CHECKS), SEEDS, POPULATION)
 
 
+KNOWN_FAILURES = {
+    "P11": "ethnic Russians and Ukrainians stay about 99 % favourable to Russia, before and "
+    "after 2022: no mechanism yet splits them (docs/validation.md, 'What is weak')",
+}
+"""Patterns the model does not yet meet: expected to fail (strict: a pass is reported)."""
+
+JUDGED = [
+    pytest.param(
+        c,
+        id=c.id,
+        marks=[pytest.mark.xfail(strict=True, reason=KNOWN_FAILURES[c.id])]
+        if c.id in KNOWN_FAILURES
+        else [],
+    )
+    for c in patterns.CHECKS
+    if c.kind != patterns.OUT_OF_SAMPLE
+]
+
+
 @pytest.mark.slow
-@pytest.mark.parametrize("check", patterns.CHECKS, ids=lambda c: c.id)
+@pytest.mark.parametrize("check", JUDGED)
 def test_pattern_or_target_holds_over_the_ensemble(check, runs):
     outcome = check.evaluate(runs)
     assert outcome.passed, f"{check.id}: {check.claim}\n{outcome.measured}\n{outcome.threshold}"
+
+
+@pytest.mark.slow
+def test_out_of_sample_comparisons_are_reported(runs):
+    """Polls from 2022 on are compared, never fitted: each comparison measures something
+    and states its band, whatever its verdict."""
+    compared = [c for c in patterns.CHECKS if c.kind == patterns.OUT_OF_SAMPLE]
+    assert {c.id for c in compared} == {"O1", "O2", "O3"}
+    for check in compared:
+        outcome = check.evaluate(runs)
+        assert outcome.measured and outcome.threshold
 
 
 def test_a_check_fails_when_its_claim_is_false():
@@ -79,10 +109,53 @@ def test_same_seeds_give_the_same_measures():
 def test_select_names_what_is_allowed():
     assert [c.id for c in patterns.select(["p3", "T1"])] == ["P3", "T1"]
     with pytest.raises(KeyError, match="allowed: P1, P2"):
-        patterns.select(["P10"])
+        patterns.select(["P99"])
 
 
 def test_every_pattern_of_the_design_has_a_check():
     ids = {c.id for c in patterns.CHECKS}
-    assert {f"P{k}" for k in range(1, 10)} <= ids
+    assert {f"P{k}" for k in range(1, 14)} <= ids
     assert all(set(c.variants) <= set(patterns.VARIANTS) for c in patterns.CHECKS)
+
+
+def _swapped(check_id: str, replace: dict[str, patterns.Variant], seeds: int = 1, n: int = 1500):
+    """A check evaluated on its own runs, and again with some of its variants replaced."""
+    check = patterns.select([check_id])[0]
+    straight = patterns.run_all(list(check.variants), seeds, n)
+    table = dict(patterns.VARIANTS) | replace
+    swapped = patterns.run_all(list(check.variants), seeds, n, variants=table)
+    return check.evaluate(straight), check.evaluate(swapped)
+
+
+@pytest.mark.slow
+def test_p10_fails_when_nobody_ages():
+    frozen = patterns.Variant("baseline", (("mechanisms.demography", False),))
+    straight, swapped = _swapped("P10", {"baseline": frozen}, n=3000)
+    assert straight.passed and not swapped.passed, swapped.measured
+
+
+@pytest.mark.slow
+def test_p11_fails_when_persuasion_swamps_relaxation():
+    """At the earlier persuasion rate of 0.12 whole groups agreed (issue 11's diagnosis)."""
+    fast = {
+        name: patterns.Variant(v.scenario, (*v.overrides, ("persuasion.rate", 0.12)), v.transform)
+        for name, v in patterns.VARIANTS.items()
+    }
+    check = patterns.select(["P11"])[0]
+    swapped = patterns.run_all(["baseline"], 1, 1500, variants=fast)
+    swapped.by_variant |= {name: swapped["baseline"] for name in check.variants}
+    assert not check.evaluate(swapped).passed
+
+
+@pytest.mark.slow
+def test_p12_fails_without_framing():
+    unframed = patterns.VARIANTS["post2022_unframed"]
+    straight, swapped = _swapped("P12", {"post2022": unframed}, seeds=2, n=3000)
+    assert straight.passed and not swapped.passed, swapped.measured
+
+
+@pytest.mark.slow
+def test_p13_fails_when_attitudes_are_independent():
+    independent = patterns.VARIANTS["post2022_independent"]
+    straight, swapped = _swapped("P13", {"post2022": independent}, n=3000)
+    assert straight.passed and not swapped.passed, swapped.measured

@@ -21,6 +21,7 @@ from scipy.optimize import minimize
 
 from sim.experiments import patterns
 from sim.inputs.schema import CHANNELS
+from sim.inputs.surveys import figure
 
 
 @dataclass(frozen=True)
@@ -35,7 +36,6 @@ class Free:
 
 FREE: tuple[Free, ...] = (
     Free("powers.Russia.efficiency", 0.2, 1.0, "study §5.2 says 'not efficient'; no figure"),
-    Free("powers.China.efficiency", 0.2, 1.0, "no source gives it"),
     Free("powers.West.efficiency", 0.2, 1.0, "no source gives it"),
     Free(
         "powers.China.stereotype",
@@ -57,8 +57,31 @@ FREE: tuple[Free, ...] = (
         "the 74 of 276 broadcasters not in Russian are shared by the rest; no split given",
     ),
     Free("persuasion.idiosyncrasy", 0.05, 0.3, "spread of personal attraction; no source"),
+    Free(
+        "population.cohort_effect",
+        0.0,
+        3.0,
+        "how far schooling eras shift liberal values; only the age gradient can tell",
+    ),
+    Free(
+        "survey.favourable_cut",
+        0.2,
+        0.8,
+        "where a latent attraction turns into a 'favourable' answer; only polls can tell",
+    ),
+    Free(
+        "survey.approval_cut",
+        0.2,
+        0.9,
+        "where it turns into approval of a leadership; only polls can tell",
+    ),
 )
-"""The parameters calibration may move. Every other parameter keeps its cited value."""
+"""The parameters calibration may move. Every other parameter keeps its cited value.
+
+China's efficiency is not among them: the targets see China only through its approval, which
+its efficiency and its stereotype lower alike, so the fit slid along that ridge (0.28 to 0.79
+at nearly equal loss) and P4 fails at its low end. It keeps the value of the last fit that
+held it free (docs/calibration.md)."""
 
 
 @dataclass(frozen=True)
@@ -71,6 +94,8 @@ class Target:
     source: str
 
 
+AGE_GRADIENT = patterns.AGE_GRADIENT
+
 COUNT_WEIGHT = 0.5
 """The reach targets are counts (students, broadcasters), not polls: the fit holds them to
 half the band that validation allows, so that the fitted values sit well inside it."""
@@ -82,23 +107,34 @@ TARGETS: tuple[Target, ...] = (
         "Central Asia Barometer 2017-2019: 87 % favourable (facts: Attitudes)",
     ),
     Target(
-        "China favourable 2015-2019",
-        0.46,
+        "Russia approval 2015-2019",
+        figure("gallup_ca_avg_russia_approval_2006_2018", "fit").value,
+        0.15,
+        "Gallup 2006-2018, approval of Russia's leadership, Central Asian average 80 % "
+        "(scenarios/data/kazakhstan_surveys.toml: gallup_ca_avg_russia_approval_2006_2018); "
+        "a wide band: a regional average, not Kazakhstan's",
+    ),
+    Target(
+        "China approval 2015-2019",
+        figure("gallup_ca_avg_china_approval_2006_2018", "fit").value,
         0.15,
         "Gallup 2006-2018, approval of China's leadership, Central Asian average 46 % "
-        "(facts: Attitudes); a wide band: approval of a leadership is not a favourable view",
+        "(gallup_ca_avg_china_approval_2006_2018); wide band as above",
     ),
     Target(
-        "West favourable 2015-2019",
-        0.30,
+        "West approval 2015-2019",
+        figure("gallup_ca_avg_us_approval_2006_2018", "fit").value,
         0.15,
-        "Gallup 2006-2018, approval of US leadership, Central Asian average 30 % (same row)",
+        "Gallup 2006-2018, approval of US leadership, Central Asian average 30 % "
+        "(gallup_ca_avg_us_approval_2006_2018); wide band as above",
     ),
     Target(
-        "China minus West favourable 2015-2019",
-        0.16,
-        0.08,
-        "the same row: the approval ordering China > United States, 46 - 30 points",
+        "Russia favourable, 15-29 minus 60+, 2015",
+        AGE_GRADIENT[0],
+        AGE_GRADIENT[1],
+        "EDB Integration Barometer 2015: Kazakhstan's EAEU membership positive for 83 % of "
+        "those aged 18-34 and 76 % of those 55+ (edb_eaeu_positive_age18_34_2015, "
+        "edb_eaeu_positive_age55plus_2015); a wide band: the union, not Russia itself",
     ),
     Target(
         "Russia's share of education reach 2019",
@@ -119,8 +155,8 @@ END = "2019-12"
 
 def measure(runs: patterns.Runs) -> np.ndarray:
     """The ensemble means of the targets' measures, in the order of :data:`TARGETS`."""
-    fav = {
-        p: runs.mean("fit", "favourable", p, *patterns.TENS).mean()
+    approval = {
+        p: runs.mean("fit", "approval", p, *patterns.TENS).mean()
         for p in ("Russia", "China", "West")
     }
     russia = runs["fit"][0].powers.index("Russia")
@@ -128,9 +164,10 @@ def measure(runs: patterns.Runs) -> np.ndarray:
     return np.array(
         [
             runs.mean("fit", "favourable", "Russia", *patterns.POLL).mean(),
-            fav["China"],
-            fav["West"],
-            fav["China"] - fav["West"],
+            approval["Russia"],
+            approval["China"],
+            approval["West"],
+            patterns.age_gradient(runs, "fit", "Russia").mean(),
             reach[russia, CHANNELS.index("education")],
             reach[russia, CHANNELS.index("media")],
         ]

@@ -9,14 +9,17 @@ stated and explained in ``docs/validation.md``.
 """
 
 from sim.experiments.patterns.checks import (
+    AGE_GRADIENT,
     CHECKS,
     EDUCATION_RUSSIA,
     MEDIA_RUSSIA,
+    OUT_OF_SAMPLE,
     POLL,
     RUSSIA_FAVOURABLE,
     TENS,
     Check,
     Verdict,
+    age_gradient,
     evaluate,
     needed,
     select,
@@ -32,9 +35,11 @@ from sim.experiments.patterns.variants import (
 )
 
 __all__ = [
+    "AGE_GRADIENT",
     "CHECKS",
     "EDUCATION_RUSSIA",
     "MEDIA_RUSSIA",
+    "OUT_OF_SAMPLE",
     "POLL",
     "RUSSIA_FAVOURABLE",
     "TENS",
@@ -44,6 +49,7 @@ __all__ = [
     "Variant",
     "VariantRun",
     "Verdict",
+    "age_gradient",
     "double_china",
     "evaluate",
     "needed",

@@ -71,6 +71,12 @@ VARIANTS: dict[str, Variant] = {
     "turkey_rising": Variant("turkey_rising"),
     "no_balancing": Variant("no_multivector_balancing"),
     "russia_collapse": Variant("russia_collapse"),
+    "kyrgyzstan": Variant("kyrgyzstan_baseline"),
+    "no_demography": Variant("baseline", (("mechanisms.demography", False),)),
+    "post2022_unframed": Variant("post2022_russia_weakening", (("mechanisms.framing", False),)),
+    "post2022_independent": Variant(
+        "post2022_russia_weakening", (("mechanisms.comparison", False),)
+    ),
     "china_doubled": Variant("baseline", transform="double_china"),
     "open": Variant("baseline", (("state.screening", 0.0),)),
     "open_grants": Variant("baseline", (("state.screening", 0.0),), "double_western_grants"),
@@ -95,7 +101,7 @@ BALANCED = (
 SPEAKS = {"ru": 0.837, "kk": 0.801, "en": 0.351}  # 2021 census, languages spoken
 """Languages whose spoken shares are probed (census target T3)."""
 
-PROBE_DATES = ("2015-01", "2019-12")
+PROBE_DATES = ("2015-01", "2015-12", "2019-12", "2021-12", "2023-06")
 """Months at which person-level measures are taken (the run's last month too)."""
 
 
@@ -104,10 +110,12 @@ class VariantRun:
     """One variant on one seed: its monthly table and person-level probes by month."""
 
     timeseries: pd.DataFrame
+    groups: pd.DataFrame
     probes: dict[str, dict[str, np.ndarray]]
     powers: list[str]
     threshold: float
     profile: str
+    survey: tuple[float, float]  # the change question's tolerance and answer spread
 
 
 def build(variant: Variant, population: int | None):
@@ -144,31 +152,66 @@ def run_variant(
     model.run_to()
     return VariantRun(
         model.timeseries(),
+        model.groups(),
         probes,
         model.powers,
         model.params.state.dominance_threshold,
         model.params.run.profile,
+        (model.params.survey.change_tolerance, model.params.survey.spread),
     )
 
 
 def probe(model) -> dict[str, np.ndarray]:
     """Person-level measures now: group attraction (P2), channel reach (targets), census."""
-    from sim.model import measures
+    from sim.model import measures, survey
 
     pop = model.public.persons
-    kazakh = pop.ethnicity == pop.labels["ethnicity"].index("Kazakh")
-    strong = kazakh & (pop.identity > np.median(pop.identity[kazakh]))
-    russian_speakers = pop.language == pop.labels["language"].index("ru")
+    strong = russian_speakers = np.zeros(pop.size, bool)  # another country: P2 is Kazakh
+    if "Kazakh" in pop.labels["ethnicity"]:
+        kazakh = pop.ethnicity == pop.labels["ethnicity"].index("Kazakh")
+        strong = kazakh & (pop.identity > np.median(pop.identity[kazakh]))
+    if "ru" in pop.labels["language"]:
+        russian_speakers = pop.language == pop.labels["language"].index("ru")
     languages = model.profile.languages
+    s = model.params.survey
+    answers = survey.favourable(pop.attraction, s.favourable_cut, s.spread)
+    bands = np.arange(len(pop.labels["age"]))
+    outlets = list(model.profile.outlets)
     return {
+        "person_id": pop.person_id.copy(),
+        "attraction_now": pop.attraction.astype(np.float32),
+        "state_tv_only": _only(pop.follows, outlets, "russian_tv"),
+        "independent": _any(pop.follows, outlets, ("independent", "western")),
+        "age_band": pop.age.copy(),
+        "soviet_share": np.array([np.mean(pop.cohort == 0)]),
+        "favourable_by_age": np.array([answers[pop.age == b].mean(axis=0) for b in bands]),
         "attraction": pop.attraction.mean(axis=0),
-        "kazakh_strong_identity": pop.attraction[strong].mean(axis=0),
-        "russian_speakers": pop.attraction[russian_speakers].mean(axis=0),
+        "kazakh_strong_identity": measures.column_mean(pop.attraction, strong),
+        "russian_speakers": measures.column_mean(pop.attraction, russian_speakers),
         "reach": measures.channel_reach(model),
         "ethnic_shares": np.bincount(pop.ethnicity, minlength=len(pop.labels["ethnicity"]))
         / pop.size,
-        "speaks": np.array([pop.speaks[:, languages.index(lang)].mean() for lang in SPEAKS]),
+        "speaks": np.array(
+            [
+                pop.speaks[:, languages.index(lang)].mean() if lang in languages else np.nan
+                for lang in SPEAKS
+            ]
+        ),
     }
+
+
+def _only(follows, outlets: list[str], name: str) -> np.ndarray:
+    """Persons whose only followed outlet is ``name`` (none if the profile lacks it)."""
+    if name not in outlets:
+        return np.zeros(follows.shape[0], bool)
+    column = outlets.index(name)
+    return follows[:, column] & (follows.sum(axis=1) == 1)
+
+
+def _any(follows, outlets: list[str], names: tuple[str, ...]) -> np.ndarray:
+    """Persons who follow any of ``names``."""
+    columns = [outlets.index(n) for n in names if n in outlets]
+    return follows[:, columns].any(axis=1) if columns else np.zeros(follows.shape[0], bool)
 
 
 # --- ensembles ------------------------------------------------------------------------------
