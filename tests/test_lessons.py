@@ -94,11 +94,13 @@ def test_what_the_lessons_say_about_their_numbers_holds(results):
     assert russia_among(base, "Kazakh") - russia_among(results[war], "Kazakh") > (
         russia_among(base, "Russian") - russia_among(results[war], "Russian")
     )
-    assert abs(change(war, "alignment", "Russia")) < abs(change(war, "attraction", "Russia"))
+    # the war's economic events cut what officials weigh more than its news moves the public
+    assert abs(change(war, "alignment", "Russia")) > abs(change(war, "attraction", "Russia"))
 
     china = "china_charm_offensive"
     rise = change(china, "attraction", "China")
-    assert 0 < rise < 0.5 * at_end(base, "attraction", "China")  # far below doubling
+    assert rise < 0.5 * at_end(base, "attraction", "China")  # far below doubling
+    assert change(china, "alignment", "China") > max(rise, 0)  # officials weigh the offers
     for result in (base, results[china]):
         assert at_end(result, "elite_attraction", "China") > at_end(result, "attraction", "China")
     assert all(change(china, "alignment", p) < 0 for p in powers if p != "China")
@@ -113,7 +115,7 @@ def test_what_the_lessons_say_about_their_numbers_holds(results):
     assert change(rhetoric, "attraction", "Russia") < 0
     kazakhs = russia_among(base, "Kazakh") - russia_among(results[rhetoric], "Kazakh")
     russians = russia_among(base, "Russian") - russia_among(results[rhetoric], "Russian")
-    assert kazakhs > russians >= 0
+    assert kazakhs > russians and abs(russians) < 0.01  # hardly at all: some rally
     assert abs(change(rhetoric, "alignment", "Russia")) < abs(
         change(rhetoric, "attraction", "Russia")
     )
@@ -121,7 +123,9 @@ def test_what_the_lessons_say_about_their_numbers_holds(results):
     identity = "national_identity_first"
     assert state(results[identity], "identity") > state(base, "identity")
     falls = {p: change(identity, "attraction", p) for p in powers}
-    assert all(v < 0 for v in falls.values()) and min(falls, key=falls.get) == "West"
+    assert all(v < 0 for v in falls.values()) and min(falls, key=falls.get) == "Russia"
+    polled = {p: change(identity, "favourable", p) for p in powers}
+    assert all(v < 0 for v in polled.values()) and min(polled, key=polled.get) == "West"
     assert all(abs(change(identity, "alignment", p)) < 0.02 for p in powers)
 
     alone = "no_multivector_balancing"
