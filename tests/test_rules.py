@@ -65,8 +65,9 @@ def test_persuasion_saturates_and_backlash_needs_identity():
     moved = rules.persuasion(a, np.ones((1, 3)), 0.5, 0.2)
     np.testing.assert_allclose(moved, [[0.1, 0.05, 0.0]])
     hits = np.ones((1, 3))
-    np.testing.assert_allclose(rules.backlash(a, hits, np.array([0.0]), 0.5), 0.0)
-    np.testing.assert_allclose(rules.backlash(a, hits, np.array([1.0]), 0.5), 0.5 * a)
+    # news everyone condemns (framing -1): the backlash of study §5.2, beta k iota a
+    np.testing.assert_allclose(rules.framed_response(a, -hits, np.array([0.0]), 0.5), 0.0)
+    np.testing.assert_allclose(rules.framed_response(a, -hits, np.array([1.0]), 0.5), -0.5 * a)
 
 
 @given(

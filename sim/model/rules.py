@@ -165,12 +165,6 @@ def framed_response(attraction, framed, identity, strength):
     return strength * framed * (1.0 - identity) * (1.0 - attraction)
 
 
-def backlash(attraction, hits, identity, strength):
-    """Loss beta k_ip iota_i a_ip from hostile incidents heard, unframed (study §5.2): the
-    framed response to news everyone condemns."""
-    return -framed_response(attraction, -np.asarray(hits, np.float64), identity, strength)
-
-
 class Rates(NamedTuple):
     """The scalar parameters of one month's attraction update (see :func:`monthly_attraction`)."""
 
