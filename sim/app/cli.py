@@ -25,7 +25,7 @@ from sim.inputs.scenario import (
     read_toml,
     shipped_scenarios,
 )
-from sim.inputs.schema import FEWEST_PERSONS, check_month
+from sim.inputs.schema import FEWEST_PERSONS, check_month, month_name
 
 app = typer.Typer(
     no_args_is_help=True,
@@ -203,6 +203,7 @@ def run(
         output.write(result, plan, destination, started, overwrite)
     except ScenarioError as err:  # a full disk, a folder gone read-only: one line
         raise fail(err) from None
+    _warn(result.warnings, plan.file)
     if not quiet:
         dates = result.timeseries["date"]
         _print_summary(output.summary(result.timeseries), dates.iloc[0], dates.iloc[-1])
@@ -300,11 +301,16 @@ def _first_sentence(text: str) -> str:
 def check(
     files: Annotated[list[str], typer.Argument(help="Scenario files or shipped scenario names.")],
 ) -> None:
-    """Validate scenario files and explain every problem in them (exit status 2 if any)."""
+    """Validate scenario files and explain every problem in them (exit status 2 if any).
+
+    Then warn (without failing) about events the powers' capacity would cut: an effort
+    raised beyond what a power can spend, or a capacity that never binds (a short run of a
+    hundred persons finds them; docs/scenarios.md, "When an event is cut").
+    """
     failed = False
     for name in files:
         try:
-            spec, _, resolved = load_with_profile(name)
+            spec, profile, resolved = load_with_profile(name)
         except ScenarioError as err:
             failed = True
             for problem in err.problems:
@@ -317,8 +323,36 @@ def check(
             highlight=False,
             soft_wrap=True,
         )
+        _warn(_cut_events(spec, profile), resolved.chain[0].path)
     if failed:
         raise typer.Exit(2)
+
+
+def _cut_events(spec, profile) -> list[str]:
+    """Events the powers' capacity would cut: a run of the fewest persons to the last
+    event's month (capacity and effort do not depend on the persons' number; the powers'
+    adaptation does a little, so a full run may differ at the margin)."""
+    from sim.inputs.schema import month_index
+    from sim.model.events import WATCHED
+    from sim.model.model import MultivectorModel
+
+    watched = [e for e in spec.events if WATCHED.match(getattr(e, "path", ""))]
+    if not watched:
+        return []
+    last = max(month_index(getattr(e, "until", None) or e.date) for e in watched)
+    small = spec.model_copy(deep=True)
+    small.run.population = FEWEST_PERSONS
+    until = min(last + 12, month_index(spec.run.end))  # a year on: room a raise makes
+    model = MultivectorModel(small, profile, tables=False, until=month_name(until))
+    return model.run_to().cut_events()
+
+
+def _warn(warnings: list[str], source) -> None:
+    """Print warnings about a scenario on standard error (they do not change the status)."""
+    for text in warnings:
+        err_console.print(
+            f"[bold yellow]warning:[/] {source}: {text}", highlight=False, soft_wrap=True
+        )
 
 
 @app.command()

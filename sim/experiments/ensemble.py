@@ -29,9 +29,10 @@ SINGLE_THREADED = {
 
 def run_replicate(
     plan: Plan, index: int
-) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, dict[str, pd.DataFrame]]:
-    """Run replicate ``index`` of a plan: its tables (time series, groups, channels) and its
-    person-level snapshots at the plan's snapshot dates, each with a ``run`` column."""
+) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, dict[str, pd.DataFrame], list[str]]:
+    """Run replicate ``index`` of a plan: its tables (time series, groups, channels), its
+    person-level snapshots at the plan's snapshot dates, each with a ``run`` column, and the
+    warnings about events its powers' capacity cut (:meth:`MultivectorModel.cut_events`)."""
     model = MultivectorModel(plan.spec, plan.profile, until=plan.until, replicate=index)
     snapshots = {}
     for date in plan.snapshots:  # sorted, within the run
@@ -40,7 +41,8 @@ def run_replicate(
         snapshots[date].insert(0, "run", index)
     model.run_to()
     tables = (model.timeseries(), model.groups(), model.channels())
-    return (*(table.assign(run=index) for table in tables), snapshots)  # type: ignore[return-value]
+    runs = (*(table.assign(run=index) for table in tables), snapshots, model.cut_events())
+    return runs  # type: ignore[return-value]
 
 
 def run_ensemble(
@@ -68,6 +70,7 @@ def run_ensemble(
         snapshots=snapshots,
         seed=plan.spec.run.seed,
         replicates=list(range(reps)),
+        warnings=ordered[0][4],  # the powers' capacity is the same in every run
     )
 
 

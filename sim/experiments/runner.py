@@ -49,6 +49,7 @@ class Result:
     snapshots: dict[str, pd.DataFrame]
     seed: int
     replicates: list[int] | None = None
+    warnings: list[str] = field(default_factory=list)  # events the powers' capacity cut
 
 
 def plan(
@@ -99,4 +100,5 @@ def execute(plan: Plan, progress: Callable[[int, int], None] | None = None) -> R
         model.channels(),
         snapshots,
         seed=model.params.run.seed,
+        warnings=model.cut_events(),
     )

@@ -1,11 +1,81 @@
-"""Dated scenario events applied to the model's live parameters (step 1 of the schedule)."""
+"""Dated scenario events applied to the model's live parameters (step 1 of the schedule), and
+what became of them: an event on a power's effort or capacity can be cut by the power's
+capacity in the same month (docs/scenarios.md, "When an event is cut")."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from sim.inputs.schema import RampEvent, ShockEvent, get_value, month_index, set_value
+from sim.inputs.schema import (
+    CHANNELS,
+    RampEvent,
+    ShockEvent,
+    get_value,
+    month_index,
+    month_name,
+    set_value,
+)
+
+WATCHED = re.compile(r"^powers\.(?P<power>[^.]+)\.(?:effort\.(?P<channel>\w+)|capacity)$")
+"""Paths whose events the power's capacity can cut: its effort in a channel, its capacity."""
+
+TOOK_EFFECT = 0.9
+"""Below this share of the change it asked for, an event is reported as cut."""
+
+
+@dataclass
+class EventEffect:
+    """How much of one event's change took effect, measured after the powers' emission: for
+    an effort, in the month it was (last) applied, the effort the power kept against the
+    change asked for; for a capacity, from then on, the largest change of the power's total
+    effort (in the capacity's direction) against the change of capacity."""
+
+    number: int
+    label: str
+    path: str
+    month: int
+    before: float
+    requested: float
+    effective: float = float("nan")
+    effort_before: float = float("nan")  # for a capacity: the power's total effort then
+
+    @property
+    def share(self) -> float:
+        asked = self.requested - self.before
+        return 1.0 if abs(asked) < 1e-12 else (self.effective - self.before) / asked
+
+    @property
+    def capacity(self) -> bool:
+        return self.path.endswith(".capacity")
+
+    @property
+    def cut(self) -> bool:
+        """An effort event is cut when less than :data:`TOOK_EFFECT` of it got through; a
+        capacity event when it moved the power's total effort by less than a tenth of its
+        own change (a capacity is a bound: a raise need not be spent, but one that frees
+        nothing, or a cut that does not bind, changes nothing)."""
+        return self.share < (1 - TOOK_EFFECT if self.capacity else TOOK_EFFECT)
+
+    def message(self) -> str:
+        """The warning a user reads."""
+        name = f"{self.label!r} ({self.path})" if self.label else self.path
+        when = month_name(self.month)
+        took = 100 * max(self.share, 0.0) + 0.0
+        if self.capacity:
+            return (
+                f"event {name} moves the capacity from {self.before:.3g} to "
+                f"{self.requested:.3g} by {when}, but the power's total effort moved by "
+                f"{took:.0f} % of that at most: the capacity does not bind, so the event "
+                "changes (almost) nothing; a capacity bounds effort, it does not add to it"
+            )
+        return (
+            f"event {name} asks for {self.requested:.3g} by {when} (from {self.before:.3g}); "
+            f"the power's capacity let {self.effective:.3g} through, {took:.0f} % of the "
+            "change: raise its capacity too"
+        )
+
 
 if TYPE_CHECKING:
     from sim.model.model import MultivectorModel
@@ -18,6 +88,7 @@ class EventSchedule:
     events: list
     _ramp_start: dict[int, float] = field(default_factory=dict)
     _held: tuple[int, frozenset[str]] = (-1, frozenset())
+    effects: dict[int, EventEffect] = field(default_factory=dict)
 
     def apply_due(self, model: MultivectorModel, month: int) -> None:
         """Apply every event due in ``month`` (a :func:`sim.inputs.schema.month_index`)."""
@@ -26,9 +97,59 @@ class EventSchedule:
             if isinstance(event, RampEvent):
                 ends = month_index(event.until)
                 if begins <= month <= ends:
+                    self._watch(model, number, event, month)
                     self._ramp(model, number, event, begins, ends, month)
             elif begins == month:
+                self._watch(model, number, event, month)
                 _apply_once(model, event)
+                self._asked(model, number)
+
+    def _watch(self, model, number: int, event, month: int) -> None:
+        """Before an event on a watched path is applied: where it starts from (a ramp keeps
+        the start of its first month)."""
+        found = WATCHED.match(getattr(event, "path", ""))
+        if not found:
+            return
+        if isinstance(event, RampEvent) and number in self.effects:
+            self.effects[number].month = month
+            return
+        before = float(get_value(model.params, event.path))
+        effect = EventEffect(number, event.label, event.path, month, before, before)
+        if found["channel"] is None:
+            effect.effort_before = _total_effort(model, found["power"])
+        self.effects[number] = effect
+
+    def _asked(self, model, number: int) -> None:
+        """After an event on a watched path: what it asked for."""
+        if number in self.effects and self.effects[number].month == model.month:
+            effect = self.effects[number]
+            effect.requested = float(get_value(model.params, effect.path))
+
+    def measure(self, model: MultivectorModel) -> None:
+        """After the powers' emission (which fits effort to capacity): what took effect. An
+        effort event is measured in the month it is (last) applied; a capacity event from
+        then on, by the largest change of the power's total effort in its direction (a raise
+        may make room for efforts that grow later)."""
+        for effect in self.effects.values():
+            if model.month < effect.month:
+                continue
+            found = WATCHED.match(effect.path)
+            if found["channel"] is not None:
+                if effect.month == model.month:
+                    effect.effective = float(get_value(model.params, effect.path))
+                continue
+            change = _total_effort(model, found["power"]) - effect.effort_before
+            sign = 1.0 if effect.requested >= effect.before else -1.0
+            if effect.effective != effect.effective:  # not measured yet
+                effect.effective = effect.before
+            best = max(sign * (effect.effective - effect.before), sign * change, 0.0)
+            effect.effective = effect.before + sign * best
+
+    def cut(self) -> list[EventEffect]:
+        """The events of which less than :data:`TOOK_EFFECT` of the change took effect, in
+        the scenario's order (each measured at its last application so far)."""
+        measured = [e for _, e in sorted(self.effects.items()) if e.effective == e.effective]
+        return [e for e in measured if e.cut]
 
     def held(self, month: int) -> frozenset[str]:
         """Parameter paths that a ramp holds on its line in ``month`` (kept for the month:
@@ -49,6 +170,12 @@ class EventSchedule:
         start = self._ramp_start[number]
         fraction = (month - begins) / (ends - begins)
         set_value(model.params, event.path, start + fraction * (event.value - start))
+        self._asked(model, number)
+
+
+def _total_effort(model: MultivectorModel, power: str) -> float:
+    effort = model.params.powers[power].effort
+    return float(sum(getattr(effort, c) for c in CHANNELS))
 
 
 def _apply_once(model: MultivectorModel, event) -> None:

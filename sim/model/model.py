@@ -125,6 +125,7 @@ class MultivectorModel(mesa.Model):
     def _settle(self) -> None:
         """Start at rest: attraction at its equilibrium, policy at the officials' first advice."""
         self.agents_by_type[Power].do("emit")
+        self.events.measure(self)
         self.public.settle(self.params, self.signals())
         self._advise()
         self.state.set_policy(self.reports(), move=False)
@@ -153,6 +154,7 @@ class MultivectorModel(mesa.Model):
             )
         self.events.apply_due(self, self.month)
         self.agents_by_type[Power].do("emit")
+        self.events.measure(self)
         self.public.update(
             self.params,
             self.signals(),
@@ -180,6 +182,11 @@ class MultivectorModel(mesa.Model):
         while self.month < stop:
             self.step()
         return self
+
+    def cut_events(self) -> list[str]:
+        """Warnings for the events so far of which the powers' capacity let less than 90 %
+        take effect (docs/scenarios.md, "When an event is cut")."""
+        return [effect.message() for effect in self.events.cut()]
 
     def signals(self) -> np.ndarray:
         """Every power's signal per channel this month (P, C)."""

@@ -380,6 +380,7 @@ def provenance(plan: Plan, result: Result, started: datetime) -> dict:
         "until": plan.until,
         "snapshots": plan.snapshots,
         "overrides": plan.overrides,
+        "event_warnings": result.warnings,
         "scenario": {
             "name": plan.spec.name,
             "files": [
