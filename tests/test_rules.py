@@ -244,3 +244,19 @@ def test_marginal_gain_is_the_sum_over_persons_of_room_times_reach():
     np.testing.assert_allclose(
         rules.marginal_gain(receptivity, attraction, access, engagement, gated), expected
     )
+
+
+@given(arrays(np.float64, 30, elements=st.floats(0, 0.5)), st.floats(0, 0.2))
+def test_leaving_is_a_chance_that_grows_with_the_hazard(hazard, inflow):
+    chance = rules.leave_chance(hazard, inflow, 1 / 12)
+    assert np.all((chance >= 0) & (chance <= 1))
+    order = np.argsort(hazard)
+    assert np.all(np.diff(chance[order]) >= -1e-15)
+    # while the population grows, everyone also leaves at the thinning rate
+    assert chance.min() >= 1 - np.exp(-max(0.0, inflow - hazard.mean()) / 12) - 1e-15
+
+
+def test_projection_back_and_forth_returns_the_value():
+    growth = np.array([0.02, -0.01])
+    there = rules.projected(np.array([0.7, 0.2]), growth, -6)
+    np.testing.assert_allclose(rules.projected(there, growth, 6), [0.7, 0.2])

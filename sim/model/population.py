@@ -13,6 +13,7 @@ from scipy import sparse
 
 from sim.inputs.profile import Profile, age_floor
 from sim.inputs.schema import CHANNELS, DIMENSIONS, GROUP_DIMENSIONS, Parameters
+from sim.model import rules
 
 URBAN, RURAL = "urban", "rural"
 
@@ -257,7 +258,8 @@ def start_shares(profile: Profile, year: int) -> np.ndarray | None:
     if profile.demography is None:
         return None
     census = np.array([g.share for g in profile.groups.values()])
-    shares = census * np.exp(-group_growth(profile) * (profile.demography.census_year - year))
+    years = year - profile.demography.census_year
+    shares = rules.projected(census, group_growth(profile), years)
     return shares / shares.sum()
 
 
@@ -272,7 +274,7 @@ def adults_in(profile: Profile, year: int) -> float | None:
     migration = np.array([d.migration.get(g, 0.0) for g in profile.groups])
     deaths = sum(profile.ages[a] * d.mortality[a] for a in profile.ages)
     growth = d.entrants + float(shares @ migration) - deaths
-    return d.adults * float(np.exp(growth * (year - d.census_year)))
+    return float(rules.projected(d.adults, growth, year - d.census_year))
 
 
 def elite_eligible(band: NDArray, urban: NDArray[np.bool_]) -> NDArray[np.bool_]:

@@ -297,12 +297,9 @@ class Public:
             + np.maximum(-migration, 0.0)[persons.ethnicity]
         )
         inflow = d.entrants + immigration
-        mean_hazard = float(hazard.mean())
         years = RENEWAL_MONTHS / 12.0
-        self.adults *= float(np.exp((inflow - mean_hazard) * years))
-        leave = rng.random(persons.size, np.float32) < (
-            1.0 - np.exp(-(hazard + max(0.0, inflow - mean_hazard)) * years)
-        )
+        self.adults = float(rules.projected(self.adults, inflow - float(hazard.mean()), years))
+        leave = rng.random(persons.size, np.float32) < rules.leave_chance(hazard, inflow, years)
         leave |= persons.age_months + RENEWAL_MONTHS > d.oldest * 12  # would pass the oldest age
         rows = np.flatnonzero(leave)
         if rows.size:

@@ -543,6 +543,24 @@ def shock(attraction: Array, delta: float) -> Array:
     return np.clip(attraction + delta, 0.0, 1.0)
 
 
+# --- generations ------------------------------------------------------------------------------
+
+
+def projected(value: Array, growth: Array, years: float) -> Array:
+    """A quantity growing at a yearly rate, continuously: value x exp(growth x years) (the
+    profile's census counts and shares carried to another year; years < 0 goes back)."""
+    return value * np.exp(growth * years)
+
+
+def leave_chance(hazard: Array, inflow: float, years: float) -> Array:
+    """Chance that each person leaves within ``years`` (N,): their yearly hazard (mortality
+    of their age band, emigration of their group) plus a uniform thinning at the rate the
+    population grows, max(0, inflow - mean hazard), so that a fixed number of rows stays a
+    representative sample of a growing population; as a chance, 1 - exp(-rate x years)."""
+    thinning = max(0.0, inflow - float(hazard.mean()))
+    return 1.0 - np.exp(-(hazard + thinning) * years)
+
+
 # --- the powers' side -----------------------------------------------------------------------
 
 
