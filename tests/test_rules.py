@@ -248,12 +248,46 @@ def test_marginal_gain_is_the_sum_over_persons_of_room_times_reach():
 
 @given(arrays(np.float64, 30, elements=st.floats(0, 0.5)), st.floats(0, 0.2))
 def test_leaving_is_a_chance_that_grows_with_the_hazard(hazard, inflow):
-    chance = rules.leave_chance(hazard, inflow, 1 / 12)
+    thinning = rules.thinning(float(hazard.mean()), inflow)
+    chance = rules.leave_chance(hazard, thinning, 1 / 12)
     assert np.all((chance >= 0) & (chance <= 1))
     order = np.argsort(hazard)
     assert np.all(np.diff(chance[order]) >= -1e-15)
     # while the population grows, everyone also leaves at the thinning rate
     assert chance.min() >= 1 - np.exp(-max(0.0, inflow - hazard.mean()) / 12) - 1e-15
+
+
+@settings(deadline=None)  # the first example compiles the pass
+@given(
+    arrays(np.int16, 40, elements=st.integers(0, 1300)),
+    arrays(np.int8, 40, elements=st.integers(0, 2)),
+)
+def test_a_month_of_ageing_moves_bands_and_counts_cells(age_months, ethnicity):
+    floors = np.array([15, 30, 60]) * 12
+    before = age_months.copy()
+    band = (np.searchsorted(floors, age_months, side="right") - 1).clip(0).astype(np.int8)
+    old_band = band.copy()
+    moved, over, cells = rules.age_one_month(age_months, band, ethnicity, floors, 1200, 3)
+    np.testing.assert_array_equal(age_months, before + 1)
+    expected = (np.searchsorted(floors, age_months, side="right") - 1).clip(0)
+    np.testing.assert_array_equal(band, expected)
+    np.testing.assert_array_equal(moved, np.flatnonzero(band != old_band))
+    np.testing.assert_array_equal(over, np.flatnonzero(age_months + 1 > 1200))
+    np.testing.assert_array_equal(cells, np.histogram2d(band, ethnicity, [range(4), range(4)])[0])
+
+
+def test_bernoulli_rows_follow_each_rows_chance():
+    chance = np.where(np.arange(200_000) % 2 == 0, 0.002, 0.01)
+    picks = np.zeros(chance.size)
+    rng = np.random.default_rng(5)
+    for _ in range(20):
+        rows = rules.bernoulli_rows(rng, chance.size, 0.01, lambda r: chance[r])
+        assert np.all(np.diff(rows) > 0)  # sorted, no row twice
+        picks[rows] += 1
+    # 20 x 100,000 draws per class: the counts' sd is about 0.7 % and 0.3 % of their means
+    assert picks[::2].sum() / (20 * 100_000) == pytest.approx(0.002, rel=0.05)
+    assert picks[1::2].sum() / (20 * 100_000) == pytest.approx(0.01, rel=0.03)
+    assert rules.bernoulli_rows(rng, 10, 0.0, lambda r: np.zeros(r.size)).size == 0
 
 
 def test_projection_back_and_forth_returns_the_value():

@@ -148,11 +148,11 @@ def group_rows(model: MultivectorModel) -> list[dict]:
     """Attraction and favourable share by population group and power."""
     pop = model.public.persons
     rows = []
+    s = model.params.survey
+    answers = survey.favourable(pop.attraction, s.favourable_cut, s.spread)
     for dim in columns.GROUPED_BY:
         codes = pop.codes(dim)
         size = np.bincount(codes, minlength=len(pop.labels[dim]))
-        s = model.params.survey
-        answers = survey.favourable(pop.attraction, s.favourable_cut, s.spread)
         for k, power in enumerate(model.powers):
             total = np.bincount(codes, weights=pop.attraction[:, k], minlength=size.size)
             fav = np.bincount(codes, weights=answers[:, k], minlength=size.size)

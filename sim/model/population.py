@@ -29,7 +29,7 @@ class Persons:
     """
 
     labels: dict[str, list[str]]  # ethnicity, language, age, cohort, area, region -> labels
-    person_id: NDArray[np.int64]
+    person_id: NDArray[np.int32]
     ethnicity: NDArray[np.int8]
     language: NDArray[np.int8]  # main (daily) language
     age: NDArray[np.int8]  # age band
@@ -79,6 +79,16 @@ class Persons:
         return frame
 
 
+CHUNK = 8192
+"""Persons per chunk where whole-population temporaries would cost memory per person."""
+
+
+def chunks(n: int):
+    """Slices of at most :data:`CHUNK` persons covering ``range(n)``."""
+    for start in range(0, n, CHUNK):
+        yield slice(start, min(start + CHUNK, n))
+
+
 def synthesize(profile: Profile, params: Parameters, rng: np.random.Generator) -> Persons:
     """Draw N persons from the profile's census composition (docs/ODD.md §5), as it stood in
     the run's first year: with demography on, the census shares projected back with the
@@ -105,7 +115,13 @@ def synthesize(profile: Profile, params: Parameters, rng: np.random.Generator) -
     ethnicity, urban, band, region, age_months = (
         x[order] for x in (ethnicity, urban, band, region, age_months)
     )
-    drawn = draw_attributes(profile, params, rng, ethnicity, urban, region, age_months, year)
+    drawn: dict[str, np.ndarray] = {}
+    for part in chunks(n):  # chunk by chunk: the draws' temporaries stay small
+        chunk = draw_attributes(
+            profile, params, rng, ethnicity[part], urban[part], region[part], age_months[part], year
+        )
+        for name, values in chunk.items():
+            drawn.setdefault(name, np.empty((n, *values.shape[1:]), values.dtype))[part] = values
     eligible = elite_eligible(drawn["age"], urban)
     elite = _weighted_flags(rng, params.population.elite_share, eligible, n)
     ngo = _weighted_flags(rng, params.population.ngo_share, urban, n)
@@ -118,7 +134,7 @@ def synthesize(profile: Profile, params: Parameters, rng: np.random.Generator) -
             "area": [URBAN, RURAL],
             "region": list(profile.regions),
         },
-        person_id=np.arange(n, dtype=np.int64),
+        person_id=np.arange(n, dtype=np.int32),
         region=region.astype(np.int8),
         urban=urban,
         elite=elite,

@@ -13,36 +13,23 @@ from typing import NamedTuple
 
 import numpy as np
 
-from sim.inputs.profile import Profile
+from sim.inputs.profile import Profile, age_floor
 from sim.inputs.schema import CHANNELS, DIMENSIONS, GROUP_DIMENSIONS, GroupFilter, Parameters
 from sim.model import rules
 from sim.model.population import (
+    CHUNK,
     Persons,
     adults_in,
-    age_band,
     categorical,
+    chunks,
     draw_attributes,
     elite_eligible,
     engagement,
     months_in_band,
 )
 
-RENEWAL_MONTHS = 1
-"""Months between two renewals of the population (age bands, deaths, migration, entries);
-ageing is monthly whatever it is. Monthly: with yearly renewals the census checks of 2021
-(T3) and P6 held less well, for a saving of about a tenth of a step's time."""
-
 OUTLET_CHANNEL = "media"
 """The channel whose reach the media outlets persons follow decide (docs/ODD.md)."""
-
-CHUNK = 8192
-"""Persons per chunk where whole-population temporaries would cost memory per person."""
-
-
-def chunks(n: int):
-    """Slices of at most :data:`CHUNK` persons covering ``range(n)``."""
-    for start in range(0, n, CHUNK):
-        yield slice(start, min(start + CHUNK, n))
 
 
 class Attitudes(NamedTuple):
@@ -75,6 +62,7 @@ class Public:
         self.outlet_channel = CHANNELS.index(OUTLET_CHANNEL)
         self.adults = adults_in(profile, start_year) or float(profile.population)
         self._cache: dict[str, tuple[bytes, np.ndarray, object]] = {}
+        self._age_floors = np.array(age_floor(list(profile.ages)), np.int64) * 12  # in months
 
     def outlet_access(self, params: Parameters) -> np.ndarray | None:
         """The media diet's access to each power's media (N, P), or None when the profile
@@ -124,7 +112,11 @@ class Public:
         """A cached term, recomputed for everyone when its key changed; ``compute(rows)``."""
         stamp = key.tobytes()
         if name not in self._cache or self._cache[name][0] != stamp:
-            self._cache[name] = (stamp, compute(slice(None)), compute)
+            values = compute(slice(0, 0))
+            values = np.empty((self.size, *values.shape[1:]), values.dtype)
+            for part in chunks(self.size):  # chunk by chunk: small temporaries
+                values[part] = compute(part)
+            self._cache[name] = (stamp, values, compute)
         return self._cache[name][1]
 
     def _refresh_rows(self, rows: np.ndarray) -> None:
@@ -145,9 +137,11 @@ class Public:
         base = rules.cultural_baseline(
             rec,
             per_power(params, "prestige"),
-            self.personal(params)[rows],
+            persons.personal[rows],
             persons.ties[rows],
             rates.ties_bonus,
+            persons.kin[rows],
+            rates.kin_bonus,
         )
         return Attitudes(f, s, base, rec, access)
 
@@ -249,8 +243,9 @@ class Public:
             persons.elite,
             per_power(params, "stereotype") * mech.stereotypes,
             per_power(params, "prestige"),
-            self.personal(params),
+            persons.personal,
             persons.ties,
+            persons.kin,
             *self._monthly_drive(params, exposure, signals, access),
             self._framed(params, incidents_rng),
             network.indptr,
@@ -269,42 +264,46 @@ class Public:
     # --- generations ---------------------------------------------------------------------
 
     def renew(self, params: Parameters, signals: np.ndarray, month: int, rng) -> int:
-        """One month of demography (docs/ODD.md, "Generations"): everyone ages a month. Every
-        :data:`RENEWAL_MONTHS` months (``month`` is a month index), persons move to their
-        new age band, and persons leave by age-specific
-        mortality, emigration of their group and, where the population grows, a uniform
-        thinning that keeps the fixed number of rows a representative sample; newcomers
-        take the rows they leave: persons turning the entry age, or adult immigrants of
-        groups with net immigration, drawn in the same region. Returns the number of
-        newcomers."""
-        year = month // 12
+        """One month of demography (docs/ODD.md, "Generations"): everyone ages a month and
+        moves to their new age band; persons leave by age-specific mortality, emigration of
+        their group and, where the population grows, a uniform thinning that keeps the
+        fixed number of rows a representative sample; newcomers take the rows they leave:
+        persons turning the entry age, or adult immigrants of groups with net immigration,
+        drawn in the same region. ``month`` is a month index. Returns the number of
+        newcomers. Its cost grows with the leavers, apart from one compiled pass of ageing."""
         persons, profile = self.persons, self.profile
         d = profile.demography
         if d is None or not params.mechanisms.demography:
             return 0
-        persons.age_months += 1
-        if month % RENEWAL_MONTHS:  # everyone ages monthly; bands, leavers, newcomers
-            return 0  # every RENEWAL_MONTHS months
-        band = age_band(profile, persons.age_months)
-        aged = np.flatnonzero(band != persons.age)
-        persons.age = band
-        groups = list(profile.groups)
-        migration = np.array([d.migration.get(g, 0.0) for g in groups])
-        composition = np.bincount(persons.ethnicity, minlength=len(groups)) / persons.size
-        immigration = float(composition @ np.maximum(migration, 0.0))
-        hazard = (
-            np.array([d.mortality[a] for a in profile.ages])[band]
-            + np.maximum(-migration, 0.0)[persons.ethnicity]
+        moved, over, cells = rules.age_one_month(
+            persons.age_months,
+            persons.age,
+            persons.ethnicity,
+            self._age_floors,
+            d.oldest * 12,
+            len(profile.groups),
         )
+        migration = np.array([d.migration.get(g, 0.0) for g in profile.groups])
+        composition = cells.sum(axis=0) / persons.size
+        immigration = float(composition @ np.maximum(migration, 0.0))
+        hazard = (  # yearly, by (age band, group)
+            np.array([d.mortality[a] for a in profile.ages])[:, None]
+            + np.maximum(-migration, 0.0)[None, :]
+        )
+        mean_hazard = float((cells * hazard).sum()) / persons.size
         inflow = d.entrants + immigration
-        years = RENEWAL_MONTHS / 12.0
-        self.adults = float(rules.projected(self.adults, inflow - float(hazard.mean()), years))
-        leave = rng.random(persons.size, np.float32) < rules.leave_chance(hazard, inflow, years)
-        leave |= persons.age_months + RENEWAL_MONTHS > d.oldest * 12  # would pass the oldest age
-        rows = np.flatnonzero(leave)
+        self.adults = float(rules.projected(self.adults, inflow - mean_hazard, 1 / 12))
+        chance = rules.leave_chance(hazard, rules.thinning(mean_hazard, inflow), 1 / 12)
+        rows = rules.bernoulli_rows(
+            rng,
+            persons.size,
+            float(chance.max()),
+            lambda r: chance[persons.age[r], persons.ethnicity[r]],
+        )
+        rows = np.union1d(rows, over)  # nobody passes the oldest age
         if rows.size:
-            self._replace(params, rows, year, rng, inflow, immigration, migration)
-            aged = np.union1d(aged, rows)
+            self._replace(params, rows, month // 12, rng, inflow, immigration, migration)
+        aged = np.union1d(moved, rows)
         if aged.size:
             self._refresh_engagement(aged)
         if rows.size:
@@ -313,25 +312,22 @@ class Public:
 
     def _replace(self, params, rows, year, rng, inflow, immigration, migration) -> None:
         """Draw newcomers into ``rows``: region and area are the row's, the rest from the
-        profile (ethnicity given the region)."""
+        profile (ethnicity given the region and whether they immigrate)."""
         persons, profile, d = self.persons, self.profile, self.profile.demography
         groups = list(profile.groups.values())
         n = rows.size
         immigrant = rng.random(n) < (immigration / inflow if inflow > 0 else 0.0)
         entrants = np.array([d.entrant_shares[g] for g in profile.groups])
         movers = np.maximum(migration, 0.0) * np.array([g.share for g in groups])
-        ethnicity = np.empty(n, np.int8)
-        for r in range(len(profile.regions)):
-            in_region = np.array([g.regions.get(profile.regions[r], 0.0) for g in groups])
-            for kind, weights in ((False, entrants), (True, movers)):
-                chosen = np.flatnonzero((persons.region[rows] == r) & (immigrant == kind))
-                w = weights * in_region
-                if chosen.size and w.sum() > 0:
-                    ethnicity[chosen] = categorical(rng, list(w), chosen.size)
-                elif chosen.size:  # nobody of those groups lives here: any entrant's group
-                    ethnicity[chosen] = categorical(rng, list(entrants), chosen.size)
-        # turned the entry age at some month since the last renewal
-        age_months = (d.entry_age * 12 + rng.integers(0, RENEWAL_MONTHS, n)).astype(np.int16)
+        in_region = np.array([[g.regions.get(r, 0.0) for g in groups] for r in profile.regions])
+        weights = np.stack([entrants * in_region, movers * in_region])  # (kind, region, group)
+        empty = weights.sum(axis=2) <= 0  # nobody of those groups lives here: any entrant's
+        weights[empty] = entrants
+        cumulative = np.cumsum(weights, axis=2)
+        cumulative /= cumulative[:, :, -1:]
+        chosen = cumulative[immigrant.astype(np.intp), persons.region[rows]]
+        ethnicity = np.minimum((rng.random(n)[:, None] >= chosen).sum(axis=1), len(groups) - 1)
+        age_months = np.full(n, d.entry_age * 12, np.int16)  # turned the entry age this month
         if immigrant.any():
             band = categorical(rng, list(profile.ages.values()), int(immigrant.sum()))
             age_months[immigrant] = months_in_band(rng, profile, band)
@@ -401,17 +397,6 @@ class Public:
         drive = rules.drive(exposure, others, access, self.gated)
         return drive, exposure, c, signals[:, c].copy(), outlet_access
 
-    def personal(self, params: Parameters) -> np.ndarray:
-        """Each person's own deviation of the cultural baseline (N, P): the personal term
-        plus the raise from family ties (kept until ``kin_bonus`` or the persons change)."""
-        persons = self.persons
-        bonus = params.persuasion.kin_bonus if params.mechanisms.kinship else 0.0
-        return self._cached(
-            "personal",
-            np.array([bonus]),
-            lambda rows: persons.personal[rows] + np.float32(bonus) * persons.kin[rows],
-        )
-
     def _framed(self, params: Parameters, rng: np.random.Generator) -> np.ndarray:
         """Incidents each person heard of this month times their framing (N, P): Poisson
         counts per power, each heard with chance ``backlash.reach`` (expected values when
@@ -463,6 +448,7 @@ def update_rates(params: Parameters) -> rules.Rates:
         resistance=params.persuasion.identity_resistance if mech.identity else 0.0,
         elite_stereotype=params.population.elite_stereotype,
         ties_bonus=params.persuasion.ties_bonus,
+        kin_bonus=params.persuasion.kin_bonus if mech.kinship else 0.0,
         backlash=params.backlash.strength if mech.backlash else 0.0,
         comparison=params.persuasion.comparison if mech.comparison else 0.0,
         social=params.social.rate if mech.social_influence else 0.0,

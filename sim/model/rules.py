@@ -41,16 +41,17 @@ def stereotype(susceptibility, mean, identity, elite_factor):
     return min(1.0, max(0.0, mean * susceptibility * (0.5 + identity) * elite_factor))
 
 
-@numba.vectorize(["float64(float64, float64, float64, float64, float64)"], **_JIT)
-def cultural_baseline(receptivity, prestige, personal, tie, ties_bonus):
+@numba.vectorize(["float64(float64, float64, float64, float64, float64, float64, float64)"], **_JIT)
+def cultural_baseline(receptivity, prestige, personal, tie, ties_bonus, kin, kin_bonus):
     """The attraction a person relaxes to without signals, a0_ip in [0, 1].
 
-    a0 = clip(r prestige_p + e_ip + ties_bonus * tie_ip): the person's receptivity to the
-    power scaled by its emitter strength (its reputation in the world), a personal
-    deviation e_ip, and a raise for education ties (alumni keep the West from collapsing,
-    P6). Signals move attraction from there toward r (:func:`persuasion`).
+    a0 = clip(r prestige_p + e_ip + ties_bonus * tie_ip + kin_bonus * kin_ip): the person's
+    receptivity to the power scaled by its emitter strength (its reputation in the world), a
+    personal deviation e_ip, a raise for education ties (alumni keep the West from
+    collapsing, P6) and one for family across the border with the power. Signals move
+    attraction from there toward r (:func:`persuasion`).
     """
-    raw = receptivity * prestige + personal + ties_bonus * tie
+    raw = receptivity * prestige + personal + ties_bonus * tie + kin_bonus * kin
     return min(1.0, max(0.0, raw))
 
 
@@ -173,6 +174,7 @@ class Rates(NamedTuple):
     resistance: float  # rho (0 when identity is switched off)
     elite_stereotype: float  # e for elites
     ties_bonus: float
+    kin_bonus: float  # 0 when kinship is switched off
     backlash: float  # beta (0 when backlash is switched off)
     comparison: float  # sigma (0 when comparison is switched off)
     social: float  # mu (0 when social influence is switched off)
@@ -190,6 +192,7 @@ def monthly_attraction(
     prestige,
     personal,
     ties,
+    kin,
     drive,
     exposure,
     media_channel,
@@ -210,8 +213,9 @@ def monthly_attraction(
         attraction: (N, P) this month's attraction.
         identity: (N,) national identity.
         affinity, susceptibility: (N, P) fixed personal terms. personal: (N, P) the
-            personal deviation of the baseline plus the raise from family ties.
-        elite: (N,) elite flags. ties: (N, P) education ties.
+            personal deviation of the baseline.
+        elite: (N,) elite flags. ties, kin: (N, P) education ties and family across the
+            border with each power.
         stereotype_means, prestige: (P,) powers' stereotype means (0 when stereotypes are
             switched off) and emitter strengths.
         drive: (N, P) signal reaching each person this month through every channel but the
@@ -249,7 +253,15 @@ def monthly_attraction(
             f = affinity[i, p]
             s = stereotype(susceptibility[i, p], stereotype_means[p], ident, elite_factor)
             r = receptivity(f, s, ident, rates.resistance)
-            base = cultural_baseline(r, prestige[p], personal[i, p], ties[i, p], rates.ties_bonus)
+            base = cultural_baseline(
+                r,
+                prestige[p],
+                personal[i, p],
+                ties[i, p],
+                rates.ties_bonus,
+                kin[i, p],
+                rates.kin_bonus,
+            )
             d = drive[i, p]
             if outlets:
                 d += exposure[i, media_channel] * media_signal[p] * media_access[i, p]
@@ -286,7 +298,7 @@ def shares_answering_yes(latent, cuts, spread):
     yes answer, 1 / (1 + exp(-(a - cut_k) / spread)) (:func:`sim.model.survey.answer_yes`),
     for a latent a in [0, 1], in one pass over the persons (K, P): the function is
     tabulated once on a grid of [0, 1] and interpolated linearly, so the monthly measures
-    of a poll's shares cost no exponential per person."""
+    of a poll's shares cost no exponential per person, and one pass serves every cut."""
     n, powers = latent.shape
     grid = np.empty((cuts.size, ANSWER_GRID + 1))
     for c in range(cuts.size):
@@ -297,18 +309,24 @@ def shares_answering_yes(latent, cuts, spread):
                 grid[c, k] = 1.0 / (1.0 + np.exp(-z))
             else:
                 grid[c, k] = 1.0 if a > cuts[c] else 0.0
-    total = np.zeros((cuts.size, powers))
+    if spread <= 0.0:  # a hard cut-off: count
+        total = np.zeros((cuts.size, powers))
+        for i in range(n):
+            for p in range(powers):
+                for c in range(cuts.size):
+                    if latent[i, p] > cuts[c]:
+                        total[c, p] += 1.0
+        return total / max(n, 1)
+    # the interpolation is linear in the grid's values, so each person adds their weights
+    # to the two grid points around their attitude once, whatever the number of cuts
+    weight = np.zeros((powers, ANSWER_GRID + 1))
     for i in range(n):
         for p in range(powers):
-            a = latent[i, p]
-            x = min(1.0, max(0.0, a)) * ANSWER_GRID
+            x = min(1.0, max(0.0, latent[i, p])) * ANSWER_GRID
             k = min(int(x), ANSWER_GRID - 1)
-            for c in range(cuts.size):
-                if spread > 0.0:
-                    total[c, p] += grid[c, k] + (x - k) * (grid[c, k + 1] - grid[c, k])
-                elif a > cuts[c]:
-                    total[c, p] += 1.0
-    return total / max(n, 1)
+            weight[p, k] += k + 1 - x
+            weight[p, k + 1] += x - k
+    return grid @ weight.T / max(n, 1)
 
 
 def project_to_simplex(values: Array) -> Array:
@@ -552,13 +570,55 @@ def projected(value: Array, growth: Array, years: float) -> Array:
     return value * np.exp(growth * years)
 
 
-def leave_chance(hazard: Array, inflow: float, years: float) -> Array:
-    """Chance that each person leaves within ``years`` (N,): their yearly hazard (mortality
-    of their age band, emigration of their group) plus a uniform thinning at the rate the
-    population grows, max(0, inflow - mean hazard), so that a fixed number of rows stays a
-    representative sample of a growing population; as a chance, 1 - exp(-rate x years)."""
-    thinning = max(0.0, inflow - float(hazard.mean()))
-    return 1.0 - np.exp(-(hazard + thinning) * years)
+def thinning(mean_hazard: float, inflow: float) -> float:
+    """The uniform thinning rate that keeps a fixed number of rows a representative sample
+    of a growing population: the rate it grows at, max(0, inflow - mean hazard)."""
+    return max(0.0, inflow - mean_hazard)
+
+
+def leave_chance(hazard: Array, thinning: float, years: float) -> Array:
+    """Chance of leaving within ``years`` at a yearly ``hazard`` (mortality of the age band,
+    emigration of the group) plus the population's :func:`thinning`: 1 - exp(-rate x years)."""
+    return 1.0 - np.exp(-(np.asarray(hazard) + thinning) * years)
+
+
+@numba.njit(**_JIT)
+def age_one_month(age_months, band, ethnicity, floors, oldest, groups):
+    """Everyone ages a month, in one pass: ``age_months`` and ``band`` (the index of the last
+    of ``floors``, in months, at or below the age) are updated in place. Returns the rows
+    whose band changed, the rows that would pass ``oldest`` months within the next month, and
+    the count of persons in each (band, group) cell (bands x ``groups``)."""
+    n = age_months.size
+    moved = np.empty(n, np.int64)
+    over = np.empty(n, np.int64)
+    cells = np.zeros((floors.size, groups), np.int64)
+    k = m = 0
+    top = floors.size - 1
+    for i in range(n):
+        age = age_months[i] + 1
+        age_months[i] = age
+        b = band[i]
+        if b < top and age >= floors[b + 1]:
+            b += 1
+            band[i] = b
+            moved[k] = i
+            k += 1
+        if age + 1 > oldest:
+            over[m] = i
+            m += 1
+        cells[b, ethnicity[i]] += 1
+    return moved[:k], over[:m], cells
+
+
+def bernoulli_rows(rng: np.random.Generator, n: int, top: float, chance_of) -> NDArray[np.int64]:
+    """The rows of ``n`` that succeed in independent Bernoulli draws, row i with chance
+    ``chance_of(rows)[i]``, each at most ``top``: a uniform random set of rows drawn at
+    chance ``top`` (its size binomial), each kept with its own chance over ``top``. The same
+    law as one draw per row, at a cost that grows with the successes, not the rows."""
+    if top <= 0.0 or n == 0:
+        return np.empty(0, np.int64)
+    rows = np.sort(rng.choice(n, rng.binomial(n, min(top, 1.0)), replace=False))
+    return rows[rng.random(rows.size) * top < chance_of(rows)]
 
 
 # --- the powers' side -----------------------------------------------------------------------
