@@ -198,6 +198,17 @@ class RunSettings(Strict):
         ge=100,
         le=2_000_000,
     )
+    burn_in: int = param(
+        48,
+        "months of the public's attraction update before the first month, at its conditions",
+        unit="months",
+        init_only=True,
+        source="setting of the run: attraction settles from its expected-value start in about "
+        "three years (docs/ODD.md §5, 'The start')",
+        role="setting",
+        ge=0,
+        le=240,
+    )
     officials: int = param(
         30,
         "number of officials writing reports",

@@ -81,6 +81,17 @@ class Power(mesa.Agent):
         self.alignment_at_last_review = share
         self.effort = rules.fit_capacity(effort, self.settings.capacity, free)
 
+    def start_at_rest(self, gains: np.ndarray) -> None:
+        """Before the first month: split the effort of the free channels as the yearly
+        reallocation would leave it (effort in proportion to each channel's gain, the total
+        kept), so that the run does not open with a re-allocation from the scenario's split
+        (docs/ODD.md §5, "The start")."""
+        free = self.free_channels()
+        effort = self.effort
+        gain = gains[self.index] * self.unit_signal
+        effort[free] = rules.reallocate(effort[free], gain[free], 1.0)
+        self.effort = rules.fit_capacity(effort, self.settings.capacity, free)
+
 
 class Official(mesa.Agent):
     """A middle-level official who writes a report recommending an alignment (study §5.5).

@@ -18,7 +18,24 @@ from sim.model.events import EventSchedule
 from sim.model.population import synthesize
 from sim.model.public import Public
 
-STREAMS = ("population", "exposure", "incidents", "officials", "shocks", "mesa", "demography")
+START_ROUNDS = 3
+"""Rounds of the powers' reallocation before the first month. Effort goes where the gain is,
+and the gains move with effort only through attraction's room to grow, so the split settles
+in a round or two."""
+START_SAMPLE = 5000
+"""About this many persons (every k-th row: rows are sorted by region, area and group, so
+the sample is stratified) stand for the public in those rounds."""
+
+STREAMS = (
+    "population",
+    "exposure",
+    "incidents",
+    "officials",
+    "shocks",
+    "mesa",
+    "demography",
+    "burn_in",
+)
 """Independent random streams, each a child of the run's SeedSequence (in this order)."""
 
 
@@ -123,10 +140,25 @@ class MultivectorModel(mesa.Model):
         return mesa.agent.AgentSet(officials, random=self.random)
 
     def _settle(self) -> None:
-        """Start at rest: attraction at its equilibrium, policy at the officials' first advice."""
-        self.agents_by_type[Power].do("emit")
+        """Start at rest (docs/ODD.md §5, "The start"): with adaptation on, the powers'
+        effort split where their yearly reallocation would leave it (:data:`START_ROUNDS`
+        rounds on a sample of persons at their equilibrium); attraction at the equilibrium
+        of its expected forces, then ``run.burn_in`` months of the public's update at the
+        first month's conditions (nobody ages, the powers and the state hold still), from
+        its own random stream; policy at the officials' first advice."""
+        powers = self.agents_by_type[Power]
+        powers.do("emit")
+        if self.params.mechanisms.adaptation:
+            sample = np.arange(0, self.public.size, max(1, self.public.size // START_SAMPLE))
+            for _ in range(START_ROUNDS):
+                self.public.settle(self.params, self.signals(), sample)
+                powers.do("start_at_rest", self.public.marginal_gains(self.params, sample))
+                powers.do("emit")
         self.events.measure(self)
         self.public.settle(self.params, self.signals())
+        burn = self.streams["burn_in"]
+        for _ in range(self.params.run.burn_in):
+            self.public.update(self.params, self.signals(), self.state.promotion(), burn, burn)
         self._advise()
         self.state.set_policy(self.reports(), move=False)
 

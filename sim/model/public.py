@@ -145,12 +145,18 @@ class Public:
         )
         return Attitudes(f, s, base, rec, access)
 
-    def marginal_gains(self, params: Parameters) -> np.ndarray:
-        """Per power and channel (P, C): the mean over persons of what one more unit of
-        signal would bring this month (:func:`sim.model.rules.marginal_gain`)."""
+    def marginal_gains(self, params: Parameters, sample: np.ndarray | None = None) -> np.ndarray:
+        """Per power and channel (P, C): the mean over persons (or over the rows ``sample``)
+        of what one more unit of signal would bring this month
+        (:func:`sim.model.rules.marginal_gain`)."""
         persons = self.persons
         total = np.zeros((len(params.powers), self.gated.size))
-        for rows in chunks(persons.size):
+        if sample is None:
+            parts, size = list(chunks(persons.size)), persons.size
+        else:
+            parts = [sample[k : k + CHUNK] for k in range(0, sample.size, CHUNK)]
+            size = sample.size
+        for rows in parts:
             terms = self.attitudes(params, rows)
             total += rules.marginal_gain(
                 terms.receptivity,
@@ -160,7 +166,7 @@ class Public:
                 self.gated,
                 *self._reach_arguments(params, rows),
             )
-        return total / persons.size
+        return total / max(size, 1)
 
     def heard_shares(self, params: Parameters, signals: np.ndarray) -> np.ndarray:
         """Share of each channel's foreign signal that comes from each power (P, C)."""
