@@ -6,10 +6,12 @@ import json
 import tomllib
 
 import pandas as pd
+import pytest
 from conftest import assert_refused, invoke
 
 from sim.experiments import patterns
 from sim.experiments.patterns import variants
+from sim.inputs.schema import bounds, get_value, resolve
 
 
 def test_validate_prints_the_table_and_writes_figures(tmp_path):
@@ -23,10 +25,48 @@ def test_validate_prints_the_table_and_writes_figures(tmp_path):
     table = pd.read_csv(out / "validation.csv")
     assert list(table["id"]) == ["P9", "T1"] and table["passed"].all()
     assert (out / "P9.png").stat().st_size > 0 and (out / "T1.png").stat().st_size > 0
+    assert set(table["basis"]) == {"by construction", "in-sample"}
+    assert table["margin"].ge(0).all() and table["margins"].str.contains("band").any()
+    assert "margin:" in done.stdout and "in-sample" in done.stdout
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["seeds"] == 1 and manifest["checks"] == ["P9", "T1"]
+    assert manifest["perturb"] == 0.0
     variants = {"open", "open_grants", "screened", "screened_grants", "baseline"}
     assert set(manifest["runs"]) == variants
+
+
+def test_validate_perturbed_reports_which_checks_survive(tmp_path):
+    out = tmp_path / "perturbed"
+    done = invoke(
+        "validate", "--check", "P9", "--seeds", "1", "--population", "600", "--workers", "1",
+        "--perturb", "0.2", "--out", out, "--quiet",
+    )  # fmt: skip
+    assert done.exit_code in (0, 1), done.output
+    assert "every parameter jittered by up to 20%" in done.stdout
+    assert json.loads((out / "manifest.json").read_text())["perturb"] == 0.2
+    assert_refused(invoke("validate", "--perturb", "1.5"), "--perturb")
+
+
+def test_jitter_moves_every_parameter_alike_in_every_scenario_of_a_replicate():
+    from conftest import tiny
+
+    spec, _ = tiny()
+    first = variants.jittered(spec, 0.2, 0, 7)
+    assert first == variants.jittered(spec, 0.2, 0, 7)  # reproducible
+    assert first != variants.jittered(spec, 0.2, 1, 7)  # another replicate, other draws
+    assert "state.balance_strength" in first and "powers.Alpha.efficiency" in first
+    assert not any(p.startswith(("run.", "mechanisms.")) for p in first)
+    for path, value in first.items():
+        base = get_value(spec, path)
+        _, _, info = resolve(spec, path)
+        low, high = bounds(info)
+        assert low <= value <= high
+        if info.annotation is float and low < base * 0.8 and base * 1.2 < high:
+            assert abs(value - base) <= 0.2 * abs(base) + 1e-12, path
+    # a path's factor does not depend on the scenario: the same path moves alike elsewhere
+    other, _ = tiny(**{"state.balance_strength": 4.0})
+    ratio = variants.jittered(other, 0.2, 0, 7)["state.balance_strength"] / 4.0
+    assert ratio == pytest.approx(first["state.balance_strength"] / spec.state.balance_strength)
 
 
 def test_validate_refuses_an_unknown_check():

@@ -59,6 +59,25 @@ def test_out_of_sample_comparisons_are_reported(runs):
         assert outcome.measured and outcome.threshold
 
 
+@pytest.mark.slow
+def test_every_check_states_its_basis_and_a_margin_that_agrees_with_its_verdict(runs):
+    table = patterns.evaluate(patterns.CHECKS, runs)
+    assert set(table["basis"]) <= {
+        patterns.IN_SAMPLE,
+        patterns.BY_CONSTRUCTION,
+        patterns.NOT_FITTED,
+        patterns.OUT_OF_SAMPLE,
+    }
+    assert (table[table["kind"] == patterns.OUT_OF_SAMPLE]["basis"] == patterns.OUT_OF_SAMPLE).all()
+    for row in table.itertuples():
+        assert row.margins, row.id
+        assert row.passed == (row.margin >= 0), (row.id, row.margins)
+
+
+def test_every_check_has_a_basis():
+    assert set(patterns.BASIS) == {c.id for c in patterns.CHECKS}
+
+
 def test_a_check_fails_when_its_claim_is_false():
     """P9 with screening and openness swapped: screening then seems to raise the effect of
     grants, and the check must say so."""

@@ -597,6 +597,16 @@ def validate(
         typer.Option("--check", metavar="ID", help="Only this check, e.g. P3 or T1 (repeatable)."),
     ] = None,
     workers: Workers = None,
+    perturb: Annotated[
+        float,
+        typer.Option(
+            min=0.0,
+            max=0.9,
+            help="Jitter every parameter of every run (each lever and uncertainty, state-side "
+            "included) by a factor drawn within 1 +- this fraction, e.g. 0.2, and report which "
+            "checks survive.",
+        ),
+    ] = 0.0,
     out: Annotated[
         Path | None, typer.Option(help="Also write the table, one figure per check, a manifest.")
     ] = None,
@@ -606,9 +616,12 @@ def validate(
     """Check the patterns P1-P13 (docs/validation.md) and the calibration targets over an ensemble.
 
     Each check runs the shipped scenarios it needs on --seeds seeds and prints what it
-    measured against its threshold. Out-of-sample comparisons with polls from 2022 on
-    (O1-O3), which no parameter was fitted to, are reported after them. The exit status is
-    1 if any pattern or target fails.
+    measured against its threshold, the margin of each condition (negative: failing), and
+    its basis: in-sample (a calibration target), by construction (the equations force it),
+    not fitted, or out-of-sample. Out-of-sample comparisons with polls from 2022 on
+    (O1-O3), which no parameter was fitted to, are reported after them. With --perturb,
+    each seed's runs have every parameter jittered alike (docs/validation.md, "Perturbed").
+    The exit status is 1 if any pattern or target fails.
     """
     from sim.experiments import patterns
     from sim.results import check_figures
@@ -630,7 +643,9 @@ def validate(
         raise fail(err) from None
     names = patterns.needed(checks)
     with _progress("validate", "runs", quiet, total=len(names) * seeds) as update:
-        runs = patterns.run_all(names, seeds, population, workers, update, seed=seed)
+        runs = patterns.run_all(
+            names, seeds, population, workers, update, seed=seed, perturb=perturb
+        )
     table = patterns.evaluate(checks, runs)
     if out is not None:
         with _writing(), output.staged(out, overwrite) as staging:
@@ -643,11 +658,12 @@ def validate(
                 "seed": seed,
                 "seeding": output.SEEDING,
                 "population": population,
+                "perturb": perturb,
                 "checks": [c.id for c in checks],
                 "runs": {n: dict(vars(patterns.VARIANTS[n])) for n in names},
             }
             (staging / "manifest.json").write_text(json.dumps(manifest, indent=2, default=str))
-    _print_checks(table, seeds)
+    _print_checks(table, seeds, perturb)
     judged = table[table["kind"] != patterns.OUT_OF_SAMPLE]
     compared = table[table["kind"] == patterns.OUT_OF_SAMPLE]
     out_console.print(
@@ -667,17 +683,25 @@ def validate(
         raise typer.Exit(1)
 
 
-def _print_checks(table, seeds: int) -> None:
-    """Each check in three lines (its verdict, what it measured, against what), each line
+def _print_checks(table, seeds: int, perturb: float = 0.0) -> None:
+    """Each check in four lines (its verdict and what its evidence is worth, what it
+    measured, against what, by how much), each line
     left to the terminal to wrap: a four-column table of long sentences wrapped into
     some ninety lines."""
-    out_console.print(f"[bold]patterns and targets over {seeds} seeds[/]", highlight=False)
+    jitter = f", every parameter jittered by up to {perturb:.0%}" if perturb else ""
+    out_console.print(f"[bold]patterns and targets over {seeds} seeds{jitter}[/]", highlight=False)
     for row in table.itertuples():
         verdict = "[green]pass[/]" if row.passed else "[bold red]FAIL[/]"
         if row.kind == "out-of-sample":
             verdict = "[green]within[/]" if row.passed else "[yellow]outside[/]"
-        out_console.print(f"[bold]{row.id}[/] {verdict}", highlight=False)
-        for name, text in (("measured", row.measured), ("threshold", row.threshold)):
+        out_console.print(
+            f"[bold]{row.id}[/] {verdict} ({row.basis}: {row.why})", highlight=False, soft_wrap=True
+        )
+        for name, text in (
+            ("measured", row.measured),
+            ("threshold", row.threshold),
+            ("margin", row.margins),
+        ):
             out_console.print(f"  {name}: {text}", highlight=False, soft_wrap=True, markup=False)
 
 

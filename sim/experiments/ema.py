@@ -42,7 +42,7 @@ from sim.inputs.assignments import keyword_of as name_of  # an EMA name is the k
 from sim.inputs.assignments import path_of
 from sim.inputs.errors import ScenarioError, refuse
 from sim.inputs.scenario import find_scenario, load_scenario
-from sim.inputs.schema import bounds, leaf_paths, resolve, role
+from sim.inputs.schema import bounds, numeric_leaves, resolve, role
 
 SOURCE = "ema.model(...)"
 """Where a refusal says the problem came from."""
@@ -70,17 +70,7 @@ def import_workbench(source: str = SOURCE, key: str = "ema_workbench") -> Any:
 def numeric_paths(scenario: str | Path, wanted: str) -> list[str]:
     """Every numeric parameter of a scenario whose role is ``wanted`` (``lever``,
     ``uncertainty`` or ``setting``), powers by name (``powers.Russia.efficiency``)."""
-    spec = load_scenario(scenario)
-    paths = []
-    for template in leaf_paths():
-        powers = spec.powers if "<name>" in template else ["<name>"]
-        for path in [template.replace("<name>", power) for power in powers]:
-            _, _, info = resolve(spec, path)
-            if info is None or info.annotation not in (int, float):
-                continue  # tables of languages, switches, dates, names
-            if role(spec, path) == wanted:
-                paths.append(path)
-    return paths
+    return numeric_leaves(load_scenario(scenario), (wanted,))
 
 
 def default_range(scenario: str | Path, path: str) -> tuple[float, float]:

@@ -858,6 +858,20 @@ def leaf_paths(model: type[BaseModel] = Parameters, prefix: str = "") -> list[st
     return out
 
 
+def numeric_leaves(spec: BaseModel, roles: tuple[str, ...]) -> list[str]:
+    """Every numeric parameter of a scenario (or its parameters) whose role is among
+    ``roles``, powers by name (``powers.Russia.efficiency``); tables of shares (a power's
+    languages), switches, dates and names are left out."""
+    paths = []
+    for template in leaf_paths():
+        powers = spec.powers if "<name>" in template else ["<name>"]
+        for path in [template.replace("<name>", power) for power in powers]:
+            _, _, info = resolve(spec, path)
+            if info is not None and info.annotation in (int, float) and role(spec, path) in roles:
+                paths.append(path)
+    return paths
+
+
 FEWEST_PERSONS = int(bounds(RunSettings.model_fields["population"])[0])
 """The smallest population a run accepts (``run.population``'s lower bound), for the options
 that set it."""

@@ -1,4 +1,4 @@
-"""Pattern-oriented validation: the patterns P1-P9 (docs/ODD.md §1) and the calibration targets
+"""Pattern-oriented validation: the patterns P1-P13 (docs/ODD.md §1) and the calibration targets
 (docs/calibration.md, facts and figures), each measured over an ensemble of seeds.
 
 A check names the runs it needs (:class:`Variant`: a shipped scenario, dotted overrides and
@@ -10,9 +10,13 @@ stated and explained in ``docs/validation.md``.
 
 from sim.experiments.patterns.checks import (
     AGE_GRADIENT,
+    BASIS,
+    BY_CONSTRUCTION,
     CHECKS,
     EDUCATION_RUSSIA,
+    IN_SAMPLE,
     MEDIA_RUSSIA,
+    NOT_FITTED,
     OUT_OF_SAMPLE,
     POLL,
     RUSSIA_FAVOURABLE,
@@ -36,9 +40,13 @@ from sim.experiments.patterns.variants import (
 
 __all__ = [
     "AGE_GRADIENT",
+    "BASIS",
+    "BY_CONSTRUCTION",
     "CHECKS",
     "EDUCATION_RUSSIA",
+    "IN_SAMPLE",
     "MEDIA_RUSSIA",
+    "NOT_FITTED",
     "OUT_OF_SAMPLE",
     "POLL",
     "RUSSIA_FAVOURABLE",

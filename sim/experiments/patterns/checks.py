@@ -36,6 +36,10 @@ class Verdict:
     threshold: str
     passed: bool
     values: dict[str, np.ndarray] = field(default_factory=dict)  # per seed, for the record
+    margins: dict[str, float] = field(default_factory=dict)
+    """How far each condition of the threshold is met, in the measure's units: the worst
+    seed's (or the ensemble mean's, where the threshold is on the mean) distance to the
+    threshold, negative where the condition fails."""
 
 
 @dataclass(frozen=True)
@@ -79,6 +83,7 @@ def p1(runs: Runs) -> Verdict:
         "lead > 0 in both, on every seed",
         all((v > 0).all() for v in margins.values()),
         margins,
+        {f"{m} lead": float(v.min()) for m, v in margins.items()},
     )
 
 
@@ -95,6 +100,11 @@ def p2(runs: Runs) -> Verdict:
         "strong-identity Kazakhs > everyone > Russian speakers > 0, on every seed",
         bool(((strong > everyone) & (everyone > speakers) & (speakers > 0)).all()),
         drops,
+        {
+            "strong identity - everyone": float((strong - everyone).min()),
+            "everyone - Russian speakers": float((everyone - speakers).min()),
+            "Russian speakers' fall": float(speakers.min()),
+        },
     )
 
 
@@ -116,6 +126,11 @@ def p3(runs: Runs) -> Verdict:
         "falls by > 0.01, ranks first or second, effective number does not fall, every seed",
         bool(((before - after > 0.01) & (worst <= 2) & (spread >= -1e-9)).all()),
         {"fall": before - after, "worst_rank": worst, "vectors_change": spread},
+        {
+            "fall - 0.01": float((before - after - 0.01).min()),
+            "2 - worst rank": float(2 - worst.max()),
+            "effective number change": float(spread.min()),
+        },
     )
 
 
@@ -140,6 +155,11 @@ def p4(runs: Runs) -> Verdict:
         "elite > popular at every month of every scenario; rise < 50 % of proportional",
         bool((gaps > 0).all() and (elasticity < 0.5).all() and (elasticity > 0).all()),
         {"elite_gap": gaps.min(axis=0), "elasticity": elasticity},
+        {
+            "elite - popular": float(gaps.min()),
+            "0.5 - rise": float((0.5 - elasticity).min()),
+            "rise": float(elasticity.min()),
+        },
     )
 
 
@@ -162,6 +182,7 @@ def p5(runs: Runs) -> Verdict:
         "rises, and stays below Russia and China at every month, on every seed",
         passed,
         results,
+        {name: float(v.min()) for name, v in results.items()},
     )
 
 
@@ -187,6 +208,13 @@ def p6(runs: Runs) -> Verdict:
         bool(((fall > 0) & (fall < 0.25) & (end < base_end) & (rise > 0)).all())
         and bool(kept.mean() > 0),
         {"fall": fall, "ties_kept": kept, "reengagement_rise": rise},
+        {
+            "fall": float(fall.min()),
+            "0.25 - fall": float((0.25 - fall).min()),
+            "baseline - end": float((base_end - end).min()),
+            "kept by ties (mean)": float(kept.mean()),
+            "re-engagement rise": float(rise.min()),
+        },
     )
 
 
@@ -210,6 +238,12 @@ def p7(runs: Runs) -> Verdict:
             and (off_vectors < 2).all()
         ),
         {"peak_share": peak.max(axis=0), "off_share": off_share},
+        {
+            "theta - highest share": float(threshold - peak.max()),
+            "lowest effective number - 2.5": float(low.min() - 2.5),
+            "off: share - 0.5": float(off_share.min() - 0.5),
+            "off: 2 - effective number": float(2 - off_vectors.max()),
+        },
     )
 
 
@@ -237,6 +271,7 @@ def p8(runs: Runs) -> Verdict:
         "every power's attraction lower; alignment moves less than attraction; every seed",
         bool((attraction < 0).all() and (moved < 1).all()),
         {"alignment_per_attraction": moved},
+        {"attraction fall": float((-attraction).min()), "1 - ratio": float((1 - moved).min())},
     )
 
 
@@ -253,6 +288,7 @@ def p9(runs: Runs) -> Verdict:
         "smaller effect with screening, on every seed",
         bool((high < low).all() and (low > 0).all()),
         {"effect_open": low, "effect_screened": high},
+        {"open - screened": float((low - high).min()), "open effect": float(low.min())},
     )
 
 
@@ -285,24 +321,36 @@ def p10(runs: Runs) -> Verdict:
         "points (the age gradient before 2022 is flat, T6); every seed",
         bool(((replaced > 0.5) & (rise > 0.02) & (np.abs(effect) < 0.02)).all()),
         {"replaced": replaced, "kazakh_rise": rise, "effect": effect},
+        {
+            "replaced - 0.5": float((replaced - 0.5).min()),
+            "Kazakh rise - 0.02": float((rise - 0.02).min()),
+            "0.02 - |effect|": float((0.02 - np.abs(effect)).min()),
+        },
     )
+
+
+def large_groups(groups: pd.DataFrame) -> pd.DataFrame:
+    """Rows of a group table for groups of at least :data:`SMALLEST_GROUP` of the persons."""
+    total = groups[groups["dimension"] == "age"].groupby("date")["persons"].sum() / len(
+        groups["power"].unique()
+    )
+    return groups[groups["persons"] / groups["date"].map(total) >= SMALLEST_GROUP]
 
 
 def unanimous_groups(groups: pd.DataFrame, cut: float = UNANIMOUS) -> pd.DataFrame:
     """Rows of a group table (groups of at least :data:`SMALLEST_GROUP` of the persons)
     whose favourable share is within ``cut`` of 0 or 1."""
-    total = groups[groups["dimension"] == "age"].groupby("date")["persons"].sum() / len(
-        groups["power"].unique()
-    )
-    share = groups["persons"] / groups["date"].map(total)
-    big = groups[share >= SMALLEST_GROUP]
+    big = large_groups(groups)
     return big[(big["favourable"] < cut) | (big["favourable"] > 1 - cut)]
 
 
 def p11(runs: Runs) -> Verdict:
-    found = []
+    found, closest = [], np.inf
     for variant in (*BALANCED, "no_balancing", "kyrgyzstan"):
         for run in runs[variant]:
+            share = large_groups(run.groups)["favourable"]
+            if len(share):
+                closest = min(closest, float(np.minimum(share, 1 - share).min()) - UNANIMOUS)
             bad = unanimous_groups(run.groups)
             found += [
                 f"{variant} {r.date} {r.dimension}={r.group} {r.power} {r.favourable:.3f}"
@@ -314,6 +362,7 @@ def p11(runs: Runs) -> Verdict:
         f"{UNANIMOUS} or above {1 - UNANIMOUS} in any year of any shipped scenario",
         not found,
         {"unanimous": np.array([len(found)])},
+        {"least minority share - 0.01": closest},
     )
 
 
@@ -365,6 +414,12 @@ def p12(runs: Runs) -> Verdict:
             ((worse > 0) & (war[:, 1] > 0.5) & (rally > 0) & (critics[:, 0] > critics[:, 2])).all()
         ),
         {"worse": worse, "rally": rally, "critics_worse": critics[:, 0]},
+        {
+            "worse, war - no war": float(worse.min()),
+            "unchanged - 0.5": float((war[:, 1] - 0.5).min()),
+            "rally": float(rally.min()),
+            "critics: worse - better": float((critics[:, 0] - critics[:, 2]).min()),
+        },
     )
 
 
@@ -390,6 +445,7 @@ def p13(runs: Runs) -> Verdict:
         "the comparison raises every other power's attraction when Russia's falls, on every seed",
         bool((comparative > 0).all()),
         {"comparative": comparative.min(axis=0)},
+        {"comparison's raise": float(comparative.min())},
     )
 
 
@@ -430,6 +486,7 @@ def o1(runs: Runs) -> Verdict:
         f"each answer within {POLL_BAND:.2f} of the poll's, 'hard to say' left out",
         all(abs(g) <= POLL_BAND for g in gaps.values()),
         {k: np.array([v]) for k, v in gaps.items()},
+        {f"band - |{k} gap|": float(POLL_BAND - abs(g)) for k, g in gaps.items()},
     )
 
 
@@ -443,6 +500,7 @@ def o2(runs: Runs) -> Verdict:
         "the young answer 'better' less often than the middle-aged, as in the poll",
         bool(young.mean() < middle.mean()),
         {"young": young, "middle": middle},
+        {"middle-aged - young (mean)": float(middle.mean() - young.mean())},
     )
 
 
@@ -454,6 +512,7 @@ def o3(runs: Runs) -> Verdict:
         "third unfavourable)",
         bool(favourable.mean() <= 1 - CAB_2023_UNFAVOURABLE),
         {"favourable": favourable},
+        {"bound - favourable (mean)": float(1 - CAB_2023_UNFAVOURABLE - favourable.mean())},
     )
 
 
@@ -482,6 +541,7 @@ def t1(runs: Runs) -> Verdict:
         f"{target:.2f} +- {band:.2f} (ensemble mean)",
         bool(abs(share.mean() - target) <= band),
         {"favourable": share},
+        {"band - |error| (mean)": float(band - abs(share.mean() - target))},
     )
 
 
@@ -493,6 +553,10 @@ def t2(runs: Runs) -> Verdict:
         "Russia > China > West, on every seed",
         bool(((russia > china) & (china > west)).all()),
         shares,
+        {
+            "Russia - China": float((russia - china).min()),
+            "China - West": float((china - west).min()),
+        },
     )
 
 
@@ -511,6 +575,7 @@ def t3(runs: Runs) -> Verdict:
         f"every ethnic and language share within {100 * CENSUS_BAND:.0f} point",
         bool(max(abs(e) for e in errors.values()) <= CENSUS_BAND),
         {k: np.array([v]) for k, v in errors.items()},
+        {"band - largest |gap|": float(CENSUS_BAND - abs(errors[worst]))},
     )
 
 
@@ -522,6 +587,7 @@ def t6(runs: Runs) -> Verdict:
         f"{target:+.2f} +- {band:.2f} (ensemble mean)",
         bool(abs(gap.mean() - target) <= band),
         {"gap": gap},
+        {"band - |error| (mean)": float(band - abs(gap.mean() - target))},
     )
 
 
@@ -540,6 +606,11 @@ def t4(runs: Runs) -> Verdict:
         f"Russia > 2 x West > 0, West > Turkey; Russia {target:.2f} +- {band:.2f}",
         bool(((russia > 2 * west) & (west > turkey)).all() and abs(russia.mean() - target) <= band),
         shares,
+        {
+            "Russia - 2 x West": float((russia - 2 * west).min()),
+            "West - Turkey": float((west - turkey).min()),
+            "band - |error| (mean)": float(band - abs(russia.mean() - target)),
+        },
     )
 
 
@@ -551,6 +622,7 @@ def t5(runs: Runs) -> Verdict:
         f"Russia {target:.2f} +- {band:.2f} (202 of 276 broadcasters)",
         bool(abs(shares["Russia"].mean() - target) <= band),
         shares,
+        {"band - |error| (mean)": float(band - abs(shares["Russia"].mean() - target))},
     )
 
 
@@ -757,6 +829,37 @@ CHECKS: tuple[Check, ...] = (
 )
 
 
+IN_SAMPLE, BY_CONSTRUCTION, NOT_FITTED = "in-sample", "by construction", "not fitted"
+BASIS: dict[str, tuple[str, str]] = {
+    "P1": (IN_SAMPLE, "the fit's targets put Russia first (T1, T2)"),
+    "P2": (BY_CONSTRUCTION, "condemnation of hostile acts is proportional to identity (ODD §7.4)"),
+    "P3": (BY_CONSTRUCTION, "shares sum to one; Russia's inputs keep it in the top two"),
+    "P4": (BY_CONSTRUCTION, "elites hold stereotypes at a factor below 1; persuasion saturates"),
+    "P5": (BY_CONSTRUCTION, "Turkey's presence and prestige are inputs below its rivals'"),
+    "P6": (NOT_FITTED, "no parameter was set by it"),
+    "P7": (NOT_FITTED, "no parameter was set by it; the threshold is the scenario's theta"),
+    "P8": (BY_CONSTRUCTION, "identity lowers receptivity and raises stereotypes (ODD §7.3)"),
+    "P9": (BY_CONSTRUCTION, "screening multiplies the grants' signal by (1 - screening)"),
+    "P10": (BY_CONSTRUCTION, "the cohorts and the demography are inputs; T6 keeps the gradient"),
+    "P11": (IN_SAMPLE, "the persuasion rate was chosen by it (ODD §7.4)"),
+    "P12": (NOT_FITTED, "no parameter was set by it"),
+    "P13": (BY_CONSTRUCTION, "the comparison term moves the others against the news"),
+    "T1": (IN_SAMPLE, "a calibration target"),
+    "T2": (IN_SAMPLE, "its approval levels are calibration targets"),
+    "T3": (BY_CONSTRUCTION, "the population is drawn to meet the 2021 census"),
+    "T4": (IN_SAMPLE, "a calibration target"),
+    "T5": (IN_SAMPLE, "a calibration target"),
+    "T6": (IN_SAMPLE, "a calibration target"),
+    "O1": (OUT_OF_SAMPLE, "a poll from 2022 on, never used to set a parameter"),
+    "O2": (OUT_OF_SAMPLE, "a poll from 2022 on, never used to set a parameter"),
+    "O3": (OUT_OF_SAMPLE, "a poll from 2022 on, never used to set a parameter"),
+}
+"""What each check's evidence is worth (docs/validation.md, "What a check shows"):
+in-sample (a calibration target, or a check a parameter was chosen by), by construction (it
+follows from the equations or the inputs), not fitted (a claim of the study no parameter was
+set by), or out-of-sample (a poll the fit never saw)."""
+
+
 def select(ids: list[str] | None) -> tuple[Check, ...]:
     """The checks with these ids (all when None); KeyError names what is allowed."""
     if not ids:
@@ -773,18 +876,31 @@ def needed(checks: tuple[Check, ...]) -> list[str]:
     return list(dict.fromkeys(v for c in checks for v in c.variants))
 
 
+def margin_text(margins: dict[str, float]) -> str:
+    """The margins of a verdict, one phrase each, the tightest first."""
+    return "; ".join(
+        f"{name} {value:+.4f}" for name, value in sorted(margins.items(), key=lambda x: x[1])
+    )
+
+
 def evaluate(checks: tuple[Check, ...], runs: Runs) -> pd.DataFrame:
-    """One row per check: id, kind, claim, measured, threshold, passed."""
+    """One row per check: id, kind, basis and why, claim, measured, threshold, margin (the
+    tightest condition's, in its own units), margins (every condition's), passed."""
     rows = []
     for check in checks:
         outcome = check.evaluate(runs)
+        basis, why = BASIS[check.id]
         rows.append(
             {
                 "id": check.id,
                 "kind": check.kind,
+                "basis": basis,
+                "why": why,
                 "claim": check.claim,
                 "measured": outcome.measured,
                 "threshold": outcome.threshold,
+                "margin": min(outcome.margins.values()) if outcome.margins else np.nan,
+                "margins": margin_text(outcome.margins),
                 "passed": outcome.passed,
             }
         )

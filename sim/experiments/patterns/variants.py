@@ -3,6 +3,7 @@ on every seed with person-level probes at chosen months."""
 
 from __future__ import annotations
 
+import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -118,17 +119,45 @@ class VariantRun:
     survey: tuple[float, float]  # the change question's tolerance and answer spread
 
 
-def build(variant: Variant, population: int | None):
-    """The scenario and profile of a variant, overrides and transform applied."""
+def build(variant: Variant, population: int | None, perturb: tuple[float, int, int] | None = None):
+    """The scenario and profile of a variant, overrides and transform applied, and with
+    ``perturb`` = (fraction, replicate, root seed) its parameters jittered
+    (:func:`jittered`)."""
     from sim.inputs.scenario import load_with_profile
 
     overrides = dict(variant.overrides)
     if population is not None:
         overrides["run.population"] = population
     spec, profile, _ = load_with_profile(variant.scenario, overrides)
+    if perturb is not None and perturb[0] > 0:
+        overrides |= jittered(spec, *perturb)
+        spec, profile, _ = load_with_profile(variant.scenario, overrides)
     if variant.transform:
         spec = TRANSFORMS[variant.transform](spec)
     return spec, profile
+
+
+PERTURB_KEY = 0x6A6974
+"""Spawn key of the jitter's draws ("jit"), apart from every run's streams."""
+
+
+def jittered(spec: ScenarioSpec, fraction: float, replicate: int, seed: int) -> dict[str, Any]:
+    """Overrides that multiply every lever and uncertainty of a scenario (every parameter
+    but the run's settings and the switches) by 1 + u, u uniform in [-fraction, fraction],
+    clipped to its bounds and rounded where it counts something. A path's u depends only on
+    the path, the replicate and the root seed, so every scenario run on one replicate is
+    jittered alike and their comparisons stay paired (docs/validation.md, "Perturbed")."""
+    from sim.inputs.schema import bounds, get_value, numeric_leaves, resolve
+
+    out: dict[str, Any] = {}
+    for path in numeric_leaves(spec, ("lever", "uncertainty")):
+        key = (PERTURB_KEY, seed, replicate, zlib.crc32(path.encode()))
+        u = np.random.default_rng(np.random.SeedSequence(key)).uniform(-fraction, fraction)
+        _, _, info = resolve(spec, path)
+        low, high = bounds(info)
+        value = min(max(get_value(spec, path) * (1.0 + u), low), high)
+        out[path] = round(value) if info.annotation is int else value
+    return out
 
 
 def run_variant(
@@ -137,11 +166,13 @@ def run_variant(
     population: int | None = None,
     until: str | None = None,
     seed: int | None = None,
+    perturb: float = 0.0,
 ) -> VariantRun:
-    """Run one variant for replicate ``replicate``, probing at :data:`PROBE_DATES`."""
+    """Run one variant for replicate ``replicate``, probing at :data:`PROBE_DATES`, with
+    its parameters jittered by up to ``perturb`` (a fraction, :func:`jittered`)."""
     from sim.model.model import MultivectorModel
 
-    spec, profile = build(variant, population)
+    spec, profile = build(variant, population, (perturb, replicate, seed or 0))
     model = MultivectorModel(spec, profile, until=until, replicate=replicate, seed=seed)
     probes = {}
     for date in (*PROBE_DATES, model.params.run.end if until is None else until):
@@ -261,13 +292,15 @@ def run_all(
     until: str | None = None,
     seed: int | None = None,
     variants: dict[str, Variant] | None = None,
+    perturb: float = 0.0,
 ) -> Runs:
-    """Run the named variants on ``seeds`` replicates each, on ``workers`` processes."""
+    """Run the named variants on ``seeds`` replicates each, on ``workers`` processes; with
+    ``perturb``, each replicate's parameters jittered by up to that fraction."""
     from sim.experiments.ensemble import run_tasks
 
     table = variants or VARIANTS
     tasks = [(name, rep) for name in names for rep in range(seeds)]
-    arguments = [(table[name], rep, population, until, seed) for name, rep in tasks]
+    arguments = [(table[name], rep, population, until, seed, perturb) for name, rep in tasks]
     results = run_tasks(run_variant, arguments, workers, progress)
     done = dict(zip(tasks, results, strict=True))
     return Runs({name: [done[name, rep] for rep in range(seeds)] for name in names})
