@@ -294,3 +294,16 @@ def test_projection_back_and_forth_returns_the_value():
     growth = np.array([0.02, -0.01])
     there = rules.projected(np.array([0.7, 0.2]), growth, -6)
     np.testing.assert_allclose(rules.projected(there, growth, 6), [0.7, 0.2])
+
+
+@given(
+    arrays(np.float64, 20, elements=st.floats(0, 1)),
+    st.floats(0, 1),
+    st.floats(0, 0.5),
+    st.floats(0.001, 0.5),
+)
+def test_identity_at_rest_is_the_fixed_point_of_its_update(baseline, promotion, response, decay):
+    rest = rules.equilibrium_identity(baseline, promotion, response, decay)
+    assert np.all((rest >= baseline - 1e-12) & (rest <= 1))
+    after = rules.identity_update(rest, baseline, promotion, response, decay)
+    np.testing.assert_allclose(after, rest, atol=1e-12)

@@ -48,3 +48,13 @@ def test_efforts_start_at_the_fixed_point_of_the_reallocation():
 def test_without_adaptation_the_scenarios_split_stands():
     model = sim.build("baseline", run__population=500, mechanisms__adaptation=False)
     np.testing.assert_array_equal(np.array(model.agents_by_type[Power].get("effort")), 1.0)
+
+
+def test_identity_starts_at_rest_under_the_first_months_promotion():
+    model = sim.build("baseline", run__population=2000, mechanisms__demography=False)
+    model.run_to("2025-01")  # ten years: identity relaxes in about seven
+    identity = model.datacollector.get_model_vars_dataframe()["identity"]
+    assert abs(identity.iloc[-1] - identity.iloc[0]) < 0.003
+    # from the drawn baseline, it would rise toward its rest for a decade
+    persons = model.public.persons
+    assert persons.identity.mean() - persons.identity_baseline.mean() > 0.02

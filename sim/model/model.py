@@ -142,12 +142,14 @@ class MultivectorModel(mesa.Model):
     def _settle(self) -> None:
         """Start at rest (docs/ODD.md §5, "The start"): with adaptation on, the powers'
         effort split where their yearly reallocation would leave it (:data:`START_ROUNDS`
-        rounds on a sample of persons at their equilibrium); attraction at the equilibrium
-        of its expected forces, then ``run.burn_in`` months of the public's update at the
-        first month's conditions (nobody ages, the powers and the state hold still), from
-        its own random stream; policy at the officials' first advice."""
+        rounds on a sample of persons at their equilibrium); identity at rest under the
+        first month's promotion; attraction at the equilibrium of its expected forces,
+        then ``run.burn_in`` months of the public's update at the first month's conditions
+        (nobody ages, the powers and the state hold still), from its own random stream;
+        policy at the officials' first advice."""
         powers = self.agents_by_type[Power]
         powers.do("emit")
+        self.public.settle_identity(self.params, self.state.promotion())
         if self.params.mechanisms.adaptation:
             sample = np.arange(0, self.public.size, max(1, self.public.size // START_SAMPLE))
             for _ in range(START_ROUNDS):
@@ -194,7 +196,13 @@ class MultivectorModel(mesa.Model):
             self.streams["exposure"],
             self.streams["incidents"],
         )
-        self.public.renew(self.params, self.signals(), self.month, self.streams["demography"])
+        self.public.renew(
+            self.params,
+            self.signals(),
+            self.state.promotion(),
+            self.month,
+            self.streams["demography"],
+        )
         self._advise()
         self.state.set_policy(self.reports())
         if self.params.mechanisms.adaptation and self.date.endswith("-12"):

@@ -177,6 +177,20 @@ class Public:
 
     # --- the month's changes ----------------------------------------------------------------
 
+    def settle_identity(self, params: Parameters, promotion: float, rows=None) -> None:
+        """Start persons' identity (everyone's, or at ``rows``) at rest under this month's
+        identity promotion (:func:`sim.model.rules.equilibrium_identity`); at their
+        baseline when identity does not move (``mechanisms.identity`` off)."""
+        persons = self.persons
+        rows = slice(None) if rows is None else rows
+        baseline = persons.identity_baseline[rows]
+        if not params.mechanisms.identity:
+            persons.identity[rows] = baseline
+            return
+        persons.identity[rows] = rules.equilibrium_identity(
+            baseline, promotion, params.identity.response, params.identity.decay
+        )
+
     def settle(self, params: Parameters, signals: np.ndarray, rows=None) -> None:
         """Start persons at the equilibrium of this month's expected forces
         (:func:`sim.model.rules.equilibrium_attraction`): everyone, or the persons at
@@ -269,7 +283,9 @@ class Public:
 
     # --- generations ---------------------------------------------------------------------
 
-    def renew(self, params: Parameters, signals: np.ndarray, month: int, rng) -> int:
+    def renew(
+        self, params: Parameters, signals: np.ndarray, promotion: float, month: int, rng
+    ) -> int:
         """One month of demography (docs/ODD.md, "Generations"): everyone ages a month and
         moves to their new age band; persons leave by age-specific mortality, emigration of
         their group and, where the population grows, a uniform thinning that keeps the
@@ -313,6 +329,7 @@ class Public:
         if aged.size:
             self._refresh_engagement(aged)
         if rows.size:
+            self.settle_identity(params, promotion, rows)
             self.settle(params, signals, rows)
         return int(rows.size)
 
@@ -347,7 +364,6 @@ class Public:
             age_months,
             year,
         )
-        persons.identity[rows] = drawn["identity_baseline"]
         for name, values in drawn.items():
             getattr(persons, name)[rows] = values
         persons.person_id[rows] = np.arange(persons.next_id, persons.next_id + n)

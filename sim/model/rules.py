@@ -462,6 +462,16 @@ def identity_update(
     return np.clip(identity + gain - loss, 0.0, 1.0)
 
 
+def equilibrium_identity(baseline: Array, promotion: float, response: float, decay: float) -> Array:
+    """Identity at rest under a steady promotion: the fixed point of :func:`identity_update`,
+    kappa_iota p (1 - iota) = delta_iota (iota - iota0), so iota* = (kappa_iota p +
+    delta_iota iota0) / (kappa_iota p + delta_iota); the baseline when neither acts."""
+    pull = response * promotion
+    if pull + decay <= 0.0:
+        return np.asarray(baseline, np.float64).copy()
+    return np.clip((pull + decay * np.asarray(baseline, np.float64)) / (pull + decay), 0.0, 1.0)
+
+
 # --- persons at rest, and what one more unit of signal would bring -------------------------
 
 
