@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from sim.experiments import calibrate
+from sim.inputs.errors import ScenarioError
 from sim.inputs.scenario import load_with_profile
 
 
@@ -46,3 +47,51 @@ def test_calibrating_again_from_the_shipped_values_does_not_move_them():
     moved = np.abs(calibrate.to_unit(fit.fitted) - calibrate.to_unit(fit.start))
     assert moved.max() < 0.1, dict(zip(fit.fitted, moved.round(3), strict=True))
     assert fit.residuals["measured"].notna().all()
+
+
+def _setup(tmp_path, text: str):
+    path = tmp_path / "calibration.toml"
+    path.write_text(text)
+    return path
+
+
+FREE_ROW = '[[free]]\npath = "persuasion.idiosyncrasy"\nlow = 0.05\nhigh = 0.3\nwhy = "none"\n'
+TARGET_ROW = (
+    '[[target]]\nname = "t"\nmeasure = "russia_favourable_2017_2019"\nband = 0.07\nsource = "s"\n'
+)
+
+
+def test_the_calibration_file_gives_the_free_parameters_and_targets(tmp_path):
+    free, targets = calibrate.load_setup(
+        _setup(tmp_path, FREE_ROW + TARGET_ROW + 'figure = "cab_russia_favourable_2017_2019"\n')
+    )
+    assert free[0].path == "persuasion.idiosyncrasy" and (free[0].low, free[0].high) == (0.05, 0.3)
+    assert targets[0].value == calibrate.TARGETS[0].value and targets[0].band == 0.07
+
+
+@pytest.mark.parametrize(
+    ("text", "key", "says"),
+    [
+        (
+            TARGET_ROW + 'figure = "demoscope_change_worse_2023_05"\n',
+            "target[0].figure",
+            "never fit",
+        ),
+        (
+            TARGET_ROW.replace("russia_favourable", "nope") + "count = [1, 2]\n",
+            "measure",
+            "allowed",
+        ),
+        (TARGET_ROW + 'count = [1, 2]\nfigure = "x"\n', "target[0]", "one of figure"),
+        (FREE_ROW.replace("0.3", "0.01"), "free[0]", "below high"),
+        (FREE_ROW.replace("persuasion.idiosyncrasy", "persuasion.nope"), "free[0].path", "nope"),
+        ("[[free]]\n", "free[0]", "needs exactly"),
+        ("[oops]\n", "oops", "unknown table"),
+    ],
+)
+def test_a_bad_calibration_file_is_refused_naming_the_key(tmp_path, text, key, says):
+    body = text if text.startswith(("[[free]]", "[oops]")) else FREE_ROW + text
+    with pytest.raises(ScenarioError) as caught:
+        calibrate.load_setup(_setup(tmp_path, body))
+    message = str(caught.value)
+    assert "calibration.toml" in message and key in message and says in message, message

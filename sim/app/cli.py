@@ -728,11 +728,12 @@ def calibrate(
     (every evaluation) and a manifest. docs/calibration.md lists the free parameters, their
     bounds and the targets.
     """
-    from sim.experiments import calibrate as fitting
     from sim.results import writing as output
 
     started = datetime.now(UTC)
     try:
+        from sim.experiments import calibrate as fitting  # reads the calibration data file
+
         load_with_profile(scenario)
         destination = out or Path("results") / f"calibration-{started.strftime('%Y%m%dT%H%M%SZ')}"
         output.check_out_dir(destination, overwrite)

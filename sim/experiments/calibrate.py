@@ -1,4 +1,5 @@
-"""Calibration: fit the free parameters to the calibration targets of the facts file.
+"""Calibration: fit the free parameters to the calibration targets (both in the data file
+``scenarios/data/kazakhstan_calibration.toml``).
 
 Method (``docs/calibration.md``): bounded Nelder-Mead (Nelder & Mead 1965; scipy's
 implementation) over the free parameters rescaled to [0, 1], minimising the sum of squared
@@ -10,16 +11,20 @@ function of the parameters and the simplex search is not misled by sampling nois
 from __future__ import annotations
 
 import os
+import tomllib
 from collections.abc import Callable, Iterator
 from concurrent.futures import Executor
 from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 from scipy.optimize import minimize
 
 from sim.experiments import patterns
+from sim.inputs.errors import ScenarioError, refuse
+from sim.inputs.scenario import shipped_dir
 from sim.inputs.schema import CHANNELS
 from sim.inputs.surveys import figure
 
@@ -34,56 +39,6 @@ class Free:
     reason: str
 
 
-FREE: tuple[Free, ...] = (
-    Free("powers.Russia.efficiency", 0.2, 1.0, "study §5.2 says 'not efficient'; no figure"),
-    Free("powers.West.efficiency", 0.2, 1.0, "no source gives it"),
-    Free(
-        "powers.China.stereotype",
-        0.15,
-        0.6,
-        "study §5.3: 'strong stereotypes' toward China, so bounded away from zero",
-    ),
-    Free("powers.West.stereotype", 0.0, 0.6, "study §5.1: some liberal values are rejected"),
-    Free(
-        "powers.West.languages.ru",
-        0.1,
-        0.9,
-        "share of Western content in Russian (BBC, RFE/RL, Euronews); no figure",
-    ),
-    Free(
-        "powers.West.presence.media",
-        0.05,
-        0.3,
-        "the 74 of 276 broadcasters not in Russian are shared by the rest; no split given",
-    ),
-    Free("persuasion.idiosyncrasy", 0.05, 0.3, "spread of personal attraction; no source"),
-    Free(
-        "population.cohort_effect",
-        0.0,
-        3.0,
-        "how far schooling eras shift liberal values; only the age gradient can tell",
-    ),
-    Free(
-        "survey.favourable_cut",
-        0.2,
-        0.8,
-        "where a latent attraction turns into a 'favourable' answer; only polls can tell",
-    ),
-    Free(
-        "survey.approval_cut",
-        0.2,
-        0.9,
-        "where it turns into approval of a leadership; only polls can tell",
-    ),
-)
-"""The parameters calibration may move. Every other parameter keeps its cited value.
-
-China's efficiency is not among them: the targets see China only through its approval, which
-its efficiency and its stereotype lower alike, so the fit slid along that ridge (0.28 to 0.79
-at nearly equal loss) and P4 fails at its low end. It keeps the value of the last fit that
-held it free (docs/calibration.md)."""
-
-
 @dataclass(frozen=True)
 class Target:
     """A calibration target: what is measured, its value, its band, where it comes from."""
@@ -92,86 +47,126 @@ class Target:
     value: float
     band: float
     source: str
+    measure: str = ""
 
-
-AGE_GRADIENT = patterns.AGE_GRADIENT
-
-COUNT_WEIGHT = 0.5
-"""The reach targets are counts (students, broadcasters), not polls: the fit holds them to
-half the band that validation allows, so that the fitted values sit well inside it."""
-
-TARGETS: tuple[Target, ...] = (
-    Target(
-        "Russia favourable 2017-2019",
-        *patterns.RUSSIA_FAVOURABLE,
-        "Central Asia Barometer 2017-2019: 87 % favourable (facts: Attitudes)",
-    ),
-    Target(
-        "Russia approval 2015-2019",
-        figure("gallup_ca_avg_russia_approval_2006_2018", "fit").value,
-        0.15,
-        "Gallup 2006-2018, approval of Russia's leadership, Central Asian average 80 % "
-        "(scenarios/data/kazakhstan_surveys.toml: gallup_ca_avg_russia_approval_2006_2018); "
-        "a wide band: a regional average, not Kazakhstan's",
-    ),
-    Target(
-        "China approval 2015-2019",
-        figure("gallup_ca_avg_china_approval_2006_2018", "fit").value,
-        0.15,
-        "Gallup 2006-2018, approval of China's leadership, Central Asian average 46 % "
-        "(gallup_ca_avg_china_approval_2006_2018); wide band as above",
-    ),
-    Target(
-        "West approval 2015-2019",
-        figure("gallup_ca_avg_us_approval_2006_2018", "fit").value,
-        0.15,
-        "Gallup 2006-2018, approval of US leadership, Central Asian average 30 % "
-        "(gallup_ca_avg_us_approval_2006_2018); wide band as above",
-    ),
-    Target(
-        "Russia favourable, 15-29 minus 60+, 2015",
-        AGE_GRADIENT[0],
-        AGE_GRADIENT[1],
-        "EDB Integration Barometer 2015: Kazakhstan's EAEU membership positive for 83 % of "
-        "those aged 18-34 and 76 % of those 55+ (edb_eaeu_positive_age18_34_2015, "
-        "edb_eaeu_positive_age55plus_2015); a wide band: the union, not Russia itself",
-    ),
-    Target(
-        "Russia's share of education reach 2019",
-        patterns.EDUCATION_RUSSIA[0],
-        COUNT_WEIGHT * patterns.EDUCATION_RUSSIA[1],
-        "UNESCO UIS: 71,368 of 90,333 Kazakh students abroad study in Russia (facts)",
-    ),
-    Target(
-        "Russia's share of media reach 2019",
-        patterns.MEDIA_RUSSIA[0],
-        COUNT_WEIGHT * patterns.MEDIA_RUSSIA[1],
-        "202 of 276 foreign broadcasters aired in Kazakhstan are in Russian (facts)",
-    ),
-)
 
 END = "2019-12"
 
 
+def _approval(power: str) -> Callable[[patterns.Runs], float]:
+    def measured(runs: patterns.Runs) -> float:
+        return float(runs.mean("fit", "approval", power, *patterns.TENS).mean())
+
+    return measured
+
+
+def _russia_reach(channel: str) -> Callable[[patterns.Runs], float]:
+    def measured(runs: patterns.Runs) -> float:
+        russia = runs["fit"][0].powers.index("Russia")
+        reach = runs.probed("fit", END, "reach").mean(axis=0)
+        return float(reach[russia, CHANNELS.index(channel)])
+
+    return measured
+
+
+MEASURES: dict[str, Callable[[patterns.Runs], float]] = {
+    "russia_favourable_2017_2019": lambda runs: float(
+        runs.mean("fit", "favourable", "Russia", *patterns.POLL).mean()
+    ),
+    "russia_approval_2015_2019": _approval("Russia"),
+    "china_approval_2015_2019": _approval("China"),
+    "west_approval_2015_2019": _approval("West"),
+    "russia_age_gradient_2015": lambda runs: float(
+        patterns.age_gradient(runs, "fit", "Russia").mean()
+    ),
+    "russia_education_reach_2019": _russia_reach("education"),
+    "russia_media_reach_2019": _russia_reach("media"),
+}
+"""What the model measures for a target, by the name the calibration file gives (ensemble
+means of the ``fit`` runs)."""
+
+
+def setup_file(country: str = "kazakhstan") -> Path:
+    """The data file of a country's free parameters and targets."""
+    return shipped_dir() / "data" / f"{country}_calibration.toml"
+
+
+def load_setup(path: Path) -> tuple[tuple[Free, ...], tuple[Target, ...]]:
+    """The free parameters and targets of a calibration file; ScenarioError naming the file
+    and the key for anything wrong (a target's figure after 2021 included)."""
+    from sim.inputs.scenario import load_scenario
+    from sim.inputs.schema import resolve
+
+    def refused(key: str, message: str) -> ScenarioError:
+        return refuse(path, key, message)
+
+    try:
+        with path.open("rb") as fh:
+            data = tomllib.load(fh)
+    except (OSError, tomllib.TOMLDecodeError) as err:
+        raise refused("(file)", f"cannot be read: {err}") from None
+    unknown = set(data) - {"free", "target"}
+    if unknown:
+        raise refused(sorted(unknown)[0], "unknown table; allowed: free, target")
+    spec = load_scenario("baseline")
+    free = []
+    for k, row in enumerate(data.get("free", [])):
+        key = f"free[{k}]"
+        if set(row) != {"path", "low", "high", "why"}:
+            raise refused(key, "needs exactly path, low, high and why")
+        try:
+            resolve(spec, row["path"])
+        except KeyError as err:
+            raise refused(f"{key}.path", str(err.args[0])) from None
+        low, high = row["low"], row["high"]
+        if not (isinstance(low, int | float) and isinstance(high, int | float) and low < high):
+            raise refused(key, f"low ({low!r}) must be a number below high ({high!r})")
+        free.append(Free(row["path"], float(low), float(high), str(row["why"])))
+    targets = []
+    for k, row in enumerate(data.get("target", [])):
+        key = f"target[{k}]"
+        given = [name for name in ("figure", "difference", "count") if name in row]
+        allowed = {"name", "measure", "band", "source", *given}
+        if len(given) != 1 or set(row) != allowed:
+            raise refused(
+                key, "needs name, measure, band, source and one of figure, difference or count"
+            )
+        if row["measure"] not in MEASURES:
+            raise refused(f"{key}.measure", f"allowed: {', '.join(MEASURES)}")
+        if not (isinstance(row["band"], int | float) and row["band"] > 0):
+            raise refused(f"{key}.band", "must be a number above 0")
+        try:
+            if "figure" in row:
+                value = figure(row["figure"], "fit").value
+            elif "difference" in row:
+                first, second = row["difference"]
+                value = figure(first, "fit").value - figure(second, "fit").value
+            else:
+                part, whole = row["count"]
+                value = part / whole
+        except (KeyError, ValueError, TypeError, ZeroDivisionError) as err:
+            raise refused(f"{key}.{given[0]}", f"no usable figure: {err}") from None
+        targets.append(
+            Target(row["name"], float(value), float(row["band"]), row["source"], row["measure"])
+        )
+    if not free or not targets:
+        raise refused("free" if not free else "target", "at least one is needed")
+    return tuple(free), tuple(targets)
+
+
+FREE, TARGETS = load_setup(setup_file())
+"""The parameters calibration may move and the targets it fits, from
+``scenarios/data/kazakhstan_calibration.toml``. Every other parameter keeps its cited value.
+
+China's efficiency is not free: the targets see China only through its approval, which its
+efficiency and its stereotype lower alike, so the fit slid along that ridge (0.28 to 0.79
+at nearly equal loss) and P4 fails at its low end. It keeps the value of the last fit that
+held it free (docs/calibration.md)."""
+
+
 def measure(runs: patterns.Runs) -> np.ndarray:
     """The ensemble means of the targets' measures, in the order of :data:`TARGETS`."""
-    approval = {
-        p: runs.mean("fit", "approval", p, *patterns.TENS).mean()
-        for p in ("Russia", "China", "West")
-    }
-    russia = runs["fit"][0].powers.index("Russia")
-    reach = runs.probed("fit", END, "reach").mean(axis=0)
-    return np.array(
-        [
-            runs.mean("fit", "favourable", "Russia", *patterns.POLL).mean(),
-            approval["Russia"],
-            approval["China"],
-            approval["West"],
-            patterns.age_gradient(runs, "fit", "Russia").mean(),
-            reach[russia, CHANNELS.index("education")],
-            reach[russia, CHANNELS.index("media")],
-        ]
-    )
+    return np.array([MEASURES[t.measure](runs) for t in TARGETS])
 
 
 def loss(measured: np.ndarray) -> float:
