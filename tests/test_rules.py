@@ -46,7 +46,21 @@ def test_balance_strength_moves_from_bandwagon_to_even_split():
     scores = np.array([1.0, 0.6, 0.2, 0.1])
     np.testing.assert_allclose(rules.balanced_report(scores, 1e-3), [1, 0, 0, 0])
     np.testing.assert_allclose(rules.balanced_report(scores, 1e4), [0.25] * 4, atol=1e-4)
-    np.testing.assert_allclose(rules.bandwagon_report(scores), [1, 0, 0, 0])
+    np.testing.assert_allclose(rules.logit_report(scores, 0.0), [1, 0, 0, 0])
+
+
+def test_without_balancing_an_official_leans_toward_the_best_score():
+    scores = np.array([[1.0, 0.6, 0.2, 0.1]])
+    lean = rules.logit_report(scores, 0.1)[0]
+    assert lean.sum() == pytest.approx(1) and np.all(np.diff(lean) < 0)
+    assert 0.5 < lean[0] < 1.0  # a lean, not the whole
+    # the logit is the chance of being best under Gumbel errors of that spread
+    rng = np.random.default_rng(3)
+    scale = 0.1 * np.sqrt(6) / np.pi
+    draws = scores + rng.gumbel(0.0, scale, (200_000, 4))
+    np.testing.assert_allclose(
+        np.bincount(draws.argmax(axis=1), minlength=4) / 2e5, lean, atol=0.005
+    )
 
 
 def test_effective_number_counts_equal_vectors():

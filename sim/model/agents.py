@@ -111,7 +111,8 @@ class Official(mesa.Agent):
     def write_reports(
         officials: mesa.agent.AgentSet, shared: np.ndarray, model: MultivectorModel
     ) -> None:
-        """Each official scores each power, then balances: w = argmax u.w - lambda |w|^2.
+        """Each official scores each power, then balances: w = argmax u.w - lambda |w|^2
+        (without balancing: the logit chances of backing each power alone).
 
         Scores are the state's shared score plus the official's bias and monthly noise (from
         the model's ``officials`` stream).
@@ -122,8 +123,9 @@ class Official(mesa.Agent):
         scores = shared[None, :] + biases + noise
         if params.mechanisms.balancing:
             reports = rules.balanced_report(scores, params.state.balance_strength)
-        else:
-            reports = rules.bandwagon_report(scores)
+        else:  # the chances of backing each power alone: the noise is in the logit, so the
+            # month's draw (still made, so the stream stays aligned) is not added twice
+            reports = rules.logit_report(shared[None, :] + biases, params.officials.noise)
         for official, report in zip(officials, reports, strict=True):
             official.report = report
 

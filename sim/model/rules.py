@@ -353,11 +353,19 @@ def balanced_report(scores: Array, balance_strength: float) -> Array:
     return project_to_simplex(scores / (2.0 * balance_strength))
 
 
-def bandwagon_report(scores: Array) -> Array:
-    """The limit lambda -> 0 of :func:`balanced_report`: everything on the best score."""
-    out = np.zeros_like(scores)
-    np.put_along_axis(out, np.argmax(scores, axis=-1)[..., None], 1.0, axis=-1)
-    return out
+def logit_report(scores: Array, noise: float) -> Array:
+    """Without balancing, each official reports the chances of backing each power alone when
+    its scores carry a random error: with Gumbel errors of standard deviation ``noise``, the
+    logit (McFadden 1974; quantal response, McKelvey & Palfrey 1995) softmax(u / s), with
+    scale s = noise x sqrt(6) / pi. A lean toward the best-scored power, not all of it; all
+    of it as the noise tends to 0."""
+    if noise <= 0.0:
+        out = np.zeros_like(scores)
+        np.put_along_axis(out, np.argmax(scores, axis=-1)[..., None], 1.0, axis=-1)
+        return out
+    z = scores / (noise * np.sqrt(6.0) / np.pi)
+    z = np.exp(z - z.max(axis=-1, keepdims=True))
+    return z / z.sum(axis=-1, keepdims=True)
 
 
 def effective_number(alignment: Array) -> float:
