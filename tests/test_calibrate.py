@@ -86,6 +86,8 @@ def test_the_calibration_file_gives_the_free_parameters_and_targets(tmp_path):
         (FREE_ROW.replace("0.3", "0.01"), "free[0]", "below high"),
         (FREE_ROW.replace("persuasion.idiosyncrasy", "persuasion.nope"), "free[0].path", "nope"),
         ("[[free]]\n", "free[0]", "needs exactly"),
+        (FREE_ROW.replace("0.3", "1.5"), "free[0]", "within 0 to 0.5"),
+        (FREE_ROW.replace("persuasion.idiosyncrasy", "mechanisms.framing"), "path", "not a number"),
         ("[oops]\n", "oops", "unknown table"),
     ],
 )

@@ -41,9 +41,18 @@ def test_validate_perturbed_reports_which_checks_survive(tmp_path):
         "validate", "--check", "P9", "--seeds", "1", "--population", "600", "--workers", "1",
         "--perturb", "0.2", "--out", out, "--quiet",
     )  # fmt: skip
-    assert done.exit_code in (0, 1), done.output
+    assert done.exit_code in (0, 1), done.output  # which checks survive is the report
     assert "every parameter jittered by up to 20%" in done.stdout
     assert json.loads((out / "manifest.json").read_text())["perturb"] == 0.2
+    measured = []
+    for jitter in ("0.2", "0"):
+        folder = tmp_path / f"t1-{jitter}"
+        invoke(
+            "validate", "--check", "T1", "--seeds", "1", "--population", "600", "--workers",
+            "1", "--perturb", jitter, "--out", folder, "--quiet",
+        )  # fmt: skip
+        measured.append(pd.read_csv(folder / "validation.csv")["measured"][0])
+    assert measured[0] != measured[1]  # the same seed, other parameters
     assert_refused(invoke("validate", "--perturb", "1.5"), "--perturb")
 
 
@@ -55,6 +64,7 @@ def test_jitter_moves_every_parameter_alike_in_every_scenario_of_a_replicate():
     assert first == variants.jittered(spec, 0.2, 0, 7)  # reproducible
     assert first != variants.jittered(spec, 0.2, 1, 7)  # another replicate, other draws
     assert "state.balance_strength" in first and "powers.Alpha.efficiency" in first
+    assert "state.dominance_threshold" in first  # P7 reads each run's own theta
     assert not any(p.startswith(("run.", "mechanisms.")) for p in first)
     for path, value in first.items():
         base = get_value(spec, path)

@@ -58,3 +58,19 @@ def test_identity_starts_at_rest_under_the_first_months_promotion():
     # from the drawn baseline, it would rise toward its rest for a decade
     persons = model.public.persons
     assert persons.identity.mean() - persons.identity_baseline.mean() > 0.02
+
+
+def test_an_effort_the_first_month_states_is_kept_at_the_start(tmp_path):
+    scenario = tmp_path / "stated.toml"
+    scenario.write_text(
+        'name = "stated"\nextends = "baseline"\ndescription = "A test."\n\n'
+        '[[events]]\ndate = "2015-01"\n'
+        'label = "Russia funds NGOs"\naction = "set"\npath = "powers.Russia.effort.grants"\n'
+        "value = 1.5\n"
+    )
+    model = sim.build(str(scenario), run__population=500)
+    russia = model.agents_by_type[Power][model.powers.index("Russia")]
+    assert russia.settings.effort.grants == 1.5  # not re-split by the start
+    assert russia.effort.sum() <= russia.settings.capacity
+    model.run_to("2015-03")
+    assert not [w for w in model.cut_events() if "Russia funds NGOs" in w]

@@ -95,7 +95,7 @@ def load_setup(path: Path) -> tuple[tuple[Free, ...], tuple[Target, ...]]:
     """The free parameters and targets of a calibration file; ScenarioError naming the file
     and the key for anything wrong (a target's figure after 2021 included)."""
     from sim.inputs.scenario import load_scenario
-    from sim.inputs.schema import resolve
+    from sim.inputs.schema import bounds, resolve
 
     def refused(key: str, message: str) -> ScenarioError:
         return refuse(path, key, message)
@@ -115,12 +115,17 @@ def load_setup(path: Path) -> tuple[tuple[Free, ...], tuple[Target, ...]]:
         if set(row) != {"path", "low", "high", "why"}:
             raise refused(key, "needs exactly path, low, high and why")
         try:
-            resolve(spec, row["path"])
+            _, _, info = resolve(spec, row["path"])
         except KeyError as err:
             raise refused(f"{key}.path", str(err.args[0])) from None
+        if info is not None and info.annotation is not float:
+            raise refused(f"{key}.path", f"{row['path']} is not a number the fit can move")
+        allowed = bounds(info) if info is not None else (0.0, 1.0)  # a share in a table
         low, high = row["low"], row["high"]
         if not (isinstance(low, int | float) and isinstance(high, int | float) and low < high):
             raise refused(key, f"low ({low!r}) must be a number below high ({high!r})")
+        if low < allowed[0] or high > allowed[1]:
+            raise refused(key, f"low and high must lie within {allowed[0]:g} to {allowed[1]:g}")
         free.append(Free(row["path"], float(low), float(high), str(row["why"])))
     targets = []
     for k, row in enumerate(data.get("target", [])):

@@ -82,11 +82,12 @@ class Power(mesa.Agent):
         self.effort = rules.fit_capacity(effort, self.settings.capacity, free)
 
     def start_at_rest(self, gains: np.ndarray) -> None:
-        """Before the first month: split the effort of the free channels as the yearly
-        reallocation would leave it (effort in proportion to each channel's gain, the total
-        kept), so that the run does not open with a re-allocation from the scenario's split
-        (docs/ODD.md §5, "The start")."""
-        free = self.free_channels()
+        """Before the first month: split the effort of the channels no event of the first
+        month states as the yearly reallocation would leave it (effort in proportion to each
+        channel's gain, the total kept), so that the run does not open with a re-allocation
+        from the scenario's split (docs/ODD.md §5, "The start")."""
+        stated = self.model.events.stated(self.model.month)  # this month's events stand
+        free = np.array([f"powers.{self.name}.effort.{c}" not in stated for c in CHANNELS])
         effort = self.effort
         gain = gains[self.index] * self.unit_signal
         effort[free] = rules.reallocate(effort[free], gain[free], 1.0)

@@ -164,6 +164,17 @@ class EventSchedule:
             self._held = (month, paths)
         return self._held[1]
 
+    def stated(self, month: int) -> frozenset[str]:
+        """Parameter paths an event of ``month`` sets, scales, adds to or ramps: what the
+        scenario states for that month (the start keeps these channels as stated)."""
+        return self.held(month) | frozenset(
+            event.path
+            for event in self.events
+            if not isinstance(event, RampEvent)
+            and getattr(event, "path", None)
+            and month_index(event.date) == month
+        )
+
     def _ramp(self, model, number, event, begins, ends, month) -> None:
         if month == begins:
             self._ramp_start[number] = float(get_value(model.params, event.path))

@@ -633,9 +633,10 @@ def bernoulli_rows(rng: np.random.Generator, n: int, top: float, chance_of) -> N
     ``chance_of(rows)[i]``, each at most ``top``: a uniform random set of rows drawn at
     chance ``top`` (its size binomial), each kept with its own chance over ``top``. The same
     law as one draw per row, at a cost that grows with the successes, not the rows."""
+    top = min(top, 1.0)
     if top <= 0.0 or n == 0:
         return np.empty(0, np.int64)
-    rows = np.sort(rng.choice(n, rng.binomial(n, min(top, 1.0)), replace=False))
+    rows = np.sort(rng.choice(n, rng.binomial(n, top), replace=False))
     return rows[rng.random(rows.size) * top < chance_of(rows)]
 
 
