@@ -536,16 +536,21 @@ ETHNIC = {"Kazakh": 0.704, "Russian": 0.155, "Uzbek": 0.032, "Ukrainian": 0.020,
 CENSUS_BAND = 0.01
 
 
+def _on_target(measured: str, values: np.ndarray, target: float, band: float, name: str):
+    """A target's verdict: the ensemble mean of ``values`` within ``band`` of ``target``."""
+    error = abs(values.mean() - target)
+    return Verdict(
+        f"{measured}: {_span(values)}",
+        f"{target:.2f} +- {band:.2f} (ensemble mean)",
+        bool(error <= band),
+        {name: values},
+        {"band - |error| (mean)": float(band - error)},
+    )
+
+
 def t1(runs: Runs) -> Verdict:
     share = runs.mean("baseline", "favourable", "Russia", *POLL)
-    target, band = RUSSIA_FAVOURABLE
-    return Verdict(
-        f"Russia favourable 2017-2019: {_span(share)}",
-        f"{target:.2f} +- {band:.2f} (ensemble mean)",
-        bool(abs(share.mean() - target) <= band),
-        {"favourable": share},
-        {"band - |error| (mean)": float(band - abs(share.mean() - target))},
-    )
+    return _on_target("Russia favourable 2017-2019", share, *RUSSIA_FAVOURABLE, "favourable")
 
 
 def t2(runs: Runs) -> Verdict:
@@ -584,14 +589,7 @@ def t3(runs: Runs) -> Verdict:
 
 def t6(runs: Runs) -> Verdict:
     gap = age_gradient(runs, "baseline", "Russia")
-    target, band = AGE_GRADIENT
-    return Verdict(
-        f"Russia favourable in 2015, aged 15-29 minus 60+: {_span(gap)}",
-        f"{target:+.2f} +- {band:.2f} (ensemble mean)",
-        bool(abs(gap.mean() - target) <= band),
-        {"gap": gap},
-        {"band - |error| (mean)": float(band - abs(gap.mean() - target))},
-    )
+    return _on_target("Russia favourable in 2015, aged 15-29 minus 60+", gap, *AGE_GRADIENT, "gap")
 
 
 def _reach_shares(runs: Runs, channel: str) -> dict[str, np.ndarray]:
