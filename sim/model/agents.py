@@ -47,9 +47,11 @@ class Power(mesa.Agent):
         for channel, value in zip(CHANNELS, values, strict=True):
             setattr(self.settings.effort, channel, float(value))
 
-    def free_channels(self) -> np.ndarray:
-        """Channels the power may change itself: all but those a scenario ramp holds now."""
-        held = self.model.events.held(self.model.month)
+    def free_channels(self, held: frozenset[str] | None = None) -> np.ndarray:
+        """Channels the power may change itself: all but those a scenario ramp holds now
+        (or but the paths ``held``)."""
+        if held is None:
+            held = self.model.events.held(self.model.month)
         return np.array([f"powers.{self.name}.effort.{c}" not in held for c in CHANNELS])
 
     def emit(self) -> None:
@@ -86,8 +88,7 @@ class Power(mesa.Agent):
         month states as the yearly reallocation would leave it (effort in proportion to each
         channel's gain, the total kept), so that the run does not open with a re-allocation
         from the scenario's split (docs/ODD.md §5, "The start")."""
-        stated = self.model.events.stated(self.model.month)  # this month's events stand
-        free = np.array([f"powers.{self.name}.effort.{c}" not in stated for c in CHANNELS])
+        free = self.free_channels(self.model.events.stated(self.model.month))
         effort = self.effort
         gain = gains[self.index] * self.unit_signal
         effort[free] = rules.reallocate(effort[free], gain[free], 1.0)

@@ -89,6 +89,14 @@ def chunks(n: int):
         yield slice(start, min(start + CHUNK, n))
 
 
+def parts(rows: NDArray | None, n: int) -> list:
+    """Everyone (``rows`` None, ``n`` persons) or the given rows, in pieces of at most
+    :data:`CHUNK` persons."""
+    if rows is None:
+        return list(chunks(n))
+    return [rows[k : k + CHUNK] for k in range(0, len(rows), CHUNK)]
+
+
 def synthesize(profile: Profile, params: Parameters, rng: np.random.Generator) -> Persons:
     """Draw N persons from the profile's census composition (docs/ODD.md §5), as it stood in
     the run's first year: with demography on, the census shares projected back with the

@@ -17,7 +17,6 @@ from sim.inputs.profile import Profile, age_floor
 from sim.inputs.schema import CHANNELS, DIMENSIONS, GROUP_DIMENSIONS, GroupFilter, Parameters
 from sim.model import rules
 from sim.model.population import (
-    CHUNK,
     Persons,
     adults_in,
     categorical,
@@ -26,6 +25,7 @@ from sim.model.population import (
     elite_eligible,
     engagement,
     months_in_band,
+    parts,
 )
 
 OUTLET_CHANNEL = "media"
@@ -151,12 +151,8 @@ class Public:
         (:func:`sim.model.rules.marginal_gain`)."""
         persons = self.persons
         total = np.zeros((len(params.powers), self.gated.size))
-        if sample is None:
-            parts, size = list(chunks(persons.size)), persons.size
-        else:
-            parts = [sample[k : k + CHUNK] for k in range(0, sample.size, CHUNK)]
-            size = sample.size
-        for rows in parts:
+        size = persons.size if sample is None else sample.size
+        for rows in parts(sample, persons.size):
             terms = self.attitudes(params, rows)
             total += rules.marginal_gain(
                 terms.receptivity,
@@ -198,11 +194,8 @@ class Public:
         persons = self.persons
         if rows is None:
             persons.attraction = np.empty((persons.size, len(params.powers)))
-            parts = list(chunks(persons.size))
-        else:
-            parts = [rows[k : k + CHUNK] for k in range(0, len(rows), CHUNK)]
         hostility = per_power(params, "hostility") / 12.0
-        for part in parts:
+        for part in parts(rows, persons.size):
             terms = self.attitudes(params, part)
             drive = rules.drive(
                 persons.engagement[part],
