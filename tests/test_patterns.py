@@ -22,10 +22,7 @@ def runs():
     return patterns.run_all(patterns.needed(patterns.CHECKS), SEEDS, POPULATION)
 
 
-KNOWN_FAILURES = {
-    "P11": "ethnic Russians and Ukrainians stay about 99 % favourable to Russia, before and "
-    "after 2022: no mechanism yet splits them (docs/validation.md, 'What is weak')",
-}
+KNOWN_FAILURES: dict[str, str] = {}
 """Patterns the model does not yet meet: expected to fail (strict: a pass is reported)."""
 
 JUDGED = [

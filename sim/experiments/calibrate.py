@@ -79,6 +79,7 @@ MEASURES: dict[str, Callable[[patterns.Runs], float]] = {
     "russia_age_gradient_2015": lambda runs: float(
         patterns.age_gradient(runs, "fit", "Russia").mean()
     ),
+    "russia_ethnic_gap_2015": lambda runs: float(patterns.ethnic_gap(runs, "fit", "Russia").mean()),
     "russia_education_reach_2019": _russia_reach("education"),
     "russia_media_reach_2019": _russia_reach("media"),
 }

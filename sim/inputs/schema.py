@@ -322,7 +322,8 @@ class Persuasion(Strict):
         "rho: how far identity lowers receptivity",
         ge=0,
         le=1,
-        source="study §5.5: resist 'through promotion of Kazakh national culture and identity'",
+        source="study §5.5: resist 'through promotion of Kazakh national culture and identity'; "
+        "value fitted with the ethnic gap (docs/calibration.md)",
     )
     idiosyncrasy: float = param(
         0.15,

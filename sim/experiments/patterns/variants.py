@@ -117,6 +117,7 @@ class VariantRun:
     threshold: float
     profile: str
     survey: tuple[float, float]  # the change question's tolerance and answer spread
+    ethnicities: tuple[str, ...] = ()  # the profile's ethnic groups, in the probes' order
 
 
 def build(variant: Variant, population: int | None, perturb: tuple[float, int, int] | None = None):
@@ -189,6 +190,7 @@ def run_variant(
         model.params.state.dominance_threshold,
         model.params.run.profile,
         (model.params.survey.change_tolerance, model.params.survey.spread),
+        tuple(model.public.persons.labels["ethnicity"]),
     )
 
 
@@ -216,6 +218,9 @@ def probe(model) -> dict[str, np.ndarray]:
         "age_band": pop.age.copy(),
         "soviet_share": np.array([np.mean(pop.cohort == 0)]),
         "favourable_by_age": np.array([answers[pop.age == b].mean(axis=0) for b in bands]),
+        "favourable_by_ethnicity": np.array(
+            [answers[pop.ethnicity == g].mean(axis=0) for g in range(len(pop.labels["ethnicity"]))]
+        ),
         "attraction": pop.attraction.mean(axis=0),
         "kazakh_strong_identity": measures.column_mean(pop.attraction, strong),
         "russian_speakers": measures.column_mean(pop.attraction, russian_speakers),
