@@ -172,10 +172,28 @@ def test_screening_reaches_legal_channels_only_weakly_and_stays_in_bounds():
 def test_counter_measures_answer_dominance_and_stay_in_bounds(alignment, counter, promotion):
     after, promoted = rules.counter_measures(alignment, counter, promotion, 0.4, 0.01, 0.005)
     assert np.all((after >= 0) & (after <= 1)) and 0 <= promoted <= 1
-    dominant = alignment > 0.4
-    assert np.all(after[dominant] >= counter[dominant])
-    assert np.all(after[~dominant] <= counter[~dominant])
-    assert (promoted >= promotion) == bool(dominant.any()) or promoted in (0.0, 1.0)
+    calm = alignment <= 0.4  # no excess: they only lapse
+    np.testing.assert_allclose(after[calm], counter[calm] * (1 - 0.005))
+    more, _ = rules.counter_measures(
+        np.minimum(alignment + 0.1, 1), counter, promotion, 0.4, 0.01, 0.005
+    )
+    assert np.all(more >= after - 1e-12)  # a larger excess, a stronger answer
+    if (alignment <= 0.4).all():
+        assert promoted == pytest.approx(promotion * (1 - 0.005))
+
+
+@pytest.mark.parametrize("share", [0.45, 0.6, 0.99])
+def test_counter_measures_settle_below_their_bound_under_lasting_dominance(share):
+    """No ratchet: against a power that stays past theta they settle where their rise meets
+    their cost, rise e / (rise e + fall), and with it the promotion they add."""
+    alignment = np.array([share, *[(1 - share) / 3] * 3])  # the others below theta
+    counter, promotion = np.zeros(4), 0.0
+    for _ in range(5000):
+        counter, promotion = rules.counter_measures(alignment, counter, promotion, 0.4, 0.01, 0.005)
+    excess = (share - 0.4) / 0.4
+    rest = 0.01 * excess / (0.01 * excess + 0.005)
+    assert counter[0] == pytest.approx(rest, rel=1e-6) and promotion == pytest.approx(rest)
+    assert rest < 1 and counter[1:].max() == 0
 
 
 @given(arrays(np.float64, 5, elements=st.floats(0, 1)), st.floats(0, 1), st.floats(0, 0.5))

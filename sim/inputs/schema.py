@@ -579,7 +579,8 @@ class State(Strict):
     )
     counter_rate: float = param(
         0.01,
-        "kappa: monthly rise of counter-measures against a dominant power",
+        "kappa: monthly rise of counter-measures against a power, per unit of its excess over "
+        "theta (relative to theta)",
         unit="1/month",
         ge=0,
         le=1,
@@ -588,11 +589,11 @@ class State(Strict):
     )
     counter_decay: float = param(
         0.005,
-        "monthly fall of counter-measures when no power dominates",
+        "phi: share of counter-measures that lapses each month (their cost, or fatigue)",
         unit="1/month",
         ge=0,
         le=1,
-        source="assumption",
+        source="assumption: measures kept at a cost fade unless renewed (ODD §7.9)",
         role="lever",
     )
 

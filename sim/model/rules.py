@@ -450,14 +450,23 @@ def counter_measures(
 ) -> tuple[Array, float]:
     """Counter-measures against each power, and the identity promotion they add.
 
-    Against a power whose share passes theta, screening rises by ``rise`` a month; otherwise
-    it falls by ``fall``. Promotion rises while any power is dominant and falls otherwise.
-    Both stay in [0, 1].
+    They answer a power in proportion to its excess over theta, e_p = max(w_p - theta, 0) /
+    theta (the further past the threshold, the stronger the answer), with room left to grow,
+    and they cost: a share ``fall`` of them lapses every month (fatigue), whatever the
+    alignment:
+
+        c' = c + rise e_p (1 - c) - fall c
+
+    Under a lasting excess e they settle at rise e / (rise e + fall), below 1; with no power
+    past theta they fade. The promotion answers the largest excess the same way.
     """
-    dominant = alignment > threshold
-    counter = np.clip(np.where(dominant, counter + rise, counter - fall), 0, 1)
-    step = rise if dominant.any() else -fall
-    return counter, min(1.0, max(0.0, counter_promotion + step))
+    excess = np.maximum(alignment - threshold, 0.0) / threshold
+    counter = np.clip(counter + rise * excess * (1.0 - counter) - fall * counter, 0.0, 1.0)
+    top = float(excess.max(initial=0.0))
+    promotion = (
+        counter_promotion + rise * top * (1.0 - counter_promotion) - fall * counter_promotion
+    )
+    return counter, min(1.0, max(0.0, promotion))
 
 
 def identity_update(
