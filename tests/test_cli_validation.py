@@ -116,3 +116,28 @@ def test_calibrate_writes_fitted_values_and_residuals(tmp_path):
     assert len(history) >= 3 and "loss" in history
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["evaluations"] == len(history) and manifest["seeds"] == 1
+
+
+def test_calibrate_abc_writes_the_prior_the_posterior_and_its_summary(tmp_path):
+    out = tmp_path / "abc"
+    done = invoke(
+        "calibrate", "--method", "abc", "--points", "6", "--accept", "0.5",
+        "--population", "300", "--workers", "1", "--out", out,
+    )  # fmt: skip
+    assert done.exit_code == 0, done.output
+    assert "posterior: 3 of 6 points" in done.output
+    prior, kept = pd.read_csv(out / "prior.csv"), pd.read_csv(out / "posterior.csv")
+    assert len(prior) == 6 and len(kept) == 3
+    assert kept["distance"].max() <= prior["distance"].median() + 1e-12
+    summary = pd.read_csv(out / "summary.csv")
+    assert (summary["q05"] <= summary["q95"]).all()
+    assert json.loads((out / "manifest.json").read_text())["kept"] == 3
+
+
+@pytest.mark.parametrize(
+    ("option", "value"), [("--method", "bayes"), ("--accept", "0"), ("--accept", "1.5")]
+)
+def test_calibrate_refuses_a_bad_method_or_share(option, value, tmp_path):
+    done = invoke("calibrate", option, value, "--out", tmp_path / "x")
+    assert done.exit_code == 2 and option in done.output
+    assert not (tmp_path / "x").exists()

@@ -6,6 +6,7 @@ import json
 import re
 from contextlib import contextmanager
 from datetime import UTC, datetime
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -705,6 +706,11 @@ def _print_checks(table, seeds: int, perturb: float = 0.0) -> None:
             out_console.print(f"  {name}: {text}", highlight=False, soft_wrap=True, markup=False)
 
 
+class CalibrationMethod(StrEnum):
+    fit = "fit"
+    abc = "abc"
+
+
 @app.command()
 def calibrate(
     scenario: Annotated[
@@ -715,6 +721,20 @@ def calibrate(
     evaluations: Annotated[
         int, typer.Option(min=1, help="Most objective evaluations (each runs every seed).")
     ] = 150,
+    method: Annotated[
+        CalibrationMethod,
+        typer.Option(
+            help="fit: the point fit (bounded Nelder-Mead); abc: a posterior sample "
+            "(rejection ABC on a Latin hypercube)."
+        ),
+    ] = CalibrationMethod.fit,
+    points: Annotated[
+        int, typer.Option(min=2, help="abc: points drawn from the prior, one run each.")
+    ] = 1000,
+    accept: Annotated[
+        float,
+        typer.Option(min=0.0, max=1.0, help="abc: share of the points kept (above 0)."),
+    ] = 0.05,
     workers: Workers = None,
     out: Annotated[
         Path | None, typer.Option(help="Folder (default: results/calibration-UTCTIME).")
@@ -722,15 +742,20 @@ def calibrate(
     overwrite: Overwrite = False,
     quiet: Quiet = False,
 ) -> None:
-    """Fit the free parameters to the calibration targets (bounded Nelder-Mead).
+    """Fit the free parameters to the calibration targets (bounded Nelder-Mead), or sample
+    their posterior (--method abc).
 
-    Writes fitted.toml (the values, to paste into a scenario), residuals.csv, history.csv
-    (every evaluation) and a manifest. docs/calibration.md lists the free parameters, their
-    bounds and the targets.
+    The fit writes fitted.toml (the values, to paste into a scenario), residuals.csv,
+    history.csv (every evaluation) and a manifest. With --method abc: prior.csv (every point
+    drawn, its distance and what its run measured), posterior.csv (the points kept),
+    summary.csv (each parameter's posterior median and 90 % interval) and a manifest.
+    docs/calibration.md lists the free parameters, their bounds and the targets.
     """
     from sim.results import writing as output
 
     started = datetime.now(UTC)
+    if accept <= 0:
+        raise typer.BadParameter("must be above 0", param_hint="'--accept'")
     try:
         from sim.experiments import calibrate as fitting  # reads the calibration data file
 
@@ -739,6 +764,11 @@ def calibrate(
         output.check_out_dir(destination, overwrite)
     except ScenarioError as err:
         raise fail(err) from None
+    if method is CalibrationMethod.abc:
+        _sample_posterior(
+            scenario, points, accept, population, workers, destination, overwrite, quiet, started
+        )
+        return
     with _progress("calibrate", "evaluations", quiet) as update:
         fit = fitting.calibrate(scenario, seeds, population, evaluations, workers, update)
     with _writing(), output.staged(destination, overwrite) as staging:
@@ -772,6 +802,54 @@ def calibrate(
             view.add_row(row.target, f"{row.value:.3f}", f"{row.band:.3f}", f"{row.measured:.3f}")
         _print_table(view)
     out_console.print(f"calibration written to {destination}", highlight=False, soft_wrap=True)
+
+
+def _sample_posterior(
+    scenario, points, accept, population, workers, destination, overwrite, quiet, started
+) -> None:
+    """``calibrate --method abc``: the posterior sample and its summary."""
+    from sim.experiments import posterior
+    from sim.results import writing as output
+
+    with _progress("calibrate (abc)", "points", quiet) as update:
+        post = posterior.sample(
+            scenario, points, accept, population, workers=workers, progress=update
+        )
+    summary = post.summary()
+    with _writing(), output.staged(destination, overwrite) as staging:
+        post.prior.to_csv(staging / "prior.csv", index=False)
+        post.accepted.to_csv(staging / "posterior.csv", index=False)
+        summary.to_csv(staging / "summary.csv", index=False)
+        manifest = {
+            **environment(started),
+            "scenario": scenario,
+            "seeding": output.SEEDING,
+            "population": population,
+            "method": "rejection ABC on a Latin hypercube over the free parameters' bounds "
+            "(uniform prior), one run per point, distance in units of the targets' bands",
+            "points": points,
+            "accept": accept,
+            "kept": len(post.accepted),
+            "tolerance": post.tolerance,
+        }
+        (staging / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")
+    if not quiet:
+        view = Table(
+            title=f"posterior: {len(post.accepted)} of {points} points, distance <= "
+            f"{post.tolerance:.2f}"
+        )
+        for column in ("parameter", "prior", "median", "90 % interval", "of the prior"):
+            view.add_column(column, justify="left" if column == "parameter" else "right")
+        for row in summary.itertuples():
+            view.add_row(
+                row.parameter,
+                f"{row.low:g} to {row.high:g}",
+                f"{row.median:.3f}",
+                f"{row.q05:.3f} to {row.q95:.3f}",
+                f"{row.width_share:.0%}",
+            )
+        _print_table(view)
+    out_console.print(f"posterior written to {destination}", highlight=False, soft_wrap=True)
 
 
 @app.command()

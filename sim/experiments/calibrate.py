@@ -170,22 +170,27 @@ at nearly equal loss) and P4 fails at its low end. It keeps the value of the las
 held it free (docs/calibration.md)."""
 
 
-def measure(runs: patterns.Runs) -> np.ndarray:
-    """The ensemble means of the targets' measures, in the order of :data:`TARGETS`."""
-    return np.array([MEASURES[t.measure](runs) for t in TARGETS])
+def measure(runs: patterns.Runs, targets: tuple[Target, ...] = TARGETS) -> np.ndarray:
+    """The ensemble means of the targets' measures, in the order of ``targets``."""
+    return np.array([MEASURES[t.measure](runs) for t in targets])
 
 
-def loss(measured: np.ndarray) -> float:
-    target = np.array([t.value for t in TARGETS])
-    band = np.array([t.band for t in TARGETS])
-    return float(np.sum(((measured - target) / band) ** 2))
+def standardised(measured: np.ndarray, targets: tuple[Target, ...] = TARGETS) -> np.ndarray:
+    """Residuals in units of each target's band: (measured - target) / band."""
+    target = np.array([t.value for t in targets])
+    band = np.array([t.band for t in targets])
+    return (measured - target) / band
 
 
-def to_values(unit: np.ndarray) -> dict[str, float]:
+def loss(measured: np.ndarray, targets: tuple[Target, ...] = TARGETS) -> float:
+    return float(np.sum(standardised(measured, targets) ** 2))
+
+
+def to_values(unit: np.ndarray, free: tuple[Free, ...] = FREE) -> dict[str, float]:
     """Parameter values from a point of the unit cube."""
     return {
         f.path: round(float(f.low + np.clip(u, 0, 1) * (f.high - f.low)), 4)
-        for f, u in zip(FREE, unit, strict=True)
+        for f, u in zip(free, unit, strict=True)
     }
 
 

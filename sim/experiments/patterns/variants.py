@@ -218,8 +218,8 @@ def probe(model) -> dict[str, np.ndarray]:
         "age_band": pop.age.copy(),
         "soviet_share": np.array([np.mean(pop.cohort == 0)]),
         "favourable_by_age": np.array([answers[pop.age == b].mean(axis=0) for b in bands]),
-        "favourable_by_ethnicity": np.array(
-            [answers[pop.ethnicity == g].mean(axis=0) for g in range(len(pop.labels["ethnicity"]))]
+        "favourable_by_ethnicity": _group_means(
+            answers, pop.ethnicity, len(pop.labels["ethnicity"])
         ),
         "attraction": pop.attraction.mean(axis=0),
         "kazakh_strong_identity": measures.column_mean(pop.attraction, strong),
@@ -234,6 +234,15 @@ def probe(model) -> dict[str, np.ndarray]:
             ]
         ),
     }
+
+
+def _group_means(values: np.ndarray, group: np.ndarray, groups: int) -> np.ndarray:
+    """Mean of each column of ``values`` over the persons of each group (groups, columns);
+    NaN for a group with nobody in it (no warning: a small run may lack a group)."""
+    counts = np.bincount(group, minlength=groups)
+    sums = np.zeros((groups, values.shape[1]))
+    np.add.at(sums, group, values)
+    return np.where(counts[:, None] > 0, sums / np.maximum(counts, 1)[:, None], np.nan)
 
 
 def _only(follows, outlets: list[str], name: str) -> np.ndarray:

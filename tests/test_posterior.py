@@ -1,0 +1,87 @@
+"""Calibration with uncertainty (rejection ABC): its mechanics, and recovery of parameters
+from data the model generated with known values."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from sim.experiments import patterns, posterior
+from sim.experiments.calibrate import Free, Target
+
+FREE = (
+    Free("survey.favourable_cut", 0.2, 0.8, "test"),
+    Free("powers.West.presence.media", 0.05, 0.3, "test"),
+)
+MEASURES = ("russia_favourable_2017_2019", "russia_media_reach_2019")
+TRUTH = {
+    "survey.favourable_cut": 0.3,
+    "powers.West.presence.media": 0.2,
+}
+POPULATION = 1500
+
+
+def _targets(values: dict[str, float], bands=(0.03, 0.03)) -> tuple[Target, ...]:
+    """The model's own measures at ``values``: the mean over 4 replicates that the sample's
+    points do not use (their replicates are 0, 1, 2, ...)."""
+    measured = np.mean(
+        [
+            posterior.measured_point(
+                "baseline", tuple(values.items()), 10_000 + r, POPULATION, None, MEASURES
+            )
+            for r in range(4)
+        ],
+        axis=0,
+    )
+    return tuple(
+        Target(name, float(v), band, "generated", name)
+        for name, v, band in zip(MEASURES, measured, bands, strict=True)
+    )
+
+
+def test_the_sample_keeps_the_nearest_share_and_reports_what_it_measured():
+    targets = (Target("t", 0.87, 0.07, "s", "russia_favourable_2017_2019"),)
+    free = FREE[:1]
+    post = posterior.sample(
+        points=8, accept=0.25, population=300, workers=1, free=free, targets=targets
+    )
+    assert len(post.prior) == 8 and len(post.accepted) == 2
+    assert (post.accepted["distance"] <= post.tolerance).all()
+    assert (post.prior["distance"] > post.tolerance).sum() == 6
+    within = post.prior["survey.favourable_cut"].between(0.2, 0.8)
+    assert within.all() and post.prior["t"].between(0, 1).all()
+    summary = post.summary()
+    assert list(summary["parameter"]) == ["survey.favourable_cut"]
+    assert (summary["q05"] <= summary["median"]).all() and (
+        summary["median"] <= summary["q95"]
+    ).all()
+
+
+def test_the_tolerance_share_must_be_a_share():
+    with pytest.raises(ValueError, match="accept"):
+        posterior.sample(points=4, accept=0.0, free=FREE[:1], targets=())
+
+
+@pytest.mark.slow
+def test_the_posterior_recovers_parameters_the_model_generated_data_with():
+    """Data generated at known values of a survey cut-off and of a parameter of the dynamics:
+    each value lies within its posterior's 90 % interval, and the interval is well inside the
+    prior's range."""
+    post = posterior.sample(
+        points=120, accept=0.1, population=POPULATION, free=FREE, targets=_targets(TRUTH)
+    )
+    summary = post.summary().set_index("parameter")
+    for path, value in TRUTH.items():
+        row = summary.loc[path]
+        assert row.q05 <= value <= row.q95, (path, value, row.to_dict())
+        assert row.width_share < 0.5, (path, row.to_dict())
+
+
+def test_measured_point_measures_what_a_patterns_run_measures():
+    from sim.experiments.calibrate import MEASURES as ALL
+
+    overrides = (("survey.favourable_cut", 0.3),)
+    got = posterior.measured_point("baseline", overrides, 0, 300, None, MEASURES)
+    run = patterns.run_variant(patterns.Variant("baseline", overrides), 0, 300, "2019-12")
+    runs = patterns.Runs({"fit": [run]})
+    assert got == pytest.approx([ALL[name](runs) for name in MEASURES])
