@@ -134,6 +134,12 @@ def test_calibrate_abc_writes_the_prior_the_posterior_and_its_summary(tmp_path):
     assert json.loads((out / "manifest.json").read_text())["kept"] == 3
 
 
+def test_calibrate_refuses_a_scenario_of_another_country(tmp_path):
+    done = invoke("calibrate", "kyrgyzstan_baseline", "--out", tmp_path / "x")
+    assert done.exit_code == 2 and "run.profile" in done.output and "kazakhstan" in done.output
+    assert not (tmp_path / "x").exists()
+
+
 @pytest.mark.parametrize(
     ("option", "value"), [("--method", "bayes"), ("--accept", "0"), ("--accept", "1.5")]
 )

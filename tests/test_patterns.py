@@ -175,3 +175,41 @@ def test_p13_fails_when_attitudes_are_independent():
     independent = patterns.VARIANTS["post2022_independent"]
     straight, swapped = _swapped("P13", {"post2022": independent}, n=3000)
     assert straight.passed and not swapped.passed, swapped.measured
+
+
+def test_pooled_groups_weigh_each_seed_by_its_members():
+    """A group of 50 persons all favourable in one seed and 150 of whom 0.9 are in another
+    pools to 0.925: as one poll of the 200, not the mean of the two shares."""
+    from types import SimpleNamespace
+
+    import pandas as pd
+
+    def run(persons, favourable):
+        table = pd.DataFrame(
+            {
+                "date": ["2015-12"] * 2,
+                "dimension": ["ethnicity"] * 2,
+                "group": ["Tatar", "Kazakh"],
+                "power": ["Russia"] * 2,
+                "persons": [persons, 1000],
+                "favourable": [favourable, 0.8],
+            }
+        )
+        return SimpleNamespace(groups=table)
+
+    pooled = patterns.pooled_groups([run(50, 1.0), run(150, 0.9)]).set_index("group")
+    assert pooled.loc["Tatar", "persons"] == 200
+    assert pooled.loc["Tatar", "favourable"] == pytest.approx((50 + 135) / 200)
+    assert pooled.loc["Kazakh", "favourable"] == pytest.approx(0.8)
+    assert patterns.unanimous_groups(pooled.reset_index()).empty
+
+
+def test_the_ethnic_gap_is_the_russians_share_minus_the_kazakhs():
+    run = patterns.run_variant(patterns.VARIANTS["baseline"], 0, population=600, until="2015-12")
+    runs = patterns.Runs({"baseline": [run]})
+    by_group = run.probes["2015-12"]["favourable_by_ethnicity"]
+    k = run.powers.index("Russia")
+    labels = list(run.ethnicities)
+    expected = by_group[labels.index("Russian"), k] - by_group[labels.index("Kazakh"), k]
+    assert patterns.ethnic_gap(runs, "baseline", "Russia")[0] == pytest.approx(expected)
+    assert 0 < expected < 0.5

@@ -724,8 +724,9 @@ def calibrate(
     method: Annotated[
         CalibrationMethod,
         typer.Option(
-            help="fit: the point fit (bounded Nelder-Mead); abc: a posterior sample "
-            "(rejection ABC on a Latin hypercube)."
+            help="fit: the point fit (bounded Nelder-Mead; uses --seeds and --evaluations); "
+            "abc: a rejection-ABC sample on a Latin hypercube (uses --points and --accept; "
+            "docs/calibration.md says what a first sample showed)."
         ),
     ] = CalibrationMethod.fit,
     points: Annotated[
@@ -759,7 +760,14 @@ def calibrate(
     try:
         from sim.experiments import calibrate as fitting  # reads the calibration data file
 
-        load_with_profile(scenario)
+        spec, _, _ = load_with_profile(scenario)
+        if spec.run.profile != fitting.COUNTRY:
+            raise refuse(
+                scenario,
+                "run.profile",
+                f"is {spec.run.profile!r}: the calibration's targets are {fitting.COUNTRY}'s "
+                f"({fitting.setup_file().name}); allowed: a scenario of that profile",
+            )
         destination = out or Path("results") / f"calibration-{started.strftime('%Y%m%dT%H%M%SZ')}"
         output.check_out_dir(destination, overwrite)
     except ScenarioError as err:
@@ -813,7 +821,13 @@ def _sample_posterior(
 
     with _progress("calibrate (abc)", "points", quiet) as update:
         post = posterior.sample(
-            scenario, points, accept, population, workers=workers, progress=update
+            scenario,
+            points,
+            accept,
+            population,
+            seed=posterior.DESIGN_SEED,
+            workers=workers,
+            progress=update,
         )
     summary = post.summary()
     with _writing(), output.staged(destination, overwrite) as staging:
@@ -828,6 +842,7 @@ def _sample_posterior(
             "method": "rejection ABC on a Latin hypercube over the free parameters' bounds "
             "(uniform prior), one run per point, distance in units of the targets' bands",
             "points": points,
+            "design_seed": posterior.DESIGN_SEED,
             "accept": accept,
             "kept": len(post.accepted),
             "tolerance": post.tolerance,
@@ -849,6 +864,14 @@ def _sample_posterior(
                 f"{row.width_share:.0%}",
             )
         _print_table(view)
+    if len(post.accepted) < posterior.FEWEST_KEPT:
+        err_console.print(
+            f"[yellow]warning:[/] only {len(post.accepted)} points kept: the intervals are not "
+            f"estimated (keep at least {posterior.FEWEST_KEPT}: more --points or a larger "
+            "--accept)",
+            highlight=False,
+            soft_wrap=True,
+        )
     out_console.print(f"posterior written to {destination}", highlight=False, soft_wrap=True)
 
 

@@ -87,7 +87,11 @@ MEASURES: dict[str, Callable[[patterns.Runs], float]] = {
 means of the ``fit`` runs)."""
 
 
-def setup_file(country: str = "kazakhstan") -> Path:
+COUNTRY = "kazakhstan"
+"""The country profile whose calibration file is read: its targets are that country's."""
+
+
+def setup_file(country: str = COUNTRY) -> Path:
     """The data file of a country's free parameters and targets."""
     return shipped_dir() / "data" / f"{country}_calibration.toml"
 

@@ -33,6 +33,11 @@ from sim.experiments.calibrate import (
     to_values,
 )
 
+DESIGN_SEED = 2026
+"""Seed of the Latin hypercube (the runs' seeds come from the scenario's root seed)."""
+FEWEST_KEPT = 10
+"""Below this many kept points the summary's quantiles say little."""
+
 
 @dataclass
 class Posterior:
@@ -91,7 +96,7 @@ def sample(
     points: int = 1000,
     accept: float = 0.05,
     population: int = 2000,
-    seed: int = 2026,
+    seed: int = DESIGN_SEED,
     workers: int | None = None,
     progress: Callable[[int, int], None] | None = None,
     free: tuple[Free, ...] = FREE,

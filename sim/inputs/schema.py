@@ -323,7 +323,8 @@ class Persuasion(Strict):
         ge=0,
         le=1,
         source="study §5.5: resist 'through promotion of Kazakh national culture and identity'; "
-        "value fitted with the ethnic gap (docs/calibration.md)",
+        "default an assumption; Kazakhstan's baseline fits it with the ethnic gap, to its lower "
+        "bound (docs/calibration.md)",
     )
     idiosyncrasy: float = param(
         0.15,
@@ -549,7 +550,7 @@ class State(Strict):
     dominance_threshold: float = param(
         0.4,
         "theta: alignment share that triggers counter-measures",
-        ge=0,
+        ge=0.01,
         le=1,
         source="assumption: no power above two fifths of the state's alignment",
         role="lever",

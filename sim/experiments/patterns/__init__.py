@@ -27,7 +27,9 @@ from sim.experiments.patterns.checks import (
     ethnic_gap,
     evaluate,
     needed,
+    pooled_groups,
     select,
+    unanimous_groups,
 )
 from sim.experiments.patterns.variants import (
     VARIANTS,
@@ -63,7 +65,9 @@ __all__ = [
     "ethnic_gap",
     "evaluate",
     "needed",
+    "pooled_groups",
     "run_all",
     "run_variant",
     "select",
+    "unanimous_groups",
 ]

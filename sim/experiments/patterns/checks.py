@@ -888,7 +888,11 @@ BASIS: dict[str, tuple[str, str]] = {
     "P8": (BY_CONSTRUCTION, "identity lowers receptivity and raises stereotypes (ODD §7.3)"),
     "P9": (BY_CONSTRUCTION, "screening multiplies the grants' signal by (1 - screening)"),
     "P10": (BY_CONSTRUCTION, "cohorts and demography are inputs; fitted T6 keeps it flat"),
-    "P11": (IN_SAMPLE, "the persuasion rate was chosen by it (ODD §7.4)"),
+    "P11": (
+        IN_SAMPLE,
+        "the persuasion rate was chosen by it, it led to T7 and its two freed parameters, and "
+        "its pooling over seeds was chosen after a failure (docs/validation.md)",
+    ),
     "P12": (NOT_FITTED, "no parameter was set by it"),
     "P13": (BY_CONSTRUCTION, "the comparison term moves the others against the news"),
     "T1": (IN_SAMPLE, "a calibration target"),
