@@ -743,13 +743,14 @@ def calibrate(
     overwrite: Overwrite = False,
     quiet: Quiet = False,
 ) -> None:
-    """Fit the free parameters to the calibration targets (bounded Nelder-Mead), or sample
-    their posterior (--method abc).
+    """Fit the free parameters to the calibration targets (bounded Nelder-Mead), or draw a
+    rejection-ABC sample of them (--method abc).
 
     The fit writes fitted.toml (the values, to paste into a scenario), residuals.csv,
     history.csv (every evaluation) and a manifest. With --method abc: prior.csv (every point
     drawn, its distance and what its run measured), posterior.csv (the points kept),
-    summary.csv (each parameter's posterior median and 90 % interval) and a manifest.
+    summary.csv (each parameter's median and 90 % interval among the kept points) and a
+    manifest.
     docs/calibration.md lists the free parameters, their bounds and the targets.
     """
     from sim.results import writing as output
