@@ -47,6 +47,8 @@ def test_balance_strength_moves_from_bandwagon_to_even_split():
     np.testing.assert_allclose(rules.balanced_report(scores, 1e-3), [1, 0, 0, 0])
     np.testing.assert_allclose(rules.balanced_report(scores, 1e4), [0.25] * 4, atol=1e-4)
     np.testing.assert_allclose(rules.logit_report(scores, 0.0), [1, 0, 0, 0])
+    # a noise too small to divide by (found by hypothesis: 2.2e-311) is the limit, not NaN
+    np.testing.assert_allclose(rules.logit_report(scores, 2.2e-311), [1, 0, 0, 0])
 
 
 def test_without_balancing_an_official_leans_toward_the_best_score():

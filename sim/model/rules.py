@@ -363,8 +363,8 @@ def logit_report(scores: Array, noise: float) -> Array:
         out = np.zeros_like(scores)
         np.put_along_axis(out, np.argmax(scores, axis=-1)[..., None], 1.0, axis=-1)
         return out
-    z = scores / (noise * np.sqrt(6.0) / np.pi)
-    z = np.exp(z - z.max(axis=-1, keepdims=True))
+    # the best score first taken off: a tiny noise then gives exp(-inf) = 0, not inf - inf
+    z = np.exp((scores - scores.max(axis=-1, keepdims=True)) / (noise * np.sqrt(6.0) / np.pi))
     return z / z.sum(axis=-1, keepdims=True)
 
 
