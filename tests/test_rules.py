@@ -115,10 +115,10 @@ def test_bounded_confidence_ignores_distant_neighbours():
     # a path 0 - 1 - 2 with attraction 0.0, 0.1, 0.9 toward one power
     net = sparse.csr_array(np.array([[0, 1, 0], [1, 0, 1], [0, 1, 0]], float))
     a = np.array([[0.0], [0.1], [0.9]])
-    pull, count = np.empty(1), np.empty(1)
+    pull = np.empty(1)
     pulls = []
     for i in range(3):
-        rules.neighbour_pulls(a, net.indptr, net.indices, i, 0.2, pull, count)
+        rules.neighbour_pulls(a, net.indptr, net.indices, i, 0.2, pull)
         pulls.append(pull[0])
     # person 0 is pulled to person 1; person 1 hears only person 0; person 2 nobody
     np.testing.assert_allclose(pulls, [0.1, -0.1, 0.0])

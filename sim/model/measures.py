@@ -123,51 +123,48 @@ def model_reporters() -> dict:
     return {f.__name__: f for f in (*PER_POWER, *PER_STATE)}
 
 
-def channel_rows(model: MultivectorModel) -> list[dict]:
-    """Effort, signal and screening per power and channel (one table row each)."""
-    screened = model.state.screening()
-    rows = []
-    for p in model.power_agents:
-        effort_now = p.effort
-        for c, channel in enumerate(CHANNELS):
-            rows.append(
-                {
-                    "step": model.steps,
-                    "date": model.date,
-                    "power": p.name,
-                    "channel": channel,
-                    "effort": effort_now[c],
-                    "signal": p.signal[c],
-                    "screening": screened[p.index, c],
-                }
-            )
-    return rows
+def channel_rows(model: MultivectorModel) -> dict[str, list]:
+    """Effort, signal and screening per power and channel: the table's rows as columns
+    (one entry per power and channel, powers outermost)."""
+    agents = model.power_agents
+    channels = len(CHANNELS)
+    return {
+        "step": [model.steps] * (channels * len(agents)),
+        "date": [model.date] * (channels * len(agents)),
+        "power": [p.name for p in agents for _ in CHANNELS],
+        "channel": list(CHANNELS) * len(agents),
+        "effort": np.concatenate([p.effort for p in agents]).tolist(),
+        "signal": np.concatenate([p.signal for p in agents]).tolist(),
+        "screening": model.state.screening()[[p.index for p in agents]].ravel().tolist(),
+    }
 
 
-def group_rows(model: MultivectorModel) -> list[dict]:
-    """Attraction and favourable share by population group and power."""
+def group_rows(model: MultivectorModel) -> dict[str, list]:
+    """Attraction and favourable share by population group and power: the table's rows as
+    columns (dimension, then power, then group; groups with no member left out)."""
     pop = model.public.persons
-    rows = []
     s = model.params.survey
     answers = survey.favourable(pop.attraction, s.favourable_cut, s.spread)
+    powers = len(model.powers)
+    out: dict[str, list] = {name: [] for name in columns.GROUP_COLUMNS}
     for dim in columns.GROUPED_BY:
         codes = pop.codes(dim)
-        size = np.bincount(codes, minlength=len(pop.labels[dim]))
+        labels = pop.labels[dim]
+        size = np.bincount(codes, minlength=len(labels))
+        # one bincount for every power: bin (group, power); each bin sums its persons in
+        # the same order as a bincount per power would
+        cells = (codes.astype(np.intp) * powers)[:, None] + np.arange(powers)
+        total = np.bincount(cells.ravel(), pop.attraction.ravel(), size.size * powers)
+        fav = np.bincount(cells.ravel(), answers.ravel(), size.size * powers)
+        held = np.flatnonzero(size)
         for k, power in enumerate(model.powers):
-            total = np.bincount(codes, weights=pop.attraction[:, k], minlength=size.size)
-            fav = np.bincount(codes, weights=answers[:, k], minlength=size.size)
-            for g, label in enumerate(pop.labels[dim]):
-                if size[g]:
-                    rows.append(
-                        {
-                            "step": model.steps,
-                            "date": model.date,
-                            "dimension": dim,
-                            "group": label,
-                            "power": power,
-                            "persons": int(size[g]),
-                            "attraction": total[g] / size[g],
-                            "favourable": fav[g] / size[g],
-                        }
-                    )
-    return rows
+            at = held * powers + k
+            out["dimension"] += [dim] * held.size
+            out["group"] += [labels[g] for g in held]
+            out["power"] += [power] * held.size
+            out["persons"] += size[held].tolist()
+            out["attraction"] += (total[at] / size[held]).tolist()
+            out["favourable"] += (fav[at] / size[held]).tolist()
+    rows = len(out["power"])
+    out["step"], out["date"] = [model.steps] * rows, [model.date] * rows
+    return out

@@ -114,7 +114,9 @@ class MultivectorModel(mesa.Model):
         self.power_agents = [Power(self, name, k) for k, name in enumerate(self.powers)]
         persons = synthesize(profile, self.params, self.streams["population"])
         gated = np.array([profile.language_gated[c] for c in CHANNELS])
-        self.public = Public(persons, profile, gated, int(self.params.run.start[:4]))
+        self.public = Public(
+            persons, profile, list(self.params.powers), gated, int(self.params.run.start[:4])
+        )
         self.state = MiddleState(self, profile.name)
         self.officials = self._add_officials()
         self.datacollector = mesa.DataCollector(
@@ -247,12 +249,16 @@ class MultivectorModel(mesa.Model):
         self.datacollector.collect(self)
         if not self.tables:
             return
-        for row in measures.channel_rows(self):
-            self.datacollector.add_table_row("channels", row)
+        self._add_rows("channels", measures.channel_rows(self))
         yearly = self.steps == 0 or self.date.endswith("-12")
         if yearly or self.month == self.last_month:
-            for row in measures.group_rows(self):
-                self.datacollector.add_table_row("groups", row)
+            self._add_rows("groups", measures.group_rows(self))
+
+    def _add_rows(self, table: str, rows: dict[str, list]) -> None:
+        """Append rows, given as columns, to one of the DataCollector's tables (its
+        ``add_table_row`` takes one row at a time: here a month's rows go at once)."""
+        for column, values in self.datacollector.tables[table].items():
+            values.extend(rows[column])
 
     # --- results as tidy data frames --------------------------------------------------------
 

@@ -97,6 +97,72 @@ def parts(rows: NDArray | None, n: int) -> list:
     return [rows[k : k + CHUNK] for k in range(0, len(rows), CHUNK)]
 
 
+class Tables:
+    """The profile's lookup tables for drawing persons, built once: newcomers arrive every
+    month in small numbers, and rebuilding these from the profile each time would cost more
+    than drawing them. The draws that use them are the same, to the bit, as from the
+    profile directly."""
+
+    def __init__(self, profile: Profile, powers: list[str]):
+        groups = list(profile.groups.values())
+        self.profile, self.powers, self.groups = profile, powers, groups
+        self.main_languages = profile.main_languages()
+        self.cohorts = len(profile.cohort_names())
+        self._mains: dict[float, dict] = {}
+        self.speaks = []  # per language: chance of speaking it besides the daily one (G,)
+        for lang in profile.languages:
+            p_main = np.array([g.main.get(lang, 0.0) for g in groups])
+            p_speak = np.array([g.speaks.get(lang, 0.0) for g in groups])
+            p_other = np.where(
+                p_main < 1, (p_speak - p_main) / np.maximum(1.0 - p_main, 1e-12), 0.0
+            )
+            daily = self.main_languages.index(lang) if lang in self.main_languages else None
+            self.speaks.append((daily, np.maximum(p_other, 0.0)))
+        self.english_by_age = np.array(list(profile.english_by_age.values()))
+        self.kin = np.array([[g.kin.get(pw, 0.0) for pw in powers] for g in groups])
+        self.outlets = [
+            (
+                [profile.languages.index(x) for x in o.languages],
+                o.base,
+                np.array([o.age[a] for a in profile.ages]),
+                o.urban,
+                np.array([o.regions.get(r, 1.0) for r in profile.regions]),
+            )
+            for o in profile.outlets.values()
+        ]
+        outlets = list(profile.outlets.values())
+        self.frames = np.array(
+            [[o.frames.get(p, -1.0) for p in powers] for o in outlets], np.float32
+        )
+        self.carries = np.array(
+            [[o.carries.get(p, 0.0) for p in powers] for o in outlets], np.float32
+        )
+        self.unnamed = [k for k, p in enumerate(powers) if not any(p in o.carries for o in outlets)]
+        channels = [profile.engagement[c] for c in CHANNELS]
+        self.engagement = (
+            np.array([e.base for e in channels], np.float32),
+            np.array([list(e.age.values()) for e in channels], np.float32).T,  # (A, C)
+            *(
+                np.array([getattr(e, x) for e in channels], np.float32)
+                for x in ("urban", "elite", "ngo")
+            ),
+        )
+
+    def mains(self, cohort_effect: float) -> dict[tuple[int, int], tuple[np.ndarray, np.ndarray]]:
+        """Per (group, cohort): the cumulative shares of the daily languages (as
+        :func:`categorical` draws them) and their codes."""
+        if cohort_effect not in self._mains:
+            table = {}
+            for k, group in enumerate(self.groups):
+                for c in range(self.cohorts):
+                    mains = _shifted_main(self.profile, group, c, cohort_effect)
+                    cumulative = np.cumsum(list(mains.values()))
+                    codes = np.array([self.main_languages.index(x) for x in mains])
+                    table[k, c] = (cumulative / cumulative[-1], codes)
+            self._mains[cohort_effect] = table
+        return self._mains[cohort_effect]
+
+
 def synthesize(profile: Profile, params: Parameters, rng: np.random.Generator) -> Persons:
     """Draw N persons from the profile's census composition (docs/ODD.md §5), as it stood in
     the run's first year: with demography on, the census shares projected back with the
@@ -124,9 +190,18 @@ def synthesize(profile: Profile, params: Parameters, rng: np.random.Generator) -
         x[order] for x in (ethnicity, urban, band, region, age_months)
     )
     drawn: dict[str, np.ndarray] = {}
+    tables = Tables(profile, list(params.powers))
     for part in chunks(n):  # chunk by chunk: the draws' temporaries stay small
         chunk = draw_attributes(
-            profile, params, rng, ethnicity[part], urban[part], region[part], age_months[part], year
+            profile,
+            params,
+            rng,
+            ethnicity[part],
+            urban[part],
+            region[part],
+            age_months[part],
+            year,
+            tables,
         )
         for name, values in chunk.items():
             drawn.setdefault(name, np.empty((n, *values.shape[1:]), values.dtype))[part] = values
@@ -154,37 +229,39 @@ def synthesize(profile: Profile, params: Parameters, rng: np.random.Generator) -
         next_id=n,
         **drawn,
     )
-    persons.engagement = engagement(profile, persons.age, urban, elite, ngo)
+    persons.engagement = engagement(tables, persons.age, urban, elite, ngo)
     return persons
 
 
-def draw_attributes(profile, params, rng, ethnicity, urban, region, age_months, year) -> dict:
+def draw_attributes(
+    profile, params, rng, ethnicity, urban, region, age_months, year, tables=None
+) -> dict:
     """Everything about persons of the given ethnicity, area, region and age in ``year`` that the
     profile decides: band, cohort, languages, culture, identity, personal factors, ties,
-    kin and media diet (arrays, one row per person)."""
+    kin and media diet (arrays, one row per person). ``tables``: the profile's
+    :class:`Tables` for the scenario's powers, if the caller keeps them."""
+    tables = tables or Tables(profile, list(params.powers))
     n = ethnicity.size
-    groups = list(profile.groups.values())
-    powers = list(params.powers)
-    main_languages = profile.main_languages()
+    groups = tables.groups
     band = age_band(profile, age_months)
     cohort = cohort_of(profile, year - age_months // 12)
     language = np.empty(n, np.int8)
-    for k, group in enumerate(groups):
-        for c in range(len(profile.cohort_names())):
-            members = np.flatnonzero((ethnicity == k) & (cohort == c))
-            if not members.size:
-                continue
-            mains = _shifted_main(profile, group, c, params.population.cohort_effect)
-            main = categorical(rng, list(mains.values()), members.size)
-            language[members] = np.array([main_languages.index(x) for x in mains])[main]
-    speaks = _speaks(rng, profile, groups, ethnicity, language, main_languages)
+    mains = tables.mains(params.population.cohort_effect)
+    cell = ethnicity.astype(np.intp) * tables.cohorts + cohort  # (group, cohort), in that order
+    order = np.argsort(cell, kind="stable")
+    present, starts = np.unique(cell[order], return_index=True)
+    for key, lo, hi in zip(present, starts, [*starts[1:], n], strict=True):
+        members = order[lo:hi]
+        cumulative, codes = mains[divmod(int(key), tables.cohorts)]
+        main = np.minimum(np.searchsorted(cumulative, rng.random(members.size)), codes.size - 1)
+        language[members] = codes[main]
+    speaks = _speaks(rng, tables, ethnicity, language)
     english = _column(profile, profile.culture.english_language)
     if english is not None:  # the profile's English: spoken by age band, whatever the group
         # the bands are the census year's: a person keeps the English of their cohort
         census = profile.demography.census_year if profile.demography else year
         then = age_band(profile, age_months + 12 * (census - year))
-        chance = np.array(list(profile.english_by_age.values()))[then]
-        speaks[:, english] = rng.random(n) < chance
+        speaks[:, english] = rng.random(n) < tables.english_by_age[then]
     culture = _culture(
         rng,
         profile,
@@ -195,11 +272,12 @@ def draw_attributes(profile, params, rng, ethnicity, urban, region, age_months, 
         urban,
         language,
         speaks,
-        main_languages,
+        tables.main_languages,
         params.population.cohort_effect,
     )
-    identity = _identity(rng, profile, groups, ethnicity, language, main_languages)
+    identity = _identity(rng, profile, groups, ethnicity, language, tables.main_languages)
 
+    powers = tables.powers
     p = len(powers)
     spread = params.population.stereotype_spread  # log-normal with mean 1:
     susceptibility = np.exp(rng.standard_normal((n, p), np.float32) * spread - spread**2 / 2)
@@ -211,10 +289,9 @@ def draw_attributes(profile, params, rng, ethnicity, urban, region, age_months, 
         * (tie_weight / (0.5 + urban_share))[:, None]
     )
     ties = rng.random((n, p), np.float32) < tie_chance
-    kin_chance = np.array([[g.kin.get(pw, 0.0) for pw in powers] for g in groups])[ethnicity]
-    kin = rng.random((n, p), np.float32) < kin_chance
-    follows = _follows(rng, profile, speaks, band, urban, region)
-    valence, media_access = diet_terms(profile, powers, follows)
+    kin = rng.random((n, p), np.float32) < tables.kin[ethnicity]
+    follows = _follows(rng, tables, speaks, band, urban, region)
+    valence, media_access = diet_terms(tables, follows)
     return {
         "ethnicity": ethnicity.astype(np.int8),
         "language": language,
@@ -311,18 +388,15 @@ def categorical(rng: np.random.Generator, shares: list[float], n: int) -> NDArra
     return np.minimum(np.searchsorted(cumulative / cumulative[-1], rng.random(n)), len(shares) - 1)
 
 
-def _speaks(rng, profile, groups, ethnicity, language, main_languages) -> NDArray[np.bool_]:
+def _speaks(rng, tables: Tables, ethnicity, language) -> NDArray[np.bool_]:
     """Who speaks each of the profile's languages (N, L): everyone their daily language, and
     another with the chance that keeps each group's share of speakers at ``speaks[lang]``
     (given the group's daily-language shares)."""
     n = ethnicity.size
-    speaks = np.zeros((n, len(profile.languages)), bool)
-    for col, lang in enumerate(profile.languages):
-        p_main = np.array([g.main.get(lang, 0.0) for g in groups])
-        p_speak = np.array([g.speaks.get(lang, 0.0) for g in groups])
-        p_other = np.where(p_main < 1, (p_speak - p_main) / np.maximum(1.0 - p_main, 1e-12), 0.0)
-        daily = language == main_languages.index(lang) if lang in main_languages else False
-        speaks[:, col] = daily | (rng.random(n) < np.maximum(p_other, 0.0)[ethnicity])
+    speaks = np.zeros((n, len(tables.speaks)), bool)
+    for col, (daily_code, other) in enumerate(tables.speaks):
+        daily = language == daily_code if daily_code is not None else False
+        speaks[:, col] = daily | (rng.random(n) < other[ethnicity])
     return speaks
 
 
@@ -410,61 +484,50 @@ def _identity(rng, profile, groups, ethnicity, language, main_languages):
     return np.clip(mean + rng.normal(0.0, c.identity_spread, ethnicity.size), 0.0, 1.0)
 
 
-def _follows(rng, profile: Profile, speaks, band, urban, region) -> NDArray[np.bool_]:
+def _follows(rng, tables: Tables, speaks, band, urban, region) -> NDArray[np.bool_]:
     """Which outlets each person follows (N, O): a speaker of one of its languages follows
     it with its base chance times the age, urban and region multipliers."""
-    out = np.zeros((band.size, len(profile.outlets)), bool)
-    for col, outlet in enumerate(profile.outlets.values()):
-        langs = [profile.languages.index(x) for x in outlet.languages]
+    out = np.zeros((band.size, len(tables.outlets)), bool)
+    for col, (langs, base, by_age, in_town, by_region) in enumerate(tables.outlets):
         can = speaks[:, langs].any(axis=1)
-        chance = (
-            outlet.base
-            * np.array([outlet.age[a] for a in profile.ages])[band]
-            * np.where(urban, outlet.urban, 1.0)
-            * np.array([outlet.regions.get(r, 1.0) for r in profile.regions])[region]
-        )
+        chance = base * by_age[band] * np.where(urban, in_town, 1.0) * by_region[region]
         out[:, col] = can & (rng.random(band.size) < chance)
     return out
 
 
-def diet_terms(profile: Profile, powers: list[str], follows) -> tuple[np.ndarray, np.ndarray]:
+def diet_terms(tables: Tables, follows) -> tuple[np.ndarray, np.ndarray]:
     """From the outlets followed (N, O): the mean framing of news about each power (N, P;
     -1, news heard unframed as hostile, for someone who follows none), and the share of each
     power's media content that reaches them (N, P; the most any followed outlet carries;
     NaN for a power no outlet names, whose media then reach persons through language, as
     every other language-gated channel)."""
-    outlets = list(profile.outlets.values())
-    n = follows.shape[0]
-    if not outlets:
-        return np.full((n, len(powers)), -1.0, np.float32), np.ones((n, len(powers)), np.float32)
+    n, powers = follows.shape[0], len(tables.powers)
+    if not tables.outlets:
+        return np.full((n, powers), -1.0, np.float32), np.ones((n, powers), np.float32)
     # an outlet that takes no line on a power reports its hostile acts as hostile
-    frames = np.array([[o.frames.get(p, -1.0) for p in powers] for o in outlets], np.float32)
-    carries = np.array([[o.carries.get(p, 0.0) for p in powers] for o in outlets], np.float32)
+    frames, carries = tables.frames, tables.carries
     weight = follows.astype(np.float32)
     count = weight.sum(axis=1, keepdims=True)
     valence = np.where(count > 0, weight @ frames / np.maximum(count, 1), -1.0)
-    access = np.zeros((n, len(powers)), np.float32)
-    for col in range(len(outlets)):
+    access = np.zeros((n, powers), np.float32)
+    for col in range(len(tables.outlets)):
         np.maximum(access, weight[:, col, None] * carries[None, col], out=access)
-    unnamed = [k for k, p in enumerate(powers) if not any(p in o.carries for o in outlets)]
-    access[:, unnamed] = np.nan
+    access[:, tables.unnamed] = np.nan
     return valence.astype(np.float32), access
 
 
-def engagement(profile, age, urban, elite, ngo):
+def engagement(tables: Tables, age, urban, elite, ngo):
     """Monthly chance of engaging with each channel (N, C), from age band, area and roles."""
-    out = np.empty((age.size, len(CHANNELS)), np.float32)
-    for column, channel in enumerate(CHANNELS):
-        e = profile.engagement[channel]
-        chance = (
-            e.base
-            * np.array(list(e.age.values()), np.float32)[age]
-            * np.where(urban, np.float32(e.urban), np.float32(1))
-            * np.where(elite, np.float32(e.elite), np.float32(1))
-            * np.where(ngo, np.float32(e.ngo), np.float32(1))
-        )
-        out[:, column] = np.clip(chance, 0.0, 1.0)
-    return out
+    base, by_age, in_town, as_elite, with_ngo = tables.engagement
+    one = np.float32(1)
+    chance = (
+        base
+        * by_age[age]
+        * np.where(urban[:, None], in_town, one)
+        * np.where(elite[:, None], as_elite, one)
+        * np.where(ngo[:, None], with_ngo, one)
+    )
+    return np.clip(chance, np.float32(0), one)
 
 
 def small_world(n: int, degree: int, rewiring: float, rng: np.random.Generator) -> sparse.csr_array:

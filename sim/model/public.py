@@ -9,6 +9,7 @@ Shapes: N persons, P powers, C channels.
 
 from __future__ import annotations
 
+import functools
 from typing import NamedTuple
 
 import numpy as np
@@ -18,6 +19,7 @@ from sim.inputs.schema import CHANNELS, DIMENSIONS, GROUP_DIMENSIONS, GroupFilte
 from sim.model import rules
 from sim.model.population import (
     Persons,
+    Tables,
     adults_in,
     categorical,
     chunks,
@@ -50,11 +52,19 @@ class Public:
         profile: the country profile they were drawn from (its languages are the columns of
             ``persons.speaks``; its outlets carry the media channel; newcomers are drawn
             from it).
+        powers: the scenario's powers, in order (the columns of the (N, P) arrays).
         gated: (C,) which channels need a shared language (the profile's ``language_gated``).
         start_year: the run's first year (the population aged 15+ is projected to it).
     """
 
-    def __init__(self, persons: Persons, profile: Profile, gated: np.ndarray, start_year: int):
+    def __init__(
+        self,
+        persons: Persons,
+        profile: Profile,
+        powers: list[str],
+        gated: np.ndarray,
+        start_year: int,
+    ):
         self.persons = persons
         self.profile = profile
         self.languages = profile.languages
@@ -63,6 +73,7 @@ class Public:
         self.adults = adults_in(profile, start_year) or float(profile.population)
         self._cache: dict[str, tuple[bytes, np.ndarray, object]] = {}
         self._age_floors = np.array(age_floor(list(profile.ages)), np.int64) * 12  # in months
+        self.tables = Tables(profile, powers)
 
     def outlet_access(self, params: Parameters) -> np.ndarray | None:
         """The media diet's access to each power's media (N, P), or None when the profile
@@ -317,7 +328,7 @@ class Public:
         )
         rows = np.union1d(rows, over)  # nobody passes the oldest age
         if rows.size:
-            self._replace(params, rows, month // 12, rng, inflow, immigration, migration)
+            self._replace(params, rows, month // 12, rng, inflow, immigration)
         aged = np.union1d(moved, rows)
         if aged.size:
             self._refresh_engagement(aged)
@@ -326,23 +337,14 @@ class Public:
             self.settle(params, signals, rows)
         return int(rows.size)
 
-    def _replace(self, params, rows, year, rng, inflow, immigration, migration) -> None:
+    def _replace(self, params, rows, year, rng, inflow, immigration) -> None:
         """Draw newcomers into ``rows``: region and area are the row's, the rest from the
         profile (ethnicity given the region and whether they immigrate)."""
         persons, profile, d = self.persons, self.profile, self.profile.demography
-        groups = list(profile.groups.values())
         n = rows.size
         immigrant = rng.random(n) < (immigration / inflow if inflow > 0 else 0.0)
-        entrants = np.array([d.entrant_shares[g] for g in profile.groups])
-        movers = np.maximum(migration, 0.0) * np.array([g.share for g in groups])
-        in_region = np.array([[g.regions.get(r, 0.0) for g in groups] for r in profile.regions])
-        weights = np.stack([entrants * in_region, movers * in_region])  # (kind, region, group)
-        empty = weights.sum(axis=2) <= 0  # nobody of those groups lives here: any entrant's
-        weights[empty] = entrants
-        cumulative = np.cumsum(weights, axis=2)
-        cumulative /= cumulative[:, :, -1:]
-        chosen = cumulative[immigrant.astype(np.intp), persons.region[rows]]
-        ethnicity = np.minimum((rng.random(n)[:, None] >= chosen).sum(axis=1), len(groups) - 1)
+        chosen = self._newcomer_groups[immigrant.astype(np.intp), persons.region[rows]]
+        ethnicity = np.minimum((rng.random(n)[:, None] >= chosen).sum(axis=1), chosen.shape[1] - 1)
         age_months = np.full(n, d.entry_age * 12, np.int16)  # turned the entry age this month
         if immigrant.any():
             band = categorical(rng, list(profile.ages.values()), int(immigrant.sum()))
@@ -356,6 +358,7 @@ class Public:
             persons.region[rows],
             age_months,
             year,
+            self.tables,
         )
         for name, values in drawn.items():
             getattr(persons, name)[rows] = values
@@ -370,6 +373,24 @@ class Public:
                 chosen = self._pick_eligible(flag, lost, rng)
                 flags[chosen] = True
                 self._refresh_engagement(chosen)
+
+    @functools.cached_property
+    def _newcomer_groups(self) -> np.ndarray:
+        """Cumulative chances of each group (kind, region, group) for a newcomer who turns
+        the entry age (kind 0) or immigrates (kind 1) in a region: the groups' entrant
+        shares, or their net immigration, times their presence in the region. Fixed by the
+        profile: built once."""
+        profile, d = self.profile, self.profile.demography
+        groups = list(profile.groups.values())
+        migration = np.array([d.migration.get(g, 0.0) for g in profile.groups])
+        entrants = np.array([d.entrant_shares[g] for g in profile.groups])
+        movers = np.maximum(migration, 0.0) * np.array([g.share for g in groups])
+        in_region = np.array([[g.regions.get(r, 0.0) for g in groups] for r in profile.regions])
+        weights = np.stack([entrants * in_region, movers * in_region])
+        empty = weights.sum(axis=2) <= 0  # nobody of those groups lives here: any entrant's
+        weights[empty] = entrants
+        cumulative = np.cumsum(weights, axis=2)
+        return cumulative / cumulative[:, :, -1:]
 
     def _pick_eligible(self, flag: str, count: int, rng) -> np.ndarray:
         """``count`` persons, drawn at random, who may hold ``flag`` (elites: urban, aged
@@ -391,7 +412,7 @@ class Public:
     def _refresh_engagement(self, rows: np.ndarray) -> None:
         persons = self.persons
         persons.engagement[rows] = engagement(
-            self.profile,
+            self.tables,
             persons.age[rows],
             persons.urban[rows],
             persons.elite[rows],

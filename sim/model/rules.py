@@ -132,26 +132,63 @@ def drive(
 
 
 @numba.njit(**_JIT)
-def neighbour_pulls(attraction, indptr, indices, i, confidence, pull, count):
+def neighbour_pulls(attraction, indptr, indices, i, confidence, pull):
     """Fill ``pull[p]`` with the mean of (a_jp - a_ip) over person i's neighbours j with
     |a_jp - a_ip| < epsilon, for every power p (0 where no neighbour is close).
 
     Neighbours are row i of a CSR adjacency (``indices[indptr[i]:indptr[i+1]]``): the
     bounded-confidence rule of Deffuant et al. (2000) and Hegselmann & Krause (2002).
-    ``pull`` and ``count`` are scratch arrays of length P, overwritten.
+    ``pull`` is a scratch array of length P, overwritten.
+
+    Powers go four at a time, their sums held in local variables: the compiler keeps them
+    in registers, where sums in an array would go to memory at every neighbour (about 40 %
+    faster; the sums, in the same order, are the same to the bit).
     """
-    pull[:] = 0.0
-    count[:] = 0.0
-    for k in range(indptr[i], indptr[i + 1]):
-        j = indices[k]
-        for p in range(attraction.shape[1]):
-            diff = attraction[j, p] - attraction[i, p]
-            close = 1.0 if abs(diff) < confidence else 0.0  # branch-free: closeness varies
-            pull[p] += close * diff
-            count[p] += close
-    for p in range(attraction.shape[1]):
-        if count[p] > 0:
-            pull[p] /= count[p]
+    powers = attraction.shape[1]
+    lo, hi = indptr[i], indptr[i + 1]
+    for b in range(0, powers, 4):
+        w = min(4, powers - b)
+        a0 = attraction[i, b]
+        a1 = attraction[i, b + 1] if w > 1 else 0.0
+        a2 = attraction[i, b + 2] if w > 2 else 0.0
+        a3 = attraction[i, b + 3] if w > 3 else 0.0
+        s0 = s1 = s2 = s3 = 0.0
+        c0 = c1 = c2 = c3 = 0.0
+        for k in range(lo, hi):
+            j = indices[k]
+            d = attraction[j, b] - a0
+            m = _close(d, confidence)
+            s0 += m * d
+            c0 += m
+            if w > 1:
+                d = attraction[j, b + 1] - a1
+                m = _close(d, confidence)
+                s1 += m * d
+                c1 += m
+            if w > 2:
+                d = attraction[j, b + 2] - a2
+                m = _close(d, confidence)
+                s2 += m * d
+                c2 += m
+            if w > 3:
+                d = attraction[j, b + 3] - a3
+                m = _close(d, confidence)
+                s3 += m * d
+                c3 += m
+        pull[b] = s0 / c0 if c0 > 0 else 0.0
+        if w > 1:
+            pull[b + 1] = s1 / c1 if c1 > 0 else 0.0
+        if w > 2:
+            pull[b + 2] = s2 / c2 if c2 > 0 else 0.0
+        if w > 3:
+            pull[b + 3] = s3 / c3 if c3 > 0 else 0.0
+
+
+@numba.njit(inline="always", **_JIT)
+def _close(diff, confidence):
+    """1 when a neighbour's attitude is within the confidence bound, else 0 (branch-free:
+    closeness varies from neighbour to neighbour)."""
+    return 1.0 if abs(diff) < confidence else 0.0
 
 
 @numba.vectorize(["float64(float64, float64, float64, float64)"], **_JIT)
@@ -236,7 +273,7 @@ def monthly_attraction(
     """
     n, powers = attraction.shape
     out = np.empty((n, powers))
-    pull, count = np.zeros(powers), np.empty(powers)
+    pull = np.zeros(powers)
     news = np.empty(powers)
     outlets = media_signal.size > 0
     quiet = framed.size == 0  # no incident heard by anyone this month
@@ -244,7 +281,7 @@ def monthly_attraction(
         elite_factor = rates.elite_stereotype if elite[i] else 1.0
         ident = identity[i]
         if rates.social > 0.0:
-            neighbour_pulls(attraction, indptr, indices, i, rates.confidence, pull, count)
+            neighbour_pulls(attraction, indptr, indices, i, rates.confidence, pull)
         total = 0.0
         heard = False
         for p in range(powers):
@@ -469,14 +506,13 @@ def counter_measures(
     return counter, min(1.0, max(0.0, promotion))
 
 
-def identity_update(
-    identity: Array, baseline: Array, promotion: float, response: float, decay: float
-) -> Array:
+@numba.vectorize(["float64(float64, float64, float64, float64, float64)"], **_JIT)
+def identity_update(identity, baseline, promotion, response, decay):
     """Next month's identity: iota + kappa_iota x promotion x (1 - iota) - delta_iota
     (iota - iota0), clipped to [0, 1]."""
     gain = response * promotion * (1.0 - identity)
     loss = decay * (identity - baseline)
-    return np.clip(identity + gain - loss, 0.0, 1.0)
+    return min(1.0, max(0.0, identity + gain - loss))
 
 
 def equilibrium_identity(baseline: Array, promotion: float, response: float, decay: float) -> Array:
