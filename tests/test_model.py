@@ -206,3 +206,27 @@ def test_social_influence_only_redistributes_an_idle_powers_attraction(seed, pre
     for _ in range(24):
         model.step()
         assert abs(model.public.persons.attraction[:, idle].mean() - start) < 0.01
+
+
+def test_security_ties_keep_a_partner_whose_score_collapses():
+    """Russia as an "unavoidable partner" (study §5.2): with its soft power collapsing and
+    no leverage, offers or officials' favour left, the state still keeps Russia's security
+    floor (its share of the security ties times the state's floor); without the security
+    mechanism it falls below."""
+    overrides = {
+        "run.population": 1000,
+        "powers.Russia.leverage": 0.0,
+        "powers.Russia.offers": 0.0,
+        "powers.Russia.official_bias": -0.3,
+    }
+    lowest, floor = {}, 0.0
+    for on in (True, False):
+        scenario, profile, _ = load_with_profile(
+            "russia_collapse", {**overrides, "mechanisms.security": on}
+        )
+        model = MultivectorModel(scenario, profile).run_to()
+        russia = model.timeseries().query("power == 'Russia'")["alignment"]
+        lowest[on] = russia.min()
+        floor = scenario.state.security_floor * scenario.powers["Russia"].security
+    assert lowest[True] >= floor - 1e-9
+    assert lowest[False] < floor - 0.02

@@ -51,6 +51,44 @@ def test_balance_strength_moves_from_bandwagon_to_even_split():
     np.testing.assert_allclose(rules.logit_report(scores, 2.2e-311), [1, 0, 0, 0])
 
 
+@settings(max_examples=60, deadline=None)
+@given(
+    arrays(np.float64, st.tuples(st.integers(1, 3), st.just(4)), elements=finite),
+    arrays(np.float64, 4, elements=st.floats(0, 1)),
+    st.floats(0, 0.9),
+    st.floats(0.05, 5),
+)
+def test_security_floors_are_kept_and_the_rest_is_balanced(scores, security, floor, lam):
+    floors = rules.security_floors(security, floor)
+    assert floors.sum() <= floor + 1e-12
+    for w in (
+        rules.balanced_report(scores, lam, floors),
+        rules.logit_report(scores, 0.1, floors),
+    ):
+        assert np.all(w >= floors - 1e-12)
+        np.testing.assert_allclose(w.sum(axis=-1), 1.0)
+    # the balanced report is still the nearest feasible point to scores / (2 lam): above
+    # their floors, every share sits the same distance tau below its target, and a power
+    # held at its floor has a target at most tau above it
+    w = rules.balanced_report(scores, lam, floors)
+    target = scores / (2 * lam)
+    for row, t in zip(w, target, strict=True):
+        free = row > floors + 1e-9
+        tau = (t - row)[free]
+        np.testing.assert_allclose(tau, tau[0], atol=1e-9)
+        assert np.all(t[~free] - floors[~free] <= tau[0] + 1e-9)
+
+
+def test_a_floor_that_does_not_bind_changes_nothing():
+    scores = np.array([[1.0, 0.6, 0.2, 0.1]])
+    plain = rules.balanced_report(scores, 2.0)
+    floors = rules.security_floors(np.array([0.85, 0.06, 0.0, 0.0]), 0.25)
+    np.testing.assert_allclose(rules.balanced_report(scores, 2.0, floors), plain)
+    # a bandwagon report still keeps the floors
+    bandwagon = rules.balanced_report(scores, 1e-3, floors)
+    np.testing.assert_allclose(bandwagon, [[1 - 0.015, 0.015, 0, 0]])
+
+
 def test_without_balancing_an_official_leans_toward_the_best_score():
     scores = np.array([[1.0, 0.6, 0.2, 0.1]])
     lean = rules.logit_report(scores, 0.1)[0]

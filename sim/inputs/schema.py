@@ -156,9 +156,15 @@ class PowerSettings(Strict):
         0.0, "hostile incidents (statements, threats) per year", unit="1/year", ge=0, le=60
     )
     leverage: float = param(
-        0.0, "structural leverage on the state: trade, transit, border, security", ge=0, le=1
+        0.0, "structural leverage on the state: trade, transit, border", ge=0, le=1
     )
     offers: float = param(0.0, "economic offers: investment, credit, market access", ge=0, le=1)
+    security: float = param(
+        0.0,
+        "its share of the state's security ties (arms imports, alliance)",
+        ge=0,
+        le=1,
+    )
     official_bias: float = param(0.0, "mean inclination of officials toward it", ge=-1, le=1)
     education_ties: float = param(
         0.0,
@@ -294,6 +300,10 @@ class Mechanisms(Strict):
     kinship: bool = switch(
         "family ties across a border raise the attitude to that power",
         "Family ties abroad",
+    )
+    security: bool = switch(
+        "officials keep a floor of alignment with the state's security partners (off: no floor)",
+        "Security ties make a partner unavoidable",
     )
 
 
@@ -546,6 +556,14 @@ class State(Strict):
         le=1,
         source="assumption: policy follows advice within about a year",
         role="lever",
+    )
+    security_floor: float = param(
+        0.25,
+        "share of the alignment the state keeps with its security partners, whatever "
+        "officials' scores (each power's floor is this times its share of the security ties)",
+        ge=0,
+        le=0.9,
+        source="assumption: study §5.2 'It is inevitable', 'There is no choice'",
     )
     dominance_threshold: float = param(
         0.4,

@@ -114,7 +114,8 @@ class Official(mesa.Agent):
         officials: mesa.agent.AgentSet, shared: np.ndarray, model: MultivectorModel
     ) -> None:
         """Each official scores each power, then balances: w = argmax u.w - lambda |w|^2
-        (without balancing: the logit chances of backing each power alone).
+        (without balancing: the logit chances of backing each power alone), keeping each
+        power's security floor (:func:`sim.model.rules.security_floors`).
 
         Scores are the state's shared score plus the official's bias and monthly noise (from
         the model's ``officials`` stream).
@@ -123,11 +124,15 @@ class Official(mesa.Agent):
         biases = np.array(officials.get("bias"))
         noise = model.streams["officials"].normal(0.0, params.officials.noise, biases.shape)
         scores = shared[None, :] + biases + noise
+        floors = None
+        if params.mechanisms.security:
+            security = np.array([p.security for p in params.powers.values()])
+            floors = rules.security_floors(security, params.state.security_floor)
         if params.mechanisms.balancing:
-            reports = rules.balanced_report(scores, params.state.balance_strength)
+            reports = rules.balanced_report(scores, params.state.balance_strength, floors)
         else:  # the chances of backing each power alone: the noise is in the logit, so the
             # month's draw (still made, so the stream stays aligned) is not added twice
-            reports = rules.logit_report(shared[None, :] + biases, params.officials.noise)
+            reports = rules.logit_report(shared[None, :] + biases, params.officials.noise, floors)
         for official, report in zip(officials, reports, strict=True):
             official.report = report
 

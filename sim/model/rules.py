@@ -381,28 +381,48 @@ def project_to_simplex(values: Array) -> Array:
     return out.reshape(np.shape(values))
 
 
-def balanced_report(scores: Array, balance_strength: float) -> Array:
-    """The alignment w maximising scores . w - lambda sum w^2 on the simplex.
+def security_floors(security: Array, floor: float) -> Array:
+    """The least alignment the state keeps with each power (P,): ``floor`` times the power's
+    share of the state's security ties (shares that sum above 1 are scaled to sum to 1, so
+    the floors never sum above ``floor``)."""
+    security = np.asarray(security, float)
+    return floor * security / max(1.0, float(security.sum()))
+
+
+def balanced_report(scores: Array, balance_strength: float, floors: Array | None = None) -> Array:
+    """The alignment w maximising scores . w - lambda sum w^2 on the simplex, with
+    w_p >= floors_p (:func:`security_floors`) when floors are given.
 
     Completing the square, it is the projection of scores / (2 lambda) onto the simplex:
-    lambda -> 0 backs the best-scored power alone, a large lambda splits evenly.
+    lambda -> 0 backs the best-scored power alone, a large lambda splits evenly. With
+    floors, it is the floors plus the projection of what lies above them onto the simplex
+    scaled to the room they leave, 1 - sum of floors.
     """
-    return project_to_simplex(scores / (2.0 * balance_strength))
+    target = scores / (2.0 * balance_strength)
+    if floors is None or not np.any(floors):
+        return project_to_simplex(target)
+    room = 1.0 - float(np.sum(floors))
+    return floors + room * project_to_simplex((target - floors) / room)
 
 
-def logit_report(scores: Array, noise: float) -> Array:
+def logit_report(scores: Array, noise: float, floors: Array | None = None) -> Array:
     """Without balancing, each official reports the chances of backing each power alone when
     its scores carry a random error: with Gumbel errors of standard deviation ``noise``, the
     logit (McFadden 1974; quantal response, McKelvey & Palfrey 1995) softmax(u / s), with
     scale s = noise x sqrt(6) / pi. A lean toward the best-scored power, not all of it; all
-    of it as the noise tends to 0."""
+    of it as the noise tends to 0. With ``floors`` (:func:`security_floors`), the floors
+    are kept and the rest, 1 - their sum, is shared by those chances."""
     if noise <= 0.0:
         out = np.zeros_like(scores)
         np.put_along_axis(out, np.argmax(scores, axis=-1)[..., None], 1.0, axis=-1)
+    else:
+        # the best score first taken off: a tiny noise then gives exp(-inf) = 0, not inf - inf
+        z = (scores - scores.max(axis=-1, keepdims=True)) / (noise * np.sqrt(6.0) / np.pi)
+        out = np.exp(z)
+        out /= out.sum(axis=-1, keepdims=True)
+    if floors is None or not np.any(floors):
         return out
-    # the best score first taken off: a tiny noise then gives exp(-inf) = 0, not inf - inf
-    z = np.exp((scores - scores.max(axis=-1, keepdims=True)) / (noise * np.sqrt(6.0) / np.pi))
-    return z / z.sum(axis=-1, keepdims=True)
+    return floors + (1.0 - float(np.sum(floors))) * out
 
 
 def effective_number(alignment: Array) -> float:
