@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from sim.inputs.scenario import load_with_profile
-from sim.model.population import synthesize
+from sim.model.population import draw_attributes, synthesize
 
 # facts file, "Population, 2021 census" (shares of the whole population)
 ETHNIC = {"Kazakh": 0.704, "Russian": 0.155, "Uzbek": 0.032, "Ukrainian": 0.020, "Uyghur": 0.015}
@@ -67,3 +67,13 @@ def test_network_is_undirected_homophilous_and_connected_enough(population):
 def test_elites_are_the_stated_share(population):
     pop, _ = population
     assert pop.elite.mean() == pytest.approx(0.01, abs=0.003)
+
+
+def test_drawing_no_newcomer_gives_empty_attributes():
+    scenario, profile, _ = load_with_profile("baseline", {})
+    none = np.array([], np.int8)
+    drawn = draw_attributes(
+        profile, scenario, np.random.default_rng(0), none, none.astype(bool), none,
+        none.astype(np.int16), 2015,
+    )  # fmt: skip
+    assert drawn and all(values.shape[0] == 0 for values in drawn.values())

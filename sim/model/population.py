@@ -250,8 +250,9 @@ def draw_attributes(
     cell = ethnicity.astype(np.intp) * tables.cohorts + cohort  # (group, cohort), in that order
     order = np.argsort(cell, kind="stable")
     present, starts = np.unique(cell[order], return_index=True)
-    for key, lo, hi in zip(present, starts, [*starts[1:], n], strict=True):
-        members = order[lo:hi]
+    bounds = [*starts, n]
+    for j, key in enumerate(present):
+        members = order[bounds[j] : bounds[j + 1]]
         cumulative, codes = mains[divmod(int(key), tables.cohorts)]
         main = np.minimum(np.searchsorted(cumulative, rng.random(members.size)), codes.size - 1)
         language[members] = codes[main]

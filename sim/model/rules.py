@@ -398,7 +398,14 @@ def balanced_report(scores: Array, balance_strength: float, floors: Array | None
     floors, it is the floors plus the projection of what lies above them onto the simplex
     scaled to the room they leave, 1 - sum of floors.
     """
-    target = scores / (2.0 * balance_strength)
+    return keep_floors(scores / (2.0 * balance_strength), floors)
+
+
+def keep_floors(target: Array, floors: Array | None = None) -> Array:
+    """The nearest point to ``target`` (rows) on the simplex with w_p >= floors_p: the
+    floors plus the projection of what lies above them onto the simplex scaled to the room
+    they leave, 1 - sum of floors (:func:`project_to_simplex` without floors). A target
+    already on the simplex and above every floor is returned as it is."""
     if floors is None or not np.any(floors):
         return project_to_simplex(target)
     room = 1.0 - float(np.sum(floors))
@@ -410,8 +417,9 @@ def logit_report(scores: Array, noise: float, floors: Array | None = None) -> Ar
     its scores carry a random error: with Gumbel errors of standard deviation ``noise``, the
     logit (McFadden 1974; quantal response, McKelvey & Palfrey 1995) softmax(u / s), with
     scale s = noise x sqrt(6) / pi. A lean toward the best-scored power, not all of it; all
-    of it as the noise tends to 0. With ``floors`` (:func:`security_floors`), the floors
-    are kept and the rest, 1 - their sum, is shared by those chances."""
+    of it as the noise tends to 0. With ``floors`` (:func:`security_floors`), the nearest
+    chances that keep them (:func:`keep_floors`): chances above their floors lose the same
+    amount, what the floors need."""
     if noise <= 0.0:
         out = np.zeros_like(scores)
         np.put_along_axis(out, np.argmax(scores, axis=-1)[..., None], 1.0, axis=-1)
@@ -422,7 +430,7 @@ def logit_report(scores: Array, noise: float, floors: Array | None = None) -> Ar
         out /= out.sum(axis=-1, keepdims=True)
     if floors is None or not np.any(floors):
         return out
-    return floors + (1.0 - float(np.sum(floors))) * out
+    return keep_floors(out, floors)
 
 
 def effective_number(alignment: Array) -> float:
