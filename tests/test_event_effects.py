@@ -76,3 +76,14 @@ def test_check_warns_without_failing(tmp_path):
 def test_no_shipped_scenario_holds_an_event_its_capacity_silences(name):
     spec, profile, _ = load_with_profile(name, {"run.population": 300})
     assert MultivectorModel(spec, profile, tables=False).run_to().cut_events() == []
+
+
+def test_a_capacity_cut_still_on_its_way_down_is_not_reported_before_its_end():
+    """The baseline ramps Russia's capacity down to where it binds by 2035: a run that stops
+    in 2015-02 has not seen it bind, and says nothing of it; a run to the ramp's end would
+    (the slow test above checks that the shipped ramp does bind)."""
+    spec, profile, _ = load_with_profile("baseline", {"run.population": 300})
+    model = MultivectorModel(spec, profile, tables=False, until="2015-02").run_to()
+    effects = [e for e in model.events.effects.values() if e.capacity]
+    assert effects and all(e.share < 0.1 for e in effects)  # it has not bound yet ...
+    assert model.cut_events() == []  # ... and the ramp is not over: no warning

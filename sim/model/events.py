@@ -40,6 +40,7 @@ class EventEffect:
     requested: float
     effective: float = float("nan")
     effort_before: float = float("nan")  # for a capacity: the power's total effort then
+    ends: int = -1  # the event's last month (a ramp's until; the date of any other)
 
     @property
     def share(self) -> float:
@@ -55,8 +56,11 @@ class EventEffect:
         """An effort event is cut when less than :data:`TOOK_EFFECT` of it got through; a
         capacity event when it moved the power's total effort by less than a tenth of its
         own change (a capacity is a bound: a raise need not be spent, but one that frees
-        nothing, or a cut that does not bind, changes nothing)."""
-        return self.share < (1 - TOOK_EFFECT if self.capacity else TOOK_EFFECT)
+        nothing, or a cut that does not bind, changes nothing), judged once its ramp has
+        ended: a cut still on its way down may bind later."""
+        if self.capacity:
+            return self.month >= self.ends and self.share < 1 - TOOK_EFFECT
+        return self.share < TOOK_EFFECT
 
     def message(self) -> str:
         """The warning a user reads."""
@@ -114,7 +118,8 @@ class EventSchedule:
             self.effects[number].month = month
             return
         before = float(get_value(model.params, event.path))
-        effect = EventEffect(number, event.label, event.path, month, before, before)
+        ends = month_index(event.until) if isinstance(event, RampEvent) else month
+        effect = EventEffect(number, event.label, event.path, month, before, before, ends=ends)
         if found["channel"] is None:
             effect.effort_before = _total_effort(model, found["power"])
         self.effects[number] = effect
