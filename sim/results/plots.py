@@ -290,7 +290,7 @@ def groups(saved: Saved, at: str | None = None) -> Figure:
         )
     ax.set_xticks(range(len(saved.powers)), saved.powers)
     ax.set_yticks(range(len(labels)), labels, fontsize=8)
-    fig.colorbar(image, ax=ax, label="favourable share (attraction > 0.5)")
+    fig.colorbar(image, ax=ax, label="favourable share (expected poll answers)")
     asked = f" (the last year recorded at or before {at})" if at not in (None, date) else ""
     ax.set_title(
         f"Favourable share by group, {date}{asked}\n{_subtitle(saved, with_band=False)}",
