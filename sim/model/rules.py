@@ -534,13 +534,14 @@ def counter_measures(
     return counter, min(1.0, max(0.0, promotion))
 
 
-@numba.vectorize(["float64(float64, float64, float64, float64, float64)"], **_JIT)
-def identity_update(identity, baseline, promotion, response, decay):
+def identity_update(
+    identity: Array, baseline: Array, promotion: float, response: float, decay: float
+) -> Array:
     """Next month's identity: iota + kappa_iota x promotion x (1 - iota) - delta_iota
     (iota - iota0), clipped to [0, 1]."""
     gain = response * promotion * (1.0 - identity)
     loss = decay * (identity - baseline)
-    return min(1.0, max(0.0, identity + gain - loss))
+    return np.clip(identity + gain - loss, 0.0, 1.0)
 
 
 def equilibrium_identity(baseline: Array, promotion: float, response: float, decay: float) -> Array:
