@@ -58,37 +58,37 @@ def kernel_arguments(population: int) -> tuple:
     scenario, profile, _ = load_with_profile("baseline", {"run.population": population})
     model = MultivectorModel(scenario, profile, until="2015-03")
     captured: list[tuple] = []
-    kernel = rules.monthly_attraction
+    kernel = rules.monthly_update
 
     def capture(*args):
         captured.append(args)
         return kernel(*args)
 
-    rules.monthly_attraction = capture
+    rules.monthly_update = capture
     try:
         model.step()
     finally:
-        rules.monthly_attraction = kernel
+        rules.monthly_update = kernel
     return captured[-1]
 
 
 def streamed_bytes(arguments: tuple, population: int) -> float:
-    """Bytes per person of every per-person array the kernel reads, and the (N, P) float64
-    it writes."""
+    """Bytes per person of every per-person array the kernel reads, and the new attraction
+    (N, P) and identity (N,) it writes."""
     per_person = [
         a for a in arguments if isinstance(a, np.ndarray) and a.ndim and a.shape[0] >= population
     ]
     read = sum(a.nbytes for a in per_person)
-    written = arguments[0].nbytes  # the new attraction, same shape as the old
+    written = arguments[0].nbytes + arguments[1].nbytes  # same shapes as the old
     return (read + written) / population
 
 
 def time_kernel(arguments: tuple, repeats: int = 5) -> list[float]:
-    rules.monthly_attraction(*arguments)  # compiled or loaded from the cache
+    rules.monthly_update(*arguments)  # compiled or loaded from the cache
     times = []
     for _ in range(repeats):
         start = time.perf_counter()
-        rules.monthly_attraction(*arguments)
+        rules.monthly_update(*arguments)
         times.append(time.perf_counter() - start)
     return times
 

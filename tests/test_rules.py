@@ -6,6 +6,7 @@ import itertools
 
 import numpy as np
 import pytest
+from conftest import tiny_model
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
@@ -236,6 +237,7 @@ def test_counter_measures_settle_below_their_bound_under_lasting_dominance(share
     assert rest < 1 and counter[1:].max() == 0
 
 
+@settings(deadline=None)  # the first call compiles identity_update (numba)
 @given(arrays(np.float64, 5, elements=st.floats(0, 1)), st.floats(0, 1), st.floats(0, 0.5))
 def test_identity_stays_in_bounds_and_rests_at_its_baseline_without_promotion(
     identity, promotion, decay
@@ -368,6 +370,7 @@ def test_projection_back_and_forth_returns_the_value():
     np.testing.assert_allclose(rules.projected(there, growth, 6), [0.7, 0.2])
 
 
+@settings(deadline=None)  # the first call compiles identity_update (numba)
 @given(
     arrays(np.float64, 20, elements=st.floats(0, 1)),
     st.floats(0, 1),
@@ -379,3 +382,53 @@ def test_identity_at_rest_is_the_fixed_point_of_its_update(baseline, promotion, 
     assert np.all((rest >= baseline - 1e-12) & (rest <= 1))
     after = rules.identity_update(rest, baseline, promotion, response, decay)
     np.testing.assert_allclose(after, rest, atol=1e-12)
+
+
+def test_the_compiled_update_moves_identity_as_identity_update_does():
+    """monthly_update's identity is :func:`identity_update` of the month's promotion, to the
+    bit."""
+    model = tiny_model()
+    model.run_to("2015-06")
+    public, params = model.public, model.params
+    persons = public.persons
+    before = persons.identity.copy()
+    promotion = model.state.promotion()
+    public.update(
+        params, model.signals(), promotion, np.random.default_rng(1), np.random.default_rng(2)
+    )
+    expected = rules.identity_update(
+        before,
+        persons.identity_baseline,
+        promotion,
+        params.identity.response,
+        params.identity.decay,
+    )
+    np.testing.assert_array_equal(persons.identity, expected)
+
+
+@settings(max_examples=40, deadline=None)  # the first call compiles reach_table (numba)
+@given(st.integers(0, 2**31 - 1), st.integers(1, 5), st.sampled_from([None, 0, 2]))
+def test_the_exposure_table_sums_the_drive_of_every_exposure_pattern(seed, powers, outlets):
+    """The kernel's drive, three lookups in :func:`reach_table` for a person's exposure
+    pattern, is :func:`drive` of that 0/1 exposure."""
+    rng = np.random.default_rng(seed)
+    channels, n = 4, 64
+    gated = rng.random(channels) < 0.5
+    signals = rng.random((powers, channels))
+    access, media = rng.random((n, powers)), rng.random((n, powers))
+    exposure = (rng.random((n, channels)) < 0.5).astype(np.float64)
+    kinds = rules.channel_kinds(gated, outlets)
+    table = rules.reach_table(signals, kinds)
+    mask = (exposure.astype(int) << np.arange(channels)).sum(axis=1)
+    looked_up = table[mask, rules.OPEN] + table[mask, rules.BY_LANGUAGE] * access
+    if outlets is not None:
+        looked_up += table[mask, rules.BY_OUTLETS] * media
+    expected = rules.drive(
+        exposure,
+        signals,
+        access,
+        gated,
+        None if outlets is None else media,
+        -1 if outlets is None else outlets,
+    )
+    np.testing.assert_allclose(looked_up, expected, rtol=1e-12, atol=1e-12)

@@ -250,40 +250,57 @@ class Public:
         exposure_rng: np.random.Generator,
         incidents_rng: np.random.Generator,
     ) -> None:
-        """One month of attraction (persuasion, backlash, relaxation, social influence, in
-        one compiled pass) and identity (step 3 of the schedule)."""
-        persons, mech = self.persons, params.mechanisms
+        """One month of attraction (exposure, persuasion, backlash, relaxation, comparison,
+        social influence) and identity, in one compiled pass (step 3 of the schedule;
+        :func:`sim.model.rules.monthly_update`)."""
+        persons = self.persons
         f, access = self.affinity_and_access(params)
-        exposure = persons.engagement
-        if mech.stochastic_exposure:
-            exposure = exposure_rng.random(exposure.shape, dtype=np.float32)
-            exposure[...] = exposure < persons.engagement  # 1 where engaged this month
-        network = persons.network
-        persons.attraction = rules.monthly_attraction(
+        if params.mechanisms.stochastic_exposure:  # exposed where the draw is below engagement
+            uniforms = exposure_rng.random(persons.engagement.shape, dtype=np.float32)
+        else:
+            uniforms = np.empty((0, len(CHANNELS)), np.float32)
+        outlets = self.outlet_access(params)
+        persons.attraction, persons.identity = rules.monthly_update(
             persons.attraction,
             persons.identity,
+            persons.identity_baseline,
             f,
             persons.susceptibility,
             persons.elite,
-            per_power(params, "stereotype") * mech.stereotypes,
+            per_power(params, "stereotype") * params.mechanisms.stereotypes,
             per_power(params, "prestige"),
             persons.personal,
             persons.ties,
             persons.kin,
-            *self._monthly_drive(params, exposure, signals, access),
+            persons.engagement,
+            uniforms,
+            np.ascontiguousarray(signals, np.float64),
+            rules.channel_kinds(self.gated, None if outlets is None else self.outlet_channel),
+            access,
+            _NO_OUTLETS if outlets is None else outlets,
             self._framed(params, incidents_rng),
-            network.indptr,
-            network.indices,
-            update_rates(params),
+            persons.network.indptr,
+            persons.network.indices,
+            update_rates(params, promotion),
         )
-        if mech.identity:
-            persons.identity = rules.identity_update(
-                persons.identity,
-                persons.identity_baseline,
-                promotion,
-                params.identity.response,
-                params.identity.decay,
-            )
+
+    def _framed(self, params: Parameters, rng: np.random.Generator) -> np.ndarray:
+        """Incidents each person heard of this month times their framing (N, P): Poisson
+        counts per power, each heard with chance ``backlash.reach`` (expected values when
+        exposure is not stochastic), times :meth:`valence`."""
+        n = self.persons.size
+        rate = per_power(params, "hostility") / 12.0
+        reach = params.backlash.reach
+        valence = self.valence(params)
+        if not params.mechanisms.stochastic_exposure:
+            return (rate * reach)[None, :] * valence
+        incidents = rng.poisson(rate)
+        if not incidents.any():
+            return np.empty((0, 0), np.float32)  # a quiet month (see monthly_update)
+        framed = np.zeros((n, rate.size), np.float32)
+        for p in np.flatnonzero(incidents):
+            framed[:, p] = rng.binomial(incidents[p], reach, n) * valence[:, p]
+        return framed
 
     # --- generations ---------------------------------------------------------------------
 
@@ -419,38 +436,6 @@ class Public:
             persons.ngo[rows],
         )
 
-    def _monthly_drive(self, params, exposure, signals, access) -> tuple:
-        """The kernel's drive arguments: the drive of every channel but the outlets', and
-        the outlets' channel apart (its column of ``exposure``, the powers' signal in it and
-        the diets' access), which the kernel adds person by person (no (N, P) temporary)."""
-        outlet_access = self.outlet_access(params)
-        c = self.outlet_channel
-        if outlet_access is None:
-            drive = rules.drive(exposure, signals, access, self.gated)
-            return drive, exposure, c, np.empty(0), np.empty((0, 0), np.float32)
-        others = signals.copy()
-        others[:, c] = 0.0
-        drive = rules.drive(exposure, others, access, self.gated)
-        return drive, exposure, c, signals[:, c].copy(), outlet_access
-
-    def _framed(self, params: Parameters, rng: np.random.Generator) -> np.ndarray:
-        """Incidents each person heard of this month times their framing (N, P): Poisson
-        counts per power, each heard with chance ``backlash.reach`` (expected values when
-        exposure is not stochastic), times :meth:`valence`."""
-        n = self.persons.size
-        rate = per_power(params, "hostility") / 12.0
-        reach = params.backlash.reach
-        valence = self.valence(params)
-        if not params.mechanisms.stochastic_exposure:
-            return (rate * reach)[None, :] * valence
-        incidents = rng.poisson(rate)
-        if not incidents.any():
-            return np.empty((0, 0), np.float32)  # a quiet month (see monthly_attraction)
-        framed = np.zeros((n, rate.size), np.float32)
-        for p in np.flatnonzero(incidents):
-            framed[:, p] = rng.binomial(incidents[p], reach, n) * valence[:, p]
-        return framed
-
     def members(self, groups: GroupFilter) -> np.ndarray:
         """Flags of the persons a group filter selects (everyone for an empty filter)."""
         persons = self.persons
@@ -475,9 +460,15 @@ def per_power(params: Parameters, name: str) -> np.ndarray:
     return np.array([getattr(p, name) for p in params.powers.values()])
 
 
-def update_rates(params: Parameters) -> rules.Rates:
-    """This month's scalar parameters of the attraction update, switches applied."""
+_NO_OUTLETS = np.empty((0, 0), np.float32)
+"""The outlets' access when the profile has no outlets (no channel reads it)."""
+
+
+def update_rates(params: Parameters, promotion: float = 0.0) -> rules.Rates:
+    """This month's scalar parameters of the update, switches applied (``promotion``: the
+    state's identity promotion this month)."""
     mech = params.mechanisms
+    moves = mech.identity  # identity moves with promotion and decays to its baseline
     return rules.Rates(
         persuasion=params.persuasion.rate,
         relaxation=params.persuasion.relaxation,
@@ -489,4 +480,6 @@ def update_rates(params: Parameters) -> rules.Rates:
         comparison=params.persuasion.comparison if mech.comparison else 0.0,
         social=params.social.rate if mech.social_influence else 0.0,
         confidence=params.social.confidence,
+        identity_gain=params.identity.response * promotion if moves else 0.0,
+        identity_decay=params.identity.decay if moves else 0.0,
     )

@@ -1,7 +1,7 @@
 """The model's behavioural rules.
 
 Each rule is defined once. The rules on one person and one power are numba ``vectorize``
-ufuncs: numpy code and the tests call them on whole arrays, and :func:`monthly_attraction`
+ufuncs: numpy code and the tests call them on whole arrays, and :func:`monthly_update`
 calls them person by person in one compiled pass, with no temporary arrays. Shapes: N
 persons, P powers, C channels, D cultural dimensions, L languages. Reasons and
 sources of every equation are in ``docs/ODD.md`` (submodels).
@@ -118,6 +118,8 @@ def drive(
     if outlet_access is not None:
         by_language[outlet_channel] = False
     open_to_all = ~gated
+    if outlet_access is not None:  # the outlets' channel reaches through the outlets only
+        open_to_all[outlet_channel] = False
     through_language = exposure @ (signal * by_language).T.astype(dtype)
     direct = exposure @ (signal * open_to_all).T.astype(dtype)
     through_language *= access
@@ -204,7 +206,7 @@ def framed_response(attraction, framed, identity, strength):
 
 
 class Rates(NamedTuple):
-    """The scalar parameters of one month's attraction update (see :func:`monthly_attraction`)."""
+    """The scalar parameters of one month's update (see :func:`monthly_update`)."""
 
     persuasion: float  # alpha
     relaxation: float  # delta
@@ -216,12 +218,45 @@ class Rates(NamedTuple):
     comparison: float  # sigma (0 when comparison is switched off)
     social: float  # mu (0 when social influence is switched off)
     confidence: float  # epsilon
+    identity_gain: float  # kappa_iota x promotion (0 when identity does not move)
+    identity_decay: float  # delta_iota (0 when identity does not move)
+
+
+OPEN, BY_LANGUAGE, BY_OUTLETS = 0, 1, 2
+"""How a channel reaches a person (:func:`channel_kinds`): open to all, through a shared
+language, or through the media outlets the person follows."""
+
+
+def channel_kinds(gated: NDArray[np.bool_], outlet_channel: int | None) -> NDArray[np.int8]:
+    """The reach of each channel (C,) as :data:`OPEN`, :data:`BY_LANGUAGE` or
+    :data:`BY_OUTLETS` (the channel the outlets carry, when the profile has outlets)."""
+    kinds = np.where(gated, BY_LANGUAGE, OPEN).astype(np.int8)
+    if outlet_channel is not None:
+        kinds[outlet_channel] = BY_OUTLETS
+    return kinds
 
 
 @numba.njit(**_JIT)
-def monthly_attraction(
+def reach_table(signals, kinds):
+    """The summed signal of each power (P) over the channels a person is exposed to, for
+    every exposure pattern (a bit mask over channels) and kind of reach: shape (2^C, 3, P),
+    channels summed in order. A person's drive is then three lookups
+    (:func:`monthly_update`)."""
+    powers, channels = signals.shape
+    table = np.zeros((1 << channels, 3, powers))
+    for mask in range(1 << channels):
+        for c in range(channels):
+            if mask >> c & 1:
+                for p in range(powers):
+                    table[mask, kinds[c], p] += signals[p, c]
+    return table
+
+
+@numba.njit(**_JIT)
+def monthly_update(
     attraction,
     identity,
+    identity_baseline,
     affinity,
     susceptibility,
     elite,
@@ -230,38 +265,45 @@ def monthly_attraction(
     personal,
     ties,
     kin,
-    drive,
-    exposure,
-    media_channel,
-    media_signal,
+    engagement,
+    uniforms,
+    signals,
+    kinds,
+    access,
     media_access,
     framed,
     indptr,
     indices,
     rates,
 ):
-    """Next month's attraction of every person to every power (step 3 of the schedule, docs/ODD.md).
+    """One month of every person's attraction to every power and national identity (step 3
+    of the schedule, docs/ODD.md), in one compiled pass over persons. Returns the new
+    (attraction, identity).
 
     a' = clip(a + persuasion - relaxation + framed news + comparison + social influence, 0,
-    1), each term the rule of the same name, computed in one pass over persons. Synchronous:
-    reads only ``attraction`` (this month) and writes a new array.
+    1), each term the rule of the same name; iota' by :func:`next_identity`. Synchronous:
+    reads only this month's arrays and writes new ones.
+
+    The drive is :func:`drive`'s sum_c E_ic S_pc A_ipc: a person is exposed to channel c
+    when ``uniforms[i, c]`` falls below their engagement, and the exposed channels' signals,
+    summed by kind of reach, come from :func:`reach_table`; with ``uniforms`` empty (no
+    stochastic exposure) exposure is the engagement itself.
 
     Args:
         attraction: (N, P) this month's attraction.
-        identity: (N,) national identity.
+        identity, identity_baseline: (N,) national identity and its baseline.
         affinity, susceptibility: (N, P) fixed personal terms. personal: (N, P) the
             personal deviation of the baseline.
         elite: (N,) elite flags. ties, kin: (N, P) education ties and family across the
             border with each power.
         stereotype_means, prestige: (P,) powers' stereotype means (0 when stereotypes are
             switched off) and emitter strengths.
-        drive: (N, P) signal reaching each person this month through every channel but the
-            one the media outlets carry (:func:`drive` without ``outlet_access``).
-        exposure: (N, C) this month's exposure to each channel; media_channel: the column
-            of the channel the outlets carry, media_signal: (P,) the powers' signal in it,
-            media_access: (N, P) what the followed outlets carry of each power
-            (:func:`drive`'s ``outlet_access``); media_signal is empty (size 0) when that
-            channel is language-gated like the others and already in ``drive``.
+        engagement: (N, C) monthly chance of engaging with each channel. uniforms: (N, C)
+            this month's uniform draws, or (0, C) for expected exposure.
+        signals: (P, C) every power's signal per channel. kinds: (C,) each channel's reach
+            (:func:`channel_kinds`).
+        access: (N, P) language access. media_access: (N, P) the share of each power's
+            content in the outlets each person follows (read for :data:`BY_OUTLETS`).
         framed: (N, P) incidents heard this month times their mean framing in the outlets
             each person follows (-1 for everyone when framing is switched off); empty
             (size 0) in a month nobody hears of any incident.
@@ -272,14 +314,29 @@ def monthly_attraction(
     attitudes by -sigma x_ip a_iq / sum_{r != p} a_ir ("someone else will take its place").
     """
     n, powers = attraction.shape
+    channels = kinds.size
     out = np.empty((n, powers))
+    new_identity = np.empty(n)
     pull = np.zeros(powers)
     news = np.empty(powers)
-    outlets = media_signal.size > 0
+    drawn = uniforms.shape[0] > 0
+    # the exposed channels' signal summed by kind of reach: a row of the table for each
+    # exposure pattern; without draws, one row filled for each person
+    table = reach_table(signals, kinds) if drawn else np.empty((1, 3, powers))
+    outlets = media_access.size > 0
     quiet = framed.size == 0  # no incident heard by anyone this month
     for i in range(n):
         elite_factor = rates.elite_stereotype if elite[i] else 1.0
         ident = identity[i]
+        mask = 0
+        if drawn:
+            for c in range(channels):
+                mask |= (uniforms[i, c] < engagement[i, c]) << c
+        else:
+            table[0] = 0.0
+            for c in range(channels):
+                for p in range(powers):
+                    table[0, kinds[c], p] += engagement[i, c] * signals[p, c]
         if rates.social > 0.0:
             neighbour_pulls(attraction, indptr, indices, i, rates.confidence, pull)
         total = 0.0
@@ -299,9 +356,9 @@ def monthly_attraction(
                 kin[i, p],
                 rates.kin_bonus,
             )
-            d = drive[i, p]
+            d = table[mask, OPEN, p] + table[mask, BY_LANGUAGE, p] * access[i, p]
             if outlets:
-                d += exposure[i, media_channel] * media_signal[p] * media_access[i, p]
+                d += table[mask, BY_OUTLETS, p] * media_access[i, p]
             change = persuasion(a, d, r, rates.persuasion)
             change -= relaxation(a, base, rates.relaxation)
             news[p] = 0.0
@@ -321,7 +378,10 @@ def monthly_attraction(
                     if p != q and news[p] != 0.0 and others > 0.0:
                         out[i, q] -= rates.comparison * news[p] * a / others
             out[i, q] = min(1.0, max(0.0, out[i, q]))
-    return out
+        new_identity[i] = next_identity(
+            ident, identity_baseline[i], rates.identity_gain, rates.identity_decay
+        )
+    return out, new_identity
 
 
 ANSWER_GRID = 4096
@@ -534,14 +594,21 @@ def counter_measures(
     return counter, min(1.0, max(0.0, promotion))
 
 
-def identity_update(
-    identity: Array, baseline: Array, promotion: float, response: float, decay: float
-) -> Array:
-    """Next month's identity: iota + kappa_iota x promotion x (1 - iota) - delta_iota
-    (iota - iota0), clipped to [0, 1]."""
-    gain = response * promotion * (1.0 - identity)
-    loss = decay * (identity - baseline)
-    return np.clip(identity + gain - loss, 0.0, 1.0)
+@numba.njit(inline="always", **_JIT)
+def next_identity(identity, baseline, gain, decay):
+    """Next month's identity: iota + gain (1 - iota) - delta_iota (iota - iota0), clipped to
+    [0, 1], where gain = kappa_iota x promotion."""
+    value = identity + gain * (1.0 - identity) - decay * (identity - baseline)
+    return min(1.0, max(0.0, value))
+
+
+@numba.njit(**_JIT)
+def identity_update(identity, baseline, promotion, response, decay):
+    """:func:`next_identity` of every person (N,), with gain = response x promotion."""
+    out = np.empty(identity.size)
+    for i in range(identity.size):
+        out[i] = next_identity(identity[i], baseline[i], response * promotion, decay)
+    return out
 
 
 def equilibrium_identity(baseline: Array, promotion: float, response: float, decay: float) -> Array:
