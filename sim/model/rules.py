@@ -150,12 +150,14 @@ def neighbour_pulls(attraction, indptr, indices, i, confidence, pull):
     lo, hi = indptr[i], indptr[i + 1]
     for b in range(0, powers, 4):
         w = min(4, powers - b)
-        a0 = attraction[i, b]
+        if w == 4:  # a full block: no test per neighbour of how many powers are left
+            _pulls_of_four(attraction, lo, hi, indices, i, b, confidence, pull)
+            continue
+        a0 = attraction[i, b]  # the last one to three powers
         a1 = attraction[i, b + 1] if w > 1 else 0.0
         a2 = attraction[i, b + 2] if w > 2 else 0.0
-        a3 = attraction[i, b + 3] if w > 3 else 0.0
-        s0 = s1 = s2 = s3 = 0.0
-        c0 = c1 = c2 = c3 = 0.0
+        s0 = s1 = s2 = 0.0
+        c0 = c1 = c2 = 0.0
         for k in range(lo, hi):
             j = indices[k]
             d = attraction[j, b] - a0
@@ -172,18 +174,45 @@ def neighbour_pulls(attraction, indptr, indices, i, confidence, pull):
                 m = _close(d, confidence)
                 s2 += m * d
                 c2 += m
-            if w > 3:
-                d = attraction[j, b + 3] - a3
-                m = _close(d, confidence)
-                s3 += m * d
-                c3 += m
         pull[b] = s0 / c0 if c0 > 0 else 0.0
         if w > 1:
             pull[b + 1] = s1 / c1 if c1 > 0 else 0.0
         if w > 2:
             pull[b + 2] = s2 / c2 if c2 > 0 else 0.0
-        if w > 3:
-            pull[b + 3] = s3 / c3 if c3 > 0 else 0.0
+
+
+@numba.njit(inline="always", **_JIT)
+def _pulls_of_four(attraction, lo, hi, indices, i, b, confidence, pull):
+    """:func:`neighbour_pulls` for the four powers b to b + 3 (the same sums, in the same
+    order)."""
+    a0, a1, a2, a3 = (
+        attraction[i, b],
+        attraction[i, b + 1],
+        attraction[i, b + 2],
+        attraction[i, b + 3],
+    )
+    s0 = s1 = s2 = s3 = 0.0
+    c0 = c1 = c2 = c3 = 0.0
+    for k in range(lo, hi):
+        j = indices[k]
+        d0 = attraction[j, b] - a0
+        d1 = attraction[j, b + 1] - a1
+        d2 = attraction[j, b + 2] - a2
+        d3 = attraction[j, b + 3] - a3
+        m0, m1 = _close(d0, confidence), _close(d1, confidence)
+        m2, m3 = _close(d2, confidence), _close(d3, confidence)
+        s0 += m0 * d0
+        s1 += m1 * d1
+        s2 += m2 * d2
+        s3 += m3 * d3
+        c0 += m0
+        c1 += m1
+        c2 += m2
+        c3 += m3
+    pull[b] = s0 / c0 if c0 > 0 else 0.0
+    pull[b + 1] = s1 / c1 if c1 > 0 else 0.0
+    pull[b + 2] = s2 / c2 if c2 > 0 else 0.0
+    pull[b + 3] = s3 / c3 if c3 > 0 else 0.0
 
 
 @numba.njit(inline="always", **_JIT)
