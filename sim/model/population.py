@@ -4,8 +4,11 @@ their homophilous small-world network (a scipy sparse matrix).
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
+from typing import NamedTuple
 
+import numba
 import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
@@ -109,6 +112,7 @@ class Tables:
         self.main_languages = profile.main_languages()
         self.cohorts = len(profile.cohort_names())
         self._mains: dict[float, dict] = {}
+        self._main_arrays: dict[float, tuple] = {}
         self.speaks = []  # per language: chance of speaking it besides the daily one (G,)
         for lang in profile.languages:
             p_main = np.array([g.main.get(lang, 0.0) for g in groups])
@@ -138,6 +142,34 @@ class Tables:
             [[o.carries.get(p, 0.0) for p in powers] for o in outlets], np.float32
         )
         self.unnamed = [k for k, p in enumerate(powers) if not any(p in o.carries for o in outlets)]
+        self.speak_daily = np.array([-1 if d is None else d for d, _ in self.speaks], np.int64)
+        self.speak_other = np.array([other for _, other in self.speaks]).reshape(
+            len(self.speaks), len(groups)
+        )
+        self.outlet_languages = np.zeros((len(self.outlets), len(profile.languages)), bool)
+        for col, (langs, *_) in enumerate(self.outlets):
+            self.outlet_languages[col, langs] = True
+        self.outlet_chances = (  # base (O,), by age (O, A), in town (O,), by region (O, R)
+            np.array([o[1] for o in self.outlets], float),
+            np.array([o[2] for o in self.outlets], float).reshape(-1, len(profile.ages)),
+            np.array([o[3] for o in self.outlets], float),
+            np.array([o[4] for o in self.outlets], float).reshape(-1, len(profile.regions)),
+        )
+        c = profile.culture
+        self.culture = Culture(
+            english=_code(profile.languages, c.english_language),
+            russian=_code(profile.languages, c.russian_language),
+            russian_daily=_code(self.main_languages, c.russian_language),
+            titular_daily=_code(self.main_languages, c.titular_language),
+            liberal=np.array([c.liberal_base, c.liberal_young, c.liberal_urban, c.liberal_english]),
+            cohort_liberal=np.array([k.liberal for k in profile.cohorts] or [0.0]),
+            russian_levels=np.array([c.russian_main, c.russian_spoken, c.russian_none]),
+            turkic=np.array([g.turkic for g in groups]),
+            identity=np.array([g.identity for g in groups]),
+            identity_titular_main=c.identity_titular_main,
+            spread=c.spread,
+            identity_spread=c.identity_spread,
+        )
         channels = [profile.engagement[c] for c in CHANNELS]
         self.engagement = (
             np.array([e.base for e in channels], np.float32),
@@ -161,6 +193,41 @@ class Tables:
                     table[k, c] = (cumulative / cumulative[-1], codes)
             self._mains[cohort_effect] = table
         return self._mains[cohort_effect]
+
+    def main_arrays(self, cohort_effect: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """:meth:`mains` as arrays for compiled code, one row per cell (group x cohorts +
+        cohort): cumulative shares and codes, padded to the longest, and each row's length."""
+        if cohort_effect not in self._main_arrays:
+            self._main_arrays[cohort_effect] = self._padded(self.mains(cohort_effect))
+        return self._main_arrays[cohort_effect]
+
+    def _padded(self, mains: dict) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        cells = len(self.groups) * self.cohorts
+        width = max(len(codes) for _, codes in mains.values())
+        cumulative, codes = np.ones((cells, width)), np.zeros((cells, width), np.int8)
+        length = np.zeros(cells, np.int64)
+        for (k, c), (cum, code) in mains.items():
+            row = k * self.cohorts + c
+            cumulative[row, : cum.size], codes[row, : code.size], length[row] = cum, code, cum.size
+        return cumulative, codes, length
+
+
+class Culture(NamedTuple):
+    """The profile's cultural terms as compiled code takes them (:func:`_drawn_terms`);
+    language codes are -1 where the profile has no such language."""
+
+    english: int  # column of the profile's English in ``speaks``
+    russian: int  # column of the language of the ``russian`` dimension in ``speaks``
+    russian_daily: int  # its code among daily languages
+    titular_daily: int  # the titular language's code among daily languages
+    liberal: np.ndarray  # base, young, urban, English
+    cohort_liberal: np.ndarray  # (K,)
+    russian_levels: np.ndarray  # daily, spoken, neither
+    turkic: np.ndarray  # (G,)
+    identity: np.ndarray  # (G,)
+    identity_titular_main: float
+    spread: float
+    identity_spread: float
 
 
 def synthesize(profile: Profile, params: Parameters, rng: np.random.Generator) -> Persons:
@@ -239,59 +306,56 @@ def draw_attributes(
     """Everything about persons of the given ethnicity, area, region and age in ``year`` that the
     profile decides: band, cohort, languages, culture, identity, personal factors, ties,
     kin and media diet (arrays, one row per person). ``tables``: the profile's
-    :class:`Tables` for the scenario's powers, if the caller keeps them."""
+    :class:`Tables` for the scenario's powers, if the caller keeps them.
+
+    The random numbers are drawn first, in five calls, in the order the rules use them
+    (daily language, other languages, English, culture, identity, susceptibility, personal
+    deviation, ties, kin, outlets); one compiled pass (:func:`_drawn_terms`) turns them into
+    attributes, so a month's few newcomers cost about what one person does."""
     tables = tables or Tables(profile, list(params.powers))
-    n = ethnicity.size
-    groups = tables.groups
+    n, powers, c = ethnicity.size, len(tables.powers), tables.culture
     band = age_band(profile, age_months)
     cohort = cohort_of(profile, year - age_months // 12)
-    language = np.empty(n, np.int8)
-    mains = tables.mains(params.population.cohort_effect)
-    cell = ethnicity.astype(np.intp) * tables.cohorts + cohort  # (group, cohort), in that order
-    order = np.argsort(cell, kind="stable")
-    present, starts = np.unique(cell[order], return_index=True)
-    bounds = [*starts, n]
-    for j, key in enumerate(present):
-        members = order[bounds[j] : bounds[j + 1]]
-        cumulative, codes = mains[divmod(int(key), tables.cohorts)]
-        main = np.minimum(np.searchsorted(cumulative, rng.random(members.size)), codes.size - 1)
-        language[members] = codes[main]
-    speaks = _speaks(rng, tables, ethnicity, language)
-    english = _column(profile, profile.culture.english_language)
-    if english is not None:  # the profile's English: spoken by age band, whatever the group
-        # the bands are the census year's: a person keeps the English of their cohort
-        census = profile.demography.census_year if profile.demography else year
-        then = age_band(profile, age_months + 12 * (census - year))
-        speaks[:, english] = rng.random(n) < tables.english_by_age[then]
-    culture = _culture(
-        rng,
-        profile,
-        groups,
+    # the bands are the census year's: a person keeps the English of their cohort
+    census = profile.demography.census_year if profile.demography else year
+    english_band = age_band(profile, age_months + 12 * (census - year))
+    languages = len(tables.speaks) + (c.english >= 0)
+    uniforms = rng.random(n * (1 + languages))  # daily language, other languages, English
+    normals = rng.standard_normal(n * (len(DIMENSIONS) + 1))  # culture, identity
+    personal = rng.standard_normal(2 * n * powers, np.float32)  # susceptibility, deviation
+    chances = rng.random(2 * n * powers, np.float32)  # ties, kin
+    outlets = rng.random(n * len(tables.outlets))
+    cumulative, codes, length = tables.main_arrays(params.population.cohort_effect)
+    education_ties = np.array([params.powers[pw].education_ties for pw in tables.powers])
+    urban_share = sum(g.share * g.urban for g in tables.groups)  # the weights' mean
+    language, speaks, culture, identity, ties, kin, follows = _drawn_terms(
         ethnicity,
-        band,
-        cohort,
         urban,
-        language,
-        speaks,
-        tables.main_languages,
+        region,
+        band,
+        english_band,
+        cohort,
+        uniforms,
+        normals,
+        chances.reshape(2, n, powers),
+        outlets.reshape(len(tables.outlets), n),
+        cumulative,
+        codes,
+        length,
+        tables.cohorts,
+        tables.speak_daily,
+        tables.speak_other,
+        tables.english_by_age,
+        c,
         params.population.cohort_effect,
+        education_ties,
+        0.5 + urban_share,
+        tables.kin,
+        tables.outlet_languages,
+        *tables.outlet_chances,
     )
-    identity = _identity(rng, profile, groups, ethnicity, language, tables.main_languages)
-
-    powers = tables.powers
-    p = len(powers)
     spread = params.population.stereotype_spread  # log-normal with mean 1:
-    susceptibility = np.exp(rng.standard_normal((n, p), np.float32) * spread - spread**2 / 2)
-    personal = rng.standard_normal((n, p), np.float32) * params.persuasion.idiosyncrasy
-    tie_weight = np.where(urban, 1.5, 0.5)
-    urban_share = sum(g.share * g.urban for g in groups)  # the weights' mean, profile-wide
-    tie_chance = (
-        np.array([params.powers[pw].education_ties for pw in powers])[None, :]
-        * (tie_weight / (0.5 + urban_share))[:, None]
-    )
-    ties = rng.random((n, p), np.float32) < tie_chance
-    kin = rng.random((n, p), np.float32) < tables.kin[ethnicity]
-    follows = _follows(rng, tables, speaks, band, urban, region)
+    deviations = personal.reshape(2, n, powers)
     valence, media_access = diet_terms(tables, follows)
     return {
         "ethnicity": ethnicity.astype(np.int8),
@@ -302,8 +366,8 @@ def draw_attributes(
         "speaks": speaks,
         "culture": culture.astype(np.float32),
         "identity_baseline": identity.astype(np.float32),
-        "susceptibility": susceptibility.astype(np.float32),
-        "personal": personal,
+        "susceptibility": np.exp(deviations[0] * spread - spread**2 / 2),
+        "personal": deviations[1] * params.persuasion.idiosyncrasy,
         "ties": ties,
         "kin": kin,
         "follows": follows,
@@ -312,13 +376,133 @@ def draw_attributes(
     }
 
 
+@numba.njit(cache=True)
+def _drawn_terms(
+    ethnicity,
+    urban,
+    region,
+    band,
+    english_band,
+    cohort,
+    uniforms,
+    normals,
+    chances,
+    outlet_draws,
+    cumulative,
+    codes,
+    length,
+    cohorts,
+    speak_daily,
+    speak_other,
+    english_by_age,
+    c,
+    cohort_effect,
+    education_ties,
+    mean_weight,
+    kin_chance,
+    outlet_languages,
+    outlet_base,
+    outlet_age,
+    outlet_town,
+    outlet_region,
+):
+    """The attributes :func:`draw_attributes` draws, from its random numbers (docs/ODD.md
+    §5):
+
+    - daily language: a categorical draw from the shares of the person's group and cohort
+      (persons taken cell by cell, in row order within a cell);
+    - other languages: each with the chance that keeps the group's share of speakers; the
+      profile's English by age band in the census year;
+    - culture: liberal values by age, cohort, area and English; the ``russian`` dimension by
+      use of its language; the group's Turkic-Islamic mean; plus a normal deviation each,
+      clipped to [0, 1];
+    - identity: the group's mean, raised for daily users of the titular language, plus a
+      normal deviation, clipped;
+    - education ties (a weight of 1.5 in town and 0.5 elsewhere, over its mean) and kin
+      across the border with each power;
+    - outlets: a speaker of one of an outlet's languages follows it with its base chance
+      times the age, urban and region multipliers.
+    """
+    n = ethnicity.size
+    powers = education_ties.size
+    languages = speak_daily.size
+    dims = 3
+    cell = ethnicity.astype(np.int64) * cohorts + cohort
+    language = np.empty(n, np.int8)
+    for k, i in enumerate(np.argsort(cell, kind="mergesort")):
+        row = cell[i]
+        main = 0
+        while main < length[row] and cumulative[row, main] < uniforms[k]:
+            main += 1
+        language[i] = codes[row, min(main, length[row] - 1)]
+    speaks = np.zeros((n, languages), np.bool_)
+    for col in range(languages):
+        for i in range(n):
+            draw = uniforms[n * (1 + col) + i]
+            speaks[i, col] = (
+                language[i] == speak_daily[col] or draw < speak_other[col, ethnicity[i]]
+            )
+    if c.english >= 0:
+        for i in range(n):
+            speaks[i, c.english] = (
+                uniforms[n * (1 + languages) + i] < english_by_age[english_band[i]]
+            )
+    culture = np.empty((n, dims))
+    identity = np.empty(n)
+    base, young, town, english = c.liberal[0], c.liberal[1], c.liberal[2], c.liberal[3]
+    for i in range(n):
+        liberal = base + young * (band[i] == 0) + town * urban[i]
+        liberal = liberal + english * (speaks[i, c.english] if c.english >= 0 else 0.0)
+        liberal = liberal + cohort_effect * c.cohort_liberal[cohort[i]]
+        if c.russian < 0:
+            russian = c.russian_levels[2]
+        elif c.russian_daily >= 0 and language[i] == c.russian_daily:
+            russian = c.russian_levels[0]
+        elif speaks[i, c.russian]:
+            russian = c.russian_levels[1]
+        else:
+            russian = c.russian_levels[2]
+        means = (liberal, russian, c.turkic[ethnicity[i]])
+        for d in range(dims):
+            value = means[d] + (0.0 + c.spread * normals[dims * i + d])
+            culture[i, d] = min(1.0, max(0.0, value))
+        mean = c.identity[ethnicity[i]]
+        if c.titular_daily >= 0:
+            mean = mean + c.identity_titular_main * (language[i] == c.titular_daily)
+        value = mean + (0.0 + c.identity_spread * normals[dims * n + i])
+        identity[i] = min(1.0, max(0.0, value))
+    ties = np.empty((n, powers), np.bool_)
+    kin = np.empty((n, powers), np.bool_)
+    for i in range(n):
+        weight = (1.5 if urban[i] else 0.5) / mean_weight
+        for p in range(powers):
+            ties[i, p] = chances[0, i, p] < education_ties[p] * weight
+            kin[i, p] = chances[1, i, p] < kin_chance[ethnicity[i], p]
+    outlets = outlet_base.size
+    follows = np.zeros((n, outlets), np.bool_)
+    for o in range(outlets):
+        for i in range(n):
+            can = False
+            for lang in range(languages):
+                can = can or (outlet_languages[o, lang] and speaks[i, lang])
+            chance = outlet_base[o] * outlet_age[o, band[i]]
+            chance = chance * (outlet_town[o] if urban[i] else 1.0) * outlet_region[o, region[i]]
+            follows[i, o] = can and outlet_draws[o, i] < chance
+    return language, speaks, culture, identity, ties, kin, follows
+
+
 # --- ages, cohorts and the population's renewal ---------------------------------------------
 
 
 def age_band(profile: Profile, age_months: NDArray) -> NDArray[np.int8]:
     """The profile's age band of each age (in months)."""
-    floors = np.array(age_floor(list(profile.ages))) * 12
+    floors = _floors_in_months(tuple(profile.ages))
     return (np.searchsorted(floors, age_months, side="right") - 1).clip(0).astype(np.int8)
+
+
+@functools.cache
+def _floors_in_months(bands: tuple[str, ...]) -> np.ndarray:
+    return np.array(age_floor(list(bands))) * 12
 
 
 def cohort_of(profile: Profile, birth_year: NDArray) -> NDArray[np.int8]:
@@ -389,18 +573,6 @@ def categorical(rng: np.random.Generator, shares: list[float], n: int) -> NDArra
     return np.minimum(np.searchsorted(cumulative / cumulative[-1], rng.random(n)), len(shares) - 1)
 
 
-def _speaks(rng, tables: Tables, ethnicity, language) -> NDArray[np.bool_]:
-    """Who speaks each of the profile's languages (N, L): everyone their daily language, and
-    another with the chance that keeps each group's share of speakers at ``speaks[lang]``
-    (given the group's daily-language shares)."""
-    n = ethnicity.size
-    speaks = np.zeros((n, len(tables.speaks)), bool)
-    for col, (daily_code, other) in enumerate(tables.speaks):
-        daily = language == daily_code if daily_code is not None else False
-        speaks[:, col] = daily | (rng.random(n) < other[ethnicity])
-    return speaks
-
-
 def _shifted_main(profile: Profile, group, cohort: int, scale: float = 1.0) -> dict[str, float]:
     """The group's daily-language shares for a cohort: the cohort's ``titular_main`` (times
     ``population.cohort_effect``) moves daily use between the titular language and Russian
@@ -423,77 +595,10 @@ def _weighted_flags(rng, share: float, eligible: NDArray[np.bool_], n: int) -> N
     return eligible & (rng.random(n) < chance)
 
 
-def _column(profile: Profile, lang: str | None) -> int | None:
-    """The column of ``speaks`` holding a language the profile names for a role, if any."""
-    return None if lang is None else profile.languages.index(lang)
-
-
-def _daily(language: NDArray[np.int8], lang: str | None, main_languages: list[str]):
-    """Who uses ``lang`` daily (nobody if no group does, or if the role is not in the profile)."""
-    if lang not in main_languages:
-        return np.zeros(language.size, bool)
-    return language == main_languages.index(lang)
-
-
-def _culture(
-    rng,
-    profile,
-    groups,
-    ethnicity,
-    age,
-    cohort,
-    urban,
-    language,
-    speaks,
-    main_languages,
-    cohort_effect=1.0,
-):
-    """Cultural means (docs/ODD.md §5): liberal values by age, cohort, area and the
-    profile's English; affinity on the ``russian`` dimension by use of the language the
-    profile names for it; the groups' Turkic-Islamic means. Then personal deviations."""
-    c = profile.culture
-    n = ethnicity.size
-    young = age == 0
-    by_cohort = cohort_effect * np.array([k.liberal for k in profile.cohorts] or [0.0])[cohort]
-    english = _column(profile, c.english_language)
-    english = speaks[:, english] if english is not None else 0
-    liberal = (
-        c.liberal_base
-        + c.liberal_young * young
-        + c.liberal_urban * urban
-        + c.liberal_english * english
-        + by_cohort
-    )
-    russian_col = _column(profile, c.russian_language)
-    if russian_col is None:
-        russian = np.full(n, c.russian_none)
-    else:
-        daily = _daily(language, c.russian_language, main_languages)
-        spoken = np.where(speaks[:, russian_col], c.russian_spoken, c.russian_none)
-        russian = np.where(daily, c.russian_main, spoken)
-    turkic = np.array([g.turkic for g in groups])[ethnicity]
-    means = np.stack([liberal, russian, turkic], axis=1)
-    assert means.shape[1] == len(DIMENSIONS)
-    return np.clip(means + rng.normal(0.0, c.spread, (n, len(DIMENSIONS))), 0.0, 1.0)
-
-
-def _identity(rng, profile, groups, ethnicity, language, main_languages):
-    c = profile.culture
-    mean = np.array([g.identity for g in groups])[ethnicity]
-    if c.titular_language in main_languages:  # daily use of the titular language
-        mean = mean + c.identity_titular_main * _daily(language, c.titular_language, main_languages)
-    return np.clip(mean + rng.normal(0.0, c.identity_spread, ethnicity.size), 0.0, 1.0)
-
-
-def _follows(rng, tables: Tables, speaks, band, urban, region) -> NDArray[np.bool_]:
-    """Which outlets each person follows (N, O): a speaker of one of its languages follows
-    it with its base chance times the age, urban and region multipliers."""
-    out = np.zeros((band.size, len(tables.outlets)), bool)
-    for col, (langs, base, by_age, in_town, by_region) in enumerate(tables.outlets):
-        can = speaks[:, langs].any(axis=1)
-        chance = base * by_age[band] * np.where(urban, in_town, 1.0) * by_region[region]
-        out[:, col] = can & (rng.random(band.size) < chance)
-    return out
+def _code(languages: list[str], lang: str | None) -> int:
+    """The index of a language the profile names for a role in a list of languages, or -1
+    (no such role, or the language is not in the list)."""
+    return languages.index(lang) if lang in languages else -1
 
 
 def diet_terms(tables: Tables, follows) -> tuple[np.ndarray, np.ndarray]:
@@ -506,15 +611,32 @@ def diet_terms(tables: Tables, follows) -> tuple[np.ndarray, np.ndarray]:
     if not tables.outlets:
         return np.full((n, powers), -1.0, np.float32), np.ones((n, powers), np.float32)
     # an outlet that takes no line on a power reports its hostile acts as hostile
-    frames, carries = tables.frames, tables.carries
-    weight = follows.astype(np.float32)
-    count = weight.sum(axis=1, keepdims=True)
-    valence = np.where(count > 0, weight @ frames / np.maximum(count, 1), -1.0)
+    unnamed = np.zeros(powers, np.bool_)
+    unnamed[tables.unnamed] = True
+    return _diet(follows, tables.frames, tables.carries, unnamed)
+
+
+@numba.njit(cache=True)
+def _diet(follows, frames, carries, unnamed):
+    """:func:`diet_terms` in one pass (float32 sums over the outlets, in order)."""
+    n, outlets = follows.shape
+    powers = frames.shape[1]
+    valence = np.empty((n, powers), np.float32)
     access = np.zeros((n, powers), np.float32)
-    for col in range(len(tables.outlets)):
-        np.maximum(access, weight[:, col, None] * carries[None, col], out=access)
-    access[:, tables.unnamed] = np.nan
-    return valence.astype(np.float32), access
+    for i in range(n):
+        count = np.float32(0)
+        for o in range(outlets):
+            count += np.float32(follows[i, o])
+        for p in range(powers):
+            total = np.float32(0)
+            for o in range(outlets):
+                if follows[i, o]:
+                    total += frames[o, p]
+                    access[i, p] = max(access[i, p], carries[o, p])
+            valence[i, p] = total / count if count > 0 else np.float32(-1.0)
+            if unnamed[p]:
+                access[i, p] = np.nan
+    return valence, access
 
 
 def engagement(tables: Tables, age, urban, elite, ngo):
