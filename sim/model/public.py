@@ -200,40 +200,44 @@ class Public:
 
     def settle(self, params: Parameters, signals: np.ndarray, rows=None) -> None:
         """Start persons at the equilibrium of this month's expected forces
-        (:func:`sim.model.rules.equilibrium_attraction`): everyone, or the persons at
-        ``rows`` (newcomers)."""
+        (:func:`sim.model.rules.settle_rows`): everyone, or the persons at ``rows``
+        (newcomers)."""
         persons = self.persons
         if rows is None:
             persons.attraction = np.empty((persons.size, len(params.powers)))
-        hostility = per_power(params, "hostility") / 12.0
-        for part in parts(rows, persons.size):
-            terms = self.attitudes(params, part)
-            drive = rules.drive(
-                persons.engagement[part],
-                signals,
-                terms.access,
-                self.gated,
-                *self._reach_arguments(params, part),
-            )
-            if params.mechanisms.backlash:
-                loss, gain = rules.expected_news(
-                    persons.identity[part],
-                    hostility,
-                    self.valence(params)[part],
-                    params.backlash.strength,
-                    params.backlash.reach,
-                )
-            else:
-                loss, gain = np.zeros(len(params.powers)), 0.0
-            persons.attraction[part] = rules.equilibrium_attraction(
-                drive,
-                terms.receptivity,
-                terms.baseline,
-                params.persuasion.rate,
-                params.persuasion.relaxation,
-                loss,
-                gain,
-            )
+            rows = np.arange(persons.size)
+        rules.settle_rows(
+            np.asarray(rows, np.int64),
+            persons.attraction,
+            persons.identity,
+            *self._person_terms(params, signals),
+            per_power(params, "hostility") / 12.0,
+            np.ascontiguousarray(self.valence(params)),
+            update_rates(params),
+            params.backlash.reach,
+        )
+
+    def _person_terms(self, params: Parameters, signals: np.ndarray) -> tuple:
+        """The arguments that :func:`sim.model.rules.monthly_update` and
+        :func:`sim.model.rules.settle_rows` share, from affinity to the outlets' access."""
+        persons = self.persons
+        f, access = self.affinity_and_access(params)
+        outlets = self.outlet_access(params)
+        return (
+            f,
+            persons.susceptibility,
+            persons.elite,
+            per_power(params, "stereotype") * params.mechanisms.stereotypes,
+            per_power(params, "prestige"),
+            persons.personal,
+            persons.ties,
+            persons.kin,
+            persons.engagement,
+            np.ascontiguousarray(signals, np.float64),
+            rules.channel_kinds(self.gated, None if outlets is None else self.outlet_channel),
+            access,
+            _NO_OUTLETS if outlets is None else outlets,
+        )
 
     def valence(self, params: Parameters) -> np.ndarray:
         """The framing of news about each power in each person's outlets (N, P); -1 for
@@ -254,30 +258,16 @@ class Public:
         social influence) and identity, in one compiled pass (step 3 of the schedule;
         :func:`sim.model.rules.monthly_update`)."""
         persons = self.persons
-        f, access = self.affinity_and_access(params)
         if params.mechanisms.stochastic_exposure:  # exposed where the draw is below engagement
             uniforms = exposure_rng.random(persons.engagement.shape, dtype=np.float32)
         else:
             uniforms = np.empty((0, len(CHANNELS)), np.float32)
-        outlets = self.outlet_access(params)
         persons.attraction, persons.identity = rules.monthly_update(
             persons.attraction,
             persons.identity,
             persons.identity_baseline,
-            f,
-            persons.susceptibility,
-            persons.elite,
-            per_power(params, "stereotype") * params.mechanisms.stereotypes,
-            per_power(params, "prestige"),
-            persons.personal,
-            persons.ties,
-            persons.kin,
-            persons.engagement,
+            *self._person_terms(params, signals),
             uniforms,
-            np.ascontiguousarray(signals, np.float64),
-            rules.channel_kinds(self.gated, None if outlets is None else self.outlet_channel),
-            access,
-            _NO_OUTLETS if outlets is None else outlets,
             self._framed(params, incidents_rng),
             persons.network.indptr,
             persons.network.indices,

@@ -281,6 +281,16 @@ def reach_table(signals, kinds):
     return table
 
 
+@numba.njit(inline="always", **_JIT)
+def _expected_parts(engagement, signals, kinds, i, parts):
+    """Person i's signal of each power summed over channels weighted by engagement, by kind
+    of reach (3, P): the drive's parts when exposure is its expected value."""
+    parts[:] = 0.0
+    for c in range(kinds.size):
+        for p in range(signals.shape[0]):
+            parts[kinds[c], p] += engagement[i, c] * signals[p, c]
+
+
 @numba.njit(**_JIT)
 def monthly_update(
     attraction,
@@ -295,11 +305,11 @@ def monthly_update(
     ties,
     kin,
     engagement,
-    uniforms,
     signals,
     kinds,
     access,
     media_access,
+    uniforms,
     framed,
     indptr,
     indices,
@@ -327,12 +337,12 @@ def monthly_update(
             border with each power.
         stereotype_means, prestige: (P,) powers' stereotype means (0 when stereotypes are
             switched off) and emitter strengths.
-        engagement: (N, C) monthly chance of engaging with each channel. uniforms: (N, C)
-            this month's uniform draws, or (0, C) for expected exposure.
+        engagement: (N, C) monthly chance of engaging with each channel.
         signals: (P, C) every power's signal per channel. kinds: (C,) each channel's reach
             (:func:`channel_kinds`).
         access: (N, P) language access. media_access: (N, P) the share of each power's
             content in the outlets each person follows (read for :data:`BY_OUTLETS`).
+        uniforms: (N, C) this month's uniform draws, or (0, C) for expected exposure.
         framed: (N, P) incidents heard this month times their mean framing in the outlets
             each person follows (-1 for everyone when framing is switched off); empty
             (size 0) in a month nobody hears of any incident.
@@ -362,10 +372,7 @@ def monthly_update(
             for c in range(channels):
                 mask |= (uniforms[i, c] < engagement[i, c]) << c
         else:
-            table[0] = 0.0
-            for c in range(channels):
-                for p in range(powers):
-                    table[0, kinds[c], p] += engagement[i, c] * signals[p, c]
+            _expected_parts(engagement, signals, kinds, i, table[0])
         if rates.social > 0.0:
             neighbour_pulls(attraction, indptr, indices, i, rates.confidence, pull)
         total = 0.0
@@ -667,6 +674,65 @@ def expected_news(
     heard = strength * reach * hostility[None, :] * valence
     ident = identity[:, None]
     return np.maximum(-heard, 0.0) * ident, np.maximum(heard, 0.0) * (1.0 - ident)
+
+
+@numba.njit(**_JIT)
+def settle_rows(
+    rows,
+    attraction,
+    identity,
+    affinity,
+    susceptibility,
+    elite,
+    stereotype_means,
+    prestige,
+    personal,
+    ties,
+    kin,
+    engagement,
+    signals,
+    kinds,
+    access,
+    media_access,
+    hostility,
+    valence,
+    rates,
+    reach,
+):
+    """Write into ``attraction`` the :func:`equilibrium_attraction` of the persons at ``rows``
+    under this month's expected forces: the drive at expected exposure (the engagement),
+    the expected news of :func:`expected_news` (``hostility``: incidents a month per
+    power, heard with chance ``reach``), receptivity and baseline as in
+    :func:`monthly_update`. One compiled pass; arguments as :func:`monthly_update`'s."""
+    powers = attraction.shape[1]
+    parts = np.empty((3, powers))
+    outlets = media_access.size > 0
+    for i in rows:
+        elite_factor = rates.elite_stereotype if elite[i] else 1.0
+        ident = identity[i]
+        _expected_parts(engagement, signals, kinds, i, parts)
+        for p in range(powers):
+            s = stereotype(susceptibility[i, p], stereotype_means[p], ident, elite_factor)
+            r = receptivity(affinity[i, p], s, ident, rates.resistance)
+            base = cultural_baseline(
+                r,
+                prestige[p],
+                personal[i, p],
+                ties[i, p],
+                rates.ties_bonus,
+                kin[i, p],
+                rates.kin_bonus,
+            )
+            d = parts[OPEN, p] + parts[BY_LANGUAGE, p] * access[i, p]
+            if outlets:
+                d += parts[BY_OUTLETS, p] * media_access[i, p]
+            heard = rates.backlash * reach * hostility[p] * valence[i, p]
+            loss = max(-heard, 0.0) * ident
+            gain = max(heard, 0.0) * (1.0 - ident)
+            pull = rates.persuasion * d * r
+            total = pull + rates.relaxation + loss + gain
+            level = pull + rates.relaxation * base + gain
+            attraction[i, p] = min(1.0, max(0.0, level / max(total, 1e-12)))
 
 
 def equilibrium_attraction(
