@@ -6,10 +6,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+import numba
 import numpy as np
 
 from sim.inputs.schema import CHANNELS
-from sim.model import columns, rules, survey
+from sim.model import columns, rules
 
 if TYPE_CHECKING:
     from sim.model.model import MultivectorModel
@@ -42,12 +43,16 @@ def poll(model: MultivectorModel) -> np.ndarray:
     """This month's favourable and approval shares (2, P), in one pass over the persons and
     kept for the month (both reporters ask)."""
     s = model.params.survey
-    key = (model.steps, s.favourable_cut, s.approval_cut, s.spread)
+    instrument = (s.favourable_cut, s.approval_cut, s.spread)
     cached = getattr(model, "_poll", None)
-    if cached is None or cached[0] != key:
-        cuts = np.array([s.favourable_cut, s.approval_cut])
-        shares = rules.shares_answering_yes(model.public.persons.attraction, cuts, s.spread)
-        model._poll = cached = (key, shares)
+    if cached is None or cached[0] != (model.steps, *instrument):
+        cuts = np.array(instrument[:2])
+        table = getattr(model, "_answer_table", None)  # kept while the instrument holds
+        if table is None or table[0] != instrument:
+            model._answer_table = table = (instrument, rules.answer_table(cuts, s.spread))
+        attraction = model.public.persons.attraction
+        shares = rules.shares_on_table(attraction, cuts, s.spread, table[1])
+        model._poll = cached = ((model.steps, *instrument), shares)
     return cached[1]
 
 
@@ -62,10 +67,32 @@ def audiences(model: MultivectorModel) -> tuple[np.ndarray, np.ndarray, np.ndarr
     """Mean attraction to each power (P,) of everyone, of the elites and of persons linked to
     foreign-funded NGOs: what officials weigh. A group with no member counts as everyone."""
     persons = model.public.persons
-    public = column_mean(persons.attraction)
-    elite = column_mean(persons.attraction, persons.elite) if persons.elite.any() else public
-    advocacy = column_mean(persons.attraction, persons.ngo) if persons.ngo.any() else public
+    sums, counts = _audience_sums(persons.attraction, persons.elite, persons.ngo)
+    public = sums[0] / max(counts[0], 1.0)
+    elite = sums[1] / counts[1] if counts[1] else public
+    advocacy = sums[2] / counts[2] if counts[2] else public
     return public, elite, advocacy
+
+
+@numba.njit(cache=True)
+def _audience_sums(attraction, elite, ngo):
+    """Sums of attraction (3, P) and counts (3,) of everyone, the elites and the NGO-linked,
+    in one pass over persons."""
+    n, powers = attraction.shape
+    sums = np.zeros((3, powers))
+    counts = np.zeros(3)
+    for i in range(n):
+        for p in range(powers):
+            a = attraction[i, p]
+            sums[0, p] += a
+            if elite[i]:
+                sums[1, p] += a
+            if ngo[i]:
+                sums[2, p] += a
+        counts[0] += 1.0
+        counts[1] += elite[i]
+        counts[2] += ngo[i]
+    return sums, counts
 
 
 def channel_reach(model: MultivectorModel) -> np.ndarray:
@@ -144,27 +171,53 @@ def group_rows(model: MultivectorModel) -> dict[str, list]:
     columns (dimension, then power, then group; groups with no member left out)."""
     pop = model.public.persons
     s = model.params.survey
-    answers = survey.favourable(pop.attraction, s.favourable_cut, s.spread)
-    powers = len(model.powers)
+    codes = np.stack([pop.codes(dim) for dim in columns.GROUPED_BY]).astype(np.int64)
+    sizes = [len(pop.labels[dim]) for dim in columns.GROUPED_BY]
+    offsets = np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64)
+    size, total, fav = _group_sums(
+        codes, offsets, pop.attraction, s.favourable_cut, s.spread, int(offsets[-1])
+    )
     out: dict[str, list] = {name: [] for name in columns.GROUP_COLUMNS}
-    for dim in columns.GROUPED_BY:
-        codes = pop.codes(dim)
+    for d, dim in enumerate(columns.GROUPED_BY):
         labels = pop.labels[dim]
-        size = np.bincount(codes, minlength=len(labels))
-        # one bincount for every power: bin (group, power); each bin sums its persons in
-        # the same order as a bincount per power would
-        cells = (codes.astype(np.intp) * powers)[:, None] + np.arange(powers)
-        total = np.bincount(cells.ravel(), pop.attraction.ravel(), size.size * powers)
-        fav = np.bincount(cells.ravel(), answers.ravel(), size.size * powers)
-        held = np.flatnonzero(size)
+        cells = slice(offsets[d], offsets[d + 1])
+        held = np.flatnonzero(size[cells])
+        count = size[cells][held]
         for k, power in enumerate(model.powers):
-            at = held * powers + k
             out["dimension"] += [dim] * held.size
             out["group"] += [labels[g] for g in held]
             out["power"] += [power] * held.size
-            out["persons"] += size[held].tolist()
-            out["attraction"] += (total[at] / size[held]).tolist()
-            out["favourable"] += (fav[at] / size[held]).tolist()
+            out["persons"] += count.astype(np.int64).tolist()
+            out["attraction"] += (total[cells, k][held] / count).tolist()
+            out["favourable"] += (fav[cells, k][held] / count).tolist()
     rows = len(out["power"])
     out["step"], out["date"] = [model.steps] * rows, [model.date] * rows
     return out
+
+
+@numba.njit(cache=True)
+def _group_sums(codes, offsets, attraction, cut, spread, cells):
+    """Persons (G,), and sums of attraction and of the chance of a favourable answer
+    (G, P), of every group of every dimension (``codes``: (D, N); group g of dimension d
+    is cell ``offsets[d] + g``), in one pass: the chance is
+    :func:`sim.model.survey.favourable`'s logistic, a hard cut-off below a spread of 1e-9."""
+    dims, n = codes.shape
+    powers = attraction.shape[1]
+    size = np.zeros(cells)
+    total = np.zeros((cells, powers))
+    fav = np.zeros((cells, powers))
+    yes = np.empty(powers)
+    for i in range(n):
+        for p in range(powers):
+            a = attraction[i, p]
+            if spread <= 1e-9:
+                yes[p] = 1.0 if a > cut else 0.0
+            else:
+                yes[p] = 1.0 / (1.0 + np.exp(-min(60.0, max(-60.0, (a - cut) / spread))))
+        for d in range(dims):
+            cell = offsets[d] + codes[d, i]
+            size[cell] += 1.0
+            for p in range(powers):
+                total[cell, p] += attraction[i, p]
+                fav[cell, p] += yes[p]
+    return size, total, fav

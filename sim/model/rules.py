@@ -430,9 +430,17 @@ def shares_answering_yes(latent, cuts, spread):
     """For each cut k and column (power) p, the mean over persons (rows) of the chance of a
     yes answer, 1 / (1 + exp(-(a - cut_k) / spread)) (:func:`sim.model.survey.answer_yes`),
     for a latent a in [0, 1], in one pass over the persons (K, P): the function is
-    tabulated once on a grid of [0, 1] and interpolated linearly, so the monthly measures
-    of a poll's shares cost no exponential per person, and one pass serves every cut."""
-    n, powers = latent.shape
+    tabulated once on a grid of [0, 1] (:func:`answer_table`) and interpolated linearly,
+    so the monthly measures of a poll's shares cost no exponential per person, and one pass
+    serves every cut."""
+    return shares_on_table(latent, cuts, spread, answer_table(cuts, spread))
+
+
+@numba.njit(**_JIT)
+def answer_table(cuts, spread):
+    """The chance of a yes answer at each cut (K, :data:`ANSWER_GRID` + 1) on a grid of
+    [0, 1]: what :func:`shares_on_table` interpolates (a caller may keep it while the cuts
+    and the spread hold)."""
     grid = np.empty((cuts.size, ANSWER_GRID + 1))
     for c in range(cuts.size):
         for k in range(ANSWER_GRID + 1):
@@ -442,6 +450,13 @@ def shares_answering_yes(latent, cuts, spread):
                 grid[c, k] = 1.0 / (1.0 + np.exp(-z))
             else:
                 grid[c, k] = 1.0 if a > cuts[c] else 0.0
+    return grid
+
+
+@numba.njit(**_JIT)
+def shares_on_table(latent, cuts, spread, grid):
+    """:func:`shares_answering_yes` with the table of :func:`answer_table` given."""
+    n, powers = latent.shape
     if spread <= 0.0:  # a hard cut-off: count
         total = np.zeros((cuts.size, powers))
         for i in range(n):
