@@ -156,14 +156,19 @@ class Tables:
             np.array([o[4] for o in self.outlets], float).reshape(-1, len(profile.regions)),
         )
         c = profile.culture
-        self.culture = Culture(
+        self.culture = CultureTerms(
             english=_code(profile.languages, c.english_language),
             russian=_code(profile.languages, c.russian_language),
             russian_daily=_code(self.main_languages, c.russian_language),
             titular_daily=_code(self.main_languages, c.titular_language),
             liberal=np.array([c.liberal_base, c.liberal_young, c.liberal_urban, c.liberal_english]),
             cohort_liberal=np.array([k.liberal for k in profile.cohorts] or [0.0]),
-            russian_levels=np.array([c.russian_main, c.russian_spoken, c.russian_none]),
+            russian_levels=np.array(  # NaN for a level the profile leaves out (no such role)
+                [
+                    np.nan if x is None else x
+                    for x in (c.russian_main, c.russian_spoken, c.russian_none)
+                ]
+            ),
             turkic=np.array([g.turkic for g in groups]),
             identity=np.array([g.identity for g in groups]),
             identity_titular_main=c.identity_titular_main,
@@ -212,7 +217,7 @@ class Tables:
         return cumulative, codes, length
 
 
-class Culture(NamedTuple):
+class CultureTerms(NamedTuple):
     """The profile's cultural terms as compiled code takes them (:func:`_drawn_terms`);
     language codes are -1 where the profile has no such language."""
 
