@@ -150,6 +150,17 @@ Reps = Annotated[
         help="Run an ensemble of this many runs, seeds spawned from the root seed.",
     ),
 ]
+PosteriorFile = Annotated[
+    Path | None,
+    typer.Option(
+        "--posterior",
+        metavar="FILE",
+        help="With --reps: each run takes the parameter values of a row of this posterior "
+        "sample (the posterior.csv of calibrate --method abc), drawn with replacement and "
+        "seeded by the root seed; the band then spans parameter uncertainty and seed "
+        "noise. A --set of the same parameter wins.",
+    ),
+]
 Workers = Annotated[
     int | None, typer.Option(min=1, help="Processes for an ensemble (default: every core).")
 ]
@@ -182,6 +193,7 @@ def run(
     ] = None,
     set_: Sets = None,
     reps: Reps = None,
+    posterior: PosteriorFile = None,
     workers: Workers = None,
     out: Annotated[
         Path | None, typer.Option(help="Results folder (default: results/SCENARIO-UTCTIME).")
@@ -192,7 +204,8 @@ def run(
     """Run a scenario (the baseline by default) and write its tables, figure and manifest.
 
     With --reps N, run an ensemble: N runs in parallel whose seeds are the children of one
-    root seed, with the median and 5-95 % band of every measure in summary.csv.
+    root seed, with the median and 5-95 % band of every measure in summary.csv. With
+    --posterior too, each run also takes its parameters from a row of a posterior sample.
     """
     from sim.experiments import runner
     from sim.results import writing as output
@@ -202,6 +215,7 @@ def run(
         _month("--until", until)
         overrides = command_line_overrides(set_, seed, population, profile)
         plan = runner.plan(scenario, overrides=overrides, until=until, snapshots=snapshot)
+        _draw_parameters(plan, posterior, reps)
         destination = out or output.default_out_dir(plan, started)
         output.check_out_dir(destination, overwrite)
     except ScenarioError as err:
@@ -216,6 +230,20 @@ def run(
         dates = result.timeseries["date"]
         _print_summary(output.summary(result.timeseries), dates.iloc[0], dates.iloc[-1])
     out_console.print(f"results written to {destination}", highlight=False, soft_wrap=True)
+
+
+def _draw_parameters(plan, posterior: Path | None, reps: int | None) -> None:
+    """Give ``plan`` a row of the posterior for each of its ``reps`` runs (ScenarioError for
+    a posterior without --reps or a file that cannot give them)."""
+    if posterior is None:
+        return
+    if reps is None:
+        raise refuse(
+            COMMAND_LINE, "--posterior", "needs --reps N: each of the N runs takes a row of it"
+        )
+    from sim.experiments import draws
+
+    plan.draws = draws.load(posterior, plan.spec, reps, plan.spec.run.seed, set(plan.overrides))
 
 
 def _execute(plan, reps: int | None, workers: int | None, quiet: bool):
@@ -381,6 +409,7 @@ def compare(
     profile: ProfileOption = None,
     set_: Sets = None,
     reps: Reps = None,
+    posterior: PosteriorFile = None,
     workers: Workers = None,
     out: Annotated[
         Path | None, typer.Option(help="Folder (default: results/compare-UTCTIME).")
@@ -391,7 +420,8 @@ def compare(
     """Run scenarios with the same seeds (or read saved results) and set them side by side.
 
     Writes each run into a subfolder, comparison.png and differences.csv (each scenario
-    against the first, at the months given by --at), and prints the differences.
+    against the first, at the months given by --at), and prints the differences. With
+    --reps and --posterior, run i of every scenario takes the same row of the posterior.
     """
     from sim.experiments import runner
     from sim.results import compare as comparing
@@ -414,6 +444,8 @@ def compare(
             else runner.plan(item, overrides=overrides, until=until)
             for item in items
         ]
+        for plan in filter(None, plans):  # the same rows for the same run of every scenario
+            _draw_parameters(plan, posterior, reps)
         destination = out or Path("results") / f"compare-{started.strftime('%Y%m%dT%H%M%SZ')}"
         output.check_out_dir(destination, overwrite)
         loaded = {k: results.load(item) for k, item in enumerate(items) if plans[k] is None}

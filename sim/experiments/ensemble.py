@@ -33,7 +33,7 @@ def run_replicate(
     """Run replicate ``index`` of a plan: its tables (time series, groups, channels), its
     person-level snapshots at the plan's snapshot dates, each with a ``run`` column, and the
     warnings about events its powers' capacity cut (:meth:`MultivectorModel.cut_events`)."""
-    model = MultivectorModel(plan.spec, plan.profile, until=plan.until, replicate=index)
+    model = MultivectorModel(plan.spec_of(index), plan.profile, until=plan.until, replicate=index)
     snapshots = {}
     for date in plan.snapshots:  # sorted, within the run
         model.run_to(date)

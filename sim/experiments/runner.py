@@ -12,11 +12,11 @@ import pandas as pd
 
 from sim.inputs.errors import COMMAND_LINE, refuse
 from sim.inputs.profile import Profile
-from sim.inputs.scenario import Resolved, load_with_profile
+from sim.inputs.scenario import Resolved, load_with_profile, with_overrides
 from sim.inputs.schema import ScenarioSpec, check_month, month_index
 
 if TYPE_CHECKING:  # the model (mesa, numba) loads only when a run starts
-    pass
+    from sim.experiments.draws import Draws
 
 
 @dataclass
@@ -29,6 +29,13 @@ class Plan:
     until: str
     snapshots: list[str] = field(default_factory=list)
     overrides: dict[str, Any] = field(default_factory=dict)
+    draws: Draws | None = None  # parameters drawn from a posterior, one row a run
+
+    def spec_of(self, replicate: int) -> ScenarioSpec:
+        """The scenario of run ``replicate``: with its row of the posterior, if any."""
+        if self.draws is None:
+            return self.spec
+        return with_overrides(self.spec, self.draws.values[replicate], str(self.draws.path))
 
     @property
     def file(self) -> Path:

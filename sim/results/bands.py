@@ -5,11 +5,30 @@ A table from one run has no ``run`` column; its band is the run itself (all thre
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pandas as pd
 
 from sim.model.columns import NUMERIC_OF_STATE, PER_POWER
 
 LOW, HIGH = 0.05, 0.95
+
+
+SEED_NOISE = "seed noise"
+BOTH = "seed noise and parameter uncertainty"
+
+
+def source(manifest: dict) -> str:
+    """What an ensemble's band spans: the runs' seeds only, or their seeds and parameters
+    drawn from a posterior sample (``run --posterior``), as its manifest records."""
+    drawn = manifest.get("posterior")
+    return f"{BOTH}: posterior {Path(drawn['path']).name}" if drawn else SEED_NOISE
+
+
+def source_of(draws) -> str:
+    """:func:`source` of an ensemble about to be written (``draws``: the posterior's, or
+    None)."""
+    return source({"posterior": None if draws is None else draws.provenance()})
 
 
 def runs(table: pd.DataFrame) -> int:

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from sim.results import plots
+from sim.results import bands, plots
 from sim.results.bands import runs
 from sim.results.saved import Saved
 
@@ -115,7 +115,11 @@ def figure(saved: list[Saved], path: Path, at: list[str] | None = None) -> Path:
                 va="top",
             )
         n = runs(one.timeseries)
-        top.set_title(f"{name} ({n} runs: median, 5–95 %)" if n > 1 else f"{name} (one run)")
+        spread = bands.source(one.manifest)
+        top.set_title(
+            f"{name} ({n} runs: median, 5–95 %,\n{spread})" if n > 1 else f"{name} (one run)",
+            fontsize=9,
+        )
         top.set_ylim(0, 1)
         top_share = max(float(s.timeseries["alignment"].max()) for s in saved)
         bottom.set_ylim(0, min(1.0, max(0.6, top_share * 1.1)))  # shared: every panel alike

@@ -17,6 +17,7 @@ from matplotlib.figure import Figure
 
 from sim.inputs.errors import refuse
 from sim.inputs.schema import CHANNELS
+from sim.results import bands
 from sim.results.bands import band, runs
 from sim.results.saved import Saved
 
@@ -88,10 +89,11 @@ def _subtitle(saved: Saved, with_band: bool = True) -> str:
     n = runs(saved.timeseries)
     if n == 1:
         return f"{saved.name}: one run"
+    spread = bands.source(saved.manifest)
     return (
-        f"{saved.name}: {n} runs, median and 5–95 % band"
+        f"{saved.name}: {n} runs, median and 5–95 % band ({spread})"
         if with_band
-        else (f"{saved.name}: median of {n} runs")
+        else (f"{saved.name}: median of {n} runs ({spread})")
     )
 
 

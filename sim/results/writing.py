@@ -39,6 +39,7 @@ from sim.experiments.provenance import (
 from sim.experiments.runner import Plan, Result
 from sim.inputs.errors import COMMAND_LINE, refuse
 from sim.inputs.scenario import profile_path, scenario_hash
+from sim.results import bands
 from sim.results.saved import Saved
 
 __all__ = ["WriteFailed", "check_out_dir", "staged", "write", "write_parquet"]
@@ -335,7 +336,7 @@ def write(
 ) -> Path:
     """Write every output of a run into ``out`` at once (see the module docstring)."""
     # matplotlib loads only when there is something to draw
-    from sim.results import bands, changes, plots
+    from sim.results import changes, plots
 
     manifest = provenance(plan, result, started)
     stamped = provenance_stamp(manifest)
@@ -380,6 +381,8 @@ def provenance(plan: Plan, result: Result, started: datetime) -> dict:
         "until": plan.until,
         "snapshots": plan.snapshots,
         "overrides": plan.overrides,
+        "posterior": None if plan.draws is None else plan.draws.provenance(),
+        "band": None if result.replicates is None else bands.source_of(plan.draws),
         "event_warnings": result.warnings,
         "scenario": {
             "name": plan.spec.name,

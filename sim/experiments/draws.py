@@ -1,0 +1,107 @@
+"""Parameters drawn from a posterior sample, one row for each run of an ensemble.
+
+``run --reps N --posterior FILE`` and ``compare ... --posterior FILE`` give run i the
+parameter values of a row of FILE (a ``posterior.csv`` that ``calibrate --method abc``
+writes, or any table of that shape), so that the ensemble's band holds the parameters'
+uncertainty as well as the model's own noise. The rows are drawn with replacement, from a
+stream of their own seeded by the root seed: the same seed draws the same rows, whatever
+the number of workers, and every scenario of a comparison gets the same rows for the same
+run. A column is a parameter when its name is a parameter's dotted path (it has a dot);
+others (``distance``, what each point measured) are left alone. A ``--set`` of the same
+parameter wins over the posterior.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from sim.inputs.errors import COMMAND_LINE, ScenarioError, refuse
+from sim.inputs.scenario import with_overrides
+from sim.inputs.schema import ScenarioSpec
+
+STREAM = 0x706F7374
+"""Added to the root seed's entropy for the stream that draws the rows ("post"), so it is
+none of the runs' own streams (those are the root's children)."""
+
+
+@dataclass(frozen=True)
+class Draws:
+    """The rows of a posterior sample that the runs of an ensemble take."""
+
+    path: Path
+    sha256: str
+    size: int  # rows in the file
+    rows: tuple[int, ...]  # the row (0-based, in file order) that run i takes
+    values: tuple[dict[str, float], ...]  # run i's parameter values
+
+    def provenance(self) -> dict:
+        """What a manifest records of the draws."""
+        return {
+            "path": str(self.path),
+            "sha256": self.sha256,
+            "rows_in_file": self.size,
+            "parameters": sorted(self.values[0]) if self.values else [],
+            "row_of_run": list(self.rows),
+            "drawing": f"rows drawn with replacement by numpy SeedSequence([seed, {STREAM}])",
+        }
+
+
+def load(
+    path: str | Path, spec: ScenarioSpec, reps: int, seed: int, fixed: set[str] = frozenset()
+) -> Draws:
+    """Read a posterior sample and draw a row for each of ``reps`` runs, seeded by ``seed``.
+    Parameters in ``fixed`` (the command line's ``--set``) keep their value. Every value is
+    checked against ``spec``'s schema (ScenarioError naming the file, row and column)."""
+    path = Path(path)
+    table = read(path)
+    columns = [c for c in table.columns if "." in str(c) and c not in fixed]
+    rng = np.random.default_rng(np.random.SeedSequence([seed, STREAM]))
+    rows = rng.integers(0, len(table), reps)
+    values = tuple({c: float(table.iloc[r][c]) for c in columns} for r in rows.tolist())
+    for r in sorted(set(rows.tolist())):  # every row used is a valid scenario
+        try:
+            with_overrides(spec, {c: float(table.iloc[r][c]) for c in columns}, str(path))
+        except ScenarioError as err:
+            problem = err.problems[0]
+            raise refuse(path, problem.key, problem.message, line=r + 2) from None
+    digest = hashlib.sha256(path.read_bytes()).hexdigest()
+    return Draws(path, digest, len(table), tuple(rows.tolist()), values)
+
+
+def read(path: Path) -> pd.DataFrame:
+    """The posterior table: at least one row, one parameter column (a dotted path), and a
+    finite number in every parameter cell (ScenarioError otherwise)."""
+    if not path.is_file():
+        raise refuse(COMMAND_LINE, "--posterior", f"{path} is not a file")
+    try:
+        table = pd.read_csv(path)
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as err:
+        raise refuse(path, "(file)", f"not a CSV table: {str(err).splitlines()[0]}") from None
+    columns = [c for c in table.columns if "." in str(c)]
+    if not columns:
+        raise refuse(
+            path,
+            "(header)",
+            "no parameter column: name columns by a parameter's dotted path, such as "
+            "powers.China.efficiency (the posterior.csv of calibrate --method abc)",
+        )
+    if table.empty:
+        raise refuse(path, "(rows)", "no row to draw parameters from")
+    for column in columns:
+        numbers = pd.to_numeric(table[column], errors="coerce")
+        bad = ~np.isfinite(numbers.to_numpy(dtype=float))
+        if bad.any():
+            row = int(np.flatnonzero(bad)[0])
+            raise refuse(
+                path,
+                column,
+                f"{table[column].iloc[row]!r} is not a finite number",
+                line=row + 2,
+            )
+        table[column] = numbers
+    return table

@@ -1,0 +1,119 @@
+"""Ensembles that draw their parameters from a posterior sample (``--posterior``): which row
+each run takes, that the runs use it, what the outputs say of the band, and bad files."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+from conftest import TINY, assert_refused, invoke
+
+from sim.experiments import draws, runner
+
+POSTERIOR = pd.DataFrame(
+    {
+        "survey.favourable_cut": [0.30, 0.70, 0.50],
+        "powers.Alpha.efficiency": [0.3, 0.6, 0.45],
+        "distance": [1.2, 1.4, 1.1],  # no dot: not a parameter
+    }
+)
+
+
+@pytest.fixture
+def posterior(tmp_path):
+    path = tmp_path / "posterior.csv"
+    POSTERIOR.to_csv(path, index=False)
+    return path
+
+
+def test_each_run_takes_a_row_drawn_by_the_seed(posterior):
+    spec = runner.plan(TINY).spec
+    first = draws.load(posterior, spec, reps=20, seed=5)
+    assert first == draws.load(posterior, spec, reps=20, seed=5)  # the seed decides
+    assert first.rows != draws.load(posterior, spec, reps=20, seed=6).rows
+    assert set(first.rows) == {0, 1, 2}  # with replacement, from every row
+    for row, values in zip(first.rows, first.values, strict=True):
+        assert values == {
+            "survey.favourable_cut": POSTERIOR["survey.favourable_cut"][row],
+            "powers.Alpha.efficiency": POSTERIOR["powers.Alpha.efficiency"][row],
+        }
+
+
+def test_a_set_parameter_keeps_its_value(posterior):
+    plan = runner.plan(TINY, overrides={"survey.favourable_cut": 0.42})
+    plan.draws = draws.load(posterior, plan.spec, 4, 1, set(plan.overrides))
+    for run in range(4):
+        spec = plan.spec_of(run)
+        assert spec.survey.favourable_cut == 0.42
+        row = plan.draws.rows[run]
+        assert spec.powers["Alpha"].efficiency == POSTERIOR["powers.Alpha.efficiency"][row]
+
+
+def test_the_runs_use_their_rows_and_the_outputs_say_what_the_band_spans(posterior, tmp_path):
+    out = tmp_path / "drawn"
+    result = invoke("run", TINY, "--reps", "6", "--posterior", posterior, "--out", out, "--quiet")
+    assert result.exit_code == 0, result.output
+    manifest = json.loads((out / "manifest.json").read_text())
+    rows = manifest["posterior"]["row_of_run"]
+    assert len(rows) == 6 and manifest["posterior"]["rows_in_file"] == 3
+    assert manifest["band"] == "seed noise and parameter uncertainty: posterior posterior.csv"
+    # the favourable share answers the cut-off of each run's row: lower cut, more favourable
+    table = pd.read_csv(out / "timeseries.csv")
+    first = table[(table["step"] == 0) & (table["power"] == "Alpha")].set_index("run")
+    cut = POSTERIOR["survey.favourable_cut"].to_numpy()[rows]
+    order = np.argsort(cut, kind="stable")
+    favourable = first["favourable"].to_numpy()[order]
+    assert np.all(np.diff(favourable)[np.diff(cut[order]) > 0] < 0)
+    assert np.ptp(cut) > 0.3 and np.ptp(favourable) > 0.1  # seed noise alone is far smaller
+
+    plain = tmp_path / "plain"
+    assert invoke("run", TINY, "--reps", "2", "--out", plain, "--quiet").exit_code == 0
+    manifest = json.loads((plain / "manifest.json").read_text())
+    assert manifest["posterior"] is None and manifest["band"] == "seed noise"
+
+
+def test_compare_gives_the_same_row_to_the_same_run_of_every_scenario(posterior, tmp_path):
+    out = tmp_path / "compared"
+    result = invoke(
+        "compare", TINY, TINY, "--reps", "3", "--posterior", posterior, "--out", out, "--quiet"
+    )
+    assert result.exit_code == 0, result.output
+    rows = [
+        json.loads(m.read_text())["posterior"]["row_of_run"]
+        for m in sorted(out.glob("*/manifest.json"))
+    ]
+    assert len(rows) == 2 and rows[0] == rows[1]
+
+
+@pytest.mark.parametrize(
+    ("text", "fragments"),
+    [
+        ("survey.favourable_cut,powers.Mars.efficiency\n0.4,0.3\n", [":2: powers.Mars", "Alpha"]),
+        ("survey.favourable_cut\n0.4\nabc\n", [":3: survey.favourable_cut", "'abc'"]),
+        ("survey.favourable_cut\n4\n", [":2: survey.favourable_cut", "less than or equal"]),
+        ("a,b\n1,2\n", ["no parameter column"]),
+        ("survey.favourable_cut\n", ["no row"]),
+        ("", ["not a CSV table"]),
+    ],
+)
+def test_a_bad_posterior_is_refused_before_any_run(tmp_path, text, fragments):
+    path = tmp_path / "posterior.csv"
+    path.write_text(text)
+    out = tmp_path / "out"
+    result = invoke("run", TINY, "--reps", "2", "--posterior", path, "--out", out, "--quiet")
+    assert_refused(result, str(path), *fragments)
+    assert not out.exists()
+
+
+def test_a_posterior_needs_an_ensemble_and_a_file(posterior, tmp_path):
+    out = tmp_path / "out"
+    assert_refused(
+        invoke("run", TINY, "--posterior", posterior, "--out", out), "--posterior", "--reps"
+    )
+    assert_refused(
+        invoke("run", TINY, "--reps", "2", "--posterior", tmp_path / "none.csv", "--out", out),
+        "is not a file",
+    )
+    assert not out.exists()
