@@ -117,3 +117,52 @@ def test_a_posterior_needs_an_ensemble_and_a_file(posterior, tmp_path):
         "is not a file",
     )
     assert not out.exists()
+
+
+def _sweep_with_posterior(tmp_path, posterior_text: str):
+    """The tiny Sobol sweep, made small, beside a copy of the tiny scenario, drawing its
+    replications' other parameters from a posterior."""
+    from test_sweep import TINY_SOBOL
+
+    (tmp_path / "scenarios").mkdir(exist_ok=True)
+    (tmp_path / "scenarios" / "tiny.toml").write_text(TINY.read_text())
+    folder = tmp_path / "sweeps"
+    folder.mkdir(exist_ok=True)
+    (folder / "posterior.csv").write_text(posterior_text)
+    text = TINY_SOBOL.read_text().replace("samples = 8", "samples = 4")
+    text = text.replace('method = "sobol"', 'method = "lhs"')
+    text = text.replace('timeseries = ["alignment"]', 'posterior = "posterior.csv"')
+    path = folder / "drawn.toml"
+    path.write_text(text)
+    return path
+
+
+def test_a_sweep_gives_replication_r_of_every_point_the_same_row(tmp_path):
+    posterior = "powers.Alpha.efficiency,persuasion.rate\n0.2,0.9\n0.7,0.9\n"
+    path = _sweep_with_posterior(tmp_path, posterior)
+    out = tmp_path / "out"
+    result = invoke("sweep", path, "--out", out, "--workers", "1", "--quiet")
+    assert result.exit_code == 0, result.output
+    manifest = json.loads((out / "manifest.json").read_text())
+    rows = manifest["posterior"]["row_of_run"]  # one per replication
+    assert len(rows) == 2
+    from sim.experiments import sweep as sweeping
+
+    runs = sweeping.results(out)
+    efficiency = [0.2, 0.7]
+    for replication, row in enumerate(rows):
+        taken = runs.loc[runs["replication"] == replication, "powers.Alpha.efficiency"]
+        assert (taken == efficiency[row]).all()
+    assert runs["persuasion.rate"].nunique() == 4  # the swept parameter keeps the design's
+
+    (path.parent / "posterior.csv").write_text(posterior.replace("0.2", "0.25"))
+    resumed = invoke("sweep", path, "--out", out, "--resume", "--quiet")
+    assert_refused(resumed, "posterior file changed")
+
+
+def test_a_sweep_with_a_bad_posterior_is_refused_naming_the_key(tmp_path):
+    path = _sweep_with_posterior(tmp_path, "powers.Alpha.efficiency\n7\n")
+    out = tmp_path / "out"
+    result = invoke("sweep", path, "--out", out, "--quiet")
+    assert_refused(result, "posterior", "powers.Alpha.efficiency")
+    assert not out.exists()

@@ -1,7 +1,8 @@
 """Parameters drawn from a posterior sample, one row for each run of an ensemble.
 
-``run --reps N --posterior FILE`` and ``compare ... --posterior FILE`` give run i the
-parameter values of a row of FILE (a ``posterior.csv`` that ``calibrate --method abc``
+``run --reps N --posterior FILE`` and ``compare ... --posterior FILE`` give run i (and a
+sweep file's ``posterior``, replication i of every point) the parameter values of a row of
+FILE (a ``posterior.csv`` that ``calibrate --method abc``
 writes, or any table of that shape), so that the ensemble's band holds the parameters'
 uncertainty as well as the model's own noise. The rows are drawn with replacement, from a
 stream of their own seeded by the root seed: the same seed draws the same rows, whatever

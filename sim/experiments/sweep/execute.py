@@ -120,6 +120,7 @@ def plan(
             "sweep": {"name": sweep.spec.name, "path": str(file), "sha256": sweep.digest()},
             "scenario": _scenario(sweep),
             "seed": sweep.spec.design.seed,
+            "posterior": None if sweep.draws is None else sweep.draws.provenance(),
             "parameters": sweep.roles(),
             "seeding": SEEDING,
         }

@@ -27,6 +27,7 @@ class Job:
     common_random_numbers: bool
     outcomes: tuple[Outcome, ...]
     timeseries: tuple[str, ...]
+    drawn: tuple[dict[str, float], ...] = ()  # replication r's parameters from a posterior
 
     @classmethod
     def of(cls, sweep: Sweep) -> Job:
@@ -39,6 +40,7 @@ class Job:
             s.design.common_random_numbers,
             tuple(s.outcomes),
             tuple(s.timeseries),
+            () if sweep.draws is None else sweep.draws.values,
         )
 
 
@@ -80,7 +82,7 @@ def _simulate(job: Job, task: Task) -> dict:
     from sim.inputs.scenario import load_with_profile
     from sim.model.model import MultivectorModel
 
-    overrides = dict(task.values)
+    overrides = {**(job.drawn[task.replication] if job.drawn else {}), **dict(task.values)}
     if job.population is not None:
         overrides["run.population"] = job.population
     spec, profile, _ = load_with_profile(job.scenario, overrides)
@@ -91,6 +93,8 @@ def _simulate(job: Job, task: Task) -> dict:
     model.run_to()
     ts = model.timeseries()
     row: dict[str, Any] = {"run": task.run, "point": task.point, "replication": task.replication}
+    if job.drawn:  # what the posterior gave this replication (the design's values win)
+        row |= {k: v for k, v in job.drawn[task.replication].items() if k not in task.values}
     row |= dict(task.values)
     for outcome in job.outcomes:
         row[outcome.name] = outcome_value(ts, outcome)

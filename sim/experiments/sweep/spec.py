@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 from pydantic import BaseModel, Discriminator, Field, Tag, ValidationError, model_validator
 
+from sim.experiments.draws import Draws
 from sim.inputs.errors import Problem, ScenarioError, shorten
 from sim.inputs.limits import (
     MAX_LEVELS,
@@ -137,6 +138,7 @@ class SweepFile(Strict):
     design: Design
     outcomes: Annotated[list[Outcome], Field(min_length=1, max_length=MAX_OUTCOMES)]
     timeseries: Annotated[list[str], Field(max_length=MAX_OUTCOMES)] = []
+    posterior: str | None = Field(None, min_length=1, max_length=MAX_PATH_CHARS)
 
     @model_validator(mode="after")
     def _not_too_many_runs(self) -> SweepFile:
@@ -174,6 +176,7 @@ class Sweep:
     path: Path
     text: str
     scenario_path: Path
+    draws: Draws | None = None  # replication r's parameters, from the posterior, if any
 
     @property
     def names(self) -> list[str]:
@@ -297,9 +300,28 @@ def load(path: str | Path) -> Sweep:
                 ("timeseries", k),
                 f"unknown measure {measure!r}; allowed: {', '.join(per_power + of_state)}",
             )
+    drawn = None
+    if spec.posterior is not None and not problems:
+        try:
+            drawn = _posterior(spec, path, base)
+        except ScenarioError as err:
+            add(("posterior",), "; ".join(str(p) for p in err.problems))
     if problems:
         raise ScenarioError(problems)
-    return Sweep(spec, path, source.text, scenario_path)
+    return Sweep(spec, path, source.text, scenario_path, drawn)
+
+
+def _posterior(spec: SweepFile, path: Path, base) -> Draws:
+    """Replication r's row of the sweep's posterior (a path relative to the sweep file):
+    the same row for replication r of every point, drawn by the design's seed; the swept
+    parameters keep the design's values."""
+    from sim.experiments import draws
+
+    name = spec.posterior or ""
+    if Path(name).is_absolute() or name.startswith("~"):
+        raise ScenarioError([Problem(str(path), "posterior", "give a path relative to this file")])
+    fixed = set(spec.parameters)
+    return draws.load(path.parent / name, base, spec.design.replications, spec.design.seed, fixed)
 
 
 def stored(folder: str | Path) -> Sweep:

@@ -203,6 +203,14 @@ def failures(folder: str | Path) -> pd.DataFrame:
 WRITTEN_FIRST = ("sweep.toml", "design.parquet", "manifest.json")
 
 
+def _stored_manifest(folder: Path) -> dict:
+    try:
+        manifest = json.loads((folder / "manifest.json").read_text())
+    except (OSError, ValueError):
+        return {}
+    return manifest if isinstance(manifest, dict) else {}
+
+
 def is_sweep_folder(folder: Path) -> bool:
     return all((folder / name).is_file() for name in WRITTEN_FIRST)
 
@@ -227,6 +235,13 @@ def prepare(sweep: Sweep, folder: Path, resume: bool, manifest: dict) -> pd.Data
             raise refuse(folder / "design.parquet", "", f"unreadable: {_first_line(err)}") from None
         if not saved.equals(points):
             raise refuse(COMMAND_LINE, "--resume", f"{folder}: design.parquet was changed")
+        before = (_stored_manifest(folder).get("posterior") or {}).get("sha256")
+        if before != (manifest.get("posterior") or {}).get("sha256"):
+            raise refuse(
+                COMMAND_LINE,
+                "--resume",
+                f"{folder}: the sweep's posterior file changed since its first runs",
+            )
         return points
     try:
         folder.mkdir(parents=True, exist_ok=True)
