@@ -291,25 +291,6 @@ def _expected_parts(engagement, signals, kinds, i, parts):
             parts[kinds[c], p] += engagement[i, c] * signals[p, c]
 
 
-@numba.njit(inline="always", **_JIT)
-def _forces(
-    i, p, ident, elite_factor, affinity, susceptibility, stereotype_means, prestige, personal,
-    ties, kin, parts, access, media_access, rates,
-):  # fmt: skip
-    """Person i's receptivity to power p, cultural baseline and drive (the signal summed by
-    kind of reach in ``parts``, (3, P), times the person's access): the terms
-    :func:`monthly_update` and :func:`settle_rows` share."""
-    s = stereotype(susceptibility[i, p], stereotype_means[p], ident, elite_factor)
-    r = receptivity(affinity[i, p], s, ident, rates.resistance)
-    base = cultural_baseline(
-        r, prestige[p], personal[i, p], ties[i, p], rates.ties_bonus, kin[i, p], rates.kin_bonus
-    )
-    d = parts[OPEN, p] + parts[BY_LANGUAGE, p] * access[i, p]
-    if media_access.size > 0:
-        d += parts[BY_OUTLETS, p] * media_access[i, p]
-    return r, base, d
-
-
 @numba.njit(**_JIT)
 def monthly_update(
     attraction,
@@ -381,6 +362,7 @@ def monthly_update(
     # the exposed channels' signal summed by kind of reach: a row of the table for each
     # exposure pattern; without draws, one row filled for each person
     table = reach_table(signals, kinds) if drawn else np.empty((1, 3, powers))
+    outlets = media_access.size > 0
     quiet = framed.size == 0  # no incident heard by anyone this month
     for i in range(n):
         elite_factor = rates.elite_stereotype if elite[i] else 1.0
@@ -393,16 +375,26 @@ def monthly_update(
             _expected_parts(engagement, signals, kinds, i, table[0])
         if rates.social > 0.0:
             neighbour_pulls(attraction, indptr, indices, i, rates.confidence, pull)
-        parts = table[mask]
         total = 0.0
         heard = False
         for p in range(powers):
             a = attraction[i, p]
             total += a
-            r, base, d = _forces(
-                i, p, ident, elite_factor, affinity, susceptibility, stereotype_means,
-                prestige, personal, ties, kin, parts, access, media_access, rates,
-            )  # fmt: skip
+            f = affinity[i, p]
+            s = stereotype(susceptibility[i, p], stereotype_means[p], ident, elite_factor)
+            r = receptivity(f, s, ident, rates.resistance)
+            base = cultural_baseline(
+                r,
+                prestige[p],
+                personal[i, p],
+                ties[i, p],
+                rates.ties_bonus,
+                kin[i, p],
+                rates.kin_bonus,
+            )
+            d = table[mask, OPEN, p] + table[mask, BY_LANGUAGE, p] * access[i, p]
+            if outlets:
+                d += table[mask, BY_OUTLETS, p] * media_access[i, p]
             change = persuasion(a, d, r, rates.persuasion)
             change -= relaxation(a, base, rates.relaxation)
             news[p] = 0.0
@@ -729,15 +721,26 @@ def settle_rows(
     :func:`monthly_update`. One compiled pass; arguments as :func:`monthly_update`'s."""
     powers = attraction.shape[1]
     parts = np.empty((3, powers))
+    outlets = media_access.size > 0
     for i in rows:
         elite_factor = rates.elite_stereotype if elite[i] else 1.0
         ident = identity[i]
         _expected_parts(engagement, signals, kinds, i, parts)
         for p in range(powers):
-            r, base, d = _forces(
-                i, p, ident, elite_factor, affinity, susceptibility, stereotype_means,
-                prestige, personal, ties, kin, parts, access, media_access, rates,
-            )  # fmt: skip
+            s = stereotype(susceptibility[i, p], stereotype_means[p], ident, elite_factor)
+            r = receptivity(affinity[i, p], s, ident, rates.resistance)
+            base = cultural_baseline(
+                r,
+                prestige[p],
+                personal[i, p],
+                ties[i, p],
+                rates.ties_bonus,
+                kin[i, p],
+                rates.kin_bonus,
+            )
+            d = parts[OPEN, p] + parts[BY_LANGUAGE, p] * access[i, p]
+            if outlets:
+                d += parts[BY_OUTLETS, p] * media_access[i, p]
             heard = rates.backlash * reach * hostility[p] * valence[i, p]
             loss = max(-heard, 0.0) * ident
             gain = max(heard, 0.0) * (1.0 - ident)
