@@ -125,13 +125,33 @@ def test_calibrate_abc_writes_the_prior_the_posterior_and_its_summary(tmp_path):
         "--population", "300", "--workers", "1", "--out", out,
     )  # fmt: skip
     assert done.exit_code == 0, done.output
-    assert "posterior: 3 of 6 points" in done.output
+    assert "posterior: 3 of 6 runs" in done.output
     prior, kept = pd.read_csv(out / "prior.csv"), pd.read_csv(out / "posterior.csv")
     assert len(prior) == 6 and len(kept) == 3
     assert kept["distance"].max() <= prior["distance"].median() + 1e-12
     summary = pd.read_csv(out / "summary.csv")
     assert (summary["q05"] <= summary["q95"]).all()
     assert json.loads((out / "manifest.json").read_text())["kept"] == 3
+
+
+def test_calibrate_smc_writes_every_run_and_a_weighted_last_generation(tmp_path):
+    out = tmp_path / "smc"
+    done = invoke(
+        "calibrate", "--method", "smc", "--points", "4", "--generations", "2",
+        "--population", "300", "--workers", "1", "--out", out,
+    )  # fmt: skip
+    assert done.exit_code == 0, done.output
+    runs, kept = pd.read_csv(out / "prior.csv"), pd.read_csv(out / "posterior.csv")
+    assert set(runs["generation"]) == {0, 1} and len(kept) == 4
+    assert kept["weight"].sum() == pytest.approx(1.0)
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["generations_run"] == 2 and manifest["runs"] == len(runs)
+    assert kept["distance"].max() <= manifest["tolerance"]
+    drawn = invoke(
+        "run", "--reps", "2", "--population", "300", "--until", "2015-03",
+        "--posterior", out / "posterior.csv", "--out", tmp_path / "run", "--quiet",
+    )  # fmt: skip
+    assert drawn.exit_code == 0, drawn.output  # what smc writes, run can draw from
 
 
 def test_calibrate_refuses_a_scenario_of_another_country(tmp_path):
@@ -141,7 +161,14 @@ def test_calibrate_refuses_a_scenario_of_another_country(tmp_path):
 
 
 @pytest.mark.parametrize(
-    ("option", "value"), [("--method", "bayes"), ("--accept", "0"), ("--accept", "1.5")]
+    ("option", "value"),
+    [
+        ("--method", "bayes"),
+        ("--accept", "0"),
+        ("--accept", "1.5"),
+        ("--quantile", "1"),
+        ("--generations", "0"),
+    ],
 )
 def test_calibrate_refuses_a_bad_method_or_share(option, value, tmp_path):
     done = invoke("calibrate", option, value, "--out", tmp_path / "x")

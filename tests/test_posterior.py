@@ -85,3 +85,44 @@ def test_measured_point_measures_what_a_patterns_run_measures():
     run = patterns.run_variant(patterns.Variant("baseline", overrides), 0, 300, "2019-12")
     runs = patterns.Runs({"fit": [run]})
     assert got == pytest.approx([ALL[name](runs) for name in MEASURES])
+
+
+def test_smc_generations_keep_their_tolerance_and_weights_sum_to_one():
+    targets = (Target("t", 0.87, 0.07, "s", "russia_favourable_2017_2019"),)
+    post = posterior.smc(
+        particles=6, generations=3, population=300, workers=1, free=FREE[:1], targets=targets
+    )
+    history = post.prior
+    assert set(history["generation"]) <= {0, 1, 2}
+    assert len(post.accepted) == 6
+    assert post.accepted["weight"].sum() == pytest.approx(1.0)
+    assert (post.accepted["weight"] > 0).all()
+    assert (post.accepted["distance"] <= post.tolerance).all()
+    last = history[history["kept"]]["generation"].max()
+    kept = history[history["kept"] & (history["generation"] == last)]
+    np.testing.assert_array_equal(kept["distance"].to_numpy(), post.accepted["distance"])
+    assert history["survey.favourable_cut"].between(0.2, 0.8).all()  # inside the prior
+    with pytest.raises(ValueError, match="quantile"):
+        posterior.smc(particles=4, quantile=1.0, free=FREE[:1], targets=targets)
+
+
+def test_weighted_quantiles_follow_the_weights():
+    values = np.array([0.0, 1.0, 2.0, 3.0])
+    even = posterior.quantiles(values, [0.5], np.ones(4))
+    assert even[0] == pytest.approx(np.quantile(values, 0.5))
+    heavy = posterior.quantiles(values, [0.5], np.array([1.0, 1.0, 1.0, 97.0]))
+    assert heavy[0] > 2.9  # near the heavy point, far above the unweighted 1.5
+
+
+@pytest.mark.slow
+def test_smc_recovers_parameters_the_model_generated_data_with():
+    """The recovery test for ABC-SMC: each generating value within its 90 % interval, the
+    interval well inside the prior's range."""
+    post = posterior.smc(
+        particles=30, generations=5, population=POPULATION, free=FREE, targets=_targets(TRUTH)
+    )
+    summary = post.summary().set_index("parameter")
+    for path, value in TRUTH.items():
+        row = summary.loc[path]
+        assert row.q05 <= value <= row.q95, (path, value, row.to_dict())
+        assert row.width_share < 0.5, (path, row.to_dict())

@@ -154,6 +154,10 @@ def test_a_sweep_gives_replication_r_of_every_point_the_same_row(tmp_path):
         taken = runs.loc[runs["replication"] == replication, "powers.Alpha.efficiency"]
         assert (taken == efficiency[row]).all()
     assert runs["persuasion.rate"].nunique() == 4  # the swept parameter keeps the design's
+    from sim.results import sweep_figures
+
+    figure = sweep_figures.sweep_plot(out, "alpha_attraction", "persuasion.rate", None)
+    assert "drawn from the posterior posterior.csv" in figure.axes[0].get_title("left")
 
     (path.parent / "posterior.csv").write_text(posterior.replace("0.2", "0.25"))
     resumed = invoke("sweep", path, "--out", out, "--resume", "--quiet")

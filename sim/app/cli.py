@@ -748,6 +748,7 @@ def _print_checks(table, seeds: int, perturb: float = 0.0) -> None:
 class CalibrationMethod(StrEnum):
     fit = "fit"
     abc = "abc"
+    smc = "smc"
 
 
 @app.command()
@@ -764,17 +765,30 @@ def calibrate(
         CalibrationMethod,
         typer.Option(
             help="fit: the point fit (bounded Nelder-Mead; uses --seeds and --evaluations); "
-            "abc: a rejection-ABC sample on a Latin hypercube (uses --points and --accept; "
-            "docs/calibration.md says what a first sample showed)."
+            "abc: a rejection-ABC sample on a Latin hypercube (uses --points and --accept); "
+            "smc: ABC-SMC, generations of --points particles under shrinking tolerances "
+            "(uses --generations and --quantile). docs/calibration.md compares them."
         ),
     ] = CalibrationMethod.fit,
     points: Annotated[
-        int, typer.Option(min=2, help="abc: points drawn from the prior, one run each.")
+        int,
+        typer.Option(min=2, help="abc: points drawn from the prior, one run each; smc: particles."),
     ] = 1000,
     accept: Annotated[
         float,
         typer.Option(min=0.0, max=1.0, help="abc: share of the points kept (above 0)."),
     ] = 0.05,
+    generations: Annotated[
+        int, typer.Option(min=1, max=50, help="smc: most generations of particles.")
+    ] = 6,
+    quantile: Annotated[
+        float,
+        typer.Option(
+            min=0.05,
+            max=0.95,
+            help="smc: each tolerance is this quantile of the previous generation's distances.",
+        ),
+    ] = 0.5,
     workers: Workers = None,
     out: Annotated[
         Path | None, typer.Option(help="Folder (default: results/calibration-UTCTIME).")
@@ -783,13 +797,14 @@ def calibrate(
     quiet: Quiet = False,
 ) -> None:
     """Fit the free parameters to the calibration targets (bounded Nelder-Mead), or draw a
-    rejection-ABC sample of them (--method abc).
+    posterior sample of them (--method smc, ABC-SMC; --method abc, rejection ABC).
 
     The fit writes fitted.toml (the values, to paste into a scenario), residuals.csv,
-    history.csv (every evaluation) and a manifest. With --method abc: prior.csv (every point
-    drawn, its distance and what its run measured), posterior.csv (the points kept),
-    summary.csv (each parameter's median and 90 % interval among the kept points) and a
-    manifest.
+    history.csv (every evaluation) and a manifest. With --method smc or abc: prior.csv
+    (every run, its distance and what it measured; smc: its generation and whether it was
+    kept), posterior.csv (the points kept; smc: the last generation with its weights, which
+    run --posterior draws from), summary.csv (each parameter's median and 90 % interval)
+    and a manifest.
     docs/calibration.md lists the free parameters, their bounds and the targets.
     """
     from sim.results import writing as output
@@ -812,9 +827,12 @@ def calibrate(
         output.check_out_dir(destination, overwrite)
     except ScenarioError as err:
         raise fail(err) from None
-    if method is CalibrationMethod.abc:
+    if method is not CalibrationMethod.fit:
+        sampler = {"accept": accept} if method is CalibrationMethod.abc else {}
+        if method is CalibrationMethod.smc:
+            sampler = {"generations": generations, "quantile": quantile}
         _sample_posterior(
-            scenario, points, accept, population, workers, destination, overwrite, quiet, started
+            scenario, points, sampler, population, workers, destination, overwrite, quiet, started
         )
         return
     with _progress("calibrate", "evaluations", quiet) as update:
@@ -852,18 +870,28 @@ def calibrate(
     out_console.print(f"calibration written to {destination}", highlight=False, soft_wrap=True)
 
 
+def _generations_kept(history) -> int:
+    """Whole generations an ABC-SMC run completed (a last one cut short by the budget of
+    runs keeps no particle)."""
+    return int(history.loc[history["kept"], "generation"].max()) + 1
+
+
 def _sample_posterior(
-    scenario, points, accept, population, workers, destination, overwrite, quiet, started
+    scenario, points, sampler, population, workers, destination, overwrite, quiet, started
 ) -> None:
-    """``calibrate --method abc``: the posterior sample and its summary."""
+    """``calibrate --method abc`` (``sampler``: its accept share) or ``--method smc`` (its
+    generations and quantile): the posterior sample and its summary."""
     from sim.experiments import posterior
     from sim.results import writing as output
 
-    with _progress("calibrate (abc)", "points", quiet) as update:
-        post = posterior.sample(
+    smc = "generations" in sampler
+    unit = "runs (at most)" if smc else "points"
+    with _progress(f"calibrate ({'smc' if smc else 'abc'})", unit, quiet) as update:
+        draw = posterior.smc if smc else posterior.sample
+        post = draw(
             scenario,
             points,
-            accept,
+            *sampler.values(),
             population,
             seed=posterior.DESIGN_SEED,
             workers=workers,
@@ -879,18 +907,25 @@ def _sample_posterior(
             "scenario": scenario,
             "seeding": output.SEEDING,
             "population": population,
-            "method": "rejection ABC on a Latin hypercube over the free parameters' bounds "
-            "(uniform prior), one run per point, distance in units of the targets' bands",
+            "method": (
+                "ABC-SMC (population Monte Carlo) from a Latin hypercube"
+                if smc
+                else "rejection ABC on a Latin hypercube"
+            )
+            + " over the free parameters' bounds (uniform prior), one run per point, "
+            "distance in units of the targets' bands",
             "points": points,
+            **sampler,
             "design_seed": posterior.DESIGN_SEED,
-            "accept": accept,
+            "runs": len(post.prior),
+            **({"generations_run": _generations_kept(post.prior)} if smc else {}),
             "kept": len(post.accepted),
             "tolerance": post.tolerance,
         }
         (staging / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")
     if not quiet:
         view = Table(
-            title=f"posterior: {len(post.accepted)} of {points} points, distance <= "
+            title=f"posterior: {len(post.accepted)} of {len(post.prior)} runs, distance <= "
             f"{post.tolerance:.2f}"
         )
         for column in ("parameter", "prior", "median", "90 % interval", "of the prior"):

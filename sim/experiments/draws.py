@@ -2,14 +2,15 @@
 
 ``run --reps N --posterior FILE`` and ``compare ... --posterior FILE`` give run i (and a
 sweep file's ``posterior``, replication i of every point) the parameter values of a row of
-FILE (a ``posterior.csv`` that ``calibrate --method abc``
-writes, or any table of that shape), so that the ensemble's band holds the parameters'
-uncertainty as well as the model's own noise. The rows are drawn with replacement, from a
-stream of their own seeded by the root seed: the same seed draws the same rows, whatever
-the number of workers, and every scenario of a comparison gets the same rows for the same
-run. A column is a parameter when its name is a parameter's dotted path (it has a dot);
-others (``distance``, what each point measured) are left alone. A ``--set`` of the same
-parameter wins over the posterior.
+FILE (the ``posterior.csv`` that ``calibrate --method abc`` or ``--method smc`` writes, or
+any table of that shape), so that the ensemble's band holds the parameters' uncertainty as
+well as the model's own noise. The rows are drawn with replacement, from a stream of their
+own seeded by the root seed, in proportion to a ``weight`` column if the file has one (the
+importance weights of ``--method smc``): the same seed draws the same rows whatever the
+number of workers, and every scenario of a comparison gets the same rows for the same run.
+A column is a parameter when its name is a parameter's dotted path (it has a dot); others
+(``weight``, ``distance``, what each point measured) are not parameters. A ``--set`` of the
+same parameter wins over the posterior.
 """
 
 from __future__ import annotations
@@ -62,7 +63,10 @@ def load(
     table = read(path)
     columns = [c for c in table.columns if "." in str(c) and c not in fixed]
     rng = np.random.default_rng(np.random.SeedSequence([seed, STREAM]))
-    rows = rng.integers(0, len(table), reps)
+    if "weight" in table.columns:  # an importance-weighted sample (calibrate --method smc)
+        rows = rng.choice(len(table), reps, p=table["weight"] / table["weight"].sum())
+    else:
+        rows = rng.integers(0, len(table), reps)
     values = tuple({c: float(table.iloc[r][c]) for c in columns} for r in rows.tolist())
     for r in sorted(set(rows.tolist())):  # every row used is a valid scenario
         try:
@@ -93,7 +97,7 @@ def read(path: Path) -> pd.DataFrame:
         )
     if table.empty:
         raise refuse(path, "(rows)", "no row to draw parameters from")
-    for column in columns:
+    for column in [*columns, *(["weight"] if "weight" in table.columns else [])]:
         numbers = pd.to_numeric(table[column], errors="coerce")
         bad = ~np.isfinite(numbers.to_numpy(dtype=float))
         if bad.any():
@@ -105,4 +109,6 @@ def read(path: Path) -> pd.DataFrame:
                 line=row + 2,
             )
         table[column] = numbers
+    if "weight" in table.columns and (table["weight"].min() < 0 or table["weight"].sum() <= 0):
+        raise refuse(path, "weight", "weights must be at least 0, and not all 0")
     return table

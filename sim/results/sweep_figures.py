@@ -5,6 +5,7 @@ Drawn from the tables a sweep wrote (:mod:`sim.experiments.sweep`), never from a
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -105,6 +106,17 @@ def sweep_figure(
     return path
 
 
+def _posterior_of(folder: Path) -> str | None:
+    """The file name of the posterior a sweep drew its replications' other parameters from
+    (its manifest's ``posterior``), or None."""
+    try:
+        manifest = json.loads((Path(folder) / "manifest.json").read_text())
+    except (OSError, ValueError):
+        return None
+    drawn = manifest.get("posterior") if isinstance(manifest, dict) else None
+    return Path(drawn["path"]).name if drawn else None
+
+
 FEW = 4
 """A parameter with at most this many values (a switch, a short list) gets one line each."""
 
@@ -136,6 +148,9 @@ def sweep_plot(folder: Path, outcome: str, x: str, y: str | None, bins: int = 10
                             label="5-95 % of runs" if split is None else None)  # fmt: skip
         if split is None and others:
             title += f"\npooled over {', '.join(others)}"
+        drawn = _posterior_of(folder)
+        if drawn:
+            title += f"\nother parameters drawn from the posterior {drawn}"
         ax.set_xlabel(x)
         ax.set_ylabel(outcome)
         ax.legend(fontsize=8)
