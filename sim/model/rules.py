@@ -718,7 +718,9 @@ def settle_rows(
     under this month's expected forces: the drive at expected exposure (the engagement),
     the expected news of :func:`expected_news` (``hostility``: incidents a month per
     power, heard with chance ``reach``), receptivity and baseline as in
-    :func:`monthly_update`. One compiled pass; arguments as :func:`monthly_update`'s."""
+    :func:`monthly_update`. One compiled pass; arguments as :func:`monthly_update`'s.
+    Those terms are written out here and there alike: a function shared by both doubled
+    the update's time."""
     powers = attraction.shape[1]
     parts = np.empty((3, powers))
     outlets = media_access.size > 0
