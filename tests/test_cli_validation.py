@@ -137,12 +137,12 @@ def test_calibrate_abc_writes_the_prior_the_posterior_and_its_summary(tmp_path):
 def test_calibrate_smc_writes_every_run_and_a_weighted_last_generation(tmp_path):
     out = tmp_path / "smc"
     done = invoke(
-        "calibrate", "--method", "smc", "--points", "4", "--generations", "2",
+        "calibrate", "--method", "smc", "--points", "25", "--generations", "2",
         "--population", "300", "--workers", "1", "--out", out,
     )  # fmt: skip
     assert done.exit_code == 0, done.output
     runs, kept = pd.read_csv(out / "prior.csv"), pd.read_csv(out / "posterior.csv")
-    assert set(runs["generation"]) == {0, 1} and len(kept) == 4
+    assert set(runs["generation"]) == {0, 1} and len(kept) == 25
     assert kept["weight"].sum() == pytest.approx(1.0)
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["generations_run"] == 2 and manifest["runs"] == len(runs)
@@ -152,6 +152,12 @@ def test_calibrate_smc_writes_every_run_and_a_weighted_last_generation(tmp_path)
         "--posterior", out / "posterior.csv", "--out", tmp_path / "run", "--quiet",
     )  # fmt: skip
     assert drawn.exit_code == 0, drawn.output  # what smc writes, run can draw from
+
+
+def test_calibrate_smc_refuses_too_few_particles_before_any_run(tmp_path):
+    done = invoke("calibrate", "--method", "smc", "--points", "24", "--out", tmp_path / "x")
+    assert done.exit_code == 2 and "--points" in done.output and "more than 24" in done.output
+    assert not (tmp_path / "x").exists()
 
 
 def test_calibrate_refuses_a_scenario_of_another_country(tmp_path):

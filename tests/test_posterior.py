@@ -93,7 +93,7 @@ def test_smc_generations_keep_their_tolerance_and_weights_sum_to_one():
         particles=6, generations=3, population=300, workers=1, free=FREE[:1], targets=targets
     )
     history = post.prior
-    assert set(history["generation"]) <= {0, 1, 2}
+    assert set(history["generation"]) == {0, 1, 2}  # a generation needs few runs here
     assert len(post.accepted) == 6
     assert post.accepted["weight"].sum() == pytest.approx(1.0)
     assert (post.accepted["weight"] > 0).all()
@@ -101,9 +101,10 @@ def test_smc_generations_keep_their_tolerance_and_weights_sum_to_one():
     last = history[history["kept"]]["generation"].max()
     kept = history[history["kept"] & (history["generation"] == last)]
     np.testing.assert_array_equal(kept["distance"].to_numpy(), post.accepted["distance"])
-    assert history["survey.favourable_cut"].between(0.2, 0.8).all()  # inside the prior
     with pytest.raises(ValueError, match="quantile"):
         posterior.smc(particles=4, quantile=1.0, free=FREE[:1], targets=targets)
+    with pytest.raises(ValueError, match="particles"):  # the kernel needs more than 2 x 2
+        posterior.smc(particles=4, free=FREE, targets=targets)
 
 
 def test_weighted_quantiles_follow_the_weights():

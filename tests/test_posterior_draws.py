@@ -96,6 +96,12 @@ def test_compare_gives_the_same_row_to_the_same_run_of_every_scenario(posterior,
         ("a,b\n1,2\n", ["no parameter column"]),
         ("survey.favourable_cut\n", ["no row"]),
         ("", ["not a CSV table"]),
+        ("survey.favourable_cut\n0.4\n\n\nabc\n", [":3: survey.favourable_cut", "empty cell"]),
+        ("survey.favourable_cut\n0.4\n0.5\n0.6\nabc\n", [":5: survey.favourable_cut", "'abc'"]),
+        ("survey.favourable_cut\nnan\n", [":2:", "'nan' is not a finite number"]),
+        ("survey.favourable_cut,survey.favourable_cut\n0.4,0.5\n", ["appears twice"]),
+        ("survey.favourable_cut,weight\n0.4,-1\n", ["weight", "at least 0"]),
+        ("survey.favourable_cut,weight\n0.4,heavy\n", [":2: weight", "'heavy'"]),
     ],
 )
 def test_a_bad_posterior_is_refused_before_any_run(tmp_path, text, fragments):
@@ -170,3 +176,11 @@ def test_a_sweep_with_a_bad_posterior_is_refused_naming_the_key(tmp_path):
     result = invoke("sweep", path, "--out", out, "--quiet")
     assert_refused(result, "posterior", "powers.Alpha.efficiency")
     assert not out.exists()
+
+
+def test_rows_are_drawn_in_proportion_to_their_weights(tmp_path):
+    path = tmp_path / "weighted.csv"
+    path.write_text("survey.favourable_cut,weight\n0.3,0\n0.5,1e308\n0.7,1e308\n")
+    drawn = draws.load(path, runner.plan(TINY).spec, reps=200, seed=3)
+    assert set(drawn.rows) == {1, 2}  # never the row of weight 0; no overflow
+    assert 60 < drawn.rows.count(1) < 140

@@ -156,7 +156,7 @@ PosteriorFile = Annotated[
         "--posterior",
         metavar="FILE",
         help="With --reps: each run takes the parameter values of a row of this posterior "
-        "sample (the posterior.csv of calibrate --method abc), drawn with replacement and "
+        "sample (the posterior.csv of calibrate --method smc or abc), drawn with replacement and "
         "seeded by the root seed; the band then spans parameter uncertainty and seed "
         "noise. A --set of the same parameter wins.",
     ),
@@ -827,6 +827,15 @@ def calibrate(
         output.check_out_dir(destination, overwrite)
     except ScenarioError as err:
         raise fail(err) from None
+    if method is CalibrationMethod.smc and points <= 2 * len(fitting.FREE):
+        raise fail(
+            refuse(
+                COMMAND_LINE,
+                "--points",
+                f"{points} particles for {len(fitting.FREE)} free parameters: smc needs more "
+                f"than {2 * len(fitting.FREE)} (the kernel's covariance is estimated from them)",
+            )
+        )
     if method is not CalibrationMethod.fit:
         sampler = {"accept": accept} if method is CalibrationMethod.abc else {}
         if method is CalibrationMethod.smc:
@@ -942,8 +951,9 @@ def _sample_posterior(
     if len(post.accepted) < posterior.FEWEST_KEPT:
         err_console.print(
             f"[yellow]warning:[/] only {len(post.accepted)} points kept: the intervals are not "
-            f"estimated (keep at least {posterior.FEWEST_KEPT}: more --points or a larger "
-            "--accept)",
+            f"estimated (keep at least {posterior.FEWEST_KEPT}: more --points"
+            + ("" if smc else " or a larger --accept")
+            + ")",
             highlight=False,
             soft_wrap=True,
         )

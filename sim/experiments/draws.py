@@ -15,6 +15,7 @@ same parameter wins over the posterior.
 
 from __future__ import annotations
 
+import csv
 import hashlib
 from dataclasses import dataclass
 from pathlib import Path
@@ -64,13 +65,15 @@ def load(
     columns = [c for c in table.columns if "." in str(c) and c not in fixed]
     rng = np.random.default_rng(np.random.SeedSequence([seed, STREAM]))
     if "weight" in table.columns:  # an importance-weighted sample (calibrate --method smc)
-        rows = rng.choice(len(table), reps, p=table["weight"] / table["weight"].sum())
+        weight = table["weight"].to_numpy() / table["weight"].max()  # no overflow in the sum
+        rows = rng.choice(len(table), reps, p=weight / weight.sum())
     else:
         rows = rng.integers(0, len(table), reps)
-    values = tuple({c: float(table.iloc[r][c]) for c in columns} for r in rows.tolist())
+    chosen = table[columns].to_numpy(dtype=float)
+    values = tuple(dict(zip(columns, chosen[r].tolist(), strict=True)) for r in rows.tolist())
     for r in sorted(set(rows.tolist())):  # every row used is a valid scenario
         try:
-            with_overrides(spec, {c: float(table.iloc[r][c]) for c in columns}, str(path))
+            with_overrides(spec, dict(zip(columns, chosen[r].tolist(), strict=True)), str(path))
         except ScenarioError as err:
             problem = err.problems[0]
             raise refuse(path, problem.key, problem.message, line=r + 2) from None
@@ -83,10 +86,19 @@ def read(path: Path) -> pd.DataFrame:
     finite number in every parameter cell (ScenarioError otherwise)."""
     if not path.is_file():
         raise refuse(COMMAND_LINE, "--posterior", f"{path} is not a file")
-    try:
-        table = pd.read_csv(path)
+    try:  # text as written, so that a message shows it; every line a row (line = row + 2)
+        with path.open(newline="", encoding="utf-8") as file:
+            header = next(csv.reader(file), [])
+        table = pd.read_csv(
+            path, dtype=str, compression=None, skip_blank_lines=False, keep_default_na=False
+        )
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as err:
         raise refuse(path, "(file)", f"not a CSV table: {str(err).splitlines()[0]}") from None
+    except OSError as err:
+        raise refuse(path, "(file)", f"cannot be read: {err.strerror or err}") from None
+    twice = sorted({c for c in header if header.count(c) > 1})
+    if twice:
+        raise refuse(path, "(header)", f"a column appears twice: {', '.join(twice)}")
     columns = [c for c in table.columns if "." in str(c)]
     if not columns:
         raise refuse(
@@ -102,13 +114,10 @@ def read(path: Path) -> pd.DataFrame:
         bad = ~np.isfinite(numbers.to_numpy(dtype=float))
         if bad.any():
             row = int(np.flatnonzero(bad)[0])
-            raise refuse(
-                path,
-                column,
-                f"{table[column].iloc[row]!r} is not a finite number",
-                line=row + 2,
-            )
+            text = table[column].iloc[row]
+            shown = f"{text.strip()!r}" if text.strip() else "an empty cell"
+            raise refuse(path, column, f"{shown} is not a finite number", line=row + 2)
         table[column] = numbers
-    if "weight" in table.columns and (table["weight"].min() < 0 or table["weight"].sum() <= 0):
+    if "weight" in table.columns and (table["weight"].min() < 0 or table["weight"].max() <= 0):
         raise refuse(path, "weight", "weights must be at least 0, and not all 0")
     return table

@@ -192,6 +192,10 @@ def smc(
     (``prior``, with its ``generation`` and whether it was kept)."""
     if not 0 < quantile < 1:
         raise ValueError(f"quantile must be in (0, 1), got {quantile}")
+    if particles <= 2 * len(free):  # else the kernel's covariance is singular or nearly
+        raise ValueError(
+            f"{particles} particles for {len(free)} parameters: need more than {2 * len(free)}"
+        )
     rng = np.random.default_rng(seed)
     runs: list[pd.DataFrame] = []
     budget = MOST_RUNS_PER_PARTICLE * particles

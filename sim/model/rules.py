@@ -103,7 +103,8 @@ def drive(
     all, language access acc_ip for a language-gated channel, and the media diet's access
     (``outlet_access``) for the channel the followed outlets carry (``outlet_channel``).
 
-    Matrix products (BLAS) rather than a loop: the heaviest arithmetic of a month.
+    The definition, in matrix products, that tests hold the compiled update to
+    (:func:`monthly_update` sums the same terms person by person from :func:`reach_table`).
 
     Args:
         exposure: (N, C) engagement with each channel this month (0/1, or its chance).
