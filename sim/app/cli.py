@@ -444,6 +444,10 @@ def compare(
             else runner.plan(item, overrides=overrides, until=until)
             for item in items
         ]
+        if posterior is not None and not any(plans):
+            raise refuse(
+                COMMAND_LINE, "--posterior", "needs a scenario to run; saved results keep theirs"
+            )
         for plan in filter(None, plans):  # the same rows for the same run of every scenario
             _draw_parameters(plan, posterior, reps)
         destination = out or Path("results") / f"compare-{started.strftime('%Y%m%dT%H%M%SZ')}"

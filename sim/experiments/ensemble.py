@@ -7,6 +7,7 @@ whatever the number of workers. Results are gathered in run order.
 
 from __future__ import annotations
 
+import dataclasses
 import multiprocessing
 import os
 from collections.abc import Callable
@@ -16,6 +17,7 @@ from contextlib import contextmanager
 import pandas as pd
 
 from sim.experiments.runner import Plan, Result
+from sim.inputs.scenario import with_overrides
 from sim.model.model import MultivectorModel
 
 SINGLE_THREADED = {
@@ -28,12 +30,14 @@ SINGLE_THREADED = {
 
 
 def run_replicate(
-    plan: Plan, index: int
+    plan: Plan, index: int, drawn: dict[str, float] | None = None
 ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, dict[str, pd.DataFrame], list[str]]:
-    """Run replicate ``index`` of a plan: its tables (time series, groups, channels), its
-    person-level snapshots at the plan's snapshot dates, each with a ``run`` column, and the
-    warnings about events its powers' capacity cut (:meth:`MultivectorModel.cut_events`)."""
-    model = MultivectorModel(plan.spec_of(index), plan.profile, until=plan.until, replicate=index)
+    """Run replicate ``index`` of a plan (with ``drawn``, its row of the posterior): its
+    tables (time series, groups, channels), its person-level snapshots at the plan's
+    snapshot dates, each with a ``run`` column, and the warnings about events its powers'
+    capacity cut (:meth:`MultivectorModel.cut_events`)."""
+    spec = with_overrides(plan.spec, drawn, "posterior") if drawn else plan.spec
+    model = MultivectorModel(spec, plan.profile, until=plan.until, replicate=index)
     snapshots = {}
     for date in plan.snapshots:  # sorted, within the run
         model.run_to(date)
@@ -55,7 +59,12 @@ def run_ensemble(
 
     With one worker, the runs happen in this process (no pool).
     """
-    ordered = run_tasks(run_replicate, [(plan, index) for index in range(reps)], workers, progress)
+    # each task carries its own row of the posterior, not every run's
+    slim = dataclasses.replace(plan, draws=None)
+    rows = plan.draws.values if plan.draws else [None] * reps
+    ordered = run_tasks(
+        run_replicate, [(slim, index, rows[index]) for index in range(reps)], workers, progress
+    )
     timeseries, groups, channels = (
         pd.concat([run[k] for run in ordered], ignore_index=True) for k in range(3)
     )

@@ -22,7 +22,9 @@ def source(manifest: dict) -> str:
     """What an ensemble's band spans: the runs' seeds only, or their seeds and parameters
     drawn from a posterior sample (``run --posterior``), as its manifest records."""
     drawn = manifest.get("posterior")
-    return f"{BOTH}: posterior {Path(drawn['path']).name}" if drawn else SEED_NOISE
+    if not drawn or not drawn.get("parameters"):  # none, or every column fixed by --set
+        return SEED_NOISE
+    return f"{BOTH}: posterior {Path(drawn['path']).name}"
 
 
 def source_of(draws) -> str:

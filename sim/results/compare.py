@@ -66,6 +66,9 @@ def unlike(saved: list[Saved]) -> list[str]:
         "country profile": [s.scenario.get("run", {}).get("profile") for s in saved],
         "number of runs": [runs(s.timeseries) for s in saved],
         "last month": [s.timeseries["date"].iloc[-1] for s in saved],
+        "posterior sample (SHA-256)": [
+            ((s.manifest.get("posterior") or {}).get("sha256") or "none")[:12] for s in saved
+        ],
     }
     return [
         f"the results compared differ in {what} ({', '.join(map(str, values))}): their "
