@@ -184,3 +184,20 @@ def test_rows_are_drawn_in_proportion_to_their_weights(tmp_path):
     drawn = draws.load(path, runner.plan(TINY).spec, reps=200, seed=3)
     assert set(drawn.rows) == {1, 2}  # never the row of weight 0; no overflow
     assert 60 < drawn.rows.count(1) < 140
+
+
+def test_compare_refuses_a_posterior_when_it_runs_nothing(posterior, tmp_path):
+    saved = tmp_path / "saved"
+    assert invoke("run", TINY, "--until", "2015-03", "--out", saved, "--quiet").exit_code == 0
+    out = tmp_path / "compared"
+    result = invoke("compare", saved, saved, "--reps", "2", "--posterior", posterior, "--out", out)
+    assert_refused(result, "--posterior", "saved results keep theirs")
+    assert not out.exists()
+
+
+def test_a_posterior_fixed_entirely_by_set_is_labelled_seed_noise(posterior, tmp_path):
+    out = tmp_path / "fixed"
+    sets = ["--set", "survey.favourable_cut=0.4", "--set", "powers.Alpha.efficiency=0.5"]
+    args = ["run", TINY, "--reps", "2", "--posterior", posterior, *sets, "--out", out, "--quiet"]
+    assert invoke(*args).exit_code == 0
+    assert json.loads((out / "manifest.json").read_text())["band"] == "seed noise"
