@@ -69,15 +69,16 @@ def load(
         rows = rng.choice(len(table), reps, p=weight / weight.sum())
     else:
         rows = rng.integers(0, len(table), reps)
-    chosen = table[columns].to_numpy(dtype=float)
-    values = tuple(dict(zip(columns, chosen[r].tolist(), strict=True)) for r in rows.tolist())
-    for r in sorted(set(rows.tolist())):  # every row used is a valid scenario
+    numbers = table[columns].to_numpy(dtype=float)
+    used = {r: dict(zip(columns, numbers[r].tolist(), strict=True)) for r in set(rows.tolist())}
+    for r in sorted(used):  # every row used is a valid scenario
         try:
-            with_overrides(spec, dict(zip(columns, chosen[r].tolist(), strict=True)), str(path))
+            with_overrides(spec, used[r], str(path))
         except ScenarioError as err:
             problem = err.problems[0]
             raise refuse(path, problem.key, problem.message, line=r + 2) from None
     digest = hashlib.sha256(path.read_bytes()).hexdigest()
+    values = tuple(used[r] for r in rows.tolist())
     return Draws(path, digest, len(table), tuple(rows.tolist()), values)
 
 
