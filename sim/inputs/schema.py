@@ -9,6 +9,7 @@ the tests read parameter facts from here. Each field's ``description`` says what
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 from typing import Annotated, Any, Literal
@@ -801,7 +802,7 @@ def resolve(params: BaseModel, path: str) -> tuple[Any, str, Any]:
         last = depth == len(parts) - 1
         where = ".".join(parts[:depth]) or "the top level"
         if isinstance(node, BaseModel):
-            fields = type(node).model_fields
+            fields = _fields(type(node))
             if part not in fields:
                 raise KeyError(f"no parameter {part!r} in {where}; allowed: {', '.join(fields)}")
             info = fields[part]
@@ -817,6 +818,13 @@ def resolve(params: BaseModel, path: str) -> tuple[Any, str, Any]:
         else:
             break
     raise KeyError(f"{path!r} does not end at a parameter")
+
+
+@functools.cache
+def _fields(model: type[BaseModel]) -> dict[str, Any]:
+    """A model class's fields (pydantic builds the mapping anew at each ``model_fields``
+    read; events and adaptation resolve paths every month)."""
+    return dict(model.model_fields)
 
 
 def get_value(params: BaseModel, path: str) -> Any:

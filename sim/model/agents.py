@@ -32,6 +32,7 @@ class Power(mesa.Agent):
         self.unit_signal = np.zeros(len(CHANNELS))  # signal per unit of effort
         self.signal = np.zeros(len(CHANNELS))
         self.alignment_at_last_review: float | None = None
+        self._free: tuple[frozenset[str] | None, np.ndarray] = (None, np.ones(0, bool))
 
     @property
     def settings(self) -> PowerSettings:
@@ -52,15 +53,21 @@ class Power(mesa.Agent):
         (or but the paths ``held``)."""
         if held is None:
             held = self.model.events.held(self.model.month)
-        return np.array([f"powers.{self.name}.effort.{c}" not in held for c in CHANNELS])
+        if self._free[0] != held:  # the same paths month after month, mostly
+            free = np.array([f"powers.{self.name}.effort.{c}" not in held for c in CHANNELS])
+            self._free = (held, free)
+        return self._free[1].copy()
 
     def emit(self) -> None:
         """Signal per channel: efficiency x effort x presence x (1 - screening)."""
-        effort = rules.fit_capacity(self.effort, self.settings.capacity, self.free_channels())
-        self.effort = effort  # a capacity cut takes effect at once
-        presence = np.array([getattr(self.settings.presence, c) for c in CHANNELS])
+        settings = self.settings
+        effort = self.effort
+        fitted = rules.fit_capacity(effort, settings.capacity, self.free_channels())
+        if fitted is not effort:
+            self.effort = effort = fitted  # a capacity cut takes effect at once
+        presence = np.array([getattr(settings.presence, c) for c in CHANNELS])
         screening = self.model.state.screening()[self.index]
-        self.unit_signal = rules.unit_signal(self.settings.efficiency, presence, screening)
+        self.unit_signal = rules.unit_signal(settings.efficiency, presence, screening)
         self.signal = self.unit_signal * effort
 
     def adapt(self, gains: np.ndarray) -> None:

@@ -94,12 +94,18 @@ class EventSchedule:
     _held: tuple[int, frozenset[str]] = (-1, frozenset())
     effects: dict[int, EventEffect] = field(default_factory=dict)
 
+    def __post_init__(self) -> None:
+        # each event's first and last month (month indices), read once
+        self._months = [
+            (month_index(e.date), month_index(e.until) if isinstance(e, RampEvent) else None)
+            for e in self.events
+        ]
+
     def apply_due(self, model: MultivectorModel, month: int) -> None:
         """Apply every event due in ``month`` (a :func:`sim.inputs.schema.month_index`)."""
         for number, event in enumerate(self.events):
-            begins = month_index(event.date)
+            begins, ends = self._months[number]
             if isinstance(event, RampEvent):
-                ends = month_index(event.until)
                 if begins <= month <= ends:
                     self._watch(model, number, event, month)
                     self._ramp(model, number, event, begins, ends, month)
@@ -162,9 +168,8 @@ class EventSchedule:
         if self._held[0] != month:
             paths = frozenset(
                 event.path
-                for event in self.events
-                if isinstance(event, RampEvent)
-                and month_index(event.date) <= month <= month_index(event.until)
+                for event, (begins, ends) in zip(self.events, self._months, strict=True)
+                if isinstance(event, RampEvent) and begins <= month <= ends
             )
             self._held = (month, paths)
         return self._held[1]

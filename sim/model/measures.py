@@ -65,13 +65,19 @@ def elite_attraction(model: MultivectorModel) -> np.ndarray:
 
 def audiences(model: MultivectorModel) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Mean attraction to each power (P,) of everyone, of the elites and of persons linked to
-    foreign-funded NGOs: what officials weigh. A group with no member counts as everyone."""
+    foreign-funded NGOs: what officials weigh. A group with no member counts as everyone.
+    Kept for the month: the officials' advice and the ``elite_attraction`` reporter both
+    ask, after the public's update and renewal, and the attraction array is the same."""
     persons = model.public.persons
-    sums, counts = _audience_sums(persons.attraction, persons.elite, persons.ngo)
-    public = sums[0] / max(counts[0], 1.0)
-    elite = sums[1] / counts[1] if counts[1] else public
-    advocacy = sums[2] / counts[2] if counts[2] else public
-    return public, elite, advocacy
+    key = (model.steps, id(persons.attraction))
+    cached = getattr(model, "_audiences", None)
+    if cached is None or cached[0] != key:
+        sums, counts = _audience_sums(persons.attraction, persons.elite, persons.ngo)
+        public = sums[0] / max(counts[0], 1.0)
+        elite = sums[1] / counts[1] if counts[1] else public
+        advocacy = sums[2] / counts[2] if counts[2] else public
+        model._audiences = cached = (key, (public, elite, advocacy))
+    return cached[1]
 
 
 @numba.njit(cache=True)

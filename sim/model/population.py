@@ -111,6 +111,9 @@ class Tables:
         self.profile, self.powers, self.groups = profile, powers, groups
         self.main_languages = profile.main_languages()
         self.cohorts = len(profile.cohort_names())
+        self.born_until = np.array([k.born_until for k in profile.cohorts], np.int64)
+        # the mean weight of education ties (1.5 in town, 0.5 elsewhere) over the groups
+        self.ties_weight = 0.5 + sum(g.share * g.urban for g in groups)
         self._mains: dict[float, dict] = {}
         self._main_arrays: dict[float, tuple] = {}
         self.speaks = []  # per language: chance of speaking it besides the daily one (G,)
@@ -319,11 +322,11 @@ def draw_attributes(
     attributes, so a month's few newcomers cost about what one person does."""
     tables = tables or Tables(profile, list(params.powers))
     n, powers, c = ethnicity.size, len(tables.powers), tables.culture
-    band = age_band(profile, age_months)
-    cohort = cohort_of(profile, year - age_months // 12)
-    # the bands are the census year's: a person keeps the English of their cohort
+    # English by age is the census year's: a person keeps the English of their cohort
     census = profile.demography.census_year if profile.demography else year
-    english_band = age_band(profile, age_months + 12 * (census - year))
+    band, english_band, cohort = _age_terms(
+        age_months, _floors_in_months(tuple(profile.ages)), census - year, year, tables.born_until
+    )
     languages = len(tables.speaks) + (c.english >= 0)
     uniforms = rng.random(n * (1 + languages))  # daily language, other languages, English
     normals = rng.standard_normal(n * (len(DIMENSIONS) + 1))  # culture, identity
@@ -332,7 +335,6 @@ def draw_attributes(
     outlets = rng.random(n * len(tables.outlets))
     cumulative, codes, length = tables.main_arrays(params.population.cohort_effect)
     education_ties = np.array([params.powers[pw].education_ties for pw in tables.powers])
-    urban_share = sum(g.share * g.urban for g in tables.groups)  # the weights' mean
     language, speaks, culture, identity, ties, kin, follows = _drawn_terms(
         ethnicity,
         urban,
@@ -354,7 +356,7 @@ def draw_attributes(
         c,
         params.population.cohort_effect,
         education_ties,
-        0.5 + urban_share,
+        tables.ties_weight,
         tables.kin,
         tables.outlet_languages,
         *tables.outlet_chances,
@@ -499,6 +501,23 @@ def _drawn_terms(
 # --- ages, cohorts and the population's renewal ---------------------------------------------
 
 
+@numba.njit(cache=True)
+def _age_terms(age_months, floors, years_to_census, year, born_until):
+    """:func:`age_band` of each age (in months) now and ``years_to_census`` later, and
+    :func:`cohort_of` its year of birth, in one pass (``born_until`` empty: one cohort)."""
+    n = age_months.size
+    band, english_band = np.empty(n, np.int8), np.empty(n, np.int8)
+    cohort = np.zeros(n, np.int8)
+    for i in range(n):
+        age = np.int64(age_months[i])
+        band[i] = max(np.searchsorted(floors, age, side="right") - 1, 0)
+        later = age + 12 * years_to_census
+        english_band[i] = max(np.searchsorted(floors, later, side="right") - 1, 0)
+        if born_until.size:
+            cohort[i] = min(np.searchsorted(born_until, year - age // 12), born_until.size - 1)
+    return band, english_band, cohort
+
+
 def age_band(profile: Profile, age_months: NDArray) -> NDArray[np.int8]:
     """The profile's age band of each age (in months)."""
     floors = _floors_in_months(tuple(profile.ages))
@@ -522,7 +541,7 @@ def months_in_band(rng, profile: Profile, band: NDArray) -> NDArray[np.int16]:
     """An age in months within each person's band: uniform, except in the open top band,
     where it falls off exponentially (``demography.old_mean`` years on average above its
     floor) and stops below the oldest age."""
-    floors = np.array(age_floor(list(profile.ages)), float)
+    floors = _floors_in_months(tuple(profile.ages)) / 12.0
     demo = profile.demography
     oldest = demo.oldest if demo else 100
     tops = np.append(floors[1:], oldest)
@@ -570,7 +589,7 @@ def adults_in(profile: Profile, year: int) -> float | None:
 
 def elite_eligible(band: NDArray, urban: NDArray[np.bool_]) -> NDArray[np.bool_]:
     """Who may be in the elites: urban persons in the two middle age bands (30-59)."""
-    return urban & np.isin(band, [1, 2])
+    return urban & ((band == 1) | (band == 2))
 
 
 def categorical(rng: np.random.Generator, shares: list[float], n: int) -> NDArray[np.intp]:
@@ -646,16 +665,37 @@ def _diet(follows, frames, carries, unnamed):
 
 def engagement(tables: Tables, age, urban, elite, ngo):
     """Monthly chance of engaging with each channel (N, C), from age band, area and roles."""
-    base, by_age, in_town, as_elite, with_ngo = tables.engagement
-    one = np.float32(1)
-    chance = (
-        base
-        * by_age[age]
-        * np.where(urban[:, None], in_town, one)
-        * np.where(elite[:, None], as_elite, one)
-        * np.where(ngo[:, None], with_ngo, one)
+    chance = np.empty((age.size, len(CHANNELS)), np.float32)
+    _engagement_rows(chance, np.arange(age.size), age, urban, elite, ngo, *tables.engagement)
+    return chance
+
+
+def refresh_engagement(tables: Tables, persons: Persons, rows: NDArray) -> None:
+    """Recompute, in place, the engagement of the persons at ``rows`` (a row may repeat)."""
+    _engagement_rows(
+        persons.engagement,
+        rows,
+        persons.age,
+        persons.urban,
+        persons.elite,
+        persons.ngo,
+        *tables.engagement,
     )
-    return np.clip(chance, np.float32(0), one)
+
+
+@numba.njit(cache=True)
+def _engagement_rows(out, rows, age, urban, elite, ngo, base, by_age, in_town, as_elite, with_ngo):
+    """:func:`engagement` of the persons at ``rows`` into ``out``: base x age x area x elite x
+    NGO link, in float32 and in that order, clipped to [0, 1]."""
+    one, zero = np.float32(1), np.float32(0)
+    for k in range(rows.size):
+        i = rows[k]
+        for c in range(base.size):
+            chance = base[c] * by_age[age[i], c]
+            chance = chance * (in_town[c] if urban[i] else one)
+            chance = chance * (as_elite[c] if elite[i] else one)
+            chance = chance * (with_ngo[c] if ngo[i] else one)
+            out[i, c] = min(max(chance, zero), one)
 
 
 def small_world(n: int, degree: int, rewiring: float, rng: np.random.Generator) -> sparse.csr_array:

@@ -25,9 +25,9 @@ from sim.model.population import (
     chunks,
     draw_attributes,
     elite_eligible,
-    engagement,
     months_in_band,
     parts,
+    refresh_engagement,
 )
 
 OUTLET_CHANNEL = "media"
@@ -316,13 +316,9 @@ class Public:
             d.oldest * 12,
             len(profile.groups),
         )
-        migration = np.array([d.migration.get(g, 0.0) for g in profile.groups])
+        hazard, immigrants = self._hazards
         composition = cells.sum(axis=0) / persons.size
-        immigration = float(composition @ np.maximum(migration, 0.0))
-        hazard = (  # yearly, by (age band, group)
-            np.array([d.mortality[a] for a in profile.ages])[:, None]
-            + np.maximum(-migration, 0.0)[None, :]
-        )
+        immigration = float(composition @ immigrants)
         mean_hazard = float((cells * hazard).sum()) / persons.size
         inflow = d.entrants + immigration
         self.adults = float(rules.projected(self.adults, inflow - mean_hazard, 1 / 12))
@@ -333,22 +329,36 @@ class Public:
             float(chance.max()),
             lambda r: chance[persons.age[r], persons.ethnicity[r]],
         )
-        rows = np.union1d(rows, over)  # nobody passes the oldest age
-        if rows.size:
-            self._replace(params, rows, month // 12, rng, inflow, immigration)
-        aged = np.union1d(moved, rows)
-        if aged.size:
-            self._refresh_engagement(aged)
+        if over.size:
+            rows = np.union1d(rows, over)  # nobody passes the oldest age
+        flagged = self._replace(params, rows, month // 12, rng, inflow, immigration)
+        # engagement follows age band and roles; a row listed twice is computed twice alike
+        refresh_engagement(self.tables, persons, np.concatenate((moved, rows, *flagged)))
         if rows.size:
             self.settle_identity(params, promotion, rows)
             self.settle(params, signals, rows)
         return int(rows.size)
 
-    def _replace(self, params, rows, year, rng, inflow, immigration) -> None:
+    @functools.cached_property
+    def _hazards(self) -> tuple[np.ndarray, np.ndarray]:
+        """The yearly chance of leaving by (age band, group), mortality plus emigration, and
+        each group's yearly net immigration (0 where it emigrates): fixed by the profile."""
+        d = self.profile.demography
+        migration = np.array([d.migration.get(g, 0.0) for g in self.profile.groups])
+        hazard = (
+            np.array([d.mortality[a] for a in self.profile.ages])[:, None]
+            + np.maximum(-migration, 0.0)[None, :]
+        )
+        return hazard, np.maximum(migration, 0.0)
+
+    def _replace(self, params, rows, year, rng, inflow, immigration) -> tuple[np.ndarray, ...]:
         """Draw newcomers into ``rows``: region and area are the row's, the rest from the
-        profile (ethnicity given the region and whether they immigrate)."""
+        profile (ethnicity given the region and whether they immigrate). Elite and NGO roles
+        the leavers held pass to persons drawn at random; returns those persons' rows."""
         persons, profile, d = self.persons, self.profile, self.profile.demography
         n = rows.size
+        if n == 0:
+            return ()
         immigrant = rng.random(n) < (immigration / inflow if inflow > 0 else 0.0)
         chosen = self._newcomer_groups[immigrant.astype(np.intp), persons.region[rows]]
         ethnicity = np.minimum((rng.random(n)[:, None] >= chosen).sum(axis=1), chosen.shape[1] - 1)
@@ -372,6 +382,7 @@ class Public:
         persons.person_id[rows] = np.arange(persons.next_id, persons.next_id + n)
         persons.next_id += n
         self._refresh_rows(rows)
+        flagged = []
         for flag in ("elite", "ngo"):
             flags = getattr(persons, flag)
             lost = int(flags[rows].sum())
@@ -379,7 +390,8 @@ class Public:
             if lost:
                 chosen = self._pick_eligible(flag, lost, rng)
                 flags[chosen] = True
-                self._refresh_engagement(chosen)
+                flagged.append(chosen)
+        return tuple(flagged)
 
     @functools.cached_property
     def _newcomer_groups(self) -> np.ndarray:
@@ -415,16 +427,6 @@ class Public:
             if len(chosen) == count:
                 break
         return np.array(chosen, dtype=np.int64)
-
-    def _refresh_engagement(self, rows: np.ndarray) -> None:
-        persons = self.persons
-        persons.engagement[rows] = engagement(
-            self.tables,
-            persons.age[rows],
-            persons.urban[rows],
-            persons.elite[rows],
-            persons.ngo[rows],
-        )
 
     def members(self, groups: GroupFilter) -> np.ndarray:
         """Flags of the persons a group filter selects (everyone for an empty filter)."""

@@ -19,6 +19,7 @@ Array = NDArray[np.floating]
 _JIT = {"cache": True}
 
 
+@numba.njit(**_JIT)
 def affinity(culture: Array, messages: Array) -> Array:
     """Cultural affinity f_ip = 1 - mean_d |x_id - m_pd|, in [0, 1].
 
@@ -26,7 +27,15 @@ def affinity(culture: Array, messages: Array) -> Array:
         culture: (N, D) persons' profiles in [0, 1].
         messages: (P, D) powers' messages in [0, 1].
     """
-    return 1.0 - np.abs(culture[:, None, :] - messages[None, :, :]).mean(axis=2)
+    n, dims = culture.shape
+    f = np.empty((n, messages.shape[0]))
+    for i in range(n):
+        for p in range(messages.shape[0]):
+            distance = 0.0
+            for d in range(dims):
+                distance += abs(np.float64(culture[i, d]) - messages[p, d])
+            f[i, p] = 1.0 - distance / dims
+    return f
 
 
 @numba.vectorize(["float64(float64, float64, float64, float64)"], **_JIT)
@@ -78,6 +87,7 @@ def relaxation(attraction, baseline, rate):
     return rate * (attraction - baseline)
 
 
+@numba.njit(**_JIT)
 def language_access(speaks: NDArray[np.bool_], availability: Array) -> Array:
     """Access acc_ip = max over languages l spoken by i of the power's availability in l.
 
@@ -86,8 +96,11 @@ def language_access(speaks: NDArray[np.bool_], availability: Array) -> Array:
         availability: (P, L) share of power p's content available in language l.
     """
     access = np.zeros((speaks.shape[0], availability.shape[0]))
-    for lang in range(speaks.shape[1]):
-        np.maximum(access, speaks[:, lang, None] * availability[None, :, lang], out=access)
+    for i in range(speaks.shape[0]):
+        for p in range(availability.shape[0]):
+            for lang in range(speaks.shape[1]):
+                if speaks[i, lang]:
+                    access[i, p] = max(access[i, p], availability[p, lang])
     return access
 
 
@@ -569,7 +582,8 @@ def screening(screenability: Array, lever: float, counter: Array) -> Array:
     """Screening of each power's channels (P, C): screenability_c x (lever + counter_p),
     clipped to [0, 1]. Legal channels can be screened only weakly (low screenability), grants
     fully (study §5.5)."""
-    return np.clip(screenability[None, :] * (lever + counter[:, None]), 0.0, 1.0)
+    raw = screenability[None, :] * (lever + counter[:, None])
+    return np.minimum(np.maximum(raw, 0.0), 1.0)  # np.clip, without its overhead
 
 
 def promotion(lever: float, counter: float) -> float:
