@@ -163,6 +163,38 @@ def test_bounded_confidence_ignores_distant_neighbours():
     np.testing.assert_allclose(pulls, [0.1, -0.1, 0.0])
 
 
+@settings(max_examples=40, deadline=None)
+@given(
+    powers=st.integers(1, 9),
+    persons=st.integers(2, 30),
+    layout=st.sampled_from(["C", "F", "every other column"]),
+    confidence=st.floats(0.0, 1.0),
+    seed=st.integers(0, 2**32 - 1),
+)
+def test_neighbour_pulls_match_the_plain_mean_of_close_neighbours(
+    powers, persons, layout, confidence, seed
+):
+    # blocks of four powers go through vector instructions (rules.pulls_of_four), the rest
+    # through scalar code: both must equal the rule written out, to the bit, in any layout
+    rng = np.random.default_rng(seed)
+    net = sparse.csr_array(rng.random((persons, persons)) < 0.3)
+    a = rng.random((persons, 2 * powers))
+    a = {"C": np.ascontiguousarray(a[:, :powers]), "F": np.asfortranarray(a[:, :powers])}.get(
+        layout, a[:, ::2]
+    )
+    pull = np.empty(powers)
+    for i in range(persons):
+        rules.neighbour_pulls(a, net.indptr, net.indices, i, confidence, pull)
+        for p in range(powers):
+            total = count = 0.0
+            for j in net.indices[net.indptr[i] : net.indptr[i + 1]]:
+                d = a[j, p] - a[i, p]
+                close = 1.0 if abs(d) < confidence else 0.0
+                total += close * d
+                count += close
+            assert pull[p] == (total / count if count > 0 else 0.0)
+
+
 def test_drive_gates_channels_by_language():
     exposure = np.array([[1.0, 1.0]])
     signal = np.array([[0.3, 0.2]])

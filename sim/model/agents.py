@@ -106,15 +106,24 @@ class Official(mesa.Agent):
     """A middle-level official who writes a report recommending an alignment (study §5.5).
 
     Officials act together (:meth:`write_reports` over their AgentSet): every report is one
-    row of a single simplex projection.
+    row of a single simplex projection. An official's ``bias`` and ``report`` are row ``row``
+    of the model's ``official_biases`` and ``official_reports`` (K, P), so that a month's
+    reports are written, and read, as one array.
     """
 
     model: MultivectorModel
 
-    def __init__(self, model: MultivectorModel, bias: np.ndarray):
+    def __init__(self, model: MultivectorModel, row: int):
         super().__init__(model)
-        self.bias = bias
-        self.report = np.full(bias.shape, 1.0 / bias.size)
+        self.row = row
+
+    @property
+    def bias(self) -> np.ndarray:
+        return self.model.official_biases[self.row]
+
+    @property
+    def report(self) -> np.ndarray:
+        return self.model.official_reports[self.row]
 
     @staticmethod
     def write_reports(
@@ -128,7 +137,7 @@ class Official(mesa.Agent):
         the model's ``officials`` stream).
         """
         params = model.params
-        biases = np.array(officials.get("bias"))
+        biases = model.official_biases
         noise = model.streams["officials"].normal(0.0, params.officials.noise, biases.shape)
         scores = shared[None, :] + biases + noise
         floors = None
@@ -140,8 +149,7 @@ class Official(mesa.Agent):
         else:  # the chances of backing each power alone: the noise is in the logit, so the
             # month's draw (still made, so the stream stays aligned) is not added twice
             reports = rules.logit_report(shared[None, :] + biases, params.officials.noise, floors)
-        for official, report in zip(officials, reports, strict=True):
-            official.report = report
+        model.official_reports = reports
 
 
 class MiddleState(mesa.Agent):

@@ -70,7 +70,8 @@ class MultivectorModel(mesa.Model):
         params: the live parameters: events and the powers' adaptation change them.
         public: the persons and their attitudes (:class:`~sim.model.public.Public`).
         state: the middle state's policy (:class:`~sim.model.agents.MiddleState`).
-        officials: the officials, a Mesa ``AgentSet``.
+        officials: the officials, a Mesa ``AgentSet``; their biases and latest reports are
+            the rows of ``official_biases`` and ``official_reports`` (K, P).
         power_agents: the powers, in the scenario's order (``powers`` holds their names).
         month, date: the current month as a month index and as ``YYYY-MM``, derived from
             Mesa's ``steps`` (one step is one month).
@@ -135,10 +136,12 @@ class MultivectorModel(mesa.Model):
         rng = self.streams["officials"]
         mean_bias = np.array([p.official_bias for p in self.params.powers.values()])
         spread = self.params.officials.bias_spread
-        officials = [
-            Official(self, mean_bias + rng.normal(0.0, spread, mean_bias.size))
-            for _ in range(self.params.run.officials)
-        ]
+        count = self.params.run.officials
+        self.official_biases = np.array(  # one official at a time, as the stream was drawn
+            [mean_bias + rng.normal(0.0, spread, mean_bias.size) for _ in range(count)]
+        ).reshape(count, mean_bias.size)
+        self.official_reports = np.full(self.official_biases.shape, 1.0 / mean_bias.size)
+        officials = [Official(self, row) for row in range(count)]
         return mesa.agent.AgentSet(officials, random=self.random)
 
     def _settle(self) -> None:
@@ -236,7 +239,7 @@ class MultivectorModel(mesa.Model):
 
     def reports(self) -> np.ndarray:
         """Officials' latest reports (K, P)."""
-        return np.array(self.officials.get("report"))
+        return self.official_reports.copy()
 
     def shock(self, event: ShockEvent) -> None:
         """A one-off change of attraction: the event's groups, each person reached with the

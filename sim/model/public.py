@@ -317,20 +317,13 @@ class Public:
             len(profile.groups),
         )
         hazard, immigrants = self._hazards
-        composition = cells.sum(axis=0) / persons.size
-        immigration = float(composition @ immigrants)
-        mean_hazard = float((cells * hazard).sum()) / persons.size
+        immigration, mean_hazard = rules.leaving_rates(cells, hazard, immigrants)
         inflow = d.entrants + immigration
         self.adults = float(rules.projected(self.adults, inflow - mean_hazard, 1 / 12))
         chance = rules.leave_chance(hazard, rules.thinning(mean_hazard, inflow), 1 / 12)
-        rows = rules.bernoulli_rows(
-            rng,
-            persons.size,
-            float(chance.max()),
-            lambda r: chance[persons.age[r], persons.ethnicity[r]],
-        )
-        if over.size:
-            rows = np.union1d(rows, over)  # nobody passes the oldest age
+        candidates, draws = rules.bernoulli_candidates(rng, persons.size, float(chance.max()))
+        # nobody passes the oldest age
+        rows = rules.leavers(candidates, draws, chance, persons.age, persons.ethnicity, over)
         flagged = self._replace(params, rows, month // 12, rng, inflow, immigration)
         # engagement follows age band and roles; a row listed twice is computed twice alike
         refresh_engagement(self.tables, persons, np.concatenate((moved, rows, *flagged)))
