@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from sim.inputs.scenario import load_with_profile
 from sim.model.model import MultivectorModel
-from sim.model.population import adults_in, age_band, start_shares
+from sim.model.population import adults_in, age_band, engagement, start_shares
 
 CENSUS = {"Kazakh": 0.704, "Russian": 0.155, "Uzbek": 0.032, "Ukrainian": 0.020, "Uyghur": 0.015}
 """The 2021 census (facts file, "Population, 2021 census")."""
@@ -69,6 +69,22 @@ def test_the_population_renews(yearly):
     assert 0.15 < gone < 0.45  # deaths, emigration and thinning over 12 years
     oldest = model.profile.demography.oldest
     assert all(seen["oldest"] < oldest * 12 for seen in years.values())
+
+
+def test_after_years_of_renewal_each_persons_terms_are_those_of_their_age_and_roles(yearly):
+    # renewal refreshes engagement and the cached affinity and language access only for the
+    # rows that changed: after 12 years they must equal a recomputation for everyone
+    model, _ = yearly
+    public, pop = model.public, model.public.persons
+    np.testing.assert_array_equal(
+        pop.engagement, engagement(public.tables, pop.age, pop.urban, pop.elite, pop.ngo)
+    )
+    np.testing.assert_array_equal(pop.age, age_band(model.profile, pop.age_months))
+    affinity, access = public.affinity_and_access(model.params)
+    public._cache.clear()
+    fresh = public.affinity_and_access(model.params)
+    np.testing.assert_array_equal(affinity, fresh[0])
+    np.testing.assert_array_equal(access, fresh[1])
 
 
 def test_the_soviet_schooled_cohort_shrinks_and_the_young_arrive(yearly):

@@ -169,10 +169,11 @@ def test_bounded_confidence_ignores_distant_neighbours():
     persons=st.integers(2, 30),
     layout=st.sampled_from(["C", "F", "every other column"]),
     confidence=st.floats(0.0, 1.0),
+    wide=st.booleans(),
     seed=st.integers(0, 2**32 - 1),
 )
 def test_neighbour_pulls_match_the_plain_mean_of_close_neighbours(
-    powers, persons, layout, confidence, seed
+    powers, persons, layout, confidence, wide, seed
 ):
     # blocks of four powers go through vector instructions (rules.pulls_of_four), the rest
     # through scalar code: both must equal the rule written out, to the bit, in any layout
@@ -183,8 +184,9 @@ def test_neighbour_pulls_match_the_plain_mean_of_close_neighbours(
         layout, a[:, ::2]
     )
     pull = np.empty(powers)
+    indptr, indices = (x.astype(np.int64 if wide else np.int32) for x in (net.indptr, net.indices))
     for i in range(persons):
-        rules.neighbour_pulls(a, net.indptr, net.indices, i, confidence, pull)
+        rules.neighbour_pulls(a, indptr, indices, i, confidence, pull)
         for p in range(powers):
             total = count = 0.0
             for j in net.indices[net.indptr[i] : net.indptr[i + 1]]:
@@ -394,6 +396,33 @@ def test_bernoulli_rows_follow_each_rows_chance():
     assert picks[::2].sum() / (20 * 100_000) == pytest.approx(0.002, rel=0.05)
     assert picks[1::2].sum() / (20 * 100_000) == pytest.approx(0.01, rel=0.03)
     assert rules.bernoulli_rows(rng, 10, 0.0, lambda r: np.zeros(r.size)).size == 0
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    n=st.integers(0, 400),
+    top=st.floats(0.0, 0.2),
+    over=st.lists(st.integers(0, 399), max_size=12),
+    seed=st.integers(0, 2**32 - 1),
+)
+def test_leavers_are_the_bernoulli_rows_of_their_cell_and_those_past_the_oldest_age(
+    n, top, over, seed
+):
+    # the run's compiled path (bernoulli_candidates, then leavers) draws the same rows as
+    # bernoulli_rows with each (band, group) cell's chance, merged with the rows over age
+    rng = np.random.default_rng(seed)
+    band, group = rng.integers(0, 4, n), rng.integers(0, 3, n)
+    chance = rng.random((4, 3)) * top
+    over = np.unique(np.array([r for r in over if r < n], np.int64))
+    one, other = np.random.default_rng(seed + 1), np.random.default_rng(seed + 1)
+    expected = np.union1d(
+        rules.bernoulli_rows(one, n, top, lambda r: chance[band[r], group[r]]), over
+    )
+    candidates, draws = rules.bernoulli_candidates(other, n, top)
+    rows = rules.leavers(candidates, draws, chance, band, group, over)
+    np.testing.assert_array_equal(rows, expected)
+    assert rows.dtype == np.int64
+    assert one.random() == other.random()  # the stream in step
 
 
 def test_projection_back_and_forth_returns_the_value():

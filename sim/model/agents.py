@@ -105,8 +105,8 @@ class Power(mesa.Agent):
 class Official(mesa.Agent):
     """A middle-level official who writes a report recommending an alignment (study §5.5).
 
-    Officials act together (:meth:`write_reports` over their AgentSet): every report is one
-    row of a single simplex projection. An official's ``bias`` and ``report`` are row ``row``
+    Officials act together (:meth:`write_reports`): every report is one row of a single
+    simplex projection. An official's ``bias`` and ``report`` are row ``row``
     of the model's ``official_biases`` and ``official_reports`` (K, P), so that a month's
     reports are written, and read, as one array.
     """
@@ -126,15 +126,14 @@ class Official(mesa.Agent):
         return self.model.official_reports[self.row]
 
     @staticmethod
-    def write_reports(
-        officials: mesa.agent.AgentSet, shared: np.ndarray, model: MultivectorModel
-    ) -> None:
+    def write_reports(shared: np.ndarray, model: MultivectorModel) -> None:
         """Each official scores each power, then balances: w = argmax u.w - lambda |w|^2
         (without balancing: the logit chances of backing each power alone), keeping each
         power's security floor (:func:`sim.model.rules.security_floors`).
 
         Scores are the state's shared score plus the official's bias and monthly noise (from
-        the model's ``officials`` stream).
+        the model's ``officials`` stream). All reports are written at once, as the rows of
+        ``model.official_reports``.
         """
         params = model.params
         biases = model.official_biases

@@ -218,7 +218,7 @@ class MultivectorModel(mesa.Model):
     def _advise(self) -> None:
         """The state assesses the powers; every official writes a report."""
         self.state.assess(*measures.audiences(self))
-        Official.write_reports(self.officials, self.state.shared_score, self)
+        Official.write_reports(self.state.shared_score, self)
 
     def run_to(self, date: str | None = None) -> MultivectorModel:
         """Step to ``date`` (``YYYY-MM``), or to the last month of the run. (Mesa's own

@@ -317,7 +317,9 @@ class Public:
             len(profile.groups),
         )
         hazard, immigrants = self._hazards
-        immigration, mean_hazard = rules.leaving_rates(cells, hazard, immigrants)
+        composition = cells.sum(axis=0) / persons.size
+        immigration = float(composition @ immigrants)
+        mean_hazard = float((cells * hazard).sum()) / persons.size
         inflow = d.entrants + immigration
         self.adults = float(rules.projected(self.adults, inflow - mean_hazard, 1 / 12))
         chance = rules.leave_chance(hazard, rules.thinning(mean_hazard, inflow), 1 / 12)

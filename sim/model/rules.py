@@ -968,27 +968,6 @@ def age_one_month(age_months, band, ethnicity, floors, oldest, groups):
     return moved[:k], over[:m], cells
 
 
-@numba.njit(**_JIT)
-def leaving_rates(cells, hazard, immigration):
-    """The population's yearly net immigration, sum_g (share of persons in group g) x
-    ``immigration[g]``, and its mean yearly hazard of leaving, the mean of ``hazard`` (age
-    band x group) over persons, from the count of persons in each (band, group) cell."""
-    bands, groups = cells.shape
-    size = 0.0
-    for a in range(bands):
-        for g in range(groups):
-            size += cells[a, g]
-    inflow = 0.0
-    total = 0.0
-    for g in range(groups):
-        members = 0.0
-        for a in range(bands):
-            members += cells[a, g]
-            total += cells[a, g] * hazard[a, g]
-        inflow += members / size * immigration[g]
-    return inflow, total / size
-
-
 def bernoulli_candidates(
     rng: np.random.Generator, n: int, top: float
 ) -> tuple[NDArray[np.int64], NDArray[np.float64]]:
