@@ -56,6 +56,34 @@ def test_validate_perturbed_reports_which_checks_survive(tmp_path):
     assert_refused(invoke("validate", "--perturb", "1.5"), "--perturb")
 
 
+def test_validate_with_a_parameter_set_runs_every_check_with_it(tmp_path):
+    """--set applies to every run, except where a check's own variant sets the parameter
+    (P9 compares screening 0 and 0.6); a bad path is refused before any run."""
+    out = tmp_path / "set"
+    done = invoke(
+        "validate", "--check", "T1", "--check", "P9", "--seeds", "1", "--population", "600",
+        "--workers", "1", "--set", "state.screening=0.9", "--set", "survey.favourable_cut=0.9",
+        "--out", out, "--quiet",
+    )  # fmt: skip
+    assert done.exit_code in (0, 1), done.output
+    assert "with state.screening=0.9, survey.favourable_cut=0.9" in done.stdout
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["set"] == {"state.screening": 0.9, "survey.favourable_cut": 0.9}
+    runs = {name: dict(map(tuple, run["overrides"])) for name, run in manifest["runs"].items()}
+    assert runs["baseline"] == {"state.screening": 0.9, "survey.favourable_cut": 0.9}
+    assert runs["open"] == {"survey.favourable_cut": 0.9, "state.screening": 0.0}
+    favourable = pd.read_csv(out / "validation.csv").set_index("id").loc["T1", "measured"]
+    plain = tmp_path / "plain"
+    invoke(
+        "validate", "--check", "T1", "--seeds", "1", "--population", "600", "--workers", "1",
+        "--out", plain, "--quiet",
+    )  # fmt: skip
+    assert pd.read_csv(plain / "validation.csv")["measured"][0] != favourable
+    refused = invoke("validate", "--check", "T1", "--set", "state.nope=1")
+    assert_refused(refused, "state.nope")
+    assert "allowed: balance_strength" in refused.output
+
+
 def test_jitter_moves_every_parameter_alike_in_every_scenario_of_a_replicate():
     from conftest import tiny
 

@@ -641,6 +641,7 @@ def validate(
         typer.Option("--check", metavar="ID", help="Only this check, e.g. P3 or T1 (repeatable)."),
     ] = None,
     workers: Workers = None,
+    set_: Sets = None,
     perturb: Annotated[
         float,
         typer.Option(
@@ -657,15 +658,16 @@ def validate(
     overwrite: Overwrite = False,
     quiet: Quiet = False,
 ) -> None:
-    """Check the patterns P1-P13 (docs/validation.md) and the calibration targets over an ensemble.
+    """Check the patterns P1-P14 (docs/validation.md) and the calibration targets over an ensemble.
 
     Each check runs the shipped scenarios it needs on --seeds seeds and prints what it
     measured against its threshold, the margin of each condition (negative: failing), and
     its basis: in-sample (a calibration target), by construction (the equations force it),
     not fitted, or out-of-sample. Out-of-sample comparisons with polls from 2022 on
-    (O1-O3), which no parameter was fitted to, are reported after them. With --perturb,
-    each seed's runs have every parameter jittered alike (docs/validation.md, "Perturbed").
-    The exit status is 1 if any pattern or target fails.
+    (O1-O3), which no parameter was fitted to, are reported after them. With --set, every
+    run has the parameter set (a check's own settings win: P9's screening, P6's ties); with
+    --perturb, each seed's runs have every parameter jittered alike (docs/validation.md,
+    "Perturbed"). The exit status is 1 if any pattern or target fails.
     """
     from sim.experiments import patterns
     from sim.results import check_figures
@@ -683,12 +685,20 @@ def validate(
             raise refuse(
                 COMMAND_LINE, "--population", f"{population} is below {FEWEST_PERSONS} persons"
             )
+        names = patterns.needed(checks)
+        variants = patterns.with_overrides(names, parse_assignments(set_ or []))
     except ScenarioError as err:
         raise fail(err) from None
-    names = patterns.needed(checks)
     with _progress("validate", "runs", quiet, total=len(names) * seeds) as update:
         runs = patterns.run_all(
-            names, seeds, population, workers, update, seed=seed, perturb=perturb
+            names,
+            seeds,
+            population,
+            workers,
+            update,
+            seed=seed,
+            variants=variants,
+            perturb=perturb,
         )
     table = patterns.evaluate(checks, runs)
     if out is not None:
@@ -703,11 +713,12 @@ def validate(
                 "seeding": output.SEEDING,
                 "population": population,
                 "perturb": perturb,
+                "set": parse_assignments(set_ or []),
                 "checks": [c.id for c in checks],
-                "runs": {n: dict(vars(patterns.VARIANTS[n])) for n in names},
+                "runs": {n: dict(vars(variants[n])) for n in names},
             }
             (staging / "manifest.json").write_text(json.dumps(manifest, indent=2, default=str))
-    _print_checks(table, seeds, perturb)
+    _print_checks(table, seeds, perturb, set_ or [])
     judged = table[table["kind"] != patterns.OUT_OF_SAMPLE]
     compared = table[table["kind"] == patterns.OUT_OF_SAMPLE]
     out_console.print(
@@ -727,13 +738,16 @@ def validate(
         raise typer.Exit(1)
 
 
-def _print_checks(table, seeds: int, perturb: float = 0.0) -> None:
+def _print_checks(table, seeds: int, perturb: float = 0.0, sets: list[str] = ()) -> None:
     """Each check in four lines (its verdict and what its evidence is worth, what it
     measured, against what, by how much), each line
     left to the terminal to wrap: a four-column table of long sentences wrapped into
     some ninety lines."""
     jitter = f", every parameter jittered by up to {perturb:.0%}" if perturb else ""
-    out_console.print(f"[bold]patterns and targets over {seeds} seeds{jitter}[/]", highlight=False)
+    jitter += f", with {', '.join(sets)}" if sets else ""
+    out_console.print(
+        f"[bold]patterns and targets over {seeds} seeds{jitter}[/]", highlight=False, soft_wrap=True
+    )
     for row in table.itertuples():
         verdict = "[green]pass[/]" if row.passed else "[bold red]FAIL[/]"
         if row.kind == "out-of-sample":

@@ -1,4 +1,4 @@
-"""Pattern-oriented validation: the patterns P1-P13 (docs/ODD.md §1) and the calibration targets
+"""Pattern-oriented validation: the patterns P1-P14 (docs/ODD.md §1) and the calibration targets
 (docs/calibration.md, facts and figures), each measured over an ensemble of seeds.
 
 A check names the runs it needs (:class:`Variant`: a shipped scenario, dotted overrides and
@@ -39,6 +39,7 @@ from sim.experiments.patterns.variants import (
     double_china,
     run_all,
     run_variant,
+    with_overrides,
 )
 
 __all__ = [
@@ -70,4 +71,5 @@ __all__ = [
     "run_variant",
     "select",
     "unanimous_groups",
+    "with_overrides",
 ]

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import zlib
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -136,6 +136,23 @@ def build(variant: Variant, population: int | None, perturb: tuple[float, int, i
     if variant.transform:
         spec = TRANSFORMS[variant.transform](spec)
     return spec, profile
+
+
+def with_overrides(names: list[str], overrides: dict[str, Any]) -> dict[str, Variant]:
+    """The named variants with ``overrides`` set in every run, a variant's own settings
+    winning (a check that sets a parameter compares that setting); each is loaded once here,
+    so that a bad path or value is refused before any run (``ScenarioError``)."""
+    from sim.inputs.scenario import load_with_profile
+
+    out = {}
+    for name in names:
+        variant = VARIANTS[name]
+        own = dict(variant.overrides)
+        extra = tuple((path, value) for path, value in overrides.items() if path not in own)
+        out[name] = replace(variant, overrides=extra + variant.overrides)
+        if extra:
+            load_with_profile(variant.scenario, dict(out[name].overrides))
+    return out
 
 
 PERTURB_KEY = 0x6A6974
