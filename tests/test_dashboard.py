@@ -111,7 +111,7 @@ def test_the_levers_are_built_from_the_schema_in_plain_words():
         assert f"{name}: {said}" in lines  # plain label, value and unit
         if extra.get("unit"):
             assert extra["unit"] in said
-    assert "How strongly officials balance the powers: 2.00" in lines
+    assert "How strongly officials balance the powers: 2.50" in lines
     assert "West: how much it can spend on soft power: 8.00 (2015 level)" in lines
     shown = " ".join(lines)
     assert "slider 0.1 to 10 (scenarios may use 0.001 to 100" in shown  # the range, and why
@@ -190,9 +190,9 @@ def test_reset_rebuilds_the_model_with_the_moved_slider():
     sliders(levers)["state__balance_strength"].v_model = 0.5  # the teacher drags the slider
     label = "Hostile words and incidents lower attraction: on"
     levers.find(v.Checkbox, label=label).widget.v_model = False
-    assert "now running with 2.00" in texts(levers)
+    assert "now running with 2.50" in texts(levers)
     assert "Levers moved: press Reset to start again with them." in texts(buttons)
-    assert model.params.state.balance_strength == 2.0  # not before Reset
+    assert model.params.state.balance_strength == 2.5  # not before Reset
     button(buttons, "Reset").click()
     rebuilt = dashboard.current.value
     assert type(rebuilt) is MultivectorModel

@@ -150,7 +150,7 @@ def test_a_lesson_loads_and_plays_to_its_end(page):
 @pytest.mark.slow
 def test_a_teacher_moves_a_lever_resets_and_steps(page):
     label = "How strongly officials balance the powers"
-    page.get_by_text(f"{label}: 2.00").wait_for(timeout=30_000)
+    page.get_by_text(f"{label}: 2.50").wait_for(timeout=30_000)
     for other in ("How closely the state screens foreign channels: 0.20",
                   "West: how much it can spend on soft power: ",
                   "Officials balance the powers: on"):  # fmt: skip
@@ -162,7 +162,7 @@ def test_a_teacher_moves_a_lever_resets_and_steps(page):
     lever = page.locator('input[data-lever="state__balance_strength"]')
     box = page.locator(".v-input", has=lever).locator(".v-slider").bounding_box()
     page.mouse.click(box["x"] + 3, box["y"] + box["height"] / 2)
-    page.get_by_text("now running with 2.00").wait_for(timeout=30_000)  # moved, not applied
+    page.get_by_text("now running with 2.50").wait_for(timeout=30_000)  # moved, not applied
     assert float(page.get_by_text(f"{label}: ").inner_text().rsplit(" ", 1)[-1]) < 0.3
     page.get_by_role("button", name="Reset").click()
     for _ in range(3):

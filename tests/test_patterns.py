@@ -1,4 +1,4 @@
-"""Pattern-oriented validation: each pattern P1-P13 (docs/ODD.md §1) and each calibration target,
+"""Pattern-oriented validation: each pattern P1-P14 (docs/ODD.md §1) and each calibration target,
 measured over an ensemble of the shipped scenarios (slow), and the machinery that measures
 them (fast)."""
 
@@ -174,6 +174,15 @@ def test_p12_fails_without_framing():
 def test_p13_fails_when_attitudes_are_independent():
     independent = patterns.VARIANTS["post2022_independent"]
     straight, swapped = _swapped("P13", {"post2022": independent}, n=3000)
+    assert straight.passed and not swapped.passed, swapped.measured
+
+
+@pytest.mark.slow
+def test_p14_fails_when_the_powers_look_four_decades_ahead():
+    """Valued over 40 years, education pulls the powers' efforts so far that Russia's reach
+    leaves the count of students abroad."""
+    far = patterns.Variant("baseline", (("adaptation.horizon", 40.0),))
+    straight, swapped = _swapped("P14", {"baseline": far}, n=3000)
     assert straight.passed and not swapped.passed, swapped.measured
 
 

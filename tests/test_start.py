@@ -24,9 +24,10 @@ def test_the_public_starts_where_its_own_dynamics_keep_it():
         ).run_to("2016-12")
         return _russia_favourable(model, slice(21, 24)) - _russia_favourable(model, slice(0, 3))
 
-    assert abs(drift()) < 0.01
+    settled = drift()
+    assert abs(settled) < 0.005
     # without the burn-in, attraction climbs from its expected-value start for years
-    assert drift(run__burn_in=0) > 0.015
+    assert drift(run__burn_in=0) > max(0.008, 3 * abs(settled))
 
 
 def test_efforts_start_at_the_fixed_point_of_the_reallocation():
@@ -34,14 +35,14 @@ def test_efforts_start_at_the_fixed_point_of_the_reallocation():
     powers = model.agents_by_type[Power]
     started = np.array(powers.get("effort"))
     assert not np.allclose(started, 1.0)  # the scenario's even split has moved
-    powers.do("start_at_rest", model.public.marginal_gains(model.params))
+    powers.do("start_at_rest", *model.start_values())
     again = np.array(powers.get("effort"))
     # a further round on the whole public (the start used a sample) moves almost nothing
     assert np.abs(again - started).max() < 0.02 * started.sum(axis=1).min()
     # while one round from the scenario's split moves a lot
     for power in powers:
         power.effort = np.ones_like(power.effort)
-    powers.do("start_at_rest", model.public.marginal_gains(model.params))
+    powers.do("start_at_rest", *model.start_values())
     assert np.abs(np.array(powers.get("effort")) - 1.0).max() > 0.5
 
 

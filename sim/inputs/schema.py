@@ -169,8 +169,16 @@ class PowerSettings(Strict):
     official_bias: float = param(0.0, "mean inclination of officials toward it", ge=-1, le=1)
     education_ties: float = param(
         0.0,
-        "share of persons with education ties (alumni and their families)",
-        init_only=True,
+        "share of persons past the alumni age with education ties (alumni and their "
+        "families) at the start; the chance of each cohort reaching that age, at the start's "
+        "student flow",
+        ge=0,
+        le=1,
+    )
+    scholarship_ties: float = param(
+        0.0,
+        "share of the elites who are its scholarship graduates at the start; the chance of a "
+        "new member of the elites, at the start's student flow (ODD §7.13)",
         ge=0,
         le=1,
     )
@@ -306,6 +314,11 @@ class Mechanisms(Strict):
         "officials keep a floor of alignment with the state's security partners (off: no floor)",
         "Security ties make a partner unavoidable",
     )
+    alumni: bool = switch(
+        "a power's education effort sets how many new alumni return with ties to it (off: "
+        "every cohort at the start's rate)",
+        "Students abroad come back as alumni",
+    )
 
 
 class Persuasion(Strict):
@@ -334,7 +347,7 @@ class Persuasion(Strict):
         ge=0,
         le=1,
         source="study §5.5: resist 'through promotion of Kazakh national culture and identity'; "
-        "default an assumption; Kazakhstan's baseline fits it with the ethnic gap, to its lower "
+        "default an assumption; Kazakhstan's baseline fits it with the ethnic gap, near its lower "
         "bound (docs/calibration.md)",
     )
     idiosyncrasy: float = param(
@@ -479,6 +492,25 @@ class PopulationSettings(Strict):
         le=0.2,
         source="assumption (study §5.5: 'civil sector representatives financed by NGOs')",
     )
+    alumni_age: int = param(
+        22,
+        "age at which students abroad return and their education ties begin",
+        unit="years",
+        init_only=True,
+        ge=16,
+        le=40,
+        source="assumption: a four-year first degree begun at 18 (ODD §7.13)",
+    )
+    study_years: int = param(
+        4,
+        "years of study abroad: the returning alumni reflect a power's education signal "
+        "over this many years before",
+        unit="years",
+        init_only=True,
+        ge=1,
+        le=10,
+        source="assumption: a four-year first degree (ODD §7.13)",
+    )
     elite_stereotype: float = param(
         0.5,
         "elites' stereotypes relative to the public",
@@ -540,13 +572,14 @@ class State(Strict):
     """The middle state's balancing and counter-measures."""
 
     balance_strength: float = param(
-        2.0,
+        2.5,
         "lambda: penalty on concentrated alignment in officials' reports",
         ge=1e-3,
         le=100,
         lesson=(0.1, 10.0),
         label="How strongly officials balance the powers",
-        source="study §6: 'balanced reports'; value keeps every share below theta (P7)",
+        source="study §6: 'balanced reports'; value keeps every share below theta (P7), also "
+        "20 % lower (docs/validation.md)",
         role="lever",
     )
     policy_speed: float = param(
@@ -680,6 +713,16 @@ class Adaptation(Strict):
         ge=0,
         le=1,
         source="assumption: powers raise effort when their standing falls (ODD §7)",
+    )
+    horizon: float = param(
+        10.0,
+        "years over which a power values what a channel brings (persuasion that fades, "
+        "alumni who return)",
+        unit="years",
+        ge=0,
+        le=40,
+        source="assumption: a decade, the span of the powers' foreign-policy concepts and "
+        "education programmes (ODD §7.10)",
     )
 
 

@@ -90,15 +90,27 @@ class Power(mesa.Agent):
         self.alignment_at_last_review = share
         self.effort = rules.fit_capacity(effort, self.settings.capacity, free)
 
-    def start_at_rest(self, gains: np.ndarray) -> None:
+    def start_at_rest(self, values: np.ndarray, alumni: np.ndarray) -> None:
         """Before the first month: split the effort of the channels no event of the first
         month states as the yearly reallocation would leave it (effort in proportion to each
         channel's gain, the total kept), so that the run does not open with a re-allocation
-        from the scenario's split (docs/ODD.md §5, "The start")."""
+        from the scenario's split (docs/ODD.md §5, "The start").
+
+        Args:
+            values: (P, C) the channels' values without the alumni
+                (:meth:`MultivectorModel.start_values`).
+            alumni: (P,) the alumni's value per unit of education signal times the signal:
+                the start's signal is the reference of the flows, so education's gain per
+                unit of effort is its persuasion's plus alumni / effort, and the split is
+                the root of a quadratic (:func:`sim.model.rules.rest_split`).
+        """
         free = self.free_channels(self.model.events.stated(self.model.month))
         effort = self.effort
-        gain = gains[self.index] * self.unit_signal
-        effort[free] = rules.reallocate(effort[free], gain[free], 1.0)
+        gain = values[self.index] * self.unit_signal
+        education = CHANNELS.index("education")
+        extra = np.zeros_like(gain)
+        extra[education] = alumni[self.index]
+        effort[free] = rules.rest_split(effort[free].sum(), gain[free], extra[free])
         self.effort = rules.fit_capacity(effort, self.settings.capacity, free)
 
 

@@ -16,6 +16,7 @@ PER_POWER = (
     "alignment",
     "screening",
     "effort",
+    "student_flow",
 )
 """Columns of the monthly table with one value per power."""
 

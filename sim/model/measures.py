@@ -119,6 +119,11 @@ def effort(model: MultivectorModel) -> np.ndarray:
     return np.array([p.effort.sum() for p in model.power_agents])
 
 
+def student_flow(model: MultivectorModel) -> np.ndarray:
+    """Each power's flow of students abroad relative to the start's (docs/ODD.md §7.13)."""
+    return model.public.student_flows(model.params)
+
+
 def effective_vectors(model: MultivectorModel) -> float:
     return rules.effective_number(model.state.alignment)
 

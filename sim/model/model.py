@@ -159,9 +159,10 @@ class MultivectorModel(mesa.Model):
             sample = np.arange(0, self.public.size, max(1, self.public.size // START_SAMPLE))
             for _ in range(START_ROUNDS):
                 self.public.settle(self.params, self.signals(), sample)
-                powers.do("start_at_rest", self.public.marginal_gains(self.params, sample))
+                powers.do("start_at_rest", *self.start_values(sample))
                 powers.do("emit")
         self.events.measure(self)
+        self._start_flows()
         self.public.settle(self.params, self.signals())
         burn = self.streams["burn_in"]
         for _ in range(self.params.run.burn_in):
@@ -194,6 +195,7 @@ class MultivectorModel(mesa.Model):
         self.events.apply_due(self, self.month)
         self.agents_by_type[Power].do("emit")
         self.events.measure(self)
+        self._record_flows()
         self.public.update(
             self.params,
             self.signals(),
@@ -211,9 +213,63 @@ class MultivectorModel(mesa.Model):
         self._advise()
         self.state.set_policy(self.reports())
         if self.params.mechanisms.adaptation and self.date.endswith("-12"):
-            self.agents_by_type[Power].do("adapt", self.public.marginal_gains(self.params))
+            self.agents_by_type[Power].do("adapt", self.channel_values())
         self._collect()
         self.running = self.month < self.last_month
+
+    def channel_values(self, sample: np.ndarray | None = None, alumni: bool = True) -> np.ndarray:
+        """What one more unit of each power's signal in each channel, kept a year, adds to
+        officials' score of it over the horizon (P, C) (docs/ODD.md §7.10): persuasion of
+        the public and of the elites, weighed as officials weigh them, summed as it fades;
+        for education, also the alumni it brings back unless ``alumni`` is false (persons,
+        or the rows ``sample``)."""
+        params, public = self.params, self.public
+        w = params.officials
+        elite = public.persons.elite if sample is None else public.persons.elite[sample]
+        rows = np.flatnonzero(elite) if sample is None else sample[elite]
+        gains = w.public_weight * public.marginal_gains(params, sample)
+        if rows.size:
+            gains += w.elite_weight * public.marginal_gains(params, rows)
+        delta = params.persuasion.relaxation
+        months = max(1.0, 12.0 * params.adaptation.horizon)  # at least the month itself
+        lasting = months if delta <= 0 else (1.0 - (1.0 - delta) ** months) / delta
+        values = 12.0 * params.persuasion.rate * lasting * gains
+        if alumni:
+            education = CHANNELS.index("education")
+            reference = self.education_reference
+            values[:, education] += public.alumni_values(params, reference, sample)
+        return values
+
+    def start_values(self, sample: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """What :meth:`Power.start_at_rest` weighs: the channels' values without the alumni
+        (P, C), and the alumni's value per unit of education signal times the signal (P,),
+        which at the start's own signal is the same whatever the education effort."""
+        ones = np.ones(len(self.powers))
+        return self.channel_values(sample, alumni=False), self.public.alumni_values(
+            self.params, ones, sample
+        )
+
+    def _education_signal(self) -> np.ndarray:
+        return np.array([p.signal[CHANNELS.index("education")] for p in self.power_agents])
+
+    def _start_flows(self) -> None:
+        """Students abroad before the start studied under the start's education signal: the
+        last ``population.study_years`` of months are filled with it."""
+        self.education_reference = self._education_signal()
+        months = 12 * self.params.population.study_years
+        self._education_history = np.tile(self.education_reference, (months, 1))
+
+    def _record_flows(self) -> None:
+        """This month's education signal joins the history; each power's pull on students
+        is its mean over the years of study, relative to the start's (1 with ``alumni`` off
+        or no education signal at the start)."""
+        history = self._education_history
+        history[self.steps % history.shape[0]] = self._education_signal()
+        if not self.params.mechanisms.alumni:
+            return
+        reference = self.education_reference
+        mean = history.mean(axis=0)
+        self.public.pull = np.divide(mean, reference, out=np.ones_like(mean), where=reference > 0)
 
     def _advise(self) -> None:
         """The state assesses the powers; every official writes a report."""

@@ -305,6 +305,8 @@ def synthesize(profile: Profile, params: Parameters, rng: np.random.Generator) -
         **drawn,
     )
     persons.engagement = engagement(tables, persons.age, urban, elite, ngo)
+    scholars = np.array([params.powers[p].scholarship_ties for p in tables.powers])
+    persons.ties[elite] |= rng.random((int(elite.sum()), scholars.size)) < scholars
     return persons
 
 
@@ -361,6 +363,7 @@ def draw_attributes(
         tables.outlet_languages,
         *tables.outlet_chances,
     )
+    ties &= (age_months >= params.population.alumni_age * 12)[:, None]  # not yet back
     spread = params.population.stereotype_spread  # log-normal with mean 1:
     deviations = personal.reshape(2, n, powers)
     valence, media_access = diet_terms(tables, follows)

@@ -74,6 +74,7 @@ class Public:
         self._cache: dict[str, tuple[bytes, np.ndarray, object]] = {}
         self._age_floors = np.array(age_floor(list(profile.ages)), np.int64) * 12  # in months
         self.tables = Tables(profile, powers)
+        self.pull = np.ones(len(powers))  # each power's education signal, relative to the start
 
     def outlet_access(self, params: Parameters) -> np.ndarray | None:
         """The media diet's access to each power's media (N, P), or None when the profile
@@ -326,6 +327,7 @@ class Public:
         candidates, draws = rules.bernoulli_candidates(rng, persons.size, float(chance.max()))
         # nobody passes the oldest age
         rows = rules.leavers(candidates, draws, chance, persons.age, persons.ethnicity, over)
+        self._alumni_return(params, rng)
         flagged = self._replace(params, rows, month // 12, rng, inflow, immigration)
         # engagement follows age band and roles; a row listed twice is computed twice alike
         refresh_engagement(self.tables, persons, np.concatenate((moved, rows, *flagged)))
@@ -386,7 +388,77 @@ class Public:
                 chosen = self._pick_eligible(flag, lost, rng)
                 flags[chosen] = True
                 flagged.append(chosen)
+                if flag == "elite":
+                    self._scholars_recruited(params, chosen, rng)
         return tuple(flagged)
+
+    def _alumni_return(self, params: Parameters, rng) -> None:
+        """Persons who turn the alumni age this month come back from their studies: each
+        holds a tie to power p with chance education_ties_p x its area's weight x the
+        power's student flow over their years of study (:meth:`student_flows`,
+        docs/ODD.md §7.13)."""
+        persons = self.persons
+        back = np.flatnonzero(persons.age_months == params.population.alumni_age * 12)
+        if not back.size:
+            return
+        tau = np.array([p.education_ties for p in params.powers.values()])
+        weight = np.where(persons.urban[back], 1.5, 0.5) / self.tables.ties_weight
+        chance = weight[:, None] * (tau * rules.pooled_flows(tau, self.pull))[None, :]
+        persons.ties[back] = rng.random(chance.shape) < chance
+
+    def _scholars_recruited(self, params: Parameters, chosen: np.ndarray, rng) -> None:
+        """New members of the elites are a power's scholarship graduates with chance
+        scholarship_ties_p x the power's flow of scholars, pooled as the students' are
+        (docs/ODD.md §7.13)."""
+        sigma = np.array([p.scholarship_ties for p in params.powers.values()])
+        draws = rng.random((chosen.size, sigma.size))
+        self.persons.ties[chosen] |= draws < (sigma * rules.pooled_flows(sigma, self.pull))
+
+    def student_flows(self, params: Parameters) -> np.ndarray:
+        """Each power's flow of students abroad relative to the start's (P,): a pool of
+        fixed size choosing among the powers by their pull (:func:`rules.pooled_flows`)."""
+        tau = np.array([p.education_ties for p in params.powers.values()])
+        return rules.pooled_flows(tau, self.pull)
+
+    def alumni_values(
+        self, params: Parameters, reference: np.ndarray, sample: np.ndarray | None = None
+    ) -> np.ndarray:
+        """Per power (P,): what one more unit of its education signal, kept a year, adds to
+        officials' score of it over the horizon through alumni (docs/ODD.md §7.10): the
+        ties it adds (its flow is the signal over ``reference``) among persons reaching the
+        alumni age and among the elites' recruits, each raising a baseline by the ties'
+        bonus from its return, after the years of study, to the horizon. Measured over
+        everyone, or over the rows ``sample``."""
+        pop = params.population
+        years = max(0.0, params.adaptation.horizon - pop.study_years)
+        if not (years and params.mechanisms.alumni):
+            return np.zeros(reference.size)
+        rows = np.arange(self.size) if sample is None else sample
+        months = self.persons.age_months[rows]
+        returning = np.mean((months >= pop.alumni_age * 12) & (months < pop.alumni_age * 12 + 12))
+        attraction = self.persons.attraction[rows]
+        elite = self.persons.elite[rows]
+        room = 1.0 - attraction.mean(axis=0)
+        room_elite = 1.0 - attraction[elite].mean(axis=0) if elite.any() else room
+        recruited = self._elite_turnover(params, rows[elite])
+        tau = np.array([p.education_ties for p in params.powers.values()])
+        sigma = np.array([p.scholarship_ties for p in params.powers.values()])
+        w = params.officials
+        ties = w.public_weight * returning * tau * rules.pooled_flow_gain(tau, self.pull) * room
+        elite_ties = recruited * sigma * rules.pooled_flow_gain(sigma, self.pull) * room_elite
+        ties = ties + w.elite_weight * elite_ties
+        value = params.persuasion.ties_bonus * 12.0 * years * ties
+        return np.divide(value, reference, out=np.zeros_like(value), where=reference > 0)
+
+    def _elite_turnover(self, params: Parameters, elites: np.ndarray) -> float:
+        """The share of the elites (at the rows ``elites``) replaced in a year: their mean
+        chance of leaving (0 without demography)."""
+        demography = self.profile.demography is not None and params.mechanisms.demography
+        if not demography or not elites.size:
+            return 0.0
+        hazard, _ = self._hazards
+        persons = self.persons
+        return float(hazard[persons.age[elites], persons.ethnicity[elites]].mean())
 
     @functools.cached_property
     def _newcomer_groups(self) -> np.ndarray:

@@ -635,6 +635,55 @@ def effective_number(alignment: Array) -> float:
     return float(1.0 / np.sum(np.square(alignment)))
 
 
+def pooled_flows(weights: Array, pull: Array) -> Array:
+    """Each power's flow of students relative to the start, when a pool of fixed size
+    chooses among the powers in proportion to weight x pull (docs/ODD.md §7.13):
+    f_p = pull_p sum_q w_q / sum_q w_q pull_q, so that sum_p w_p f_p = sum_p w_p; 1 for
+    every power at the start's pull (or with no weight anywhere)."""
+    total = float(weights @ pull)
+    if total <= 0:
+        return np.ones_like(pull)
+    return pull * (weights.sum() / total)
+
+
+def pooled_flow_gain(weights: Array, pull: Array) -> Array:
+    """d f_p / d pull_p of :func:`pooled_flows`: sum_q w_q / T x (1 - w_p pull_p / T), with
+    T = sum_q w_q pull_q. What more pull is worth falls as the power's share of the pool
+    grows: a power that has the students already gains few by pulling harder."""
+    total = float(weights @ pull)
+    if total <= 0:
+        return np.zeros_like(pull)
+    return weights.sum() / total * (1.0 - weights * pull / total)
+
+
+def rest_split(total: float, gain: Array, extra: Array) -> Array:
+    """Where the yearly reallocation comes to rest when one channel's gain per unit of
+    effort is gain_c + extra_c / e_c (the alumni's worth, fixed per unit of the start's own
+    signal): e_c = total x g_c / sum g with g_c = gain_c + extra_c / e_c. At most one
+    channel has an extra; its effort e solves the quadratic
+    (G + q) e^2 + (x - total q) e - total x = 0 (G the other channels' gain, q its own, x its
+    extra), and the others share total - e in proportion to their gains. Without an extra it
+    is :func:`reallocate` with a full shift; with no gain anywhere, an even split."""
+    if total <= 0:
+        return np.zeros_like(gain)
+    special = np.flatnonzero(extra > 0)
+    if special.size == 0:
+        spread = gain.sum()
+        return total * gain / spread if spread > 0 else np.full(gain.size, total / gain.size)
+    (k,) = special
+    rest = gain.sum() - gain[k]
+    a, b, c = rest + gain[k], extra[k] - total * gain[k], -total * extra[k]
+    if a <= 0:
+        out = np.zeros_like(gain)
+        out[k] = total
+        return out
+    root = np.sqrt(b * b - 4.0 * a * c)  # c < 0: one positive root, at most total
+    own = -2.0 * c / (b + root) if b > 0 else (root - b) / (2.0 * a)  # no cancellation
+    out = (total - own) * gain / rest if rest > 0 else np.zeros_like(gain)
+    out[k] = own
+    return out
+
+
 def reallocate(effort: Array, gain: Array, shift: float) -> Array:
     """Move a share of a power's effort toward channels in proportion to marginal gain.
 
