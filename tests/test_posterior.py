@@ -11,12 +11,12 @@ from sim.experiments.calibrate import Free, Target
 
 FREE = (
     Free("survey.favourable_cut", 0.2, 0.8, "test"),
-    Free("powers.West.presence.media", 0.05, 0.3, "test"),
+    Free("powers.Russia.efficiency", 0.05, 1.0, "test"),  # the calibration file's range
 )
 MEASURES = ("russia_favourable_2017_2019", "russia_media_reach_2019")
 TRUTH = {
     "survey.favourable_cut": 0.3,
-    "powers.West.presence.media": 0.2,
+    "powers.Russia.efficiency": 0.3,
 }
 POPULATION = 1500
 
