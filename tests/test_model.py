@@ -50,7 +50,7 @@ def parameter_draws(draw):
         low, high = bounds(info)
         high = min(high, low + 10)
         if info.annotation is int:
-            overrides[path] = draw(st.integers(int(low), int(min(high, max(low, 12)))))
+            overrides[path] = draw(st.integers(int(low), int(min(high, low + 12))))
         elif path == "state.balance_strength":
             overrides[path] = 10 ** draw(st.floats(-3, 2))  # bandwagon to even split
         else:

@@ -74,8 +74,8 @@ class Power(mesa.Agent):
         """Yearly: move effort toward channels that pay; raise it after losing alignment.
 
         Args:
-            gains: (P, C) what one more unit of signal would bring, per power and channel
-                (:meth:`sim.model.public.Public.marginal_gains`).
+            gains: (P, C) what one more unit of signal is worth, per power and channel
+                (:meth:`sim.model.model.MultivectorModel.channel_values`).
 
         Only free channels move: a channel a scenario ramp holds is the scenario's statement.
         """
@@ -109,8 +109,9 @@ class Power(mesa.Agent):
         gain = values[self.index] * self.unit_signal
         education = CHANNELS.index("education")
         extra = np.zeros_like(gain)
-        extra[education] = alumni[self.index]
-        effort[free] = rules.rest_split(effort[free].sum(), gain[free], extra[free])
+        if self.unit_signal[education] > 0:  # education that buys no signal makes no alumni
+            extra[education] = alumni[self.index]
+        effort[free] = rules.rest_split(effort[free], gain[free], extra[free])
         self.effort = rules.fit_capacity(effort, self.settings.capacity, free)
 
 

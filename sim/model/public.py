@@ -430,35 +430,38 @@ class Public:
         bonus from its return, after the years of study, to the horizon. Measured over
         everyone, or over the rows ``sample``."""
         pop = params.population
-        years = max(0.0, params.adaptation.horizon - pop.study_years)
-        if not (years and params.mechanisms.alumni):
+        months = 12.0 * max(0.0, params.adaptation.horizon - pop.study_years / 2)
+        ageing = self.profile.demography is not None and params.mechanisms.demography
+        if not (months and params.mechanisms.alumni and ageing):  # nobody comes back
             return np.zeros(reference.size)
         rows = np.arange(self.size) if sample is None else sample
-        months = self.persons.age_months[rows]
-        returning = np.mean((months >= pop.alumni_age * 12) & (months < pop.alumni_age * 12 + 12))
-        attraction = self.persons.attraction[rows]
-        elite = self.persons.elite[rows]
-        room = 1.0 - attraction.mean(axis=0)
-        room_elite = 1.0 - attraction[elite].mean(axis=0) if elite.any() else room
-        recruited = self._elite_turnover(params, rows[elite])
+        ages = self.persons.age_months[rows]
+        returning = np.mean((ages >= pop.alumni_age * 12) & (ages < pop.alumni_age * 12 + 12))
+        recruited = self._elite_turnover(params, rows[self.persons.elite[rows]])
         tau = np.array([p.education_ties for p in params.powers.values()])
         sigma = np.array([p.scholarship_ties for p in params.powers.values()])
         w = params.officials
-        ties = w.public_weight * returning * tau * rules.pooled_flow_gain(tau, self.pull) * room
-        elite_ties = recruited * sigma * rules.pooled_flow_gain(sigma, self.pull) * room_elite
+        ties = w.public_weight * returning * tau * rules.pooled_flow_gain(tau, self.pull)
+        elite_ties = recruited * sigma * rules.pooled_flow_gain(sigma, self.pull)
         ties = ties + w.elite_weight * elite_ties
-        value = params.persuasion.ties_bonus * 12.0 * years * ties
+        rates = params.persuasion
+        value = rules.tie_worth(rates.ties_bonus, rates.relaxation, months) * ties
         return np.divide(value, reference, out=np.zeros_like(value), where=reference > 0)
 
     def _elite_turnover(self, params: Parameters, elites: np.ndarray) -> float:
         """The share of the elites (at the rows ``elites``) replaced in a year: their mean
-        chance of leaving (0 without demography)."""
+        yearly rate of leaving, the thinning of a growing population included (§7.11; 0
+        without demography)."""
         demography = self.profile.demography is not None and params.mechanisms.demography
         if not demography or not elites.size:
             return 0.0
-        hazard, _ = self._hazards
+        hazard, immigrants = self._hazards
         persons = self.persons
-        return float(hazard[persons.age[elites], persons.ethnicity[elites]].mean())
+        everyone = hazard[persons.age, persons.ethnicity]
+        groups = np.bincount(persons.ethnicity, minlength=immigrants.size) / persons.size
+        inflow = self.profile.demography.entrants + float(groups @ immigrants)
+        thinning = rules.thinning(float(everyone.mean()), inflow)
+        return float(hazard[persons.age[elites], persons.ethnicity[elites]].mean()) + thinning
 
     @functools.cached_property
     def _newcomer_groups(self) -> np.ndarray:

@@ -639,10 +639,12 @@ def pooled_flows(weights: Array, pull: Array) -> Array:
     """Each power's flow of students relative to the start, when a pool of fixed size
     chooses among the powers in proportion to weight x pull (docs/ODD.md §7.13):
     f_p = pull_p sum_q w_q / sum_q w_q pull_q, so that sum_p w_p f_p = sum_p w_p; 1 for
-    every power at the start's pull (or with no weight anywhere)."""
-    total = float(weights @ pull)
-    if total <= 0:
+    every power at the start's pull (or with no weight anywhere), 0 when nobody pulls."""
+    if weights.sum() <= 0:
         return np.ones_like(pull)
+    total = float(weights @ pull)
+    if total <= 0:  # nobody pulls: nobody goes
+        return np.zeros_like(pull)
     return pull * (weights.sum() / total)
 
 
@@ -656,20 +658,27 @@ def pooled_flow_gain(weights: Array, pull: Array) -> Array:
     return weights.sum() / total * (1.0 - weights * pull / total)
 
 
-def rest_split(total: float, gain: Array, extra: Array) -> Array:
+def tie_worth(bonus: float, relaxation: float, months: float) -> float:
+    """Attraction-months a tie adds over ``months`` after it begins: it raises the cultural
+    baseline by ``bonus``, and attraction closes a share delta of the gap every month,
+    so sum_{m<M} bonus (1 - (1 - delta)^m) = bonus (M - (1 - (1 - delta)^M) / delta)."""
+    if months <= 0 or relaxation <= 0:
+        return 0.0
+    return bonus * (months - (1.0 - (1.0 - relaxation) ** months) / relaxation)
+
+
+def rest_split(effort: Array, gain: Array, extra: Array) -> Array:
     """Where the yearly reallocation comes to rest when one channel's gain per unit of
     effort is gain_c + extra_c / e_c (the alumni's worth, fixed per unit of the start's own
     signal): e_c = total x g_c / sum g with g_c = gain_c + extra_c / e_c. At most one
     channel has an extra; its effort e solves the quadratic
     (G + q) e^2 + (x - total q) e - total x = 0 (G the other channels' gain, q its own, x its
     extra), and the others share total - e in proportion to their gains. Without an extra it
-    is :func:`reallocate` with a full shift; with no gain anywhere, an even split."""
-    if total <= 0:
-        return np.zeros_like(gain)
+    is :func:`reallocate` with a full shift (with no gain anywhere, nothing moves)."""
+    total = float(effort.sum())
     special = np.flatnonzero(extra > 0)
-    if special.size == 0:
-        spread = gain.sum()
-        return total * gain / spread if spread > 0 else np.full(gain.size, total / gain.size)
+    if total <= 0 or special.size == 0:
+        return reallocate(effort, gain, 1.0)
     (k,) = special
     rest = gain.sum() - gain[k]
     a, b, c = rest + gain[k], extra[k] - total * gain[k], -total * extra[k]
