@@ -12,7 +12,7 @@ from sim.inputs.assignments import keyword_overrides
 from sim.inputs.profile import Profile
 from sim.inputs.scenario import with_overrides
 from sim.inputs.schema import CHANNELS, ScenarioSpec, ShockEvent, month_index, month_name
-from sim.model import columns, measures
+from sim.model import columns, measures, rules
 from sim.model.agents import MiddleState, Official, Power
 from sim.model.events import EventSchedule
 from sim.model.population import synthesize
@@ -230,9 +230,8 @@ class MultivectorModel(mesa.Model):
         gains = w.public_weight * public.marginal_gains(params, sample)
         if rows.size:
             gains += w.elite_weight * public.marginal_gains(params, rows)
-        delta = params.persuasion.relaxation
         months = max(1.0, 12.0 * params.adaptation.horizon)  # at least the month itself
-        lasting = months if delta <= 0 else (1.0 - (1.0 - delta) ** months) / delta
+        lasting = rules.fading_sum(params.persuasion.relaxation, months)
         values = 12.0 * params.persuasion.rate * lasting * gains
         if alumni:
             education = CHANNELS.index("education")

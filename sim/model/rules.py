@@ -658,13 +658,21 @@ def pooled_flow_gain(weights: Array, pull: Array) -> Array:
     return weights.sum() / total * (1.0 - weights * pull / total)
 
 
+def fading_sum(relaxation: float, months: float) -> float:
+    """What a unit of attraction added now is worth over ``months`` as it fades at delta a
+    month: sum_{m<M} (1 - delta)^m = (1 - (1 - delta)^M) / delta (M without fading)."""
+    if relaxation <= 0:
+        return months
+    return (1.0 - (1.0 - relaxation) ** months) / relaxation
+
+
 def tie_worth(bonus: float, relaxation: float, months: float) -> float:
     """Attraction-months a tie adds over ``months`` after it begins: it raises the cultural
     baseline by ``bonus``, and attraction closes a share delta of the gap every month,
-    so sum_{m<M} bonus (1 - (1 - delta)^m) = bonus (M - (1 - (1 - delta)^M) / delta)."""
+    so sum_{m<M} bonus (1 - (1 - delta)^m) = bonus (M - :func:`fading_sum`)."""
     if months <= 0 or relaxation <= 0:
         return 0.0
-    return bonus * (months - (1.0 - (1.0 - relaxation) ** months) / relaxation)
+    return bonus * (months - fading_sum(relaxation, months))
 
 
 def rest_split(effort: Array, gain: Array, extra: Array) -> Array:
