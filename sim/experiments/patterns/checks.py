@@ -35,7 +35,7 @@ class Verdict:
     measured: str
     threshold: str
     passed: bool
-    values: dict[str, np.ndarray] = field(default_factory=dict)  # per seed, for the record
+    values: dict[str, np.ndarray] = field(default_factory=dict)  # per seed (P4: scenario)
     margins: dict[str, float] = field(default_factory=dict)
     """How far each condition of the threshold is met, in the measure's units: the worst
     seed's (or the ensemble mean's, where the threshold is on the mean) distance to the
