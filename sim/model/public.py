@@ -401,7 +401,7 @@ class Public:
         back = np.flatnonzero(persons.age_months == params.population.alumni_age * 12)
         if not back.size:
             return
-        tau = np.array([p.education_ties for p in params.powers.values()])
+        tau = per_power(params, "education_ties")
         weight = np.where(persons.urban[back], 1.5, 0.5) / self.tables.ties_weight
         chance = weight[:, None] * (tau * rules.pooled_flows(tau, self.pull))[None, :]
         persons.ties[back] = rng.random(chance.shape) < chance
@@ -410,14 +410,14 @@ class Public:
         """New members of the elites are a power's scholarship graduates with chance
         scholarship_ties_p x the power's flow of scholars, pooled as the students' are
         (docs/ODD.md §7.13)."""
-        sigma = np.array([p.scholarship_ties for p in params.powers.values()])
+        sigma = per_power(params, "scholarship_ties")
         draws = rng.random((chosen.size, sigma.size))
         self.persons.ties[chosen] |= draws < (sigma * rules.pooled_flows(sigma, self.pull))
 
     def student_flows(self, params: Parameters) -> np.ndarray:
         """Each power's flow of students abroad relative to the start's (P,): a pool of
         fixed size choosing among the powers by their pull (:func:`rules.pooled_flows`)."""
-        tau = np.array([p.education_ties for p in params.powers.values()])
+        tau = per_power(params, "education_ties")
         return rules.pooled_flows(tau, self.pull)
 
     def alumni_values(
@@ -438,8 +438,8 @@ class Public:
         ages = self.persons.age_months[rows]
         returning = np.mean((ages >= pop.alumni_age * 12) & (ages < pop.alumni_age * 12 + 12))
         recruited = self._elite_turnover(params, rows[self.persons.elite[rows]])
-        tau = np.array([p.education_ties for p in params.powers.values()])
-        sigma = np.array([p.scholarship_ties for p in params.powers.values()])
+        tau = per_power(params, "education_ties")
+        sigma = per_power(params, "scholarship_ties")
         w = params.officials
         ties = w.public_weight * returning * tau * rules.pooled_flow_gain(tau, self.pull)
         elite_ties = recruited * sigma * rules.pooled_flow_gain(sigma, self.pull)
