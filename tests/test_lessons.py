@@ -125,7 +125,7 @@ def test_what_the_lessons_say_about_their_numbers_holds(results):
     falls = {p: change(identity, "attraction", p) for p in powers}
     assert all(v < 0 for v in falls.values()) and min(falls, key=falls.get) == "West"
     polled = {p: change(identity, "favourable", p) for p in powers}
-    assert all(v < 0 for v in polled.values()) and min(polled, key=polled.get) == "West"
+    assert all(v < 0 for v in polled.values()) and min(polled, key=polled.get) == "Russia"
     assert all(abs(change(identity, "alignment", p)) < 0.02 for p in powers)
 
     alone = "no_multivector_balancing"

@@ -115,6 +115,35 @@ def test_reach_shares_sum_to_one_per_channel():
     np.testing.assert_allclose(shares.sum(axis=0), 1.0)
 
 
+def test_the_russian_language_supply_counts_what_is_aired_not_who_hears_it():
+    """T5's measure: each power's media presence (its share of foreign content at the start)
+    scaled by its media effort against the start's and by (1 - screening), weighted by its
+    content's share in Russian; persons' languages and the powers' efficiency play no part."""
+    from sim.model import measures
+    from sim.model.model import MultivectorModel
+
+    spec, profile, _ = load_with_profile("baseline", {"run.population": 300})
+    model = MultivectorModel(spec, profile, seed=1, tables=False)
+    media = CHANNELS.index("media")
+    presence = np.array([p.settings.presence.media for p in model.power_agents])
+    russian = np.array([p.languages.get("ru", 0.0) for p in model.params.powers.values()])
+    aired = presence * (1 - model.state.screening()[:, media])
+    supply = measures.language_supply(model, "media", "ru")
+    assert supply == pytest.approx(aired @ russian / aired.sum())  # at the start's effort
+    for power in model.power_agents:
+        power.settings.efficiency *= 0.5  # efficiency turns supply into signal, after airing
+    assert measures.language_supply(model, "media", "ru") == pytest.approx(supply)
+    russia = model.power_agents[model.powers.index("Russia")]
+    effort = russia.effort
+    effort[media] /= 3  # a third of the start's broadcasting
+    russia.effort = effort
+    third = aired * np.where(np.arange(len(presence)) == model.powers.index("Russia"), 1 / 3, 1)
+    assert measures.language_supply(model, "media", "ru") == pytest.approx(
+        third @ russian / third.sum()
+    )
+    assert measures.language_supply(model, "media", "ru") < supply - 0.1
+
+
 def test_same_seeds_give_the_same_measures():
     check = patterns.select(["T1"])[0]
     first = patterns.run_all(["baseline"], 2, 500, workers=1, until="2019-12")

@@ -201,3 +201,28 @@ def test_a_posterior_fixed_entirely_by_set_is_labelled_seed_noise(posterior, tmp
     args = ["run", TINY, "--reps", "2", "--posterior", posterior, *sets, "--out", out, "--quiet"]
     assert invoke(*args).exit_code == 0
     assert json.loads((out / "manifest.json").read_text())["band"] == "seed noise"
+
+
+def test_the_shipped_posterior_draws_the_calibration_files_free_parameters():
+    """The shipped sample (docs/calibration.md) is the calibration file's free parameters,
+    each within its bounds, with importance weights; it is found by its name."""
+    from sim.experiments import calibrate
+
+    free, _ = calibrate.load_setup(calibrate.setup_file())
+    path = draws.resolve("kazakhstan")
+    assert path == draws.shipped()["kazakhstan"] and path.is_file()
+    table = pd.read_csv(path)
+    assert [c for c in table.columns if "." in c] == [f.path for f in free]
+    for f in free:
+        assert table[f.path].between(f.low, f.high).all(), f.path
+    assert (table["weight"] > 0).all()
+    spec = runner.plan("baseline").spec
+    drawn = draws.load("kazakhstan", spec, reps=5, seed=1)
+    assert drawn.path == path and len(drawn.values) == 5
+
+
+def test_a_posterior_name_is_refused_with_the_shipped_ones(tmp_path):
+    out = tmp_path / "out"
+    result = invoke("run", TINY, "--reps", "2", "--posterior", "atlantis", "--out", out)
+    assert_refused(result, "atlantis", "kazakhstan")
+    assert not out.exists()

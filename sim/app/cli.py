@@ -156,9 +156,9 @@ PosteriorFile = Annotated[
         "--posterior",
         metavar="FILE",
         help="With --reps: each run takes the parameter values of a row of this posterior "
-        "sample (the posterior.csv of calibrate --method smc or abc), drawn with replacement and "
-        "seeded by the root seed; the band then spans parameter uncertainty and seed "
-        "noise. A --set of the same parameter wins.",
+        "sample (the posterior.csv of calibrate --method smc or abc, or 'kazakhstan', the "
+        "shipped one), drawn with replacement and seeded by the root seed; the band then "
+        "spans parameter uncertainty and seed noise. A --set of the same parameter wins.",
     ),
 ]
 Workers = Annotated[

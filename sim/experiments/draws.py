@@ -10,7 +10,8 @@ importance weights of ``--method smc``): the same seed draws the same rows whate
 number of workers, and every scenario of a comparison gets the same rows for the same run.
 A column is a parameter when its name is a parameter's dotted path (it has a dot); others
 (``weight``, ``distance``, what each point measured) are not parameters. A ``--set`` of the
-same parameter wins over the posterior.
+same parameter wins over the posterior. FILE may also be the name of a shipped posterior
+(``kazakhstan``: ``scenarios/data/kazakhstan_posterior.csv``, docs/calibration.md).
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ import numpy as np
 import pandas as pd
 
 from sim.inputs.errors import COMMAND_LINE, ScenarioError, refuse
-from sim.inputs.scenario import with_overrides
+from sim.inputs.scenario import shipped_dir, with_overrides
 from sim.inputs.schema import ScenarioSpec
 
 STREAM = 0x706F7374
@@ -54,13 +55,26 @@ class Draws:
         }
 
 
+def shipped() -> dict[str, Path]:
+    """The shipped posterior samples by name (``<name>_posterior.csv`` in the data folder)."""
+    files = sorted((shipped_dir() / "data").glob("*_posterior.csv"))
+    return {p.name.removesuffix("_posterior.csv"): p for p in files}
+
+
+def resolve(path: str | Path) -> Path:
+    """A posterior's file: ``path`` itself, or the shipped posterior of that name when no
+    such file exists."""
+    named = shipped().get(str(path))
+    return named if named is not None and not Path(path).exists() else Path(path)
+
+
 def load(
     path: str | Path, spec: ScenarioSpec, reps: int, seed: int, fixed: set[str] = frozenset()
 ) -> Draws:
     """Read a posterior sample and draw a row for each of ``reps`` runs, seeded by ``seed``.
     Parameters in ``fixed`` (the command line's ``--set``) keep their value. Every value is
     checked against ``spec``'s schema (ScenarioError naming the file, row and column)."""
-    path = Path(path)
+    path = resolve(path)
     table = read(path)
     columns = [c for c in table.columns if "." in str(c) and c not in fixed]
     rng = np.random.default_rng(np.random.SeedSequence([seed, STREAM]))
@@ -86,7 +100,10 @@ def read(path: Path) -> pd.DataFrame:
     """The posterior table: at least one row, one parameter column (a dotted path), and a
     finite number in every parameter cell (ScenarioError otherwise)."""
     if not path.is_file():
-        raise refuse(COMMAND_LINE, "--posterior", f"{path} is not a file")
+        names = ", ".join(shipped()) or "none"
+        raise refuse(
+            COMMAND_LINE, "--posterior", f"{path} is not a file nor a shipped posterior ({names})"
+        )
     try:  # text as written, so that a message shows it; every line a row (line = row + 2)
         with path.open(newline="", encoding="utf-8") as file:
             header = next(csv.reader(file), [])

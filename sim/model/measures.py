@@ -107,6 +107,24 @@ def channel_reach(model: MultivectorModel) -> np.ndarray:
     return model.public.heard_shares(model.params, model.signals())
 
 
+def language_supply(model: MultivectorModel, channel: str, language: str) -> float:
+    """Share of a channel's foreign supply aired in a language, what a count of broadcasters
+    by language counts (docs/ODD.md §7.2), unlike :func:`channel_reach`, which is what
+    persons receive. A power's presence is its share of foreign content at the start; its
+    content grows and shrinks with its effort against the start's, and the state's
+    screening keeps part of it off the air. Each power's content is weighted by the share
+    of it in ``language``."""
+    c = CHANNELS.index(channel)
+    start = model.start_effort[:, c]
+    effort = np.array([p.effort[c] for p in model.power_agents])
+    presence = np.array([getattr(p.settings.presence, channel) for p in model.power_agents])
+    ratio = np.divide(effort, start, out=np.ones_like(effort), where=start > 0)
+    aired = presence * ratio * (1.0 - model.state.screening()[:, c])
+    share = np.array([p.languages.get(language, 0.0) for p in model.params.powers.values()])
+    total = aired.sum()
+    return float(aired @ share / total) if total > 0 else 0.0
+
+
 def alignment(model: MultivectorModel) -> np.ndarray:
     return model.state.alignment.copy()
 

@@ -162,6 +162,7 @@ class MultivectorModel(mesa.Model):
                 powers.do("start_at_rest", *self.start_values(sample))
                 powers.do("emit")
         self.events.measure(self)
+        self.start_effort = np.array([p.effort for p in self.power_agents])  # (P, C)
         self._start_flows()
         self.public.settle(self.params, self.signals())
         burn = self.streams["burn_in"]

@@ -89,12 +89,14 @@ def _subtitle(saved: Saved, with_band: bool = True) -> str:
     n = runs(saved.timeseries)
     if n == 1:
         return f"{saved.name}: one run"
-    spread = bands.source(saved.manifest)
-    return (
-        f"{saved.name}: {n} runs, median and 5–95 % band ({spread})"
+    spread = f"({bands.source(saved.manifest)})"
+    text = (
+        f"{saved.name}: {n} runs, median and 5–95 % band"
         if with_band
-        else (f"{saved.name}: median of {n} runs ({spread})")
+        else (f"{saved.name}: median of {n} runs")
     )
+    # a posterior's name makes the line long: its source then goes on a line of its own
+    return f"{text}\n{spread}" if len(text) + len(spread) > 70 else f"{text} {spread}"
 
 
 def _when(dates: pd.Series) -> pd.Series:

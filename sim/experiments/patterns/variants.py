@@ -242,6 +242,7 @@ def probe(model) -> dict[str, np.ndarray]:
         "kazakh_strong_identity": measures.column_mean(pop.attraction, strong),
         "russian_speakers": measures.column_mean(pop.attraction, russian_speakers),
         "reach": measures.channel_reach(model),
+        "russian_media": np.array([measures.language_supply(model, "media", "ru")]),
         "ethnic_shares": np.bincount(pop.ethnicity, minlength=len(pop.labels["ethnicity"]))
         / pop.size,
         "speaks": np.array(

@@ -321,7 +321,9 @@ def _posterior(spec: SweepFile, path: Path, base) -> Draws:
     if Path(name).is_absolute() or name.startswith("~"):
         raise ScenarioError([Problem(str(path), "posterior", "give a path relative to this file")])
     fixed = set(spec.parameters)
-    return draws.load(path.parent / name, base, spec.design.replications, spec.design.seed, fixed)
+    local = path.parent / name
+    file = local if local.exists() or name not in draws.shipped() else draws.resolve(name)
+    return draws.load(file, base, spec.design.replications, spec.design.seed, fixed)
 
 
 def stored(folder: str | Path) -> Sweep:
