@@ -115,33 +115,47 @@ def test_reach_shares_sum_to_one_per_channel():
     np.testing.assert_allclose(shares.sum(axis=0), 1.0)
 
 
-def test_the_russian_language_supply_counts_what_is_aired_not_who_hears_it():
+def test_the_media_aired_counts_what_is_on_the_air_not_who_hears_it():
     """T5's measure: each power's media presence (its share of foreign content at the start)
-    scaled by its media effort against the start's and by (1 - screening), weighted by its
-    content's share in Russian; persons' languages and the powers' efficiency play no part."""
+    scaled by its media effort against the start's and by (1 - screening). At the start it
+    gives back the presences set from the broadcasters' count; one power's efficiency and
+    persons' languages, which move the reach, leave it alone."""
     from sim.model import measures
     from sim.model.model import MultivectorModel
 
     spec, profile, _ = load_with_profile("baseline", {"run.population": 300})
     model = MultivectorModel(spec, profile, seed=1, tables=False)
-    media = CHANNELS.index("media")
+    media, russia = CHANNELS.index("media"), model.powers.index("Russia")
     presence = np.array([p.settings.presence.media for p in model.power_agents])
-    russian = np.array([p.languages.get("ru", 0.0) for p in model.params.powers.values()])
-    aired = presence * (1 - model.state.screening()[:, media])
-    supply = measures.language_supply(model, "media", "ru")
-    assert supply == pytest.approx(aired @ russian / aired.sum())  # at the start's effort
-    for power in model.power_agents:
-        power.settings.efficiency *= 0.5  # efficiency turns supply into signal, after airing
-    assert measures.language_supply(model, "media", "ru") == pytest.approx(supply)
-    russia = model.power_agents[model.powers.index("Russia")]
-    effort = russia.effort
+    start = measures.aired_shares(model, "media")
+    np.testing.assert_allclose(start, presence / presence.sum())  # the count, at the start
+    assert start[russia] == pytest.approx(0.73 / presence.sum())
+    reach = measures.channel_reach(model)[:, media]
+    model.power_agents[russia].settings.efficiency *= 0.5
+    model.power_agents[russia].emit()
+    model.params.powers["Russia"].languages["ru"] = 0.1  # little of it in a language known
+    np.testing.assert_allclose(measures.aired_shares(model, "media"), start)
+    assert not np.allclose(measures.channel_reach(model)[:, media], reach)
+
+    power = model.power_agents[russia]
+    effort = power.effort
     effort[media] /= 3  # a third of the start's broadcasting
-    russia.effort = effort
-    third = aired * np.where(np.arange(len(presence)) == model.powers.index("Russia"), 1 / 3, 1)
-    assert measures.language_supply(model, "media", "ru") == pytest.approx(
-        third @ russian / third.sum()
-    )
-    assert measures.language_supply(model, "media", "ru") < supply - 0.1
+    power.effort = effort
+    third = presence * np.where(np.arange(presence.size) == russia, 1 / 3, 1)
+    np.testing.assert_allclose(measures.aired_shares(model, "media"), third / third.sum())
+
+    model.state.counter[russia] = 0.5  # screening: part of Russia's channels off the air
+    screened = model.state.screening()[:, media]
+    assert screened.min() < screened[russia] < 1
+    aired = third * (1 - screened)
+    np.testing.assert_allclose(measures.aired_shares(model, "media"), aired / aired.sum())
+
+    model.start_effort[russia, media] = 0.0  # not worked at the start: airs at its presence
+    aired = presence * (1 - screened)
+    np.testing.assert_allclose(measures.aired_shares(model, "media"), aired / aired.sum())
+    effort[media] = 0.0
+    power.effort = effort
+    assert measures.aired_shares(model, "media")[russia] == 0.0
 
 
 def test_same_seeds_give_the_same_measures():

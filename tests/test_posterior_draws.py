@@ -216,9 +216,36 @@ def test_the_shipped_posterior_draws_the_calibration_files_free_parameters():
     for f in free:
         assert table[f.path].between(f.low, f.high).all(), f.path
     assert (table["weight"] > 0).all()
+    manifest = json.loads(path.with_name("kazakhstan_posterior.manifest.json").read_text())
+    assert len(table) == manifest["kept"] and table["distance"].max() <= manifest["tolerance"]
     spec = runner.plan("baseline").spec
     drawn = draws.load("kazakhstan", spec, reps=5, seed=1)
     assert drawn.path == path and len(drawn.values) == 5
+
+
+def test_a_file_of_the_name_wins_over_the_shipped_posterior(tmp_path, posterior):
+    shipped = draws.shipped()["kazakhstan"]
+    assert draws.resolve("kazakhstan", tmp_path) == shipped
+    (tmp_path / "kazakhstan").mkdir()  # a folder of that name is not a posterior
+    assert draws.resolve("kazakhstan", tmp_path) == shipped
+    (tmp_path / "mine").write_bytes(posterior.read_bytes())
+    assert draws.resolve("mine", tmp_path) == tmp_path / "mine"
+    assert draws.resolve("none.csv", tmp_path) == tmp_path / "none.csv"  # read refuses it
+
+
+def test_a_run_draws_from_the_shipped_posterior_by_name(tmp_path):
+    out = tmp_path / "drawn"
+    result = invoke(
+        "run", "--reps", "2", "--population", "200", "--until", "2015-02",
+        "--posterior", "kazakhstan", "--out", out, "--quiet",
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["posterior"]["path"] == str(draws.shipped()["kazakhstan"])
+    assert (
+        manifest["band"]
+        == "seed noise and parameter uncertainty: posterior kazakhstan_posterior.csv"
+    )
 
 
 def test_a_posterior_name_is_refused_with_the_shipped_ones(tmp_path):

@@ -11,7 +11,8 @@ number of workers, and every scenario of a comparison gets the same rows for the
 A column is a parameter when its name is a parameter's dotted path (it has a dot); others
 (``weight``, ``distance``, what each point measured) are not parameters. A ``--set`` of the
 same parameter wins over the posterior. FILE may also be the name of a shipped posterior
-(``kazakhstan``: ``scenarios/data/kazakhstan_posterior.csv``, docs/calibration.md).
+(``kazakhstan``: ``scenarios/data/kazakhstan_posterior.csv``, docs/calibration.md); a file
+of that name, if there is one, wins.
 """
 
 from __future__ import annotations
@@ -61,11 +62,13 @@ def shipped() -> dict[str, Path]:
     return {p.name.removesuffix("_posterior.csv"): p for p in files}
 
 
-def resolve(path: str | Path) -> Path:
-    """A posterior's file: ``path`` itself, or the shipped posterior of that name when no
-    such file exists."""
-    named = shipped().get(str(path))
-    return named if named is not None and not Path(path).exists() else Path(path)
+def resolve(path: str | Path, folder: Path | None = None) -> Path:
+    """A posterior's file: ``path`` (under ``folder`` if given) when it is a file, else the
+    shipped posterior of that name, else ``path`` (which :func:`read` then refuses)."""
+    local = Path(path) if folder is None else folder / path
+    if local.is_file():
+        return local
+    return shipped().get(str(path), local)
 
 
 def load(

@@ -103,26 +103,26 @@ def _audience_sums(attraction, elite, ngo):
 
 def channel_reach(model: MultivectorModel) -> np.ndarray:
     """Share of each channel's foreign signal reaching persons that comes from each power
-    (P, C), as the survey counts of students abroad and broadcasters measure it."""
+    (P, C): what persons receive, as the count of students abroad measures it for education
+    (a count of broadcasters counts what is aired instead: :func:`aired_shares`)."""
     return model.public.heard_shares(model.params, model.signals())
 
 
-def language_supply(model: MultivectorModel, channel: str, language: str) -> float:
-    """Share of a channel's foreign supply aired in a language, what a count of broadcasters
-    by language counts (docs/ODD.md §7.2), unlike :func:`channel_reach`, which is what
-    persons receive. A power's presence is its share of foreign content at the start; its
-    content grows and shrinks with its effort against the start's, and the state's
-    screening keeps part of it off the air. Each power's content is weighted by the share
-    of it in ``language``."""
+def aired_shares(model: MultivectorModel, channel: str) -> np.ndarray:
+    """Each power's share of a channel's foreign content on the air (P,), what a count of
+    broadcasters counts (docs/ODD.md §7.2), unlike :func:`channel_reach`, which is what
+    persons receive. A power's presence is its share of foreign content at the start
+    (``start_effort``); its content grows and shrinks with its effort against the start's
+    (a channel it did not work at the start airs at its presence once it does), and the
+    state's screening keeps part of it off the air. NaN when nothing is aired."""
     c = CHANNELS.index(channel)
     start = model.start_effort[:, c]
     effort = np.array([p.effort[c] for p in model.power_agents])
     presence = np.array([getattr(p.settings.presence, channel) for p in model.power_agents])
-    ratio = np.divide(effort, start, out=np.ones_like(effort), where=start > 0)
+    ratio = np.divide(effort, start, out=(effort > 0).astype(float), where=start > 0)
     aired = presence * ratio * (1.0 - model.state.screening()[:, c])
-    share = np.array([p.languages.get(language, 0.0) for p in model.params.powers.values()])
     total = aired.sum()
-    return float(aired @ share / total) if total > 0 else 0.0
+    return aired / total if total > 0 else np.full(aired.size, np.nan)
 
 
 def alignment(model: MultivectorModel) -> np.ndarray:

@@ -212,7 +212,8 @@ def run_variant(
 
 
 def probe(model) -> dict[str, np.ndarray]:
-    """Person-level measures now: group attraction (P2), channel reach (targets), census."""
+    """Person-level measures now: group attraction (P2), channel reach and the media aired
+    (T4, T5, P14), census."""
     from sim.model import measures, survey
 
     pop = model.public.persons
@@ -242,7 +243,7 @@ def probe(model) -> dict[str, np.ndarray]:
         "kazakh_strong_identity": measures.column_mean(pop.attraction, strong),
         "russian_speakers": measures.column_mean(pop.attraction, russian_speakers),
         "reach": measures.channel_reach(model),
-        "russian_media": np.array([measures.language_supply(model, "media", "ru")]),
+        "aired_media": measures.aired_shares(model, "media"),
         "ethnic_shares": np.bincount(pop.ethnicity, minlength=len(pop.labels["ethnicity"]))
         / pop.size,
         "speaks": np.array(

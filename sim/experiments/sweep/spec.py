@@ -312,18 +312,19 @@ def load(path: str | Path) -> Sweep:
 
 
 def _posterior(spec: SweepFile, path: Path, base) -> Draws:
-    """Replication r's row of the sweep's posterior (a path relative to the sweep file):
-    the same row for replication r of every point, drawn by the design's seed; the swept
-    parameters keep the design's values."""
+    """Replication r's row of the sweep's posterior (a path relative to the sweep file, or
+    a shipped posterior's name when no such file is there): the same row for replication r
+    of every point, drawn by the design's seed; the swept parameters keep the design's
+    values."""
     from sim.experiments import draws
 
     name = spec.posterior or ""
     if Path(name).is_absolute() or name.startswith("~"):
         raise ScenarioError([Problem(str(path), "posterior", "give a path relative to this file")])
     fixed = set(spec.parameters)
-    local = path.parent / name
-    file = local if local.exists() or name not in draws.shipped() else draws.resolve(name)
-    return draws.load(file, base, spec.design.replications, spec.design.seed, fixed)
+    return draws.load(
+        draws.resolve(name, path.parent), base, spec.design.replications, spec.design.seed, fixed
+    )
 
 
 def stored(folder: str | Path) -> Sweep:
