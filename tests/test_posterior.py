@@ -21,7 +21,7 @@ TRUTH = {
     "survey.favourable_cut": 0.3,
     "powers.Russia.efficiency": 0.3,
 }
-POPULATION = 1500
+POPULATION = 1000
 
 
 def _targets(values: dict[str, float], bands=(0.03, 0.03)) -> tuple[Target, ...]:
