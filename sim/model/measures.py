@@ -114,15 +114,12 @@ def aired_shares(model: MultivectorModel, channel: str) -> np.ndarray:
     persons receive. A power's presence is its share of foreign content at the start
     (``start_effort``); its content grows and shrinks with its effort against the start's
     (a channel it did not work at the start airs at its presence once it does), and the
-    state's screening keeps part of it off the air. NaN when nothing is aired."""
+    state's screening keeps part of it off the air (:func:`sim.model.rules.aired_shares`)."""
     c = CHANNELS.index(channel)
-    start = model.start_effort[:, c]
     effort = np.array([p.effort[c] for p in model.power_agents])
     presence = np.array([getattr(p.settings.presence, channel) for p in model.power_agents])
-    ratio = np.divide(effort, start, out=(effort > 0).astype(float), where=start > 0)
-    aired = presence * ratio * (1.0 - model.state.screening()[:, c])
-    total = aired.sum()
-    return aired / total if total > 0 else np.full(aired.size, np.nan)
+    screening = model.state.screening()[:, c]
+    return rules.aired_shares(presence, effort, model.start_effort[:, c], screening)
 
 
 def alignment(model: MultivectorModel) -> np.ndarray:

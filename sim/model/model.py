@@ -73,6 +73,9 @@ class MultivectorModel(mesa.Model):
         officials: the officials, a Mesa ``AgentSet``; their biases and latest reports are
             the rows of ``official_biases`` and ``official_reports`` (K, P).
         power_agents: the powers, in the scenario's order (``powers`` holds their names).
+        start_effort: each power's effort per channel at the start, after the first
+            month's events (P, C): the reference of what it airs
+            (:func:`sim.model.measures.aired_shares`).
         month, date: the current month as a month index and as ``YYYY-MM``, derived from
             Mesa's ``steps`` (one step is one month).
     """

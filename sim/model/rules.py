@@ -980,6 +980,16 @@ def heard_shares(
     return np.divide(heard, total, out=np.zeros_like(heard), where=total > 0)
 
 
+def aired_shares(presence: Array, effort: Array, start: Array, screening: Array) -> Array:
+    """Each power's share of a channel's foreign content on the air (P,): its presence (its
+    share at the start) x its effort over the start's (a channel not worked at the start
+    airs at its presence once worked) x (1 - screening). NaN when nothing is aired."""
+    ratio = np.divide(effort, start, out=(effort > 0).astype(np.float64), where=start > 0)
+    aired = presence * ratio * (1.0 - screening)
+    total = aired.sum()
+    return aired / total if total > 0 else np.full(aired.size, np.nan)
+
+
 def shock(attraction: Array, delta: float) -> Array:
     """A one-off change of attraction, kept in [0, 1]."""
     return np.clip(attraction + delta, 0.0, 1.0)
