@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 
 os.environ.setdefault("OMP_NUM_THREADS", "1")
+os.environ.setdefault("MULTIVECTOR_THREADS", "1")  # one core against one
 
 import time
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 
 os.environ.setdefault("OMP_NUM_THREADS", "1")  # one core, as the goal says
+os.environ.setdefault("MULTIVECTOR_THREADS", "1")  # the model's own threads too
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
 import statistics

@@ -117,12 +117,13 @@ def test_affinity_is_one_minus_mean_distance():
 
 def test_persuasion_saturates_and_backlash_needs_identity():
     a = np.array([[0.0, 0.5, 1.0]])
-    moved = rules.persuasion(a, np.ones((1, 3)), 0.5, 0.2)
+    moved = rules.elementwise(rules.persuasion)(a, np.ones((1, 3)), 0.5, 0.2)
     np.testing.assert_allclose(moved, [[0.1, 0.05, 0.0]])
     hits = np.ones((1, 3))
     # news everyone condemns (framing -1): the backlash of study §5.2, beta k iota a
-    np.testing.assert_allclose(rules.framed_response(a, -hits, np.array([0.0]), 0.5), 0.0)
-    np.testing.assert_allclose(rules.framed_response(a, -hits, np.array([1.0]), 0.5), -0.5 * a)
+    framed_response = rules.elementwise(rules.framed_response)
+    np.testing.assert_allclose(framed_response(a, -hits, np.array([0.0]), 0.5), 0.0)
+    np.testing.assert_allclose(framed_response(a, -hits, np.array([1.0]), 0.5), -0.5 * a)
 
 
 @given(
@@ -140,14 +141,15 @@ def test_framed_news_moves_attraction_by_its_sign_and_stays_in_bounds(a, framed,
 
 def test_condemned_news_hurts_those_with_strong_identity_and_justified_news_the_others():
     weak, strong = 0.1, 0.9
-    condemned = rules.framed_response(0.5, -1.0, np.array([weak, strong]), 0.1)
-    justified = rules.framed_response(0.5, 1.0, np.array([weak, strong]), 0.1)
+    framed_response = rules.elementwise(rules.framed_response)
+    condemned = framed_response(0.5, -1.0, np.array([weak, strong]), 0.1)
+    justified = framed_response(0.5, 1.0, np.array([weak, strong]), 0.1)
     assert condemned[1] < condemned[0] < 0 < justified[1] < justified[0]
 
 
 def test_relaxation_pulls_toward_the_baseline():
     a, base = np.array([[0.8, 0.2]]), np.array([[0.5, 0.5]])
-    assert np.all(np.sign(-rules.relaxation(a, base, 0.1)) == np.sign(base - a))
+    assert np.all(np.sign(-rules.elementwise(rules.relaxation)(a, base, 0.1)) == np.sign(base - a))
 
 
 def test_bounded_confidence_ignores_distant_neighbours():
@@ -226,7 +228,7 @@ def test_reallocation_keeps_total_effort(effort, gain, shift):
 
 
 def test_stereotypes_are_milder_among_elites():
-    public, elite = rules.stereotype(1.0, 0.4, 0.5, np.array([1.0, 0.5]))
+    public, elite = rules.elementwise(rules.stereotype)(1.0, 0.4, 0.5, np.array([1.0, 0.5]))
     assert elite == pytest.approx(public / 2)
 
 

@@ -34,6 +34,7 @@ from sim.inputs.scenario import (
     shipped_scenarios,
 )
 from sim.inputs.schema import FEWEST_PERSONS, check_month, month_name
+from sim.model import threads
 
 app = typer.Typer(
     no_args_is_help=True,
@@ -68,6 +69,10 @@ def main(
 ) -> None:
     """Soft power of great powers on a middle state, and how it balances them (an agent-based
     model of Kazakhstan, built on Mesa)."""
+    try:
+        threads.count()  # a bad MULTIVECTOR_THREADS is refused before any work
+    except ValueError as err:
+        raise fail(refuse("environment", "", str(err))) from None
 
 
 def fail(error: ScenarioError) -> typer.Exit:

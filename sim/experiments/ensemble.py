@@ -18,6 +18,7 @@ import pandas as pd
 
 from sim.experiments.runner import Plan, Result
 from sim.inputs.scenario import with_overrides
+from sim.model import threads
 from sim.model.model import MultivectorModel
 
 SINGLE_THREADED = {
@@ -25,6 +26,7 @@ SINGLE_THREADED = {
     "OPENBLAS_NUM_THREADS": "1",
     "MKL_NUM_THREADS": "1",
     "NUMBA_NUM_THREADS": "1",
+    threads.VARIABLE: "1",
 }
 """Each worker uses one core: several threaded workers on two cores would oversubscribe."""
 

@@ -10,7 +10,7 @@ import numba
 import numpy as np
 
 from sim.inputs.schema import CHANNELS
-from sim.model import columns, rules
+from sim.model import columns, rules, threads
 
 if TYPE_CHECKING:
     from sim.model.model import MultivectorModel
@@ -26,7 +26,8 @@ def column_mean(values: np.ndarray, members: np.ndarray | None = None) -> np.nda
 
 
 def attraction(model: MultivectorModel) -> np.ndarray:
-    return column_mean(model.public.persons.attraction)
+    totals, counts, _, _ = _person_sums(model)
+    return totals[0] / max(counts[0], 1.0)
 
 
 def favourable(model: MultivectorModel) -> np.ndarray:
@@ -40,20 +41,20 @@ def approval(model: MultivectorModel) -> np.ndarray:
 
 
 def poll(model: MultivectorModel) -> np.ndarray:
-    """This month's favourable and approval shares (2, P), in one pass over the persons and
-    kept for the month (both reporters ask)."""
+    """This month's favourable and approval shares (2, P): the answer function tabulated
+    (:func:`sim.model.rules.answer_table`, kept while the instrument holds) times the
+    persons' weights on its grid (:func:`_person_sums`)."""
     s = model.params.survey
     instrument = (s.favourable_cut, s.approval_cut, s.spread)
-    cached = getattr(model, "_poll", None)
-    if cached is None or cached[0] != (model.steps, *instrument):
-        cuts = np.array(instrument[:2])
-        table = getattr(model, "_answer_table", None)  # kept while the instrument holds
-        if table is None or table[0] != instrument:
-            model._answer_table = table = (instrument, rules.answer_table(cuts, s.spread))
-        attraction = model.public.persons.attraction
-        shares = rules.shares_on_table(attraction, cuts, s.spread, table[1])
-        model._poll = cached = ((model.steps, *instrument), shares)
-    return cached[1]
+    cuts = np.array(instrument[:2])
+    attraction = model.public.persons.attraction
+    if s.spread <= 0.0:  # a hard cut-off: a count, no table
+        return rules.shares_on_table(attraction, cuts, s.spread, np.empty((2, 0)))
+    table = getattr(model, "_answer_table", None)
+    if table is None or table[0] != instrument:
+        model._answer_table = table = (instrument, rules.answer_table(cuts, s.spread))
+    _, counts, _, weight = _person_sums(model)
+    return table[1] @ weight.T / max(counts[0], 1.0)
 
 
 def elite_attraction(model: MultivectorModel) -> np.ndarray:
@@ -65,40 +66,93 @@ def elite_attraction(model: MultivectorModel) -> np.ndarray:
 
 def audiences(model: MultivectorModel) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Mean attraction to each power (P,) of everyone, of the elites and of persons linked to
-    foreign-funded NGOs: what officials weigh. A group with no member counts as everyone.
-    Kept for the month: the officials' advice and the ``elite_attraction`` reporter both
-    ask, after the public's update and renewal, and the attraction array is the same."""
+    foreign-funded NGOs: what officials weigh. A group with no member counts as everyone."""
+    totals, counts, _, _ = _person_sums(model)
+    public = totals[0] / max(counts[0], 1.0)
+    elite = totals[1] / counts[1] if counts[1] else public
+    advocacy = totals[2] / counts[2] if counts[2] else public
+    return public, elite, advocacy
+
+
+SUM_BLOCK = 65_536
+"""Rows summed together in :func:`_person_sums`: partial sums are kept per block and added
+in block order, so the totals do not depend on how many threads shared the blocks."""
+
+
+def _person_sums(model: MultivectorModel) -> tuple[np.ndarray, ...]:
+    """This month's sums over persons, in one pass (:func:`_sums_over_blocks`): attraction
+    (3, P) and head counts (3,) of everyone, the elites and the NGO-linked; national
+    identity (a number); and each person's weights on the grid of the answer table (P,
+    :data:`~sim.model.rules.ANSWER_GRID` + 1). Kept for the month: the officials' advice
+    and the reporters all ask, after the public's update and renewal, and the arrays are
+    the same."""
     persons = model.public.persons
-    key = (model.steps, id(persons.attraction))
-    cached = getattr(model, "_audiences", None)
+    key = (model.steps, id(persons.attraction), id(persons.identity))
+    cached = getattr(model, "_sums", None)
     if cached is None or cached[0] != key:
-        sums, counts = _audience_sums(persons.attraction, persons.elite, persons.ngo)
-        public = sums[0] / max(counts[0], 1.0)
-        elite = sums[1] / counts[1] if counts[1] else public
-        advocacy = sums[2] / counts[2] if counts[2] else public
-        model._audiences = cached = (key, (public, elite, advocacy))
+        n, powers = persons.attraction.shape
+        blocks = max(1, -(-n // SUM_BLOCK))
+        totals, counts = np.zeros((blocks, 3, powers)), np.zeros((blocks, 3))
+        identity = np.zeros(blocks)
+        weight = np.zeros((blocks, powers, rules.ANSWER_GRID + 1))
+        threads.over_rows(
+            _sums_over_blocks,
+            n,
+            SUM_BLOCK,
+            persons.attraction,
+            persons.elite,
+            persons.ngo,
+            persons.identity,
+            totals,
+            counts,
+            identity,
+            weight,
+            block=SUM_BLOCK,
+        )
+        sums = (totals.sum(axis=0), counts.sum(axis=0), identity.sum(), weight.sum(axis=0))
+        model._sums = cached = (key, sums)
     return cached[1]
 
 
-@numba.njit(cache=True)
-def _audience_sums(attraction, elite, ngo):
-    """Sums of attraction (3, P) and counts (3,) of everyone, the elites and the NGO-linked,
-    in one pass over persons."""
-    n, powers = attraction.shape
-    sums = np.zeros((3, powers))
-    counts = np.zeros(3)
-    for i in range(n):
-        for p in range(powers):
-            a = attraction[i, p]
-            sums[0, p] += a
-            if elite[i]:
-                sums[1, p] += a
-            if ngo[i]:
-                sums[2, p] += a
-        counts[0] += 1.0
-        counts[1] += elite[i]
-        counts[2] += ngo[i]
-    return sums, counts
+@numba.njit(nogil=True, cache=True)
+def _sums_over_blocks(
+    first, last, block, attraction, elite, ngo, identity, totals, counts, identities, weight
+):
+    """The sums of :func:`_person_sums` of rows ``first`` to ``last`` (``first`` a multiple
+    of ``block``), each block of ``block`` rows (:data:`SUM_BLOCK`) into its own row of the
+    outputs: summed here, written once (threads writing next to each other's sums would
+    take turns at the same cache lines). A person's grid weights are those of
+    :func:`sim.model.rules.shares_on_table`: the linear interpolation between the two grid
+    points around their attraction."""
+    powers = attraction.shape[1]
+    grid = rules.ANSWER_GRID
+    total = np.empty((3, powers))
+    count = np.empty(3)
+    for start in range(first, last, block):
+        b = start // block
+        total[:] = 0.0
+        count[:] = 0.0
+        ident = 0.0
+        share = weight[b]  # a block's own rows of weights
+        for i in range(start, min(start + block, last)):
+            for p in range(powers):
+                a = attraction[i, p]
+                total[0, p] += a
+                if elite[i]:
+                    total[1, p] += a
+                if ngo[i]:
+                    total[2, p] += a
+                x = min(1.0, max(0.0, a)) * grid
+                k = min(int(x), grid - 1)
+                share[p, k] += k + 1 - x
+                share[p, k + 1] += x - k
+            count[0] += 1.0
+            count[1] += elite[i]
+            count[2] += ngo[i]
+            ident += identity[i]
+        totals[b] = total
+        counts[b] = count
+        identities[b] = ident
 
 
 def channel_reach(model: MultivectorModel) -> np.ndarray:
@@ -152,7 +206,8 @@ def dominant_share(model: MultivectorModel) -> float:
 
 
 def identity(model: MultivectorModel) -> float:
-    return float(model.public.persons.identity.mean())
+    _, counts, identities, _ = _person_sums(model)
+    return float(identities / max(counts[0], 1.0))
 
 
 def promotion(model: MultivectorModel) -> float:

@@ -10,13 +10,14 @@ Shapes: N persons, P powers, C channels.
 from __future__ import annotations
 
 import functools
+from concurrent.futures import Future
 from typing import NamedTuple
 
 import numpy as np
 
 from sim.inputs.profile import Profile, age_floor
 from sim.inputs.schema import CHANNELS, DIMENSIONS, GROUP_DIMENSIONS, GroupFilter, Parameters
-from sim.model import rules
+from sim.model import rules, threads
 from sim.model.population import (
     Persons,
     Tables,
@@ -75,6 +76,7 @@ class Public:
         self._age_floors = np.array(age_floor(list(profile.ages)), np.int64) * 12  # in months
         self.tables = Tables(profile, powers)
         self.pull = np.ones(len(powers))  # each power's education signal, relative to the start
+        self._pending: tuple[np.random.Generator, Future] | None = None  # draws made ahead
 
     def outlet_access(self, params: Parameters) -> np.ndarray | None:
         """The media diet's access to each power's media (N, P), or None when the profile
@@ -139,21 +141,25 @@ class Public:
     def attitudes(self, params: Parameters, rows: slice = slice(None)) -> Attitudes:
         """Affinity, stereotype, baseline, receptivity and language access of the persons in
         ``rows`` (callers go chunk by chunk to bound memory)."""
-        persons, rates = self.persons, update_rates(params)
+        persons = self.persons
         f, access = (x[rows] for x in self.affinity_and_access(params))
-        identity = persons.identity[rows, None]
-        means = per_power(params, "stereotype") * params.mechanisms.stereotypes
-        elite_factor = np.where(persons.elite[rows], rates.elite_stereotype, 1.0)[:, None]
-        s = rules.stereotype(persons.susceptibility[rows], means, identity, elite_factor)
-        rec = rules.receptivity(f, s, identity, rates.resistance)
-        base = rules.cultural_baseline(
+        s, rec, base = (np.empty(f.shape) for _ in range(3))
+        threads.over_rows(
+            rules.attitude_terms,
+            f.shape[0],
+            s,
             rec,
+            base,
+            f,
+            persons.susceptibility[rows],
+            persons.identity[rows],
+            persons.elite[rows],
+            per_power(params, "stereotype") * params.mechanisms.stereotypes,
             per_power(params, "prestige"),
             persons.personal[rows],
             persons.ties[rows],
-            rates.ties_bonus,
             persons.kin[rows],
-            rates.kin_bonus,
+            update_rates(params),
         )
         return Attitudes(f, s, base, rec, access)
 
@@ -257,13 +263,19 @@ class Public:
     ) -> None:
         """One month of attraction (exposure, persuasion, backlash, relaxation, comparison,
         social influence) and identity, in one compiled pass (step 3 of the schedule;
-        :func:`sim.model.rules.monthly_update`)."""
+        :func:`sim.model.rules.monthly_update`) over blocks of persons, one per thread
+        (:mod:`sim.model.threads`)."""
         persons = self.persons
         if params.mechanisms.stochastic_exposure:  # exposed where the draw is below engagement
-            uniforms = exposure_rng.random(persons.engagement.shape, dtype=np.float32)
+            uniforms = self._exposure_draws(exposure_rng)
         else:
             uniforms = np.empty((0, len(CHANNELS)), np.float32)
-        persons.attraction, persons.identity = rules.monthly_update(
+        attraction, identity = np.empty(persons.attraction.shape), np.empty(persons.size)
+        threads.over_rows(
+            rules.monthly_update,
+            persons.size,
+            attraction,
+            identity,
             persons.attraction,
             persons.identity,
             persons.identity_baseline,
@@ -274,6 +286,26 @@ class Public:
             persons.network.indices,
             update_rates(params, promotion),
         )
+        persons.attraction, persons.identity = attraction, identity
+        if params.mechanisms.stochastic_exposure and exposure_rng is not incidents_rng:
+            self._draw_ahead(exposure_rng)  # the exposure stream is the update's alone
+
+    def _exposure_draws(self, rng: np.random.Generator) -> np.ndarray:
+        """This month's exposure draws (N, C): the next uniforms of ``rng``, drawn ahead by
+        :meth:`_draw_ahead` if it could."""
+        pending, self._pending = self._pending, None
+        if pending is not None and pending[0] is rng:
+            return pending[1].result()
+        return rng.random(self.persons.engagement.shape, dtype=np.float32)
+
+    def _draw_ahead(self, rng: np.random.Generator) -> None:
+        """Start drawing next month's exposure on a spare thread while the rest of the month
+        runs (:func:`sim.model.threads.ahead`). Only for a stream nothing else draws from
+        between two updates: the draws are then the same numbers, in the same order, as
+        drawing them when they are needed."""
+        shape = self.persons.engagement.shape
+        future = threads.ahead(self.size, rng.random, shape, dtype=np.float32)
+        self._pending = None if future is None else (rng, future)
 
     def _framed(self, params: Parameters, rng: np.random.Generator) -> np.ndarray:
         """Incidents each person heard of this month times their framing (N, P): Poisson

@@ -1,9 +1,10 @@
 """The model's behavioural rules.
 
-Each rule is defined once. The rules on one person and one power are numba ``vectorize``
-ufuncs: numpy code and the tests call them on whole arrays, and :func:`monthly_update`
-calls them person by person in one compiled pass, with no temporary arrays. Shapes: N
-persons, P powers, C channels, D cultural dimensions, L languages. Reasons and
+Each rule is defined once. The rules on one person and one power are compiled numba
+functions on numbers: the compiled passes over persons (:func:`monthly_update`,
+:func:`attitude_terms`, :func:`settle_rows`) call them person by person, with no temporary
+arrays; Python code calls them on numbers, and :func:`elementwise` applies one to arrays.
+Shapes: N persons, P powers, C channels, D cultural dimensions, L languages. Reasons and
 sources of every equation are in ``docs/ODD.md`` (submodels).
 """
 
@@ -42,7 +43,7 @@ def affinity(culture: Array, messages: Array) -> Array:
     return f
 
 
-@numba.vectorize(["float64(float64, float64, float64, float64)"], **_JIT)
+@numba.njit(inline="always", **_JIT)
 def stereotype(susceptibility, mean, identity, elite_factor):
     """Stereotype s_ip = clip(s_p sigma_ip (0.5 + iota_i) e_i, 0, 1).
 
@@ -54,7 +55,7 @@ def stereotype(susceptibility, mean, identity, elite_factor):
     return min(1.0, max(0.0, mean * susceptibility * (0.5 + identity) * elite_factor))
 
 
-@numba.vectorize(["float64(float64, float64, float64, float64, float64, float64, float64)"], **_JIT)
+@numba.njit(inline="always", **_JIT)
 def cultural_baseline(receptivity, prestige, personal, tie, ties_bonus, kin, kin_bonus):
     """The attraction a person relaxes to without signals, a0_ip in [0, 1].
 
@@ -68,14 +69,14 @@ def cultural_baseline(receptivity, prestige, personal, tie, ties_bonus, kin, kin
     return min(1.0, max(0.0, raw))
 
 
-@numba.vectorize(["float64(float64, float64, float64, float64)"], **_JIT)
+@numba.njit(inline="always", **_JIT)
 def receptivity(affinity, stereotype, identity, resistance):
     """Receptivity r_ip = f_ip (1 - s_ip)(1 - rho iota_i): the attraction a power's messages
     argue a person toward, at most the affinity (docs/ODD.md §7.4)."""
     return affinity * (1.0 - stereotype) * (1.0 - resistance * identity)
 
 
-@numba.vectorize(["float64(float64, float64, float64, float64)"], **_JIT)
+@numba.njit(inline="always", **_JIT)
 def persuasion(attraction, drive, receptivity, rate):
     """Gain alpha D r (1 - a): every message a person accepts moves attraction part of the
     way toward the position it argues, full attraction (the linear discrepancy model of
@@ -85,10 +86,58 @@ def persuasion(attraction, drive, receptivity, rate):
     return rate * drive * receptivity * (1.0 - attraction)
 
 
-@numba.vectorize(["float64(float64, float64, float64)"], **_JIT)
+@numba.njit(inline="always", **_JIT)
 def relaxation(attraction, baseline, rate):
     """Pull delta (a - a0) toward the cultural baseline."""
     return rate * (attraction - baseline)
+
+
+def elementwise(rule) -> np.ufunc:
+    """A rule on one person and one power applied element by element to arrays, with
+    numpy's broadcasting (``np.vectorize`` of the rule's Python code: for tests and small
+    arrays; the model's passes over persons are compiled)."""
+    return np.vectorize(rule.py_func, otypes=[np.float64])
+
+
+@numba.njit(nogil=True, **_JIT)
+def attitude_terms(
+    first,
+    last,
+    stereotype_out,
+    receptivity_out,
+    baseline_out,
+    affinity,
+    susceptibility,
+    identity,
+    elite,
+    stereotype_means,
+    prestige,
+    personal,
+    ties,
+    kin,
+    rates,
+):
+    """Stereotype, receptivity and cultural baseline (N, P) of the persons in rows
+    ``first`` to ``last``, written into the same rows of the three outputs: the terms of
+    :func:`monthly_update`, by the same rules (:func:`sim.model.public.Public.attitudes`)."""
+    powers = affinity.shape[1]
+    for i in range(first, last):
+        elite_factor = rates.elite_stereotype if elite[i] else 1.0
+        ident = identity[i]
+        for p in range(powers):
+            s = stereotype(susceptibility[i, p], stereotype_means[p], ident, elite_factor)
+            r = receptivity(affinity[i, p], s, ident, rates.resistance)
+            stereotype_out[i, p] = s
+            receptivity_out[i, p] = r
+            baseline_out[i, p] = cultural_baseline(
+                r,
+                prestige[p],
+                personal[i, p],
+                ties[i, p],
+                rates.ties_bonus,
+                kin[i, p],
+                rates.kin_bonus,
+            )
 
 
 @numba.njit(**_JIT)
@@ -308,7 +357,7 @@ def _close(diff, confidence):
     return 1.0 if abs(diff) < confidence else 0.0
 
 
-@numba.vectorize(["float64(float64, float64, float64, float64)"], **_JIT)
+@numba.njit(inline="always", **_JIT)
 def framed_response(attraction, framed, identity, strength):
     """Change of attraction from news of incidents heard, framed by the outlets a person
     follows: ``framed`` is the number heard times their mean framing (-1 condemns, +1
@@ -377,8 +426,12 @@ def _expected_parts(engagement, signals, kinds, i, parts):
             parts[kinds[c], p] += engagement[i, c] * signals[p, c]
 
 
-@numba.njit(**_JIT)
+@numba.njit(nogil=True, **_JIT)
 def monthly_update(
+    first,
+    last,
+    out,
+    new_identity,
     attraction,
     identity,
     identity_baseline,
@@ -401,9 +454,11 @@ def monthly_update(
     indices,
     rates,
 ):
-    """One month of every person's attraction to every power and national identity (step 3
-    of the schedule, docs/ODD.md), in one compiled pass over persons. Returns the new
-    (attraction, identity).
+    """One month of the attraction to every power and national identity of the persons in
+    rows ``first`` to ``last`` (excluded), written into the same rows of ``out`` and
+    ``new_identity``, in one compiled pass that releases the GIL, so threads can run it on
+    blocks of rows side by side (:func:`sim.model.threads.over_rows`): a person's update
+    reads only this month's arrays, so the result is the same whatever the blocks.
 
     a' = clip(a + persuasion - relaxation + framed news + comparison + social influence, 0,
     1), each term the rule of the same name; iota' by :func:`next_identity`. Synchronous:
@@ -415,6 +470,8 @@ def monthly_update(
     stochastic exposure) exposure is the engagement itself.
 
     Args:
+        out, new_identity: (N, P) and (N,) the new attraction and identity (rows ``first``
+            to ``last`` are written).
         attraction: (N, P) this month's attraction.
         identity, identity_baseline: (N,) national identity and its baseline.
         affinity, susceptibility: (N, P) fixed personal terms. personal: (N, P) the
@@ -438,10 +495,8 @@ def monthly_update(
     Comparison: a news-driven change x_ip toward power p moves the person's other
     attitudes by -sigma x_ip a_iq / sum_{r != p} a_ir ("someone else will take its place").
     """
-    n, powers = attraction.shape
+    powers = attraction.shape[1]
     channels = kinds.size
-    out = np.empty((n, powers))
-    new_identity = np.empty(n)
     pull = np.zeros(powers)
     news = np.empty(powers)
     drawn = uniforms.shape[0] > 0
@@ -450,7 +505,7 @@ def monthly_update(
     table = reach_table(signals, kinds) if drawn else np.empty((1, 3, powers))
     outlets = media_access.size > 0
     quiet = framed.size == 0  # no incident heard by anyone this month
-    for i in range(n):
+    for i in range(first, last):
         elite_factor = rates.elite_stereotype if elite[i] else 1.0
         ident = identity[i]
         mask = 0
@@ -503,7 +558,6 @@ def monthly_update(
         new_identity[i] = next_identity(
             ident, identity_baseline[i], rates.identity_gain, rates.identity_decay
         )
-    return out, new_identity
 
 
 ANSWER_GRID = 4096
