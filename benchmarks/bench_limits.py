@@ -1,22 +1,33 @@
-"""How far the model is from the hardware's limits. Prints figures beside their goals (the
-speed issue's); asserts nothing.
+"""How far the model is from the hardware's limits. Prints every figure of the speed issue
+(issue 13) beside its goal; asserts nothing.
 
-    uv run python -m benchmarks.bench_limits            # about two minutes
-    uv run python -m benchmarks.bench_limits --quick    # skips the 1,000,000-person figures
+    uv run python -m benchmarks.bench_limits            # everything: about five minutes
+    uv run python -m benchmarks.bench_limits --quick    # no 1,000,000 persons, no sweep
 
-It measures, in one process:
+It measures, in one process unless said otherwise:
 
-- the machine's memory-streaming bandwidth (a numpy copy of 512 MiB, read and write);
-- the monthly update (the compiled kernel alone) at 1,000,000 persons: nanoseconds per
-  person-step, the bytes per person-step it streams (every per-person array it reads or
-  writes, counted from the arrays themselves; the neighbours' rows it reads at random are
-  not counted), and the ratio of its time to the streaming floor for those bytes;
+- the machine's memory-streaming bandwidth (a numpy copy of 512 MiB, read and write, on
+  one thread);
+- the monthly update (the compiled kernel alone, on the threads a run uses) at 1,000,000
+  persons (100,000 with ``--quick``): nanoseconds per person-step, the bytes per
+  person-step it streams (every per-person array it reads or writes, counted from the
+  arrays themselves; the neighbours' rows it reads at random are not counted), and the
+  ratio of its time to the streaming floor for those bytes;
 - the fixed cost of a month: a step at 1,000 persons, where per-person work is small;
-- 100,000 persons over 40 years, monthly, in-process;
+- 100,000 persons over 40 years, monthly, in-process, setup included;
+- 1,000,000 persons over 20 years in a new process: seconds (setup included) and peak
+  resident memory above the interpreter with its imports, per person;
+- the monthly update at 10,000 persons against the plain-Mesa reference
+  (``benchmarks/naive.py``; one thread each, noise off, as ``bench_naive``);
+- a sweep of the default scenario at 10,000 persons on 2 workers (``multivector sweep``,
+  ``--sweep-runs`` runs, 100 by default), and 1,000 runs projected from it at its pace
+  (``--sweep-runs 1000`` measures them; ``bench_sweep`` has the sweep's other figures);
 - the start of the command line: ``multivector --help`` and a 1,000-person, one-month run,
-  each in a new process (Python's bytecode cache matters here: see the README).
+  each in a new process, with Python's bytecode cache on, as on a user's machine (this
+  workplace sets PYTHONDONTWRITEBYTECODE, which would make every start compile its modules).
 
-Threads: numpy's BLAS and OpenMP are kept to one, as the command line keeps them.
+Threads: numpy's BLAS and OpenMP are kept to one, as the command line keeps them; the model's
+own passes use ``MULTIVECTOR_THREADS`` or every core (printed).
 """
 
 from __future__ import annotations
@@ -27,17 +38,19 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
 import argparse
+import json
 import shutil
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
+from pathlib import Path
 
 import numpy as np
 
 from sim.inputs.scenario import load_with_profile
-from sim.model import rules
+from sim.model import rules, threads
 from sim.model.model import MultivectorModel
 
 
@@ -54,41 +67,47 @@ def streaming_bandwidth(mib: int = 512, repeats: int = 5) -> float:
 
 
 def kernel_arguments(population: int) -> tuple:
-    """The arguments of one month's compiled update of a baseline run at ``population``."""
+    """The arguments of one month's compiled update of a baseline run at ``population``
+    (after the row range: the output arrays, then the kernel's inputs)."""
     scenario, profile, _ = load_with_profile("baseline", {"run.population": population})
     model = MultivectorModel(scenario, profile, until="2015-03")
     captured: list[tuple] = []
-    kernel = rules.monthly_update
+    split = threads.over_rows
 
-    def capture(*args):
-        captured.append(args)
-        return kernel(*args)
+    def capture(kernel, rows, *args, **options):
+        if kernel is rules.monthly_update:
+            captured.append(args)
+        return split(kernel, rows, *args, **options)
 
-    rules.monthly_update = capture
+    threads.over_rows = capture
     try:
         model.step()
     finally:
-        rules.monthly_update = kernel
+        threads.over_rows = split
     return captured[-1]
 
 
 def streamed_bytes(arguments: tuple, population: int) -> float:
     """Bytes per person of every per-person array the kernel reads, and the new attraction
-    (N, P) and identity (N,) it writes."""
+    (N, P) and identity (N,) it writes (the first two arguments)."""
+    inputs = arguments[2:]
     per_person = [
-        a for a in arguments if isinstance(a, np.ndarray) and a.ndim and a.shape[0] >= population
+        a for a in inputs if isinstance(a, np.ndarray) and a.ndim and a.shape[0] >= population
     ]
     read = sum(a.nbytes for a in per_person)
-    written = arguments[0].nbytes + arguments[1].nbytes  # same shapes as the old
+    written = arguments[0].nbytes + arguments[1].nbytes
     return (read + written) / population
 
 
-def time_kernel(arguments: tuple, repeats: int = 5) -> list[float]:
-    rules.monthly_update(*arguments)  # compiled or loaded from the cache
+def time_kernel(arguments: tuple, population: int, repeats: int = 5) -> list[float]:
+    def update():
+        threads.over_rows(rules.monthly_update, population, *arguments)
+
+    update()  # compiled or loaded from the cache
     times = []
     for _ in range(repeats):
         start = time.perf_counter()
-        rules.monthly_update(*arguments)
+        update()
         times.append(time.perf_counter() - start)
     return times
 
@@ -112,51 +131,140 @@ def whole_run(population: int, end: str) -> float:
     return time.perf_counter() - start
 
 
+MILLION = """
+import json, sys, time
+start = time.perf_counter()
+from sim.inputs.scenario import load_with_profile
+from sim.model.model import MultivectorModel
+import sim.model.measures, pandas  # everything a run imports
+
+
+def status(key):
+    for line in open("/proc/self/status"):
+        if line.startswith(key + ":"):
+            return int(line.split()[1]) * 1024
+
+
+imported, before = status("VmRSS"), time.perf_counter()
+persons, until = int(sys.argv[1]), sys.argv[2]
+scenario, profile, _ = load_with_profile("baseline", {"run.population": persons})
+MultivectorModel(scenario, profile, until=until).run_to()
+print(json.dumps({"seconds": time.perf_counter() - before, "imports": imported,
+                  "peak": status("VmHWM")}))
+"""
+"""A whole run in a process of its own, so that its peak memory is the run's."""
+
+
+def million_run(persons: int = 1_000_000, until: str = "2034-12") -> dict:
+    """Seconds (setup included, imports not) and peak memory of a run in a new process."""
+    done = subprocess.run(
+        [sys.executable, "-c", MILLION, str(persons), until],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    return json.loads(done.stdout.splitlines()[-1])
+
+
+def naive_ratio() -> tuple[float, float]:
+    """Seconds of one month's update at 10,000 persons, the model's and the plain-Mesa
+    reference's, on one thread each (:mod:`benchmarks.bench_naive`)."""
+    from benchmarks import bench_naive
+
+    with threads.using(1):
+        return bench_naive.seconds_per_update(False, 60), bench_naive.seconds_per_update(True, 2)
+
+
+def sweep_seconds(runs: int) -> float:
+    """Seconds of a ``runs``-run sweep at 10,000 persons on 2 workers (``multivector
+    sweep`` in a new process, as :mod:`benchmarks.bench_sweep` runs it)."""
+    from benchmarks.bench_sweep import sweep
+
+    with tempfile.TemporaryDirectory() as folder:
+        return sweep(runs, 2, Path(folder))["seconds"]
+
+
+USER_ENVIRONMENT = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+"""As on a user's machine: Python may keep the bytecode it compiles."""
+
+
 def command_seconds(*arguments: str, repeats: int = 3) -> list[float]:
     command = shutil.which("multivector") or "multivector"
-    times = []
+    subprocess.run([command, *arguments], check=True, capture_output=True, env=USER_ENVIRONMENT)
+    times = []  # after one start that may write the bytecode cache: a warm install
     for _ in range(repeats):
         start = time.perf_counter()
-        subprocess.run([command, *arguments], check=True, capture_output=True)
+        subprocess.run([command, *arguments], check=True, capture_output=True, env=USER_ENVIRONMENT)
         times.append(time.perf_counter() - start)
     return times
 
 
 def line(label: str, figure: str, goal: str) -> None:
-    print(f"{label:<58} {figure:<28} goal: {goal}")
+    print(f"{label:<58} {figure:<28} goal: {goal}", flush=True)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--quick", action="store_true", help="skip 1,000,000 persons")
-    quick = parser.parse_args().quick
+    parser.add_argument(
+        "--quick", action="store_true", help="no 1,000,000 persons, no sweep (about a minute)"
+    )
+    parser.add_argument(
+        "--sweep-runs", type=int, default=100, help="runs of the measured sweep (default 100)"
+    )
+    options = parser.parse_args()
+    quick = options.quick
 
+    print(f"model threads: {threads.count()} ({threads.VARIABLE} or the cores available)")
     bandwidth = streaming_bandwidth()
     line("memory-streaming bandwidth (copy, read + write)", f"{bandwidth / 1e9:.1f} GB/s", "-")
 
-    sizes = [100_000] if quick else [100_000, 1_000_000]
-    for n in sizes:
-        arguments = kernel_arguments(n)
-        times = time_kernel(arguments)
-        per_step = min(times) / n * 1e9
-        bytes_per = streamed_bytes(arguments, n)
-        floor = bytes_per / bandwidth * 1e9
-        line(
-            f"monthly update at {n:,} persons, ns per person-step",
-            f"{per_step:.0f} (median {statistics.median(times) / n * 1e9:.0f})",
-            "-",
-        )
-        line(
-            "  bytes streamed per person-step; floor at that bandwidth",
-            f"{bytes_per:.0f} B; {floor:.1f} ns",
-            "-",
-        )
-        line(f"  ratio to the streaming floor ({n:,} persons)", f"{per_step / floor:.1f}x", "<= 5x")
+    n = 100_000 if quick else 1_000_000
+    arguments = kernel_arguments(n)
+    times = time_kernel(arguments, n)
+    per_step = min(times) / n * 1e9
+    bytes_per = streamed_bytes(arguments, n)
+    floor = bytes_per / bandwidth * 1e9
+    del arguments
+    line(
+        f"monthly update at {n:,} persons, ns per person-step",
+        f"{per_step:.0f} (median {statistics.median(times) / n * 1e9:.0f})",
+        "-",
+    )
+    line(
+        "  bytes streamed per person-step; floor at that bandwidth",
+        f"{bytes_per:.0f} B; {floor:.1f} ns",
+        "-",
+    )
+    line(
+        f"  ratio to the streaming floor ({n:,} persons)",
+        f"{per_step / floor:.1f}x",
+        "<= 5x at 1,000,000",
+    )
 
     fixed = fixed_cost_per_step()
     line("fixed cost of a month (1,000 persons)", f"{fixed * 1e3:.2f} ms", "<= 0.3 ms")
     seconds = whole_run(100_000, "2054-12")
     line("100,000 persons x 40 years, in-process", f"{seconds:.1f} s", "<= 5 s on 2 cores")
+
+    if not quick:
+        million = million_run()
+        line("1,000,000 persons x 20 years, new process", f"{million['seconds']:.1f} s", "<= 60 s")
+        above = (million["peak"] - million["imports"]) / 1_000_000
+        line("  peak memory above the interpreter and imports", f"{above:.0f} B a person",
+             "<= 250 B")  # fmt: skip
+
+    model, naive = naive_ratio()
+    line(
+        "update at 10,000 persons against plain Mesa (one thread)",
+        f"{naive / model:.0f}x ({model * 1e3:.2f} ms, {naive:.1f} s)",
+        ">= 600x",
+    )
+
+    if not quick:
+        runs = options.sweep_runs
+        took = sweep_seconds(runs)
+        line(f"sweep at 10,000 persons, 2 workers: {runs:,} runs", f"{took / 60:.1f} min", "-")
+        line("  1,000 runs at that pace", f"{took * 1000 / runs / 60:.1f} min", "<= 6 min")
 
     with tempfile.TemporaryDirectory() as folder:
         help_times = command_seconds("--help")
@@ -167,11 +275,10 @@ def main() -> None:
     line("multivector --help, new process", f"{min(help_times):.2f} s", "<= 0.5 s")
     line(
         "multivector run --population 1000 --until 2015-02",
-        f"{min(run_times):.2f} s",
+        f"{min(run_times):.2f} s (median {statistics.median(run_times):.2f})",
         "<= 2 s warm",
     )
-    print(f"(python {sys.version.split()[0]}; PYTHONDONTWRITEBYTECODE="
-          f"{os.environ.get('PYTHONDONTWRITEBYTECODE', '')!r})")  # fmt: skip
+    print(f"(python {sys.version.split()[0]}; the commands ran without PYTHONDONTWRITEBYTECODE)")
 
 
 if __name__ == "__main__":

@@ -23,7 +23,6 @@ stays quick.
 
 from __future__ import annotations
 
-from importlib import metadata
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -35,11 +34,6 @@ if TYPE_CHECKING:
     from sim.inputs.schema import ScenarioSpec
     from sim.model.model import MultivectorModel
     from sim.results.saved import Saved
-
-try:
-    __version__ = metadata.version("multivector")
-except metadata.PackageNotFoundError:  # a source tree that is not installed
-    __version__ = "unknown"
 
 __all__ = [
     "MultivectorModel",
@@ -65,6 +59,10 @@ _LAZY = {
 
 
 def __getattr__(name: str) -> Any:
+    if name == "__version__":  # read on first use: importlib.metadata costs 0.2 s a start
+        from sim.experiments.provenance import package_version
+
+        return package_version()
     if name in _LAZY:
         from importlib import import_module
 

@@ -22,7 +22,6 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
-from sim.experiments.provenance import environment
 from sim.inputs.assignments import parse_assignments
 from sim.inputs.errors import COMMAND_LINE, ScenarioError, refuse
 from sim.inputs.limits import MAX_REPS
@@ -428,7 +427,7 @@ def compare(
     against the first, at the months given by --at), and prints the differences. With
     --reps and --posterior, run i of every scenario takes the same row of the posterior.
     """
-    from sim.experiments import runner
+    from sim.experiments import provenance, runner
     from sim.results import compare as comparing
     from sim.results import saved as results
     from sim.results import writing as output
@@ -493,7 +492,11 @@ def compare(
             output.check_finite(table, destination / "differences.csv")
             table.to_csv(staging / "differences.csv", index=False)
             comparing.figure(saved, staging / "comparison.png", at)
-            manifest = {**environment(started), "compared": [str(i) for i in items], "at": at}
+            manifest = {
+                **provenance.environment(started),
+                "compared": [str(i) for i in items],
+                "at": at,
+            }
             (staging / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")
     except ScenarioError as err:
         raise fail(err) from None
@@ -674,7 +677,7 @@ def validate(
     --perturb, each seed's runs have every parameter jittered alike (docs/validation.md,
     "Perturbed"). The exit status is 1 if any pattern or target fails.
     """
-    from sim.experiments import patterns
+    from sim.experiments import patterns, provenance
     from sim.results import check_figures
     from sim.results import writing as output
 
@@ -712,7 +715,7 @@ def validate(
             for check, passed in zip(checks, table["passed"], strict=True):
                 check_figures.draw(check, runs, passed, staging / f"{check.id}.png")
             manifest = {
-                **environment(started),
+                **provenance.environment(started),
                 "seeds": seeds,
                 "seed": seed,
                 "seeding": output.SEEDING,
@@ -830,6 +833,7 @@ def calibrate(
     and a manifest.
     docs/calibration.md lists the free parameters, their bounds and the targets.
     """
+    from sim.experiments import provenance
     from sim.results import writing as output
 
     started = datetime.now(UTC)
@@ -874,7 +878,7 @@ def calibrate(
         fit.residuals.to_csv(staging / "residuals.csv", index=False)
         fit.history.to_csv(staging / "history.csv", index=False)
         manifest = {
-            **environment(started),
+            **provenance.environment(started),
             "scenario": scenario,
             "seeds": seeds,
             "seeding": output.SEEDING,
@@ -913,7 +917,7 @@ def _sample_posterior(
 ) -> None:
     """``calibrate --method abc`` (``sampler``: its accept share) or ``--method smc`` (its
     generations and quantile): the posterior sample and its summary."""
-    from sim.experiments import posterior
+    from sim.experiments import posterior, provenance
     from sim.results import writing as output
 
     smc = "generations" in sampler
@@ -935,7 +939,7 @@ def _sample_posterior(
         post.accepted.to_csv(staging / "posterior.csv", index=False)
         summary.to_csv(staging / "summary.csv", index=False)
         manifest = {
-            **environment(started),
+            **provenance.environment(started),
             "scenario": scenario,
             "seeding": output.SEEDING,
             "population": population,
