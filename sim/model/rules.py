@@ -419,11 +419,22 @@ def reach_table(signals, kinds):
 @numba.njit(inline="always", **_JIT)
 def _expected_parts(engagement, signals, kinds, i, parts):
     """Person i's signal of each power summed over channels weighted by engagement, by kind
-    of reach (3, P): the drive's parts when exposure is its expected value."""
-    parts[:] = 0.0
-    for c in range(kinds.size):
-        for p in range(signals.shape[0]):
-            parts[kinds[c], p] += engagement[i, c] * signals[p, c]
+    of reach (3, P): the drive's parts when exposure is its expected value. Channels are
+    added in order, into a sum per kind held in a register (not in ``parts``, whose every
+    addition would wait for the one before it to be stored)."""
+    for p in range(signals.shape[0]):
+        open_to_all = by_language = by_outlets = 0.0
+        for c in range(kinds.size):
+            term = engagement[i, c] * signals[p, c]
+            if kinds[c] == OPEN:
+                open_to_all += term
+            elif kinds[c] == BY_LANGUAGE:
+                by_language += term
+            else:
+                by_outlets += term
+        parts[OPEN, p] = open_to_all
+        parts[BY_LANGUAGE, p] = by_language
+        parts[BY_OUTLETS, p] = by_outlets
 
 
 @numba.njit(nogil=True, **_JIT)
