@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 from conftest import assert_refused, invoke, tiny_model
 
-from sim.model import measures, threads
+from sim.model import rules, threads
 
 
 def _tables(model) -> list[pd.DataFrame]:
@@ -20,7 +20,7 @@ def small_blocks(monkeypatch):
     """Parts of 40 rows and sums in blocks of 50, so the tiny scenario's 300 persons are
     shared between threads."""
     monkeypatch.setattr(threads, "ROWS_PER_THREAD", 40)
-    monkeypatch.setattr(measures, "SUM_BLOCK", 50)
+    monkeypatch.setattr(threads, "SUM_BLOCK", 50)
 
 
 def test_results_do_not_depend_on_the_number_of_threads(small_blocks):
@@ -64,3 +64,27 @@ def test_a_bad_number_of_threads_is_refused(monkeypatch, value):
     with pytest.raises(ValueError, match=threads.VARIABLE):
         threads.count()
     assert_refused(invoke("scenarios"), threads.VARIABLE, "whole number")
+
+
+@pytest.mark.parametrize("sample", [None, np.array([3, 5, 8, 13, 21, 34, 55, 89, 144])])
+def test_marginal_gains_follow_the_rule(sample):
+    """The compiled pass of the channel values gives :func:`rules.marginal_gain` of the
+    persons' attitudes (the numpy definition), over everyone or a sample."""
+    model = tiny_model(seed=3).run_to("2016-06")
+    public, params = model.public, model.params
+    rows = np.arange(public.size) if sample is None else sample
+    terms = public.attitudes(params, rows)
+    outlets = public.outlet_access(params)
+    expected = (
+        rules.marginal_gain(
+            terms.receptivity,
+            public.persons.attraction[rows],
+            terms.access,
+            public.persons.engagement[rows],
+            public.gated,
+            None if outlets is None else outlets[rows],
+            public.outlet_channel,
+        )
+        / rows.size
+    )
+    np.testing.assert_allclose(public.marginal_gains(params, sample), expected, rtol=1e-12)

@@ -74,11 +74,6 @@ def audiences(model: MultivectorModel) -> tuple[np.ndarray, np.ndarray, np.ndarr
     return public, elite, advocacy
 
 
-SUM_BLOCK = 65_536
-"""Rows summed together in :func:`_person_sums`: partial sums are kept per block and added
-in block order, so the totals do not depend on how many threads shared the blocks."""
-
-
 def _person_sums(model: MultivectorModel) -> tuple[np.ndarray, ...]:
     """This month's sums over persons, in one pass (:func:`_sums_over_blocks`): attraction
     (3, P) and head counts (3,) of everyone, the elites and the NGO-linked; national
@@ -91,14 +86,14 @@ def _person_sums(model: MultivectorModel) -> tuple[np.ndarray, ...]:
     cached = getattr(model, "_sums", None)
     if cached is None or cached[0] != key:
         n, powers = persons.attraction.shape
-        blocks = max(1, -(-n // SUM_BLOCK))
+        blocks = max(1, -(-n // threads.SUM_BLOCK))
         totals, counts = np.zeros((blocks, 3, powers)), np.zeros((blocks, 3))
         identity = np.zeros(blocks)
         weight = np.zeros((blocks, powers, rules.ANSWER_GRID + 1))
         threads.over_rows(
             _sums_over_blocks,
             n,
-            SUM_BLOCK,
+            threads.SUM_BLOCK,
             persons.attraction,
             persons.elite,
             persons.ngo,
@@ -107,7 +102,7 @@ def _person_sums(model: MultivectorModel) -> tuple[np.ndarray, ...]:
             counts,
             identity,
             weight,
-            block=SUM_BLOCK,
+            block=threads.SUM_BLOCK,
         )
         sums = (totals.sum(axis=0), counts.sum(axis=0), identity.sum(), weight.sum(axis=0))
         model._sums = cached = (key, sums)
@@ -119,9 +114,9 @@ def _sums_over_blocks(
     first, last, block, attraction, elite, ngo, identity, totals, counts, identities, weight
 ):
     """The sums of :func:`_person_sums` of rows ``first`` to ``last`` (``first`` a multiple
-    of ``block``), each block of ``block`` rows (:data:`SUM_BLOCK`) into its own row of the
-    outputs: summed here, written once (threads writing next to each other's sums would
-    take turns at the same cache lines). A person's grid weights are those of
+    of ``block``), each block of ``block`` rows (:data:`sim.model.threads.SUM_BLOCK`) into
+    its own row of the outputs: summed here, written once (threads writing next to each
+    other's sums would take turns at the same cache lines). A person's grid weights are those of
     :func:`sim.model.rules.shares_on_table`: the linear interpolation between the two grid
     points around their attraction."""
     powers = attraction.shape[1]

@@ -92,14 +92,6 @@ def chunks(n: int):
         yield slice(start, min(start + CHUNK, n))
 
 
-def parts(rows: NDArray | None, n: int) -> list:
-    """Everyone (``rows`` None, ``n`` persons) or the given rows, in pieces of at most
-    :data:`CHUNK` persons."""
-    if rows is None:
-        return list(chunks(n))
-    return [rows[k : k + CHUNK] for k in range(0, len(rows), CHUNK)]
-
-
 class Tables:
     """The profile's lookup tables for drawing persons, built once: newcomers arrive every
     month in small numbers, and rebuilding these from the profile each time would cost more

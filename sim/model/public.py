@@ -27,7 +27,6 @@ from sim.model.population import (
     draw_attributes,
     elite_eligible,
     months_in_band,
-    parts,
     refresh_engagement,
 )
 
@@ -166,21 +165,34 @@ class Public:
     def marginal_gains(self, params: Parameters, sample: np.ndarray | None = None) -> np.ndarray:
         """Per power and channel (P, C): the mean over persons (or over the rows ``sample``)
         of what one more unit of signal would bring this month
-        (:func:`sim.model.rules.marginal_gain`)."""
+        (:func:`sim.model.rules.marginal_gain`), in one compiled pass over them
+        (:func:`sim.model.rules.marginal_gain_rows`) split between threads."""
         persons = self.persons
-        total = np.zeros((len(params.powers), self.gated.size))
-        size = persons.size if sample is None else sample.size
-        for rows in parts(sample, persons.size):
-            terms = self.attitudes(params, rows)
-            total += rules.marginal_gain(
-                terms.receptivity,
-                persons.attraction[rows],
-                terms.access,
-                persons.engagement[rows],
-                self.gated,
-                *self._reach_arguments(params, rows),
-            )
-        return total / max(size, 1)
+        rows = np.arange(persons.size) if sample is None else np.asarray(sample, np.int64)
+        f, access = self.affinity_and_access(params)
+        outlets = self.outlet_access(params)
+        blocks = max(1, -(-rows.size // threads.SUM_BLOCK))
+        gains = np.zeros((blocks, len(params.powers), self.gated.size))
+        threads.over_rows(
+            rules.marginal_gain_rows,
+            rows.size,
+            threads.SUM_BLOCK,
+            rows,
+            gains,
+            persons.attraction,
+            f,
+            persons.susceptibility,
+            persons.identity,
+            persons.elite,
+            per_power(params, "stereotype") * params.mechanisms.stereotypes,
+            persons.engagement,
+            rules.channel_kinds(self.gated, None if outlets is None else self.outlet_channel),
+            access,
+            _NO_OUTLETS if outlets is None else outlets,
+            update_rates(params),
+            block=threads.SUM_BLOCK,
+        )
+        return gains.sum(axis=0) / max(rows.size, 1)
 
     def heard_shares(self, params: Parameters, signals: np.ndarray) -> np.ndarray:
         """Share of each channel's foreign signal that comes from each power (P, C)."""

@@ -1025,6 +1025,56 @@ def marginal_gain(
     return total
 
 
+@numba.njit(nogil=True, **_JIT)
+def marginal_gain_rows(
+    first,
+    last,
+    block,
+    rows,
+    gains,
+    attraction,
+    affinity,
+    susceptibility,
+    identity,
+    elite,
+    stereotype_means,
+    engagement,
+    kinds,
+    access,
+    media_access,
+    rates,
+):
+    """:func:`marginal_gain` of the persons ``rows[first:last]`` (``first`` a multiple of
+    ``block``), with their receptivity by the rules of :func:`monthly_update`, in one
+    compiled pass: the sums of each block of ``block`` entries of ``rows`` go to their own
+    row of ``gains`` (blocks, P, C), so that the total does not depend on the threads that
+    shared the blocks (:func:`sim.model.threads.over_rows`). A channel reaches a person as
+    in :func:`channel_reach`: fully when open to all, by language access when gated, by the
+    outlets' access for the channel the outlets carry (``kinds``: :func:`channel_kinds`)."""
+    powers, channels = attraction.shape[1], kinds.size
+    total = np.empty((powers, channels))
+    for start in range(first, last, block):
+        total[:] = 0.0
+        for j in range(start, min(start + block, last)):
+            i = rows[j]
+            elite_factor = rates.elite_stereotype if elite[i] else 1.0
+            ident = identity[i]
+            for p in range(powers):
+                s = stereotype(susceptibility[i, p], stereotype_means[p], ident, elite_factor)
+                room = receptivity(affinity[i, p], s, ident, rates.resistance)
+                room *= 1.0 - attraction[i, p]
+                for c in range(channels):
+                    if kinds[c] == OPEN:
+                        reach = np.float32(1.0)
+                    elif kinds[c] == BY_LANGUAGE:
+                        reach = np.float32(access[i, p])
+                    else:
+                        reach = np.float32(media_access[i, p])
+                    # reach x engagement in single precision, as the arrays hold them
+                    total[p, c] += room * np.float64(reach * np.float32(engagement[i, c]))
+        gains[start // block] = total
+
+
 def heard_shares(
     access: Array,
     engagement: Array,

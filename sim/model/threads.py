@@ -24,6 +24,11 @@ ROWS_PER_THREAD = 5_000
 costs about 0.1 ms here, what the monthly update of some 2,000 persons costs (measured on
 this project's two-core machine: at 10,000 persons two threads take 0.39 ms, one 0.56)."""
 
+SUM_BLOCK = 65_536
+"""Rows a pass sums together: passes that sum over persons keep a partial sum per block of
+rows and add them in block order, so that their totals do not depend on how many threads
+shared the blocks (:func:`over_rows` starts every part on a block)."""
+
 VARIABLE = "MULTIVECTOR_THREADS"
 
 _chosen: int | None = None
