@@ -350,6 +350,44 @@ def pulls_of_four(typingctx, attraction, lo, hi, indices, i, b, confidence, pull
     return sig, codegen
 
 
+PREFETCH_AHEAD = 16
+"""How many persons ahead :func:`monthly_update` asks for the neighbours' rows
+(:func:`prefetch_row`): far enough for the memory to answer before the rows are read, near
+enough for them to stay in the cache (chosen by measuring 4 to 32 at 1,000,000 persons)."""
+
+
+@intrinsic
+def prefetch_row(typingctx, array, row):
+    """Ask the processor to start loading the first cache line of ``array[row]`` (a 2-D
+    array), without waiting for it: a hint (``llvm.prefetch``) that changes no result.
+
+    The social-influence loop reads the rows of each person's neighbours; a tie rewired to
+    anyone (Watts-Strogatz) is a row far away in memory, which at a million persons costs a
+    trip to main memory. Asked for a few persons ahead, the row is in the cache when read.
+    """
+    if not (isinstance(array, types.Array) and array.ndim == 2):
+        return None
+    sig = types.void(array, row)
+
+    def codegen(context, builder, signature, args):
+        array_t, row_t = signature.args
+        data = context.make_array(array_t)(context, builder, args[0])
+        i8, i32, i64 = ir.IntType(8), ir.IntType(32), ir.IntType(64)
+        row_bytes, _ = cgutils.unpack_tuple(builder, data.strides, 2)
+        at = context.cast(builder, args[1], row_t, types.int64)
+        address = builder.add(builder.ptrtoint(data.data, i64), builder.mul(at, row_bytes))
+        prefetch = cgutils.get_or_insert_function(
+            builder.module,
+            ir.FunctionType(ir.VoidType(), [i8.as_pointer(), i32, i32, i32]),
+            "llvm.prefetch.p0",
+        )
+        read, keep, data_cache = ir.Constant(i32, 0), ir.Constant(i32, 3), ir.Constant(i32, 1)
+        builder.call(prefetch, [builder.inttoptr(address, i8.as_pointer()), read, keep, data_cache])
+        return context.get_dummy_value()
+
+    return sig, codegen
+
+
 @numba.njit(inline="always", **_JIT)
 def _close(diff, confidence):
     """1 when a neighbour's attitude is within the confidence bound, else 0 (branch-free:
@@ -526,6 +564,10 @@ def monthly_update(
         else:
             _expected_parts(engagement, signals, kinds, i, table[0])
         if rates.social > 0.0:
+            if i + PREFETCH_AHEAD < last:
+                ahead = i + PREFETCH_AHEAD
+                for k in range(indptr[ahead], indptr[ahead + 1]):
+                    prefetch_row(attraction, indices[k])
             neighbour_pulls(attraction, indptr, indices, i, rates.confidence, pull)
         total = 0.0
         heard = False
