@@ -58,18 +58,36 @@ def test_the_environment_sets_the_number(monkeypatch):
     assert threads.count() == threads.available()
 
 
-@pytest.mark.parametrize("value", ["0", "-2", "two", "1.5"])
+@pytest.mark.parametrize("value", ["0", "-2", "two", "1.5", "1_000", "\u0663", "257"])
 def test_a_bad_number_of_threads_is_refused(monkeypatch, value):
+    """By the command line before any work (exit 2, no traceback), and by the model when
+    it is built."""
     monkeypatch.setenv(threads.VARIABLE, value)
     with pytest.raises(ValueError, match=threads.VARIABLE):
         threads.count()
     assert_refused(invoke("scenarios"), threads.VARIABLE, "whole number")
+    with pytest.raises(ValueError, match=threads.VARIABLE):
+        tiny_model()
 
 
-@pytest.mark.parametrize("sample", [None, np.array([3, 5, 8, 13, 21, 34, 55, 89, 144])])
-def test_marginal_gains_follow_the_rule(sample):
-    """The compiled pass of the channel values gives :func:`rules.marginal_gain` of the
-    persons' attitudes (the numpy definition), over everyone or a sample."""
+def test_a_choice_of_threads_holds_for_its_own_thread_only():
+    """A worker running a task on one thread leaves the others' number alone."""
+    import threading
+
+    seen = []
+    with threads.using(3):
+        worker = threading.Thread(target=lambda: seen.append(threads.count()))
+        worker.start()
+        worker.join()
+        assert threads.count() == 3
+    assert seen == [threads.count()]
+
+
+@pytest.mark.parametrize("sample", [None, np.arange(7, 300, 2)])
+def test_marginal_gains_follow_the_rule(small_blocks, sample):
+    """The compiled pass of the channel values, in blocks of 50 on three threads, gives
+    :func:`rules.marginal_gain` of the persons' attitudes (the numpy definition), over
+    everyone or a sample."""
     model = tiny_model(seed=3).run_to("2016-06")
     public, params = model.public, model.params
     rows = np.arange(public.size) if sample is None else sample
@@ -87,4 +105,52 @@ def test_marginal_gains_follow_the_rule(sample):
         )
         / rows.size
     )
-    np.testing.assert_allclose(public.marginal_gains(params, sample), expected, rtol=1e-12)
+    with threads.using(3):
+        gains = public.marginal_gains(params, sample)
+    np.testing.assert_allclose(gains, expected, rtol=1e-12)
+
+
+def test_the_months_measures_are_the_persons_means(small_blocks):
+    """The one pass over persons, in blocks of 50 on three threads, gives the means of
+    everyone, the elites and the NGO-linked, the mean identity and the poll's shares as
+    numpy and the survey's answer function give them."""
+    from sim.model import measures, survey
+
+    model = tiny_model(seed=5).run_to("2016-06")
+    persons, s = model.public.persons, model.params.survey
+    a = persons.attraction
+    with threads.using(3):
+        model.public.revision += 1  # measured afresh
+        public, elite, advocacy = measures.audiences(model)
+        np.testing.assert_allclose(public, a.mean(axis=0), rtol=1e-12)
+        np.testing.assert_allclose(elite, a[persons.elite].mean(axis=0), rtol=1e-12)
+        np.testing.assert_allclose(advocacy, a[persons.ngo].mean(axis=0), rtol=1e-12)
+        assert measures.identity(model) == pytest.approx(persons.identity.mean(), rel=1e-12)
+        favourable = survey.favourable(a, s.favourable_cut, s.spread).mean(axis=0)
+        np.testing.assert_allclose(measures.favourable(model), favourable, atol=1e-6)
+
+
+def test_the_measures_see_a_change_made_within_the_month():
+    """A shock between two months (the dashboard's button) shows in the month's measures."""
+    from sim.model import measures
+
+    model = tiny_model(seed=5).run_to("2016-06")
+    before = measures.attraction(model)[0]
+    model.public.shock(0, 0.5, np.ones(model.public.size, bool))
+    assert measures.attraction(model)[0] == pytest.approx(
+        model.public.persons.attraction[:, 0].mean()
+    )
+    assert measures.attraction(model)[0] > before
+
+
+def test_a_model_drawing_ahead_can_be_copied(small_blocks):
+    """A copy taken while next month's draws are being made ahead goes on as the model does."""
+    import copy
+
+    with threads.using(2):
+        model = tiny_model(seed=8).run_to("2016-03")
+        twin = copy.deepcopy(model)
+        model.run_to("2016-12")
+        twin.run_to("2016-12")
+    for one, other in zip(_tables(model), _tables(twin), strict=True):
+        pd.testing.assert_frame_equal(one, other, check_exact=True)

@@ -26,7 +26,7 @@ def column_mean(values: np.ndarray, members: np.ndarray | None = None) -> np.nda
 
 
 def attraction(model: MultivectorModel) -> np.ndarray:
-    totals, counts, _, _ = _person_sums(model)
+    totals, counts, _, _ = person_sums(model)
     return totals[0] / max(counts[0], 1.0)
 
 
@@ -43,17 +43,22 @@ def approval(model: MultivectorModel) -> np.ndarray:
 def poll(model: MultivectorModel) -> np.ndarray:
     """This month's favourable and approval shares (2, P): the answer function tabulated
     (:func:`sim.model.rules.answer_table`, kept while the instrument holds) times the
-    persons' weights on its grid (:func:`_person_sums`)."""
+    persons' weights on its grid (:func:`person_sums`)."""
     s = model.params.survey
     instrument = (s.favourable_cut, s.approval_cut, s.spread)
     cuts = np.array(instrument[:2])
     attraction = model.public.persons.attraction
-    if s.spread <= 0.0:  # a hard cut-off: a count, no table
-        return rules.shares_on_table(attraction, cuts, s.spread, np.empty((2, 0)))
+    if s.spread <= 0.0:  # a hard cut-off: a count, no table, kept for the month
+        key = (model.steps, model.public.revision, instrument)
+        counted = getattr(model, "_counted", None)
+        if counted is None or counted[0] != key:
+            shares = rules.shares_on_table(attraction, cuts, s.spread, np.empty((2, 0)))
+            model._counted = counted = (key, shares)
+        return counted[1]
     table = getattr(model, "_answer_table", None)
     if table is None or table[0] != instrument:
         model._answer_table = table = (instrument, rules.answer_table(cuts, s.spread))
-    _, counts, _, weight = _person_sums(model)
+    _, counts, _, weight = person_sums(model)
     return table[1] @ weight.T / max(counts[0], 1.0)
 
 
@@ -67,14 +72,14 @@ def elite_attraction(model: MultivectorModel) -> np.ndarray:
 def audiences(model: MultivectorModel) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Mean attraction to each power (P,) of everyone, of the elites and of persons linked to
     foreign-funded NGOs: what officials weigh. A group with no member counts as everyone."""
-    totals, counts, _, _ = _person_sums(model)
+    totals, counts, _, _ = person_sums(model)
     public = totals[0] / max(counts[0], 1.0)
     elite = totals[1] / counts[1] if counts[1] else public
     advocacy = totals[2] / counts[2] if counts[2] else public
     return public, elite, advocacy
 
 
-def _person_sums(model: MultivectorModel) -> tuple[np.ndarray, ...]:
+def person_sums(model: MultivectorModel) -> tuple[np.ndarray, ...]:
     """This month's sums over persons, in one pass (:func:`_sums_over_blocks`): attraction
     (3, P) and head counts (3,) of everyone, the elites and the NGO-linked; national
     identity (a number); and each person's weights on the grid of the answer table (P,
@@ -82,7 +87,7 @@ def _person_sums(model: MultivectorModel) -> tuple[np.ndarray, ...]:
     and the reporters all ask, after the public's update and renewal, and the arrays are
     the same."""
     persons = model.public.persons
-    key = (model.steps, id(persons.attraction), id(persons.identity))
+    key = (model.steps, model.public.revision)
     cached = getattr(model, "_sums", None)
     if cached is None or cached[0] != key:
         n, powers = persons.attraction.shape
@@ -113,7 +118,7 @@ def _person_sums(model: MultivectorModel) -> tuple[np.ndarray, ...]:
 def _sums_over_blocks(
     first, last, block, attraction, elite, ngo, identity, totals, counts, identities, weight
 ):
-    """The sums of :func:`_person_sums` of rows ``first`` to ``last`` (``first`` a multiple
+    """The sums of :func:`person_sums` of rows ``first`` to ``last`` (``first`` a multiple
     of ``block``), each block of ``block`` rows (:data:`sim.model.threads.SUM_BLOCK`) into
     its own row of the outputs: summed here, written once (threads writing next to each
     other's sums would take turns at the same cache lines). A person's grid weights are those of
@@ -201,7 +206,7 @@ def dominant_share(model: MultivectorModel) -> float:
 
 
 def identity(model: MultivectorModel) -> float:
-    _, counts, identities, _ = _person_sums(model)
+    _, counts, identities, _ = person_sums(model)
     return float(identities / max(counts[0], 1.0))
 
 

@@ -75,7 +75,10 @@ class Public:
         self._age_floors = np.array(age_floor(list(profile.ages)), np.int64) * 12  # in months
         self.tables = Tables(profile, powers)
         self.pull = np.ones(len(powers))  # each power's education signal, relative to the start
-        self._pending: tuple[np.random.Generator, Future] | None = None  # draws made ahead
+        self._pending: tuple[np.random.Generator, Future | np.ndarray] | None = None
+        self.revision = 0
+        """Raised whenever persons' attraction or identity change (the month's measures
+        are kept for a revision: :func:`sim.model.measures.person_sums`)."""
 
     def outlet_access(self, params: Parameters) -> np.ndarray | None:
         """The media diet's access to each power's media (N, P), or None when the profile
@@ -139,7 +142,7 @@ class Public:
 
     def attitudes(self, params: Parameters, rows: slice = slice(None)) -> Attitudes:
         """Affinity, stereotype, baseline, receptivity and language access of the persons in
-        ``rows`` (callers go chunk by chunk to bound memory)."""
+        ``rows`` (:func:`sim.model.rules.attitude_terms`)."""
         persons = self.persons
         f, access = (x[rows] for x in self.affinity_and_access(params))
         s, rec, base = (np.empty(f.shape) for _ in range(3))
@@ -210,6 +213,7 @@ class Public:
         persons = self.persons
         rows = slice(None) if rows is None else rows
         baseline = persons.identity_baseline[rows]
+        self.revision += 1
         if not params.mechanisms.identity:
             persons.identity[rows] = baseline
             return
@@ -222,6 +226,7 @@ class Public:
         (:func:`sim.model.rules.settle_rows`): everyone, or the persons at ``rows``
         (newcomers)."""
         persons = self.persons
+        self.revision += 1
         if rows is None:
             persons.attraction = np.empty((persons.size, len(params.powers)))
             rows = np.arange(persons.size)
@@ -299,25 +304,40 @@ class Public:
             update_rates(params, promotion),
         )
         persons.attraction, persons.identity = attraction, identity
+        self.revision += 1
         if params.mechanisms.stochastic_exposure and exposure_rng is not incidents_rng:
             self._draw_ahead(exposure_rng)  # the exposure stream is the update's alone
 
     def _exposure_draws(self, rng: np.random.Generator) -> np.ndarray:
         """This month's exposure draws (N, C): the next uniforms of ``rng``, drawn ahead by
-        :meth:`_draw_ahead` if it could."""
-        pending, self._pending = self._pending, None
-        if pending is not None and pending[0] is rng:
-            return pending[1].result()
-        return rng.random(self.persons.engagement.shape, dtype=np.float32)
+        :meth:`_draw_ahead` if it could (a draw made ahead for another stream is kept for
+        it)."""
+        pending = self._pending
+        if pending is None or pending[0] is not rng:
+            return rng.random(self.persons.engagement.shape, dtype=np.float32)
+        self._pending = None
+        drawn = pending[1]
+        return drawn.result() if isinstance(drawn, Future) else drawn
 
     def _draw_ahead(self, rng: np.random.Generator) -> None:
         """Start drawing next month's exposure on a spare thread while the rest of the month
         runs (:func:`sim.model.threads.ahead`). Only for a stream nothing else draws from
         between two updates: the draws are then the same numbers, in the same order, as
         drawing them when they are needed."""
+        if self._pending is not None:  # made ahead for another stream, and not yet used
+            return
         shape = self.persons.engagement.shape
         future = threads.ahead(self.size, rng.random, shape, dtype=np.float32)
         self._pending = None if future is None else (rng, future)
+
+    def __getstate__(self) -> dict:
+        """For copies and pickles: draws made ahead are waited for and kept as numbers (the
+        stream has moved past them already)."""
+        state = self.__dict__.copy()
+        if state["_pending"] is not None:
+            rng, drawn = state["_pending"]
+            state["_pending"] = (rng, drawn.result() if isinstance(drawn, Future) else drawn)
+        return state
 
     def _framed(self, params: Parameters, rng: np.random.Generator) -> np.ndarray:
         """Incidents each person heard of this month times their framing (N, P): Poisson
@@ -353,6 +373,7 @@ class Public:
         d = profile.demography
         if d is None or not params.mechanisms.demography:
             return 0
+        self.revision += 1  # ages, roles and newcomers change what the measures sum
         moved, over, cells = rules.age_one_month(
             persons.age_months,
             persons.age,
@@ -559,6 +580,7 @@ class Public:
         """A one-off change of the chosen persons' attraction to one power."""
         attraction = self.persons.attraction
         attraction[chosen, power] = rules.shock(attraction[chosen, power], delta)
+        self.revision += 1
 
 
 def per_power(params: Parameters, name: str) -> np.ndarray:

@@ -92,7 +92,7 @@ def relaxation(attraction, baseline, rate):
     return rate * (attraction - baseline)
 
 
-def elementwise(rule) -> np.ufunc:
+def elementwise(rule) -> np.vectorize:
     """A rule on one person and one power applied element by element to arrays, with
     numpy's broadcasting (``np.vectorize`` of the rule's Python code: for tests and small
     arrays; the model's passes over persons are compiled)."""
@@ -119,7 +119,9 @@ def attitude_terms(
 ):
     """Stereotype, receptivity and cultural baseline (N, P) of the persons in rows
     ``first`` to ``last``, written into the same rows of the three outputs: the terms of
-    :func:`monthly_update`, by the same rules (:func:`sim.model.public.Public.attitudes`)."""
+    :func:`monthly_update`, by the same rules (:func:`sim.model.public.Public.attitudes`),
+    written out alike there and here (as in :func:`settle_rows`: a function shared by the
+    passes doubled the update's time)."""
     powers = affinity.shape[1]
     for i in range(first, last):
         elite_factor = rates.elite_stereotype if elite[i] else 1.0

@@ -1,22 +1,24 @@
 """Compiled passes over persons, split between threads.
 
 A compiled pass that releases the GIL (numba's ``nogil``) and takes a range of rows runs on
-blocks of rows side by side, one block per thread. Every person's result depends only on
-this month's arrays, never on another block, so the output is the same to the bit whatever
-the number of threads (tests/test_threads.py holds it to that).
+parts of consecutive rows side by side, one part per thread. Every person's result depends
+only on this month's arrays, never on another part, and passes that sum over persons keep a
+partial sum per block of :data:`SUM_BLOCK` rows, added in block order; so the output is the
+same to the bit whatever the number of threads (tests/test_threads.py holds it to that).
 
 The number of threads is ``MULTIVECTOR_THREADS`` if set, else the cores this process may
-use. A block is worth a thread only from :data:`ROWS_PER_THREAD` rows: below that,
-handing the work over costs more than it saves, so small populations run in one thread.
-Sweep and ensemble workers are started with ``MULTIVECTOR_THREADS=1``: several processes
-already share the cores.
+use. A part is worth a thread only from :data:`ROWS_PER_THREAD` rows (a pass that sums
+splits at block boundaries, so from two blocks): below that, handing the work over costs
+more than it saves. Sweep and ensemble workers run with one thread each: several processes,
+or dask's threads, already share the cores.
 """
 
 from __future__ import annotations
 
 import os
+import threading
 from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from contextlib import contextmanager
 
 ROWS_PER_THREAD = 5_000
@@ -30,9 +32,12 @@ rows and add them in block order, so that their totals do not depend on how many
 shared the blocks (:func:`over_rows` starts every part on a block)."""
 
 VARIABLE = "MULTIVECTOR_THREADS"
+MOST = 256
+"""The most threads ``MULTIVECTOR_THREADS`` may ask for."""
 
-_chosen: int | None = None
-_pool: tuple[int, int, ThreadPoolExecutor] | None = None  # (process id, size, pool)
+_chosen = threading.local()  # what :func:`using` set, for the thread that set it
+_pool: tuple[int, ThreadPoolExecutor] | None = None  # (size, pool)
+_pool_lock = threading.Lock()
 
 
 def available() -> int:
@@ -44,40 +49,42 @@ def available() -> int:
 
 
 def count() -> int:
-    """The number of threads a pass may use: ``MULTIVECTOR_THREADS`` (a positive whole
-    number) or :func:`available`; :func:`using` overrides both."""
-    if _chosen is not None:
-        return _chosen
+    """The number of threads a pass started from this thread may use: what :func:`using`
+    set here, else ``MULTIVECTOR_THREADS`` (a whole number from 1 to :data:`MOST`), else
+    :func:`available`. A bad value of the variable raises ValueError naming it."""
+    chosen = getattr(_chosen, "number", None)
+    if chosen is not None:
+        return chosen
     value = os.environ.get(VARIABLE, "").strip()
     if not value:
         return available()
-    try:
-        number = int(value)
-    except ValueError:
-        number = 0
-    if number < 1:
-        raise ValueError(f"{VARIABLE}={value!r}: expected a whole number of threads, 1 or more")
-    return number
+    if not (value.isascii() and value.isdigit() and 1 <= int(value) <= MOST):
+        raise ValueError(
+            f"{VARIABLE}={value!r}: expected a whole number of threads from 1 to {MOST}"
+        )
+    return int(value)
 
 
 @contextmanager
 def using(number: int):
-    """Run passes on ``number`` threads inside the block (for tests and benchmarks)."""
-    global _chosen
+    """Run the passes started from this thread on ``number`` threads inside the block (for
+    workers that share the cores, tests and benchmarks)."""
     if number < 1:
         raise ValueError(f"threads: expected 1 or more, got {number}")
-    saved, _chosen = _chosen, number
+    saved = getattr(_chosen, "number", None)
+    _chosen.number = number
     try:
         yield
     finally:
-        _chosen = saved
+        _chosen.number = saved
 
 
 def over_rows(kernel: Callable[..., None], rows: int, *arguments, block: int = 1) -> None:
     """``kernel(first, last, *arguments)`` over rows 0 to ``rows``, in as many parts of
     consecutive rows as there are threads to run them (one part, run here, when the rows
     are too few to share). Parts start at multiples of ``block``: a pass that sums rows
-    block by block then adds the same numbers in the same order whatever the threads."""
+    block by block then adds the same numbers in the same order whatever the threads. If a
+    part raises, every part has ended when the error reaches the caller."""
     blocks = -(-rows // block)
     threads = max(1, min(count(), rows // ROWS_PER_THREAD, blocks))
     if threads == 1:
@@ -86,25 +93,41 @@ def over_rows(kernel: Callable[..., None], rows: int, *arguments, block: int = 1
     bounds = [min(rows, blocks * k // threads * block) for k in range(threads + 1)]
     pool = _threads(threads - 1)
     others = [pool.submit(kernel, bounds[k], bounds[k + 1], *arguments) for k in range(1, threads)]
-    kernel(bounds[0], bounds[1], *arguments)  # this thread takes the first block
-    for block in others:
-        block.result()
+    try:
+        kernel(bounds[0], bounds[1], *arguments)  # this thread takes the first part
+    finally:
+        wait(others)  # no part still writing when this returns or raises
+    for part in others:
+        part.result()
 
 
 def ahead[T](rows: int, work: Callable[..., T], *arguments, **options) -> Future[T] | None:
     """``work(*arguments, **options)`` started on a spare thread, to be collected later
     (``.result()``), when there is a spare thread and the rows are many enough for it to
-    pay; else None (the caller does the work when it needs it)."""
+    pay; else None (the caller does the work when it needs it). ``work`` must not start
+    passes itself: with two threads it holds the only spare one."""
     if count() < 2 or rows < ROWS_PER_THREAD:
         return None
     return _threads(1).submit(work, *arguments, **options)
 
 
 def _threads(size: int) -> ThreadPoolExecutor:
-    """A pool of ``size`` threads kept for the process (a forked child makes its own: the
-    parent's threads do not survive a fork)."""
+    """A pool of at least ``size`` threads, kept for the process."""
     global _pool
-    pid = os.getpid()
-    if _pool is None or _pool[0] != pid or _pool[1] < size:
-        _pool = (pid, size, ThreadPoolExecutor(size, thread_name_prefix="multivector"))
-    return _pool[2]
+    with _pool_lock:
+        if _pool is None or _pool[0] < size:
+            if _pool is not None:
+                _pool[1].shutdown(wait=False)  # its queued parts still run
+            _pool = (size, ThreadPoolExecutor(size, thread_name_prefix="multivector"))
+        return _pool[1]
+
+
+def _forget_pool() -> None:
+    """In a forked child: the parent's threads did not come along, so a new pool is made
+    when one is needed (and a new lock, which a parent's thread may have held)."""
+    global _pool, _pool_lock
+    _pool, _pool_lock = None, threading.Lock()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_forget_pool)

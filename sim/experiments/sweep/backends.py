@@ -13,6 +13,7 @@ from concurrent.futures import FIRST_COMPLETED, wait
 from sim.experiments.ensemble import process_pool, single_threaded
 from sim.experiments.sweep.runs import Job, simulate
 from sim.experiments.sweep.spec import Task
+from sim.model import threads
 
 BACKENDS = ("local", "dask")
 CONNECT_TIMEOUT = 3.0
@@ -96,6 +97,13 @@ def run_local(job: Job, tasks: list[Task], workers: int, on_result: Callable[[di
             on_result(future.result())
 
 
+def simulate_alone(job: Job, task: Task) -> dict:
+    """:func:`simulate` on one thread: a dask worker already runs a task on each of its
+    threads, and a remote cluster's workers do not see this process's environment."""
+    with threads.using(1):
+        return simulate(job, task)
+
+
 def run_dask(
     job: Job,
     tasks: list[Task],
@@ -126,7 +134,7 @@ def run_dask(
             limit = max(1, sum(client.nthreads().values())) * IN_FLIGHT
             futures = as_completed()
             for task in queue:
-                futures.add(client.submit(simulate, job, task, pure=False))
+                futures.add(client.submit(simulate_alone, job, task, pure=False))
                 if futures.count() >= limit:
                     on_result(next(futures).result())
             for future in futures:
