@@ -154,3 +154,23 @@ def test_a_model_drawing_ahead_can_be_copied(small_blocks):
         twin.run_to("2016-12")
     for one, other in zip(_tables(model), _tables(twin), strict=True):
         pd.testing.assert_frame_equal(one, other, check_exact=True)
+
+
+def test_the_groups_table_is_the_groups_means(small_blocks):
+    """The yearly table by group, in blocks of 50 on three threads: each group's persons,
+    mean attraction and favourable share as numpy and the survey's answer function give
+    them (the share to the table's 1e-6)."""
+    from sim.model import measures, survey
+
+    model = tiny_model(seed=5).run_to("2016-06")
+    persons, s = model.public.persons, model.params.survey
+    with threads.using(3):
+        table = pd.DataFrame(measures.group_rows(model))
+    rows = table[(table.dimension == "area") & (table.power == model.powers[0])]
+    for _, row in rows.iterrows():
+        members = persons.codes("area") == persons.labels["area"].index(row.group)
+        a = persons.attraction[members, 0]
+        assert row.persons == members.sum()
+        assert row.attraction == pytest.approx(a.mean(), rel=1e-12)
+        favourable = survey.favourable(a, s.favourable_cut, s.spread).mean()
+        assert row.favourable == pytest.approx(favourable, abs=1e-6)

@@ -255,9 +255,26 @@ def group_rows(model: MultivectorModel) -> dict[str, list]:
     codes = np.stack([pop.codes(dim) for dim in columns.GROUPED_BY]).astype(np.int64)
     sizes = [len(pop.labels[dim]) for dim in columns.GROUPED_BY]
     offsets = np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64)
-    size, total, fav = _group_sums(
-        codes, offsets, pop.attraction, s.favourable_cut, s.spread, int(offsets[-1])
+    cells, powers = int(offsets[-1]), pop.attraction.shape[1]
+    blocks = max(1, -(-pop.size // threads.SUM_BLOCK))
+    size, total, fav = (np.zeros((blocks, cells, *shape)) for shape in ((), (powers,), (powers,)))
+    table = rules.answer_table(np.array([s.favourable_cut]), max(s.spread, 0.0))[0]
+    threads.over_rows(
+        _group_sums,
+        pop.size,
+        threads.SUM_BLOCK,
+        codes,
+        offsets,
+        pop.attraction,
+        s.favourable_cut,
+        s.spread <= 1e-9,
+        table,
+        size,
+        total,
+        fav,
+        block=threads.SUM_BLOCK,
     )
+    size, total, fav = size.sum(axis=0), total.sum(axis=0), fav.sum(axis=0)
     out: dict[str, list] = {name: [] for name in columns.GROUP_COLUMNS}
     for d, dim in enumerate(columns.GROUPED_BY):
         labels = pop.labels[dim]
@@ -276,29 +293,32 @@ def group_rows(model: MultivectorModel) -> dict[str, list]:
     return out
 
 
-@numba.njit(cache=True)
-def _group_sums(codes, offsets, attraction, cut, spread, cells):
-    """Persons (G,), and sums of attraction and of the chance of a favourable answer
-    (G, P), of every group of every dimension (``codes``: (D, N); group g of dimension d
-    is cell ``offsets[d] + g``), in one pass: the chance is
-    :func:`sim.model.survey.favourable`'s logistic, a hard cut-off below a spread of 1e-9."""
-    dims, n = codes.shape
+@numba.njit(nogil=True, cache=True)
+def _group_sums(first, last, block, codes, offsets, attraction, cut, hard, table, size, total, fav):
+    """Persons, and sums of attraction and of the chance of a favourable answer, of every
+    group of every dimension (``codes``: (D, N); group g of dimension d is cell
+    ``offsets[d] + g``), of rows ``first`` to ``last``, each block of ``block`` rows into its
+    own row of ``size`` (blocks, G), ``total`` and ``fav`` (blocks, G, P). The chance is
+    the answer function tabulated at the cut (``table``, :func:`sim.model.rules.answer_table`)
+    interpolated at the person's attraction, as for the national poll (:func:`person_sums`);
+    with ``hard`` (a spread of 1e-9 or less), 1 above the cut and 0 below."""
+    dims = codes.shape[0]
     powers = attraction.shape[1]
-    size = np.zeros(cells)
-    total = np.zeros((cells, powers))
-    fav = np.zeros((cells, powers))
+    grid = rules.ANSWER_GRID
     yes = np.empty(powers)
-    for i in range(n):
+    for i in range(first, last):
+        b = i // block
         for p in range(powers):
             a = attraction[i, p]
-            if spread <= 1e-9:
+            if hard:
                 yes[p] = 1.0 if a > cut else 0.0
             else:
-                yes[p] = 1.0 / (1.0 + np.exp(-min(60.0, max(-60.0, (a - cut) / spread))))
+                x = min(1.0, max(0.0, a)) * grid
+                k = min(int(x), grid - 1)
+                yes[p] = table[k] * (k + 1 - x) + table[k + 1] * (x - k)
         for d in range(dims):
             cell = offsets[d] + codes[d, i]
-            size[cell] += 1.0
+            size[b, cell] += 1.0
             for p in range(powers):
-                total[cell, p] += attraction[i, p]
-                fav[cell, p] += yes[p]
-    return size, total, fav
+                total[b, cell, p] += attraction[i, p]
+                fav[b, cell, p] += yes[p]
