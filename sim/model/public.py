@@ -142,26 +142,26 @@ class Public:
 
     def attitudes(self, params: Parameters, rows: slice = slice(None)) -> Attitudes:
         """Affinity, stereotype, baseline, receptivity and language access of the persons in
-        ``rows`` (:func:`sim.model.rules.attitude_terms`)."""
-        persons = self.persons
+        ``rows``, rule by rule on arrays (:func:`sim.model.rules.elementwise`): for tests
+        and inspection, at a few thousand persons; the model's compiled passes compute the
+        same terms inside their loops."""
+        persons, rates = self.persons, update_rates(params)
         f, access = (x[rows] for x in self.affinity_and_access(params))
-        s, rec, base = (np.empty(f.shape) for _ in range(3))
-        threads.over_rows(
-            rules.attitude_terms,
-            f.shape[0],
-            s,
+        identity = persons.identity[rows, None]
+        means = per_power(params, "stereotype") * params.mechanisms.stereotypes
+        elite_factor = np.where(persons.elite[rows], rates.elite_stereotype, 1.0)[:, None]
+        s = rules.elementwise(rules.stereotype)(
+            persons.susceptibility[rows], means, identity, elite_factor
+        )
+        rec = rules.elementwise(rules.receptivity)(f, s, identity, rates.resistance)
+        base = rules.elementwise(rules.cultural_baseline)(
             rec,
-            base,
-            f,
-            persons.susceptibility[rows],
-            persons.identity[rows],
-            persons.elite[rows],
-            per_power(params, "stereotype") * params.mechanisms.stereotypes,
             per_power(params, "prestige"),
             persons.personal[rows],
             persons.ties[rows],
+            rates.ties_bonus,
             persons.kin[rows],
-            update_rates(params),
+            rates.kin_bonus,
         )
         return Attitudes(f, s, base, rec, access)
 

@@ -2,7 +2,7 @@
 
 Each rule is defined once. The rules on one person and one power are compiled numba
 functions on numbers: the compiled passes over persons (:func:`monthly_update`,
-:func:`attitude_terms`, :func:`settle_rows`) call them person by person, with no temporary
+:func:`marginal_gain_rows`, :func:`settle_rows`) call them person by person, with no temporary
 arrays; Python code calls them on numbers, and :func:`elementwise` applies one to arrays.
 Shapes: N persons, P powers, C channels, D cultural dimensions, L languages. Reasons and
 sources of every equation are in ``docs/ODD.md`` (submodels).
@@ -97,49 +97,6 @@ def elementwise(rule) -> np.vectorize:
     numpy's broadcasting (``np.vectorize`` of the rule's Python code: for tests and small
     arrays; the model's passes over persons are compiled)."""
     return np.vectorize(rule.py_func, otypes=[np.float64])
-
-
-@numba.njit(nogil=True, **_JIT)
-def attitude_terms(
-    first,
-    last,
-    stereotype_out,
-    receptivity_out,
-    baseline_out,
-    affinity,
-    susceptibility,
-    identity,
-    elite,
-    stereotype_means,
-    prestige,
-    personal,
-    ties,
-    kin,
-    rates,
-):
-    """Stereotype, receptivity and cultural baseline (N, P) of the persons in rows
-    ``first`` to ``last``, written into the same rows of the three outputs: the terms of
-    :func:`monthly_update`, by the same rules (:func:`sim.model.public.Public.attitudes`),
-    written out alike there and here (as in :func:`settle_rows`: a function shared by the
-    passes doubled the update's time)."""
-    powers = affinity.shape[1]
-    for i in range(first, last):
-        elite_factor = rates.elite_stereotype if elite[i] else 1.0
-        ident = identity[i]
-        for p in range(powers):
-            s = stereotype(susceptibility[i, p], stereotype_means[p], ident, elite_factor)
-            r = receptivity(affinity[i, p], s, ident, rates.resistance)
-            stereotype_out[i, p] = s
-            receptivity_out[i, p] = r
-            baseline_out[i, p] = cultural_baseline(
-                r,
-                prestige[p],
-                personal[i, p],
-                ties[i, p],
-                rates.ties_bonus,
-                kin[i, p],
-                rates.kin_bonus,
-            )
 
 
 @numba.njit(**_JIT)
