@@ -77,8 +77,8 @@ class Public:
         self.pull = np.ones(len(powers))  # each power's education signal, relative to the start
         self._pending: tuple[np.random.Generator, Future | np.ndarray] | None = None
         self.revision = 0
-        """Raised whenever persons' attraction or identity change (the month's measures
-        are kept for a revision: :func:`sim.model.measures.person_sums`)."""
+        """Raised whenever persons' attraction, identity or roles change (the month's
+        measures are kept for a revision: :func:`sim.model.measures.person_sums`)."""
 
     def outlet_access(self, params: Parameters) -> np.ndarray | None:
         """The media diet's access to each power's media (N, P), or None when the profile
@@ -280,7 +280,7 @@ class Public:
     ) -> None:
         """One month of attraction (exposure, persuasion, backlash, relaxation, comparison,
         social influence) and identity, in one compiled pass (step 3 of the schedule;
-        :func:`sim.model.rules.monthly_update`) over blocks of persons, one per thread
+        :func:`sim.model.rules.monthly_update`) over parts of the persons, one per thread
         (:mod:`sim.model.threads`)."""
         persons = self.persons
         if params.mechanisms.stochastic_exposure:  # exposed where the draw is below engagement
