@@ -83,9 +83,9 @@ def person_sums(model: MultivectorModel) -> tuple[np.ndarray, ...]:
     """This month's sums over persons, in one pass (:func:`_sums_over_blocks`): attraction
     (3, P) and head counts (3,) of everyone, the elites and the NGO-linked; national
     identity (a number); and each person's weights on the grid of the answer table (P,
-    :data:`~sim.model.rules.ANSWER_GRID` + 1). Kept for the month: the officials' advice
-    and the reporters all ask, after the public's update and renewal, and the arrays are
-    the same."""
+    :data:`~sim.model.rules.ANSWER_GRID` + 1). Kept until the persons change (the month
+    and :attr:`Public.revision <sim.model.public.Public.revision>`): the officials' advice
+    and the reporters all ask, after the public's update and renewal."""
     persons = model.public.persons
     key = (model.steps, model.public.revision)
     cached = getattr(model, "_sums", None)

@@ -338,7 +338,7 @@ def prefetch_row(typingctx, array, row):
         prefetch = cgutils.get_or_insert_function(
             builder.module,
             ir.FunctionType(ir.VoidType(), [i8.as_pointer(), i32, i32, i32]),
-            "llvm.prefetch.p0",
+            "llvm.prefetch.p0",  # the name for opaque pointers: LLVM 15 on (llvmlite 0.50)
         )
         read, keep, data_cache = ir.Constant(i32, 0), ir.Constant(i32, 3), ir.Constant(i32, 1)
         builder.call(prefetch, [builder.inttoptr(address, i8.as_pointer()), read, keep, data_cache])
@@ -465,8 +465,8 @@ def monthly_update(
     """One month of the attraction to every power and national identity of the persons in
     rows ``first`` to ``last`` (excluded), written into the same rows of ``out`` and
     ``new_identity``, in one compiled pass that releases the GIL, so threads can run it on
-    blocks of rows side by side (:func:`sim.model.threads.over_rows`): a person's update
-    reads only this month's arrays, so the result is the same whatever the blocks.
+    parts of the rows side by side (:func:`sim.model.threads.over_rows`): a person's update
+    reads only this month's arrays, so the result is the same whatever the parts.
 
     a' = clip(a + persuasion - relaxation + framed news + comparison + social influence, 0,
     1), each term the rule of the same name; iota' by :func:`next_identity`. Synchronous:
