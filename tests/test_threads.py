@@ -174,3 +174,20 @@ def test_the_groups_table_is_the_groups_means(small_blocks):
         assert row.attraction == pytest.approx(a.mean(), rel=1e-12)
         favourable = survey.favourable(a, s.favourable_cut, s.spread).mean()
         assert row.favourable == pytest.approx(favourable, abs=1e-6)
+
+
+def test_draws_made_ahead_follow_each_stream(small_blocks):
+    """Updates alternating between two exposure streams give, with draws made ahead, what
+    they give drawing each month's numbers when needed: a draw made ahead for one stream
+    is kept for it while the other is used."""
+    results = []
+    for number in (1, 2):
+        with threads.using(number):
+            model = tiny_model(seed=4)
+            public, params = model.public, model.params
+            first, second = np.random.default_rng(1), np.random.default_rng(2)
+            incidents = np.random.default_rng(3)
+            for stream in (first, second, first, first, second):
+                public.update(params, model.signals(), 0.0, stream, incidents)
+            results.append(public.persons.attraction.copy())
+    np.testing.assert_array_equal(results[0], results[1])
