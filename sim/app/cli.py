@@ -67,7 +67,11 @@ def main(
     ] = False,
 ) -> None:
     """Soft power of great powers on a middle state, and how it balances them (an agent-based
-    model of Kazakhstan, built on Mesa)."""
+    model of Kazakhstan, built on Mesa).
+
+    A run of 10,000 persons or more shares its work between the cores, 5,000 persons or
+    more each; set MULTIVECTOR_THREADS=N to use at most N threads. The results are the
+    same whatever N."""
     try:
         threads.count()  # a bad MULTIVECTOR_THREADS is refused before any work
     except ValueError as err:
