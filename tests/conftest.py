@@ -8,6 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import hypothesis
 import pytest
 from click.testing import Result
 from typer.testing import CliRunner
@@ -33,6 +34,12 @@ PERSON_COLUMNS = {
     "attraction_Gamma",
 }
 """Columns of the person-level table of the tiny scenario."""
+
+hypothesis.settings.register_profile("compiled", deadline=None)
+hypothesis.settings.load_profile("compiled")
+"""No deadline per example: the first call of a compiled rule compiles it (or loads it from
+numba's cache), which on a fresh clone takes seconds; Hypothesis would take that for a slow
+rule, and then, as the rerun is quick, for a flaky one."""
 
 
 def tiny(**overrides):

@@ -871,8 +871,7 @@ def _fields(model: type[BaseModel]) -> dict[str, Any]:
 
 
 def get_value(params: BaseModel, path: str) -> Any:
-    container, key, _ = resolve(params, path)
-    return container[key] if isinstance(container, dict) else getattr(container, key)
+    return Leaf.at(params, path).get()
 
 
 def set_value(params: BaseModel, path: str, value: Any) -> None:
@@ -880,16 +879,37 @@ def set_value(params: BaseModel, path: str, value: Any) -> None:
 
     A NaN is refused (``min(max(nan, low), high)`` would let it through): no valid input
     produces one, so it is a fault to stop at, not a value to run on."""
-    container, key, info = resolve(params, path)
-    if not isinstance(value, bool):
-        if math.isnan(value):
-            raise ValueError(f"{path}: NaN is not a value")
-        low, high = bounds(info) if info is not None else (0.0, 1.0)
-        value = min(max(value, low), high)
-    if isinstance(container, dict):
-        container[key] = value
-    else:
-        setattr(container, key, value)
+    Leaf.at(params, path).set(value)
+
+
+class Leaf:
+    """One parameter of a parameter tree, its path resolved once (:func:`resolve`): events
+    read and set the same few leaves every month."""
+
+    __slots__ = ("container", "high", "key", "low", "path")
+
+    def __init__(self, container: Any, key: str, info: Any, path: str):
+        self.container, self.key, self.path = container, key, path
+        self.low, self.high = bounds(info) if info is not None else (0.0, 1.0)
+
+    @classmethod
+    def at(cls, params: BaseModel, path: str) -> Leaf:
+        return cls(*resolve(params, path), path)
+
+    def get(self) -> Any:
+        c = self.container
+        return c[self.key] if isinstance(c, dict) else getattr(c, self.key)
+
+    def set(self, value: Any) -> None:
+        """As :func:`set_value`."""
+        if not isinstance(value, bool):
+            if math.isnan(value):
+                raise ValueError(f"{self.path}: NaN is not a value")
+            value = min(max(value, self.low), self.high)
+        if isinstance(self.container, dict):
+            self.container[self.key] = value
+        else:
+            setattr(self.container, self.key, value)
 
 
 def bounds(info: Any) -> tuple[float, float]:

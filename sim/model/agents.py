@@ -7,6 +7,7 @@ state; every equation is there, not here. The population is not an agent: it is 
 
 from __future__ import annotations
 
+from operator import attrgetter
 from typing import TYPE_CHECKING
 
 import mesa
@@ -18,6 +19,14 @@ from sim.model import rules
 if TYPE_CHECKING:
     from sim.inputs.schema import PowerSettings
     from sim.model.model import MultivectorModel
+
+_per_channel = attrgetter(*CHANNELS)
+
+
+def per_channel(values) -> np.ndarray:
+    """A parameter group with one field per channel (effort, presence, screenability) as an
+    array in :data:`~sim.inputs.schema.CHANNELS` order (C,)."""
+    return np.array(_per_channel(values), dtype=np.float64)
 
 
 class Power(mesa.Agent):
@@ -41,12 +50,13 @@ class Power(mesa.Agent):
 
     @property
     def effort(self) -> np.ndarray:
-        return np.array([getattr(self.settings.effort, c) for c in CHANNELS])
+        return per_channel(self.settings.effort)
 
     @effort.setter
     def effort(self, values: np.ndarray) -> None:
-        for channel, value in zip(CHANNELS, values, strict=True):
-            setattr(self.settings.effort, channel, float(value))
+        effort = self.settings.effort
+        for channel, value in zip(CHANNELS, np.asarray(values, float).tolist(), strict=True):
+            setattr(effort, channel, value)
 
     def free_channels(self, held: frozenset[str] | None = None) -> np.ndarray:
         """Channels the power may change itself: all but those a scenario ramp holds now
@@ -58,16 +68,23 @@ class Power(mesa.Agent):
             self._free = (held, free)
         return self._free[1].copy()
 
-    def emit(self) -> None:
-        """Signal per channel: efficiency x effort x presence x (1 - screening)."""
+    def emit(self, screening: np.ndarray | None = None) -> None:
+        """Signal per channel: efficiency x effort x presence x (1 - screening).
+
+        Args:
+            screening: the state's screening of every power's channels (P, C), if the
+                caller has it for the month (:meth:`MiddleState.screening`).
+        """
         settings = self.settings
         effort = self.effort
         fitted = rules.fit_capacity(effort, settings.capacity, self.free_channels())
         if fitted is not effort:
             self.effort = effort = fitted  # a capacity cut takes effect at once
-        presence = np.array([getattr(settings.presence, c) for c in CHANNELS])
-        screening = self.model.state.screening()[self.index]
-        self.unit_signal = rules.unit_signal(settings.efficiency, presence, screening)
+        if screening is None:
+            screening = self.model.state.screening()
+        self.unit_signal = rules.unit_signal(
+            settings.efficiency, per_channel(settings.presence), screening[self.index]
+        )
         self.signal = self.unit_signal * effort
 
     def adapt(self, gains: np.ndarray) -> None:
@@ -181,7 +198,7 @@ class MiddleState(mesa.Agent):
     def screening(self) -> np.ndarray:
         """Screening of each power's channels (P, C)."""
         state = self.model.params.state
-        reach = np.array([getattr(state.screenability, c) for c in CHANNELS])
+        reach = per_channel(state.screenability)
         return rules.screening(reach, state.screening, self.counter)
 
     def promotion(self) -> float:

@@ -10,12 +10,11 @@ from typing import TYPE_CHECKING
 
 from sim.inputs.schema import (
     CHANNELS,
+    Leaf,
     RampEvent,
     ShockEvent,
-    get_value,
     month_index,
     month_name,
-    set_value,
 )
 
 WATCHED = re.compile(r"^powers\.(?P<power>[^.]+)\.(?:effort\.(?P<channel>\w+)|capacity)$")
@@ -93,6 +92,8 @@ class EventSchedule:
     _ramp_start: dict[int, float] = field(default_factory=dict)
     _held: tuple[int, frozenset[str]] = (-1, frozenset())
     effects: dict[int, EventEffect] = field(default_factory=dict)
+    _leaves: tuple[object, dict[str, Leaf]] = field(default_factory=lambda: (None, {}))
+    """The parameters whose leaves are kept, and those leaves by path."""
 
     def __post_init__(self) -> None:
         # each event's first and last month (month indices), read once
@@ -100,6 +101,15 @@ class EventSchedule:
             (month_index(e.date), month_index(e.until) if isinstance(e, RampEvent) else None)
             for e in self.events
         ]
+
+    def leaf(self, model: MultivectorModel, path: str) -> Leaf:
+        """The model's parameter at ``path``, resolved once for its parameters."""
+        params, leaves = self._leaves
+        if params is not model.params:
+            params, leaves = self._leaves = (model.params, {})
+        if path not in leaves:
+            leaves[path] = Leaf.at(params, path)
+        return leaves[path]
 
     def apply_due(self, model: MultivectorModel, month: int) -> None:
         """Apply every event due in ``month`` (a :func:`sim.inputs.schema.month_index`)."""
@@ -111,7 +121,7 @@ class EventSchedule:
                     self._ramp(model, number, event, begins, ends, month)
             elif begins == month:
                 self._watch(model, number, event, month)
-                _apply_once(model, event)
+                self._apply_once(model, event)
                 self._asked(model, number)
 
     def _watch(self, model, number: int, event, month: int) -> None:
@@ -123,7 +133,7 @@ class EventSchedule:
         if isinstance(event, RampEvent) and number in self.effects:
             self.effects[number].month = month
             return
-        before = float(get_value(model.params, event.path))
+        before = float(self.leaf(model, event.path).get())
         ends = month_index(event.until) if isinstance(event, RampEvent) else month
         effect = EventEffect(number, event.label, event.path, month, before, before, ends=ends)
         if found["channel"] is None:
@@ -134,7 +144,7 @@ class EventSchedule:
         """After an event on a watched path: what it asked for."""
         if number in self.effects and self.effects[number].month == model.month:
             effect = self.effects[number]
-            effect.requested = float(get_value(model.params, effect.path))
+            effect.requested = float(self.leaf(model, effect.path).get())
 
     def measure(self, model: MultivectorModel) -> None:
         """After the powers' emission (which fits effort to capacity): what took effect. An
@@ -147,7 +157,7 @@ class EventSchedule:
             found = WATCHED.match(effect.path)
             if found["channel"] is not None:
                 if effect.month == model.month:
-                    effect.effective = float(get_value(model.params, effect.path))
+                    effect.effective = float(self.leaf(model, effect.path).get())
                 continue
             change = _total_effort(model, found["power"]) - effect.effort_before
             sign = 1.0 if effect.requested >= effect.before else -1.0
@@ -186,25 +196,27 @@ class EventSchedule:
         )
 
     def _ramp(self, model, number, event, begins, ends, month) -> None:
+        leaf = self.leaf(model, event.path)
         if month == begins:
-            self._ramp_start[number] = float(get_value(model.params, event.path))
+            self._ramp_start[number] = float(leaf.get())
         start = self._ramp_start[number]
         fraction = (month - begins) / (ends - begins)
-        set_value(model.params, event.path, start + fraction * (event.value - start))
+        leaf.set(start + fraction * (event.value - start))
         self._asked(model, number)
+
+    def _apply_once(self, model: MultivectorModel, event) -> None:
+        if isinstance(event, ShockEvent):
+            model.shock(event)
+            return
+        leaf = self.leaf(model, event.path)
+        if event.action == "set":
+            leaf.set(event.value)
+        elif event.action == "scale":
+            leaf.set(leaf.get() * event.value)
+        elif event.action == "add":
+            leaf.set(leaf.get() + event.value)
 
 
 def _total_effort(model: MultivectorModel, power: str) -> float:
     effort = model.params.powers[power].effort
     return float(sum(getattr(effort, c) for c in CHANNELS))
-
-
-def _apply_once(model: MultivectorModel, event) -> None:
-    if isinstance(event, ShockEvent):
-        model.shock(event)
-    elif event.action == "set":
-        set_value(model.params, event.path, event.value)
-    elif event.action == "scale":
-        set_value(model.params, event.path, get_value(model.params, event.path) * event.value)
-    elif event.action == "add":
-        set_value(model.params, event.path, get_value(model.params, event.path) + event.value)

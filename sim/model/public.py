@@ -71,7 +71,7 @@ class Public:
         self.gated = gated
         self.outlet_channel = CHANNELS.index(OUTLET_CHANNEL)
         self.adults = adults_in(profile, start_year) or float(profile.population)
-        self._cache: dict[str, tuple[bytes, np.ndarray, object]] = {}
+        self._cache: dict[str, tuple[tuple, np.ndarray, object]] = {}
         self._age_floors = np.array(age_floor(list(profile.ages)), np.int64) * 12  # in months
         self.tables = Tables(profile, powers)
         self.pull = np.ones(len(powers))  # each power's education signal, relative to the start
@@ -107,38 +107,36 @@ class Public:
         """Affinity and language access (N, P), recomputed only when the powers' messages or
         languages changed since the last call (and, for newcomers' rows, by :meth:`renew`)."""
         powers = params.powers.values()
-        messages = np.array([[getattr(p.message, d) for d in DIMENSIONS] for p in powers])
-        availability = np.array(
-            [[p.languages.get(lang, 0.0) for lang in self.languages] for p in powers]
+        messages = tuple(tuple(getattr(p.message, d) for d in DIMENSIONS) for p in powers)
+        availability = tuple(
+            tuple(p.languages.get(lang, 0.0) for lang in self.languages) for p in powers
         )
-        f = self._cached("affinity", messages, lambda rows: self._affinity(messages, rows))
-        access = self._cached(
-            "access", availability, lambda rows: self._language_access(availability, rows)
-        )
+        f = self._cached("affinity", messages, self._affinity)
+        access = self._cached("access", availability, self._language_access)
         return f, access
 
-    def _affinity(self, messages: np.ndarray, rows) -> np.ndarray:
-        return rules.affinity(self.persons.culture[rows], messages).astype(np.float32)
+    def _affinity(self, messages: tuple, rows) -> np.ndarray:
+        return rules.affinity(self.persons.culture[rows], np.array(messages)).astype(np.float32)
 
-    def _language_access(self, availability: np.ndarray, rows) -> np.ndarray:
+    def _language_access(self, availability: tuple, rows) -> np.ndarray:
         speaks = self.persons.speaks[rows]
-        return rules.language_access(speaks, availability).astype(np.float32)
+        return rules.language_access(speaks, np.array(availability)).astype(np.float32)
 
-    def _cached(self, name: str, key: np.ndarray, compute) -> np.ndarray:
-        """A cached term, recomputed for everyone when its key changed; ``compute(rows)``."""
-        stamp = key.tobytes()
-        if name not in self._cache or self._cache[name][0] != stamp:
-            values = compute(slice(0, 0))
+    def _cached(self, name: str, key: tuple, compute) -> np.ndarray:
+        """A cached term, recomputed for everyone when its key (the powers' numbers it is
+        computed from) changed; ``compute(key, rows)``."""
+        if name not in self._cache or self._cache[name][0] != key:
+            values = compute(key, slice(0, 0))
             values = np.empty((self.size, *values.shape[1:]), values.dtype)
             for part in chunks(self.size):  # chunk by chunk: small temporaries
-                values[part] = compute(part)
-            self._cache[name] = (stamp, values, compute)
+                values[part] = compute(key, part)
+            self._cache[name] = (key, values, compute)
         return self._cache[name][1]
 
     def _refresh_rows(self, rows: np.ndarray) -> None:
         """Recompute the cached terms of the persons in ``rows`` (newcomers)."""
-        for _, values, compute in self._cache.values():
-            values[rows] = compute(rows)
+        for key, values, compute in self._cache.values():
+            values[rows] = compute(key, rows)
 
     def attitudes(self, params: Parameters, rows: slice = slice(None)) -> Attitudes:
         """Affinity, stereotype, baseline, receptivity and language access of the persons in

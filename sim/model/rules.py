@@ -634,14 +634,49 @@ def project_to_simplex(values: Array) -> Array:
 
     Held, Wolfe & Crowder (1974); Duchi et al. (2008), algorithm 1.
     """
-    v = np.atleast_2d(values)
-    u = -np.sort(-v, axis=1)
-    cumulative = np.cumsum(u, axis=1) - 1.0
-    k = np.arange(1, v.shape[1] + 1)
-    rho = np.count_nonzero(u - cumulative / k > 0, axis=1)
-    theta = cumulative[np.arange(v.shape[0]), rho - 1] / rho
-    out = np.maximum(v - theta[:, None], 0.0)
-    return out.reshape(np.shape(values))
+    v = np.ascontiguousarray(np.atleast_2d(values), dtype=np.float64)
+    return _project_rows(v).reshape(np.shape(values))
+
+
+@numba.njit(inline="always", **_JIT)
+def _sorts_before(x, y):
+    """Whether ``x`` comes before ``y`` in ascending order with NaN first."""
+    return y > x or (x != x and y == y)
+
+
+@numba.njit(**_JIT)
+def _project_rows(v):
+    """:func:`project_to_simplex` of each row of ``v``, row by row: sorted descending, the
+    running sums less 1, rho the count of sorted values above their running mean, theta the
+    rho-th running sum over rho (the operations of the array form, in its order)."""
+    rows, n = v.shape
+    out = np.empty_like(v)
+    cumulative = np.empty(n)
+    ascending = np.empty(n)
+    for r in range(rows):
+        for j in range(n):  # insertion sort (rows are a few powers long), NaN first: last
+            x, k = v[r, j], j  # in the descending order, as np.sort puts it
+            while k > 0 and _sorts_before(x, ascending[k - 1]):
+                ascending[k] = ascending[k - 1]
+                k -= 1
+            ascending[k] = x
+        total = 0.0
+        rho = 0
+        for j in range(n):
+            u = ascending[n - 1 - j]  # descending
+            total += u
+            cumulative[j] = total - 1.0
+            if u - cumulative[j] / (j + 1) > 0:
+                rho += 1
+        if rho:
+            theta = cumulative[rho - 1] / rho
+        else:  # no finite solution (infinite or NaN values): the last sum over 0, as numpy
+            last = cumulative[n - 1]
+            theta = np.nan if last == 0.0 or last != last else np.inf * np.sign(last)
+        for j in range(n):
+            x = v[r, j] - theta
+            out[r, j] = x if (x >= 0.0 or x != x) else 0.0  # np.maximum(x, 0): NaN stays
+    return out
 
 
 def security_floors(security: Array, floor: float) -> Array:

@@ -86,7 +86,8 @@ def over_rows(kernel: Callable[..., None], rows: int, *arguments, block: int = 1
     block by block then adds the same numbers in the same order whatever the threads. If a
     part raises, every part has ended when the error reaches the caller."""
     blocks = -(-rows // block)
-    threads = max(1, min(count(), rows // ROWS_PER_THREAD, blocks))
+    most = min(rows // ROWS_PER_THREAD, blocks)
+    threads = 1 if most < 2 else min(count(), most)  # few rows: one part, no need to ask
     if threads == 1:
         kernel(0, rows, *arguments)
         return
@@ -106,7 +107,7 @@ def ahead[T](rows: int, work: Callable[..., T], *arguments, **options) -> Future
     (``.result()``), when there is a spare thread and the rows are many enough for it to
     pay; else None (the caller does the work when it needs it). ``work`` must not start
     passes itself: with two threads it holds the only spare one."""
-    if count() < 2 or rows < ROWS_PER_THREAD:
+    if rows < ROWS_PER_THREAD or count() < 2:
         return None
     return _threads(1).submit(work, *arguments, **options)
 
