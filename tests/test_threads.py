@@ -156,6 +156,35 @@ def test_a_model_drawing_ahead_can_be_copied(small_blocks):
         pd.testing.assert_frame_equal(one, other, check_exact=True)
 
 
+def test_a_copy_waits_for_the_draws_being_made(monkeypatch):
+    """A copy taken while next month's exposure is still being drawn on another thread
+    copies the stream once the draw is done: both go on alike (fails if the stream is
+    copied first, as the model's attributes come in order, before the draw). The update
+    is shared between threads; the month's sums are not, so nothing else waits for the
+    draw before the copy."""
+    import copy
+    import time
+
+    monkeypatch.setattr(threads, "ROWS_PER_THREAD", 40)
+    made_ahead = threads.ahead
+
+    def slowly(rows, work, *arguments, **options):
+        def late(*a, **k):
+            time.sleep(0.2)  # the copy starts before the draw
+            return work(*a, **k)
+
+        return made_ahead(rows, late, *arguments, **options)
+
+    monkeypatch.setattr(threads, "ahead", slowly)
+    with threads.using(2):
+        model = tiny_model(seed=8).run_to("2016-03")
+        twin = copy.deepcopy(model)
+        model.run_to("2016-06")
+        twin.run_to("2016-06")
+    for one, other in zip(_tables(model), _tables(twin), strict=True):
+        pd.testing.assert_frame_equal(one, other, check_exact=True)
+
+
 def test_the_groups_table_is_the_groups_means(small_blocks):
     """The yearly table by group, in blocks of 50 on three threads: each group's persons,
     mean attraction and favourable share as numpy and the survey's answer function give

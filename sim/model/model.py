@@ -153,6 +153,13 @@ class MultivectorModel(mesa.Model):
         self._settle()
         self._collect()
 
+    def __getstate__(self) -> dict:
+        """For copies and pickles: the exposure stream may be drawing next month's numbers
+        on another thread (:meth:`Public.wait_for_draws <sim.model.public.Public.wait_for_draws>`);
+        it is copied once they are drawn, so a copy goes on as the model does."""
+        self.public.wait_for_draws()
+        return self.__dict__
+
     def _add_officials(self) -> mesa.agent.AgentSet:
         rng = self.streams["officials"]
         mean_bias = np.array([p.official_bias for p in self.params.powers.values()])

@@ -328,14 +328,17 @@ class Public:
         future = threads.ahead(self.size, rng.random, shape, dtype=np.float32)
         self._pending = None if future is None else (rng, future)
 
+    def wait_for_draws(self) -> None:
+        """Wait for draws being made ahead and keep them as numbers: the stream is then at
+        rest, past them (a model copies its streams only after this)."""
+        if self._pending is not None and isinstance(self._pending[1], Future):
+            rng, drawn = self._pending
+            self._pending = (rng, drawn.result())
+
     def __getstate__(self) -> dict:
-        """For copies and pickles: draws made ahead are waited for and kept as numbers (the
-        stream has moved past them already)."""
-        state = self.__dict__.copy()
-        if state["_pending"] is not None:
-            rng, drawn = state["_pending"]
-            state["_pending"] = (rng, drawn.result() if isinstance(drawn, Future) else drawn)
-        return state
+        """For copies and pickles: draws made ahead are waited for and kept as numbers."""
+        self.wait_for_draws()
+        return self.__dict__.copy()
 
     def _framed(self, params: Parameters, rng: np.random.Generator) -> np.ndarray:
         """Incidents each person heard of this month times their framing (N, P): Poisson
