@@ -234,6 +234,8 @@ def main() -> None:
     )
     options = parser.parse_args()
     quick = options.quick
+    if options.sweep_runs < 10:
+        parser.error("--sweep-runs: at least 10 (a fifth of them is the smaller sweep)")
 
     print(f"model threads: {threads.count()} ({threads.VARIABLE} or the cores available)")
     bandwidth = streaming_bandwidth()
@@ -290,15 +292,15 @@ def main() -> None:
         runs = options.sweep_runs
         took = sweep_seconds(runs)
         label = f"sweep at 10,000 persons, 2 workers: {runs:,} runs"
-        if runs >= 1000:
-            line(label, f"{took / 60:.1f} min", "<= 6 min for 1,000")
+        if runs == 1000:
+            line(label, f"{took / 60:.1f} min", "<= 6 min")
         else:
-            fewer = max(1, runs // 5)
+            fewer = runs // 5
             start = sweep_seconds(fewer)
             pace = (took - start) / (runs - fewer)  # seconds a run, once started
             line(label, f"{took / 60:.1f} min ({fewer} runs: {start / 60:.1f} min)", "-")
             projected = took + (1000 - runs) * pace
-            line("  1,000 runs, projected", f"{projected / 60:.1f} min", "<= 6 min")
+            line("  1,000 runs at the pace between them", f"{projected / 60:.1f} min", "<= 6 min")
 
     with tempfile.TemporaryDirectory() as folder:
         help_times = command_seconds("--help")

@@ -630,7 +630,8 @@ def shares_on_table(latent, cuts, spread, grid):
 
 
 def project_to_simplex(values: Array) -> Array:
-    """Euclidean projection of each row onto the probability simplex (exact, sort-based).
+    """Euclidean projection of each row onto the probability simplex (exact, sort-based),
+    in double precision.
 
     Held, Wolfe & Crowder (1974); Duchi et al. (2008), algorithm 1.
     """
@@ -644,7 +645,7 @@ def _sorts_before(x, y):
     return y > x or (x != x and y == y)
 
 
-@numba.njit(**_JIT)
+@numba.njit(error_model="numpy", **_JIT)  # x / 0 is inf or NaN, as in numpy
 def _project_rows(v):
     """:func:`project_to_simplex` of each row of ``v``, row by row: sorted descending, the
     running sums less 1, rho the count of sorted values above their running mean, theta the
@@ -668,14 +669,10 @@ def _project_rows(v):
             cumulative[j] = total - 1.0
             if u - cumulative[j] / (j + 1) > 0:
                 rho += 1
-        if rho:
-            theta = cumulative[rho - 1] / rho
-        else:  # no finite solution (infinite or NaN values): the last sum over 0, as numpy
-            last = cumulative[n - 1]
-            theta = np.nan if last == 0.0 or last != last else np.inf * np.sign(last)
+        theta = cumulative[rho - 1] / rho  # rho 0 (infinite or NaN values): the last over 0
         for j in range(n):
             x = v[r, j] - theta
-            out[r, j] = x if (x >= 0.0 or x != x) else 0.0  # np.maximum(x, 0): NaN stays
+            out[r, j] = x if (x > 0.0 or x != x) else 0.0  # np.maximum(x, 0): NaN stays
     return out
 
 
