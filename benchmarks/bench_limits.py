@@ -207,7 +207,9 @@ first load sets up numba's compiler, whatever the rule)."""
 
 
 def command_seconds(*arguments: str, repeats: int = 3, command: str | None = None) -> list[float]:
-    command = command or shutil.which("multivector") or "multivector"
+    command = (
+        command or shutil.which("multivector") or str(Path(sys.executable).parent / "multivector")
+    )
     subprocess.run([command, *arguments], check=True, capture_output=True, env=USER_ENVIRONMENT)
     times = []  # after one start that may write the bytecode cache: a warm install
     for _ in range(repeats):
