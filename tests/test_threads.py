@@ -143,17 +143,23 @@ def test_the_measures_see_a_change_made_within_the_month():
     assert measures.attraction(model)[0] > before
 
 
-def test_a_model_drawing_ahead_can_be_copied(small_blocks):
-    """A copy taken while next month's draws are being made ahead goes on as the model does."""
+def _copy_goes_on_alike(copied: str, until: str) -> None:
+    """A model on two threads, copied at ``copied``: the copy and the model both run to
+    ``until`` and give the same tables to the bit."""
     import copy
 
     with threads.using(2):
-        model = tiny_model(seed=8).run_to("2016-03")
+        model = tiny_model(seed=8).run_to(copied)
         twin = copy.deepcopy(model)
-        model.run_to("2016-12")
-        twin.run_to("2016-12")
+        model.run_to(until)
+        twin.run_to(until)
     for one, other in zip(_tables(model), _tables(twin), strict=True):
         pd.testing.assert_frame_equal(one, other, check_exact=True)
+
+
+def test_a_model_drawing_ahead_can_be_copied(small_blocks):
+    """A copy taken while next month's draws are being made ahead goes on as the model does."""
+    _copy_goes_on_alike("2016-03", "2016-12")
 
 
 def test_a_copy_waits_for_the_draws_being_made(monkeypatch):
@@ -162,7 +168,6 @@ def test_a_copy_waits_for_the_draws_being_made(monkeypatch):
     copied first, as the model's attributes come in order, before the draw). The update
     is shared between threads; the month's sums are not, so nothing else waits for the
     draw before the copy."""
-    import copy
     import time
 
     monkeypatch.setattr(threads, "ROWS_PER_THREAD", 40)
@@ -176,13 +181,7 @@ def test_a_copy_waits_for_the_draws_being_made(monkeypatch):
         return made_ahead(rows, late, *arguments, **options)
 
     monkeypatch.setattr(threads, "ahead", slowly)
-    with threads.using(2):
-        model = tiny_model(seed=8).run_to("2016-03")
-        twin = copy.deepcopy(model)
-        model.run_to("2016-06")
-        twin.run_to("2016-06")
-    for one, other in zip(_tables(model), _tables(twin), strict=True):
-        pd.testing.assert_frame_equal(one, other, check_exact=True)
+    _copy_goes_on_alike("2016-03", "2016-06")
 
 
 def test_the_groups_table_is_the_groups_means(small_blocks):
