@@ -4,12 +4,13 @@ instruments")."""
 from __future__ import annotations
 
 import numpy as np
+from conftest import tiny_model
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
 from sim.inputs.scenario import load_with_profile
-from sim.model import survey
+from sim.model import measures, survey
 from sim.model.model import MultivectorModel
 
 unit = st.floats(0, 1)
@@ -67,3 +68,23 @@ def test_the_compiled_share_equals_the_mean_of_the_answers(a, cut, spread):
     expected = survey.favourable(a, cut, spread).mean(axis=0)
     shares = rules.shares_answering_yes(a, np.array([cut, 0.5]), spread)
     np.testing.assert_allclose(shares[0], expected, atol=1e-5)
+
+
+def test_the_months_poll_is_the_persons_answers_and_sees_a_shock():
+    """The poll's shares in a month are the persons' answers, with a hard cut-off (a count)
+    and with a logistic answer (the table, to its 1e-6); asked again after a shock within
+    the month (the dashboard's button), they are the shocked persons' (fails if the month's
+    shares were kept past the change)."""
+    for spread in (0.0, 0.05):
+        model = tiny_model(seed=4, **{"survey.spread": spread}).run_to("2016-03")
+        s, persons = model.params.survey, model.public.persons
+        for shocked in (False, True):
+            if shocked:
+                model.public.shock(0, 0.4, np.ones(model.public.size, bool))
+            a = persons.attraction
+            for measure, answer, cut in (
+                (measures.favourable, survey.favourable, s.favourable_cut),
+                (measures.approval, survey.approval, s.approval_cut),
+            ):
+                expected = answer(a, cut, s.spread).mean(axis=0)
+                np.testing.assert_allclose(measure(model), expected, atol=1e-6)

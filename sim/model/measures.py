@@ -43,23 +43,26 @@ def approval(model: MultivectorModel) -> np.ndarray:
 def poll(model: MultivectorModel) -> np.ndarray:
     """This month's favourable and approval shares (2, P): the answer function tabulated
     (:func:`sim.model.rules.answer_table`, kept while the instrument holds) times the
-    persons' weights on its grid (:func:`person_sums`)."""
+    persons' weights on its grid (:func:`person_sums`); with a hard cut-off, a count. Kept
+    for the month while the persons and the instrument hold (both columns ask)."""
     s = model.params.survey
     instrument = (s.favourable_cut, s.approval_cut, s.spread)
+    key = (model.steps, model.public.revision, instrument)
+    kept = getattr(model, "_poll", None)
+    if kept is not None and kept[0] == key:
+        return kept[1]
     cuts = np.array(instrument[:2])
-    attraction = model.public.persons.attraction
-    if s.spread <= 0.0:  # a hard cut-off: a count, no table, kept for the month
-        key = (model.steps, model.public.revision, instrument)
-        counted = getattr(model, "_counted", None)
-        if counted is None or counted[0] != key:
-            shares = rules.shares_on_table(attraction, cuts, s.spread, np.empty((2, 0)))
-            model._counted = counted = (key, shares)
-        return counted[1]
-    table = getattr(model, "_answer_table", None)
-    if table is None or table[0] != instrument:
-        model._answer_table = table = (instrument, rules.answer_table(cuts, s.spread))
-    _, counts, _, weight = person_sums(model)
-    return table[1] @ weight.T / max(counts[0], 1.0)
+    if s.spread <= 0.0:  # a hard cut-off: a count, no table
+        attraction = model.public.persons.attraction
+        shares = rules.shares_on_table(attraction, cuts, s.spread, np.empty((2, 0)))
+    else:
+        table = getattr(model, "_answer_table", None)
+        if table is None or table[0] != instrument:
+            model._answer_table = table = (instrument, rules.answer_table(cuts, s.spread))
+        _, counts, _, weight = person_sums(model)
+        shares = table[1] @ weight.T / max(counts[0], 1.0)
+    model._poll = (key, shares)
+    return shares
 
 
 def elite_attraction(model: MultivectorModel) -> np.ndarray:
