@@ -80,6 +80,20 @@ def test_same_seed_gives_identical_results(tiny_run):
     pd.testing.assert_frame_equal(tiny_run.persons(), again.persons())
 
 
+def test_a_pickled_model_goes_on_as_the_model(tiny_run):
+    """A model saved mid-run with pickle (as a process pool sends it) and loaded again ends
+    where the same run does (its cached terms once held closures, which pickle refused)."""
+    import pickle
+
+    model = tiny_model().run_to("2016-03")
+    thawed = pickle.loads(pickle.dumps(model))
+    thawed.run_to()
+    for table in ("timeseries", "groups", "channels", "persons"):
+        pd.testing.assert_frame_equal(
+            getattr(tiny_run, table)(), getattr(thawed, table)(), check_exact=True
+        )
+
+
 def test_different_seeds_differ(tiny_run):
     other = tiny_model(seed=2).run_to()
     assert not np.allclose(tiny_run.timeseries()["attraction"], other.timeseries()["attraction"])
