@@ -50,3 +50,29 @@ def test_framed_news_and_the_comparison_match_the_reference_too():
     use_naive_population(slow)
     fast_path, slow_path = _attraction_path(fast, 12), _attraction_path(slow, 12)
     np.testing.assert_allclose(fast_path, slow_path, rtol=0, atol=1e-6)
+
+
+def test_expected_news_kept_between_months_follows_hostility_and_newcomers():
+    """Without stochastic exposure, the expected framed news (N, P) is kept from month to
+    month: it must still be the rates times every person's framing after a power's
+    hostility changes and after newcomers, with outlets of their own, take rows."""
+    from sim.inputs.scenario import load_with_profile
+    from sim.model.model import MultivectorModel
+    from sim.model.public import per_power
+
+    settings = {"mechanisms.stochastic_exposure": False, "run.population": 400}
+    spec, profile, _ = load_with_profile("baseline", settings)
+    model = MultivectorModel(spec, profile)
+    public, params = model.public, model.params
+
+    def expected() -> np.ndarray:
+        rates = per_power(params, "hostility") / 12.0 * params.backlash.reach
+        return rates[None, :] * public.valence(params)
+
+    before = public.persons.valence.copy()
+    for month in range(24):
+        if month == 6:
+            params.powers["Russia"].hostility *= 3.0
+        model.step()
+        np.testing.assert_array_equal(public._framed(params, None), expected())
+    assert (public.persons.valence != before).any()  # newcomers follow other outlets

@@ -347,9 +347,11 @@ class Public:
         n = self.persons.size
         rate = per_power(params, "hostility") / 12.0
         reach = params.backlash.reach
+        if not params.mechanisms.stochastic_exposure:  # the same while rates and outlets hold
+            framing = bool(params.mechanisms.framing and self.profile.outlets)
+            key = (tuple(rate * reach), framing)
+            return self._cached("expected_news", key, self._expected_news)
         valence = self.valence(params)
-        if not params.mechanisms.stochastic_exposure:
-            return (rate * reach)[None, :] * valence
         incidents = rng.poisson(rate)
         if not incidents.any():
             return np.empty((0, 0), np.float32)  # a quiet month (see monthly_update)
@@ -357,6 +359,15 @@ class Public:
         for p in np.flatnonzero(incidents):
             framed[:, p] = rng.binomial(incidents[p], reach, n) * valence[:, p]
         return framed
+
+    def _expected_news(self, key: tuple, rows) -> np.ndarray:
+        """The expected incidents heard times the framing (rows, P): :meth:`_framed` without
+        stochastic exposure, kept as a cached term (newcomers' rows are recomputed)."""
+        scale, framing = key
+        valence = self.persons.valence[rows]
+        if not framing:  # every incident heard as hostile (:meth:`valence`)
+            valence = np.full(valence.shape, np.float32(-1.0))
+        return np.array(scale)[None, :] * valence
 
     # --- generations ---------------------------------------------------------------------
 
