@@ -507,6 +507,7 @@ def monthly_update(
     channels = kinds.size
     pull = np.zeros(powers)
     news = np.empty(powers)
+    others = np.empty(powers)
     drawn = uniforms.shape[0] > 0
     # the exposed channels' signal summed by kind of reach: a row of the table for each
     # exposure pattern; without draws, one row filled for each person
@@ -559,14 +560,19 @@ def monthly_update(
                 change += news[p]
             change += rates.social * pull[p]
             out[i, p] = a + change
-        for q in range(powers):
-            if heard and rates.comparison > 0.0:
+        if heard and rates.comparison > 0.0:
+            for p in range(powers):  # the attraction to all the others than p
+                others[p] = total - attraction[i, p]
+            for q in range(powers):
                 a = attraction[i, q]
+                moved = out[i, q]
                 for p in range(powers):
-                    others = total - attraction[i, p]
-                    if p != q and news[p] != 0.0 and others > 0.0:
-                        out[i, q] -= rates.comparison * news[p] * a / others
-            out[i, q] = min(1.0, max(0.0, out[i, q]))
+                    if p != q and news[p] != 0.0 and others[p] > 0.0:
+                        moved -= rates.comparison * news[p] * a / others[p]
+                out[i, q] = min(1.0, max(0.0, moved))
+        else:
+            for q in range(powers):
+                out[i, q] = min(1.0, max(0.0, out[i, q]))
         new_identity[i] = next_identity(
             ident, identity_baseline[i], rates.identity_gain, rates.identity_decay
         )
