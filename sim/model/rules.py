@@ -726,7 +726,9 @@ def logit_report(scores: Array, noise: float, floors: Array | None = None) -> Ar
         np.put_along_axis(out, np.argmax(scores, axis=-1)[..., None], 1.0, axis=-1)
     else:
         # the best score first taken off: a tiny noise then gives exp(-inf) = 0, not inf - inf
-        z = (scores - scores.max(axis=-1, keepdims=True)) / (noise * np.sqrt(6.0) / np.pi)
+        # (the division overflows to -inf on purpose there: no warning)
+        with np.errstate(over="ignore"):
+            z = (scores - scores.max(axis=-1, keepdims=True)) / (noise * np.sqrt(6.0) / np.pi)
         out = np.exp(z)
         out /= out.sum(axis=-1, keepdims=True)
     if floors is None or not np.any(floors):
