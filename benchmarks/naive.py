@@ -32,7 +32,7 @@ class Person(mesa.Agent):
         self.ties = [bool(x) for x in pop.ties[index]]
         self.kin = [bool(x) for x in pop.kin[index]]
         self.follows = [bool(x) for x in pop.follows[index]]
-        self.engagement = [float(x) for x in pop.engagement[index]]
+        self.engagement = [float(x) for x in pop.engagement_table[pop.engagement_cell[index]]]
         self.speaks = [bool(x) for x in pop.speaks[index]]
         self.elite = bool(pop.elite[index])
         self.attraction = [float(x) for x in pop.attraction[index]]

@@ -9,8 +9,16 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from sim.inputs.scenario import load_with_profile
+from sim.inputs.schema import CHANNELS
 from sim.model.model import MultivectorModel
-from sim.model.population import adults_in, age_band, engagement, start_shares
+from sim.model.population import (
+    _engagement_rows,
+    adults_in,
+    age_band,
+    engagement,
+    engagement_cells,
+    start_shares,
+)
 
 CENSUS = {"Kazakh": 0.704, "Russian": 0.155, "Uzbek": 0.032, "Ukrainian": 0.020, "Uyghur": 0.015}
 """The 2021 census (facts file, "Population, 2021 census")."""
@@ -77,6 +85,9 @@ def test_after_years_of_renewal_each_persons_terms_are_those_of_their_age_and_ro
     model, _ = yearly
     public, pop = model.public, model.public.persons
     np.testing.assert_array_equal(
+        pop.engagement_cell, engagement_cells(pop.age, pop.urban, pop.elite, pop.ngo)
+    )
+    np.testing.assert_array_equal(
         pop.engagement, engagement(public.tables, pop.age, pop.urban, pop.elite, pop.ngo)
     )
     np.testing.assert_array_equal(pop.age, age_band(model.profile, pop.age_months))
@@ -125,3 +136,27 @@ def test_no_one_outlives_the_oldest_age(seed):
         model.step()
         assert model.public.persons.age_months.max() < oldest
         assert np.unique(model.public.persons.person_id).size == model.public.size
+
+
+def test_a_persons_engagement_is_the_product_of_their_factors():
+    """Engagement is kept per cell of age band, area and roles: each person's row is the
+    product of the profile's factors for their own band, area and roles, computed person
+    by person (the cell's numbering cannot mix two persons' cells up)."""
+    spec, profile, _ = load_with_profile("baseline", {"run.population": 3000})
+    model = MultivectorModel(spec, profile)
+    pop, tables = model.public.persons, model.public.tables
+    assert pop.elite.any() and pop.ngo.any() and (~pop.urban).any()
+    channels = [profile.engagement[c] for c in CHANNELS]
+    factors = (
+        np.array([e.base for e in channels], np.float32),
+        np.array([list(e.age.values()) for e in channels], np.float32).T,
+        *(
+            np.array([getattr(e, x) for e in channels], np.float32)
+            for x in ("urban", "elite", "ngo")
+        ),
+    )
+    each = np.empty((pop.size, len(CHANNELS)), np.float32)
+    rows = np.arange(pop.size)
+    _engagement_rows(each, rows, pop.age, pop.urban, pop.elite, pop.ngo, *factors)
+    np.testing.assert_array_equal(pop.engagement, each)
+    assert tables.engagement_table.shape == (8 * len(profile.ages), len(CHANNELS))

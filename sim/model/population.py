@@ -52,7 +52,8 @@ class Persons:
     follows: NDArray[np.bool_]  # (N, O) media outlets followed (the profile's outlets)
     valence: NDArray[np.float32]  # (N, P) mean framing of news about a power in those outlets
     media_access: NDArray[np.float32]  # (N, P) share of a power's media content they carry
-    engagement: NDArray[np.float32]  # (N, C) monthly chance of engaging with a channel
+    engagement_cell: NDArray[np.integer]  # the cell of age band, area and roles (engagement)
+    engagement_table: NDArray[np.float32]  # (cells, C) a cell's chance of engaging a channel
     network: sparse.csr_array
     identity: NDArray[np.float64]
     attraction: NDArray[np.float64]  # (N, P), filled by the model at its equilibrium
@@ -61,6 +62,13 @@ class Persons:
     @property
     def size(self) -> int:
         return self.ethnicity.shape[0]
+
+    @property
+    def engagement(self) -> NDArray[np.float32]:
+        """Each person's monthly chance of engaging with each channel (N, C), a new array:
+        the row of their cell of age band, area and roles (:func:`engagement_cells`). The
+        compiled passes look the cell up instead, so no (N, C) array is kept."""
+        return self.engagement_table[self.engagement_cell]
 
     def codes(self, dimension: str) -> NDArray[np.integer]:
         """Integer codes of a grouping dimension (``area``: 0 urban, 1 rural)."""
@@ -171,7 +179,7 @@ class Tables:
             identity_spread=c.identity_spread,
         )
         channels = [profile.engagement[c] for c in CHANNELS]
-        self.engagement = (
+        factors = (
             np.array([e.base for e in channels], np.float32),
             np.array([list(e.age.values()) for e in channels], np.float32).T,  # (A, C)
             *(
@@ -179,6 +187,11 @@ class Tables:
                 for x in ("urban", "elite", "ngo")
             ),
         )
+        # the chances of every cell of age band, area and roles (rows: engagement_cells)
+        cells = np.arange(len(profile.ages) * 8)
+        self.engagement_table = np.empty((cells.size, len(CHANNELS)), np.float32)
+        urban, elite, ngo = ((cells >> bit & 1).astype(bool) for bit in (2, 1, 0))
+        _engagement_rows(self.engagement_table, cells, cells >> 3, urban, elite, ngo, *factors)
 
     def mains(self, cohort_effect: float) -> dict[tuple[int, int], tuple[np.ndarray, np.ndarray]]:
         """Per (group, cohort): the cumulative shares of the daily languages (as
@@ -289,14 +302,14 @@ def synthesize(profile: Profile, params: Parameters, rng: np.random.Generator) -
         urban=urban,
         elite=elite,
         ngo=ngo,
-        engagement=np.empty((n, len(CHANNELS)), np.float32),
+        engagement_cell=engagement_cells(drawn["age"], urban, elite, ngo),
+        engagement_table=tables.engagement_table,
         network=small_world(n, params.social.degree, params.social.rewiring, rng),
         identity=drawn["identity_baseline"].astype(np.float64),
         attraction=np.zeros((n, len(params.powers))),
         next_id=n,
         **drawn,
     )
-    persons.engagement = engagement(tables, persons.age, urban, elite, ngo)
     scholars = np.array([params.powers[p].scholarship_ties for p in tables.powers])
     persons.ties[elite] |= rng.random((int(elite.sum()), scholars.size)) < scholars
     return persons
@@ -658,30 +671,34 @@ def _diet(follows, frames, carries, unnamed):
     return valence, access
 
 
+def engagement_cells(age, urban, elite, ngo) -> NDArray[np.uint16]:
+    """Each person's cell of age band, area and roles (N,): the row of
+    ``Tables.engagement_table`` that holds their engagement, ((band x 2 + urban) x 2 +
+    elite) x 2 + NGO link."""
+    cell = age.astype(np.uint16) << 3
+    cell |= urban.astype(np.uint16) << 2
+    cell |= elite.astype(np.uint16) << 1
+    cell |= ngo.astype(np.uint16)
+    return cell
+
+
 def engagement(tables: Tables, age, urban, elite, ngo):
     """Monthly chance of engaging with each channel (N, C), from age band, area and roles."""
-    chance = np.empty((age.size, len(CHANNELS)), np.float32)
-    _engagement_rows(chance, np.arange(age.size), age, urban, elite, ngo, *tables.engagement)
-    return chance
+    return tables.engagement_table[engagement_cells(age, urban, elite, ngo)]
 
 
-def refresh_engagement(tables: Tables, persons: Persons, rows: NDArray) -> None:
-    """Recompute, in place, the engagement of the persons at ``rows`` (a row may repeat)."""
-    _engagement_rows(
-        persons.engagement,
-        rows,
-        persons.age,
-        persons.urban,
-        persons.elite,
-        persons.ngo,
-        *tables.engagement,
+def refresh_engagement(persons: Persons, rows: NDArray) -> None:
+    """Recompute, in place, the engagement cell of the persons at ``rows`` (a row may
+    repeat)."""
+    persons.engagement_cell[rows] = engagement_cells(
+        persons.age[rows], persons.urban[rows], persons.elite[rows], persons.ngo[rows]
     )
 
 
 @numba.njit(cache=True)
 def _engagement_rows(out, rows, age, urban, elite, ngo, base, by_age, in_town, as_elite, with_ngo):
-    """:func:`engagement` of the persons at ``rows`` into ``out``: base x age x area x elite x
-    NGO link, in float32 and in that order, clipped to [0, 1]."""
+    """The engagement of the persons (or cells) at ``rows`` into ``out``: base x age x area x
+    elite x NGO link, in float32 and in that order, clipped to [0, 1]."""
     one, zero = np.float32(1), np.float32(0)
     for k in range(rows.size):
         i = rows[k]

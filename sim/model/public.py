@@ -186,7 +186,8 @@ class Public:
             persons.identity,
             persons.elite,
             per_power(params, "stereotype") * params.mechanisms.stereotypes,
-            persons.engagement,
+            persons.engagement_cell,
+            persons.engagement_table,
             rules.channel_kinds(self.gated, None if outlets is None else self.outlet_channel),
             access,
             _NO_OUTLETS if outlets is None else outlets,
@@ -254,7 +255,8 @@ class Public:
             persons.personal,
             persons.ties,
             persons.kin,
-            persons.engagement,
+            persons.engagement_cell,
+            persons.engagement_table,
             np.ascontiguousarray(signals, np.float64),
             rules.channel_kinds(self.gated, None if outlets is None else self.outlet_channel),
             access,
@@ -312,7 +314,7 @@ class Public:
         it)."""
         pending = self._pending
         if pending is None or pending[0] is not rng:
-            return rng.random(self.persons.engagement.shape, dtype=np.float32)
+            return rng.random(self._exposure_shape, dtype=np.float32)
         self._pending = None
         drawn = pending[1]
         return drawn.result() if isinstance(drawn, Future) else drawn
@@ -324,9 +326,13 @@ class Public:
         drawing them when they are needed."""
         if self._pending is not None:  # made ahead for another stream, and not yet used
             return
-        shape = self.persons.engagement.shape
-        future = threads.ahead(self.size, rng.random, shape, dtype=np.float32)
+        future = threads.ahead(self.size, rng.random, self._exposure_shape, dtype=np.float32)
         self._pending = None if future is None else (rng, future)
+
+    @property
+    def _exposure_shape(self) -> tuple[int, int]:
+        """A month's exposure draws: one per person and channel (N, C)."""
+        return (self.size, self.gated.size)
 
     def wait_for_draws(self) -> None:
         """Wait for draws being made ahead and keep them as numbers: the stream is then at
@@ -407,7 +413,7 @@ class Public:
         self._alumni_return(params, rng)
         flagged = self._replace(params, rows, month // 12, rng, inflow, immigration)
         # engagement follows age band and roles; a row listed twice is computed twice alike
-        refresh_engagement(self.tables, persons, np.concatenate((moved, rows, *flagged)))
+        refresh_engagement(persons, np.concatenate((moved, rows, *flagged)))
         if rows.size:
             self.settle_identity(params, promotion, rows)
             self.settle(params, signals, rows)

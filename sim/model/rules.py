@@ -415,8 +415,9 @@ def reach_table(signals, kinds):
 
 @numba.njit(inline="always", **_JIT)
 def _expected_parts(engagement, signals, kinds, i, parts):
-    """Person i's signal of each power summed over channels weighted by engagement, by kind
-    of reach (3, P): the drive's parts when exposure is its expected value. Channels are
+    """Row i's signal of each power summed over channels weighted by the engagement in row i
+    of ``engagement``, by kind of reach (3, P): the drive's parts when exposure is its
+    expected value. Channels are
     added in order, into a sum per kind held in a register (not in ``parts``, whose every
     addition would wait for the one before it to be stored)."""
     for p in range(signals.shape[0]):
@@ -432,6 +433,17 @@ def _expected_parts(engagement, signals, kinds, i, parts):
         parts[OPEN, p] = open_to_all
         parts[BY_LANGUAGE, p] = by_language
         parts[BY_OUTLETS, p] = by_outlets
+
+
+@numba.njit(**_JIT)
+def expected_table(chances, signals, kinds):
+    """:func:`_expected_parts` of every cell of engagement (cells, 3, P): persons of a cell
+    share their engagement, so their expected drive's parts are computed once for the cell,
+    and are the same numbers as computed for each of them."""
+    table = np.empty((chances.shape[0], 3, signals.shape[0]))
+    for cell in range(chances.shape[0]):
+        _expected_parts(chances, signals, kinds, cell, table[cell])
+    return table
 
 
 @numba.njit(nogil=True, **_JIT)
@@ -451,7 +463,8 @@ def monthly_update(
     personal,
     ties,
     kin,
-    engagement,
+    cells,
+    chances,
     signals,
     kinds,
     access,
@@ -475,7 +488,8 @@ def monthly_update(
     The drive is :func:`drive`'s sum_c E_ic S_pc A_ipc: a person is exposed to channel c
     when ``uniforms[i, c]`` falls below their engagement, and the exposed channels' signals,
     summed by kind of reach, come from :func:`reach_table`; with ``uniforms`` empty (no
-    stochastic exposure) exposure is the engagement itself.
+    stochastic exposure) exposure is the engagement itself, and the sums come from
+    :func:`expected_table`, one row per cell of engagement.
 
     Args:
         out, new_identity: (N, P) and (N,) the new attraction and identity (rows ``first``
@@ -488,7 +502,9 @@ def monthly_update(
             border with each power.
         stereotype_means, prestige: (P,) powers' stereotype means (0 when stereotypes are
             switched off) and emitter strengths.
-        engagement: (N, C) monthly chance of engaging with each channel.
+        cells, chances: each person's cell of age band, area and roles (N,) and each cell's
+            monthly chance of engaging with each channel (cells, C): the person's
+            engagement is ``chances[cells[i]]``.
         signals: (P, C) every power's signal per channel. kinds: (C,) each channel's reach
             (:func:`channel_kinds`).
         access: (N, P) language access. media_access: (N, P) the share of each power's
@@ -510,19 +526,20 @@ def monthly_update(
     others = np.empty(powers)
     drawn = uniforms.shape[0] > 0
     # the exposed channels' signal summed by kind of reach: a row of the table for each
-    # exposure pattern; without draws, one row filled for each person
-    table = reach_table(signals, kinds) if drawn else np.empty((1, 3, powers))
+    # exposure pattern; without draws, a row for each cell of engagement (the expected sum)
+    table = reach_table(signals, kinds) if drawn else expected_table(chances, signals, kinds)
     outlets = media_access.size > 0
     quiet = framed.size == 0  # no incident heard by anyone this month
     for i in range(first, last):
         elite_factor = rates.elite_stereotype if elite[i] else 1.0
         ident = identity[i]
-        mask = 0
         if drawn:
+            cell = cells[i]
+            mask = 0
             for c in range(channels):
-                mask |= (uniforms[i, c] < engagement[i, c]) << c
+                mask |= (uniforms[i, c] < chances[cell, c]) << c
         else:
-            _expected_parts(engagement, signals, kinds, i, table[0])
+            mask = np.int64(cells[i])  # the row of the person's cell
         if rates.social > 0.0:
             if i + PREFETCH_AHEAD < last:
                 ahead = i + PREFETCH_AHEAD
@@ -963,7 +980,8 @@ def settle_rows(
     personal,
     ties,
     kin,
-    engagement,
+    cells,
+    chances,
     signals,
     kinds,
     access,
@@ -981,12 +999,12 @@ def settle_rows(
     Those terms are written out here and there alike: a function shared by both doubled
     the update's time."""
     powers = attraction.shape[1]
-    parts = np.empty((3, powers))
+    table = expected_table(chances, signals, kinds)
     outlets = media_access.size > 0
     for i in rows:
         elite_factor = rates.elite_stereotype if elite[i] else 1.0
         ident = identity[i]
-        _expected_parts(engagement, signals, kinds, i, parts)
+        parts = table[cells[i]]
         for p in range(powers):
             s = stereotype(susceptibility[i, p], stereotype_means[p], ident, elite_factor)
             r = receptivity(affinity[i, p], s, ident, rates.resistance)
@@ -1079,7 +1097,8 @@ def marginal_gain_rows(
     identity,
     elite,
     stereotype_means,
-    engagement,
+    cells,
+    chances,
     kinds,
     access,
     media_access,
@@ -1112,7 +1131,7 @@ def marginal_gain_rows(
                     else:
                         reach = np.float32(media_access[i, p])
                     # reach x engagement in single precision, as the arrays hold them
-                    total[p, c] += room * np.float64(reach * np.float32(engagement[i, c]))
+                    total[p, c] += room * np.float64(reach * chances[cells[i], c])
         gains[start // block] = total
 
 
