@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from pydantic import BaseModel
 
 from sim.inputs.scenario import load_with_profile
-from sim.inputs.schema import Parameters, PowerSettings, bounds
+from sim.inputs.schema import CHANNELS, Parameters, PowerSettings, bounds
 from sim.model.model import MultivectorModel
 
 
@@ -244,3 +244,23 @@ def test_security_ties_keep_a_partner_whose_score_collapses():
         floor = scenario.state.security_floor * scenario.powers["Russia"].security
     assert lowest[True] >= floor - 1e-9
     assert lowest[False] < floor - 0.02
+
+
+def test_a_start_education_signal_too_small_to_divide_by_counts_as_none():
+    """Found by hypothesis: an education effort of 2.2e-309 at the start made the pull on
+    students and the alumni's worth divide by a number too small to divide by (inf, then
+    NaN effort at the first adaptation). It now counts as no signal at the start."""
+    overrides = {
+        "persuasion.relaxation": 1.0,
+        "persuasion.ties_bonus": 1.0,
+        "population.study_years": 1,
+        "officials.public_weight": 2.0,
+        "powers.Gamma.effort.education": 2.225073858507203e-309,
+        **{f"powers.Gamma.effort.{c}": 0.0 for c in CHANNELS if c != "education"},
+    }
+    model = tiny_model(**overrides)
+    gamma = model.powers.index("Gamma")
+    assert model.education_reference[gamma] == 0.0
+    model.run_to("2017-01")  # two yearly adaptations
+    assert np.isfinite(model.public.pull).all() and np.isfinite(model.channel_values()).all()
+    assert all(np.isfinite(p.effort).all() for p in model.power_agents)

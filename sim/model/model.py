@@ -37,6 +37,9 @@ STREAMS = (
     "burn_in",
 )
 """Independent random streams, each a child of the run's SeedSequence (in this order)."""
+NO_SIGNAL = 1e-12
+"""An education signal at the start at or below this counts as none: the pull on students
+and the alumni's worth are ratios to it (docs/ODD.md §7.13)."""
 
 
 class Collector(mesa.DataCollector):
@@ -282,10 +285,13 @@ class MultivectorModel(mesa.Model):
 
     def _start_flows(self) -> None:
         """Students abroad before the start studied under the start's education signal: the
-        last ``population.study_years`` of months are filled with it."""
-        self.education_reference = self._education_signal()
+        last ``population.study_years`` of months are filled with it. It is the reference
+        the pull on students is measured against; a signal below :data:`NO_SIGNAL` counts as
+        none (a ratio to it could exceed the largest number a float holds)."""
+        signal = self._education_signal()
+        self.education_reference = np.where(signal > NO_SIGNAL, signal, 0.0)
         months = 12 * self.params.population.study_years
-        self._education_history = np.tile(self.education_reference, (months, 1))
+        self._education_history = np.tile(signal, (months, 1))
 
     def _record_flows(self) -> None:
         """This month's education signal joins the history; each power's pull on students
