@@ -31,7 +31,7 @@ class Person(mesa.Agent):
         self.personal = [float(x) for x in pop.personal[index]]
         self.ties = [bool(x) for x in pop.ties[index]]
         self.kin = [bool(x) for x in pop.kin[index]]
-        self.follows = [bool(x) for x in pop.follows[index]]
+        self.follows = [bool(x) for x in pop.diets.follows[pop.diet[index]]]
         self.engagement = [float(x) for x in pop.engagement_table[pop.engagement_cell[index]]]
         self.speaks = [bool(x) for x in pop.speaks[index]]
         self.elite = bool(pop.elite[index])

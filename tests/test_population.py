@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from sim.inputs.scenario import load_with_profile
-from sim.model.population import draw_attributes, synthesize
+from sim.model.population import Diets, Tables, diet_terms, draw_attributes, synthesize
 
 # facts file, "Population, 2021 census" (shares of the whole population)
 ETHNIC = {"Kazakh": 0.704, "Russian": 0.155, "Uzbek": 0.032, "Ukrainian": 0.020, "Uyghur": 0.015}
@@ -77,3 +79,39 @@ def test_drawing_no_newcomer_gives_empty_attributes():
         none.astype(np.int16), 2015,
     )  # fmt: skip
     assert drawn and all(values.shape[0] == 0 for values in drawn.values())
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.integers(0, 2**32 - 1), st.integers(0, 40), st.integers(0, 40))
+def test_a_diet_is_the_outlets_followed_and_their_terms(seed, first, second):
+    """Persons hold the index of their media diet: for any rows of outlets followed, in two
+    batches (the second as newcomers), each row's diet is that row, its framing and outlet
+    access are those computed for the row itself, and a diet keeps its index."""
+    scenario, profile, _ = load_with_profile("baseline", {})
+    tables = Tables(profile, list(scenario.powers))
+    rng = np.random.default_rng(seed)
+    outlets = len(profile.outlets)
+    diets = Diets(tables)
+    batches = [rng.random((n, outlets)) < rng.random(outlets) for n in (first, second)]
+    ids = [diets.of(batches[0])]
+    kept = diets.follows.copy()
+    ids.append(diets.of(batches[1]))
+    np.testing.assert_array_equal(diets.follows[: len(kept)], kept)
+    for rows, diet in zip(batches, ids, strict=True):
+        assert diet.shape == (rows.shape[0],)
+        np.testing.assert_array_equal(diets.follows[diet], rows)
+        valence, access = diet_terms(tables, rows)
+        np.testing.assert_array_equal(diets.valence[diet], valence)
+        np.testing.assert_array_equal(diets.access[diet], access)
+    assert len(np.unique(diets.follows, axis=0)) == len(diets.follows)  # each diet once
+
+
+def test_without_outlets_everyone_follows_none():
+    """A profile without outlets (Kyrgyzstan's): one diet, whose framing is -1 (news heard
+    as hostile) and whose outlet access is 1, as persons' were before diets were shared."""
+    scenario, profile, _ = load_with_profile("kyrgyzstan_baseline", {})
+    diets = Diets(Tables(profile, list(scenario.powers)))
+    ids = diets.of(np.zeros((5, 0), bool))
+    assert ids.tolist() == [0] * 5 and diets.follows.shape == (1, 0)
+    np.testing.assert_array_equal(diets.valence, -np.ones((1, len(scenario.powers))))
+    np.testing.assert_array_equal(diets.access, np.ones((1, len(scenario.powers))))

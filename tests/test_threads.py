@@ -110,6 +110,41 @@ def test_marginal_gains_follow_the_rule(small_blocks, sample):
     np.testing.assert_allclose(gains, expected, rtol=1e-12)
 
 
+def test_marginal_gains_follow_the_rule_through_outlets(small_blocks):
+    """With the Kazakhstan outlets and a power no outlet names (its media then reach through
+    language: NaN in the diets' outlet access), the compiled pass still gives the numpy
+    definition, whose outlet access is the persons' own (:meth:`Public.outlet_access`)."""
+    from sim.inputs.scenario import load_with_profile
+    from sim.model.model import MultivectorModel
+
+    india = {"prestige": 0.5, "efficiency": 0.5, "message": {}, "languages": {"en": 0.5},
+             "capacity": 1.0, "effort": {"media": 0.5}, "presence": {"media": 0.3}}  # fmt: skip
+    spec, profile, _ = load_with_profile("baseline", {"run.population": 400, "powers.India": india})
+    model = MultivectorModel(spec, profile).run_to("2015-06")
+    public, params = model.public, model.params
+    outlets = public.outlet_access(params)
+    india_column = model.powers.index("India")
+    assert np.isnan(public.persons.media_access[:, india_column]).all()
+    assert not np.isnan(outlets).any()  # the numpy definition reads language access there
+    terms = public.attitudes(params)
+    expected = (
+        rules.marginal_gain(
+            terms.receptivity,
+            public.persons.attraction,
+            terms.access,
+            public.persons.engagement,
+            public.gated,
+            outlets,
+            public.outlet_channel,
+        )
+        / public.size
+    )
+    with threads.using(3):
+        gains = public.marginal_gains(params)
+    np.testing.assert_allclose(gains, expected, rtol=1e-12)
+    assert gains[india_column, public.outlet_channel] > 0
+
+
 def test_the_months_measures_are_the_persons_means(small_blocks):
     """The one pass over persons, in blocks of 50 on three threads, gives the means of
     everyone, the elites and the NGO-linked, the mean identity and the poll's shares as

@@ -49,9 +49,8 @@ class Persons:
     personal: NDArray[np.float32]  # (N, P) personal deviation of the cultural baseline
     ties: NDArray[np.bool_]  # (N, P) education ties to a power
     kin: NDArray[np.bool_]  # (N, P) close family across the border with a power
-    follows: NDArray[np.bool_]  # (N, O) media outlets followed (the profile's outlets)
-    valence: NDArray[np.float32]  # (N, P) mean framing of news about a power in those outlets
-    media_access: NDArray[np.float32]  # (N, P) share of a power's media content they carry
+    diet: NDArray[np.int32]  # the person's media diet: the set of outlets they follow
+    diets: Diets  # every diet held, with its framing of each power and its outlet access
     engagement_cell: NDArray[np.integer]  # the cell of age band, area and roles (engagement)
     engagement_table: NDArray[np.float32]  # (cells, C) a cell's chance of engaging a channel
     network: sparse.csr_array
@@ -62,6 +61,23 @@ class Persons:
     @property
     def size(self) -> int:
         return self.ethnicity.shape[0]
+
+    @property
+    def follows(self) -> NDArray[np.bool_]:
+        """The media outlets each person follows (N, O; the profile's outlets), a new array."""
+        return self.diets.follows[self.diet]
+
+    @property
+    def valence(self) -> NDArray[np.float32]:
+        """The mean framing of news about each power in the outlets each person follows (N,
+        P), a new array (:func:`diet_terms`)."""
+        return self.diets.valence[self.diet]
+
+    @property
+    def media_access(self) -> NDArray[np.float32]:
+        """The share of each power's media content the outlets each person follows carry (N,
+        P; NaN for a power no outlet names), a new array (:func:`diet_terms`)."""
+        return self.diets.access[self.diet]
 
     @property
     def engagement(self) -> NDArray[np.float32]:
@@ -271,6 +287,7 @@ def synthesize(profile: Profile, params: Parameters, rng: np.random.Generator) -
     )
     drawn: dict[str, np.ndarray] = {}
     tables = Tables(profile, list(params.powers))
+    diets = Diets(tables)
     for part in chunks(n):  # chunk by chunk: the draws' temporaries stay small
         chunk = draw_attributes(
             profile,
@@ -283,6 +300,7 @@ def synthesize(profile: Profile, params: Parameters, rng: np.random.Generator) -
             year,
             tables,
         )
+        chunk["diet"] = diets.of(chunk.pop("follows"))
         for name, values in chunk.items():
             drawn.setdefault(name, np.empty((n, *values.shape[1:]), values.dtype))[part] = values
     eligible = elite_eligible(drawn["age"], urban)
@@ -304,6 +322,7 @@ def synthesize(profile: Profile, params: Parameters, rng: np.random.Generator) -
         ngo=ngo,
         engagement_cell=engagement_cells(drawn["age"], urban, elite, ngo),
         engagement_table=tables.engagement_table,
+        diets=diets,
         network=small_world(n, params.social.degree, params.social.rewiring, rng),
         identity=drawn["identity_baseline"].astype(np.float64),
         attraction=np.zeros((n, len(params.powers))),
@@ -371,7 +390,6 @@ def draw_attributes(
     ties &= (age_months >= params.population.alumni_age * 12)[:, None]  # not yet back
     spread = params.population.stereotype_spread  # log-normal with mean 1:
     deviations = personal.reshape(2, n, powers)
-    valence, media_access = diet_terms(tables, follows)
     return {
         "ethnicity": ethnicity.astype(np.int8),
         "language": language,
@@ -386,8 +404,6 @@ def draw_attributes(
         "ties": ties,
         "kin": kin,
         "follows": follows,
-        "valence": valence,
-        "media_access": media_access,
     }
 
 
@@ -631,6 +647,49 @@ def _code(languages: list[str], lang: str | None) -> int:
     """The index of a language the profile names for a role in a list of languages, or -1
     (no such role, or the language is not in the list)."""
     return languages.index(lang) if lang in languages else -1
+
+
+class Diets:
+    """The media diets persons hold, each a distinct set of outlets followed, with what it
+    decides (:func:`diet_terms`): the framing of news about each power and each power's
+    outlet access, computed once for everyone who follows that set (a person holds the
+    index of theirs, ``Persons.diet``). Diets are added as newcomers bring new ones; their
+    numbers are those computed person by person.
+
+    Attributes:
+        follows: (K, O) the outlets of each diet.
+        valence, access: (K, P) its :func:`diet_terms`.
+    """
+
+    def __init__(self, tables: Tables):
+        self.tables = tables
+        self.follows = np.empty((0, len(tables.outlets)), np.bool_)
+        self.valence = np.empty((0, len(tables.powers)), np.float32)
+        self.access = np.empty((0, len(tables.powers)), np.float32)
+        self._index: dict[bytes, int] = {}
+
+    def of(self, follows: NDArray[np.bool_]) -> NDArray[np.int32]:
+        """The index of the diet of each row of ``follows`` (N, O), adding diets not held
+        yet."""
+        n, outlets = follows.shape
+        if outlets:
+            packed = np.packbits(follows, axis=1)  # a row's outlets as bytes
+            rows = packed.view(np.dtype((np.void, packed.shape[1]))).ravel()
+            unique, first, inverse = np.unique(rows, return_index=True, return_inverse=True)
+            keys = [key.tobytes() for key in unique]
+        else:  # the profile lists no outlets: one diet, following none
+            keys, first, inverse = [b""][:n], np.zeros(min(n, 1), np.intp), np.zeros(n, np.intp)
+        distinct = follows[first]
+        new = [k for k, key in enumerate(keys) if key not in self._index]
+        for k in new:
+            self._index[keys[k]] = len(self._index)
+        if new:
+            valence, access = diet_terms(self.tables, distinct[new])
+            self.follows = np.concatenate((self.follows, distinct[new]))
+            self.valence = np.concatenate((self.valence, valence))
+            self.access = np.concatenate((self.access, access))
+        ids = np.array([self._index[key] for key in keys], np.int32)
+        return ids[inverse.ravel()]
 
 
 def diet_terms(tables: Tables, follows) -> tuple[np.ndarray, np.ndarray]:

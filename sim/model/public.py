@@ -87,11 +87,18 @@ class Public:
         if not self.profile.outlets:
             return None
         access = self.persons.media_access
-        unnamed = np.isnan(access[0]) if access.shape[0] else np.zeros(0, bool)
+        unnamed = np.isnan(self.persons.diets.access[:1]).any(axis=0)
         if not unnamed.any():
             return access
         _, language = self.affinity_and_access(params)
         return np.where(unnamed[None, :], language, access)
+
+    def _diet_terms(self) -> tuple[np.ndarray, np.ndarray]:
+        """What the compiled passes take of the media diets: each person's diet (N,) and each
+        diet's outlet access (K, P; NaN for a power no outlet names, whose media reach
+        through language), or an empty table when the profile has no outlets."""
+        persons = self.persons
+        return persons.diet, persons.diets.access if self.profile.outlets else _NO_OUTLETS
 
     def _reach_arguments(self, params: Parameters, rows=slice(None)) -> tuple:
         access = self.outlet_access(params)
@@ -171,7 +178,7 @@ class Public:
         persons = self.persons
         rows = np.arange(persons.size) if sample is None else np.asarray(sample, np.int64)
         f, access = self.affinity_and_access(params)
-        outlets = self.outlet_access(params)
+        outlets = self.outlet_channel if self.profile.outlets else None
         blocks = max(1, -(-rows.size // threads.SUM_BLOCK))
         gains = np.zeros((blocks, len(params.powers), self.gated.size))
         threads.over_rows(
@@ -188,9 +195,9 @@ class Public:
             per_power(params, "stereotype") * params.mechanisms.stereotypes,
             persons.engagement_cell,
             persons.engagement_table,
-            rules.channel_kinds(self.gated, None if outlets is None else self.outlet_channel),
+            rules.channel_kinds(self.gated, outlets),
             access,
-            _NO_OUTLETS if outlets is None else outlets,
+            *self._diet_terms(),
             update_rates(params),
             block=threads.SUM_BLOCK,
         )
@@ -235,7 +242,7 @@ class Public:
             persons.identity,
             *self._person_terms(params, signals),
             per_power(params, "hostility") / 12.0,
-            np.ascontiguousarray(self.valence(params)),
+            self._valence_table(params),
             update_rates(params),
             params.backlash.reach,
         )
@@ -245,7 +252,7 @@ class Public:
         :func:`sim.model.rules.settle_rows` share, from affinity to the outlets' access."""
         persons = self.persons
         f, access = self.affinity_and_access(params)
-        outlets = self.outlet_access(params)
+        outlets = self.outlet_channel if self.profile.outlets else None
         return (
             f,
             persons.susceptibility,
@@ -258,9 +265,9 @@ class Public:
             persons.engagement_cell,
             persons.engagement_table,
             np.ascontiguousarray(signals, np.float64),
-            rules.channel_kinds(self.gated, None if outlets is None else self.outlet_channel),
+            rules.channel_kinds(self.gated, outlets),
             access,
-            _NO_OUTLETS if outlets is None else outlets,
+            *self._diet_terms(),
         )
 
     def valence(self, params: Parameters) -> np.ndarray:
@@ -268,7 +275,14 @@ class Public:
         everyone (every incident heard as hostile) when framing is switched off."""
         if params.mechanisms.framing and self.profile.outlets:
             return self.persons.valence
-        return np.broadcast_to(np.float32(-1.0), self.persons.valence.shape)
+        return np.broadcast_to(np.float32(-1.0), (self.size, len(params.powers)))
+
+    def _valence_table(self, params: Parameters) -> np.ndarray:
+        """:meth:`valence` per media diet (K, P): the row of each person's diet is theirs."""
+        table = self.persons.diets.valence
+        if params.mechanisms.framing and self.profile.outlets:
+            return table
+        return np.full(table.shape, np.float32(-1.0))
 
     def update(
         self,
@@ -357,20 +371,21 @@ class Public:
             framing = bool(params.mechanisms.framing and self.profile.outlets)
             key = (tuple(rate * reach), framing)
             return self._cached("expected_news", key, self._expected_news)
-        valence = self.valence(params)
         incidents = rng.poisson(rate)
         if not incidents.any():
             return np.empty((0, 0), np.float32)  # a quiet month (see monthly_update)
+        valence, diet = self._valence_table(params), self.persons.diet
         framed = np.zeros((n, rate.size), np.float32)
         for p in np.flatnonzero(incidents):
-            framed[:, p] = rng.binomial(incidents[p], reach, n) * valence[:, p]
+            framed[:, p] = rng.binomial(incidents[p], reach, n) * valence[diet, p]
         return framed
 
     def _expected_news(self, key: tuple, rows) -> np.ndarray:
         """The expected incidents heard times the framing (rows, P): :meth:`_framed` without
         stochastic exposure, kept as a cached term (newcomers' rows are recomputed)."""
         scale, framing = key
-        valence = self.persons.valence[rows]
+        persons = self.persons
+        valence = persons.diets.valence[persons.diet[rows]]
         if not framing:  # every incident heard as hostile (:meth:`valence`)
             valence = np.full(valence.shape, np.float32(-1.0))
         return np.array(scale)[None, :] * valence
@@ -457,6 +472,7 @@ class Public:
             year,
             self.tables,
         )
+        drawn["diet"] = persons.diets.of(drawn.pop("follows"))
         for name, values in drawn.items():
             getattr(persons, name)[rows] = values
         persons.person_id[rows] = np.arange(persons.next_id, persons.next_id + n)

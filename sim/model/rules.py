@@ -435,6 +435,15 @@ def _expected_parts(engagement, signals, kinds, i, parts):
         parts[BY_OUTLETS, p] = by_outlets
 
 
+@numba.njit(inline="always", **_JIT)
+def outlet_access(diet_access, diet, access, i, p):
+    """Person i's access to power p's media through the outlets they follow: their diet's
+    (``diet_access[diet[i], p]``), or their language access where no outlet names the
+    power (NaN in the diet's row)."""
+    through_outlets = diet_access[diet[i], p]
+    return access[i, p] if np.isnan(through_outlets) else through_outlets
+
+
 @numba.njit(**_JIT)
 def expected_table(chances, signals, kinds):
     """:func:`_expected_parts` of every cell of engagement (cells, 3, P): persons of a cell
@@ -468,7 +477,8 @@ def monthly_update(
     signals,
     kinds,
     access,
-    media_access,
+    diet,
+    diet_access,
     uniforms,
     framed,
     indptr,
@@ -507,8 +517,9 @@ def monthly_update(
             engagement is ``chances[cells[i]]``.
         signals: (P, C) every power's signal per channel. kinds: (C,) each channel's reach
             (:func:`channel_kinds`).
-        access: (N, P) language access. media_access: (N, P) the share of each power's
-            content in the outlets each person follows (read for :data:`BY_OUTLETS`).
+        access: (N, P) language access. diet, diet_access: each person's media diet (N,)
+            and each diet's share of each power's content in its outlets (K, P), read for
+            :data:`BY_OUTLETS` (:func:`outlet_access`; empty when there are no outlets).
         uniforms: (N, C) this month's uniform draws, or (0, C) for expected exposure.
         framed: (N, P) incidents heard this month times their mean framing in the outlets
             each person follows (-1 for everyone when framing is switched off); empty
@@ -528,7 +539,7 @@ def monthly_update(
     # the exposed channels' signal summed by kind of reach: a row of the table for each
     # exposure pattern; without draws, a row for each cell of engagement (the expected sum)
     table = reach_table(signals, kinds) if drawn else expected_table(chances, signals, kinds)
-    outlets = media_access.size > 0
+    outlets = diet_access.size > 0
     quiet = framed.size == 0  # no incident heard by anyone this month
     for i in range(first, last):
         elite_factor = rates.elite_stereotype if elite[i] else 1.0
@@ -565,7 +576,7 @@ def monthly_update(
             )
             d = table[mask, OPEN, p] + table[mask, BY_LANGUAGE, p] * access[i, p]
             if outlets:
-                d += table[mask, BY_OUTLETS, p] * media_access[i, p]
+                d += table[mask, BY_OUTLETS, p] * outlet_access(diet_access, diet, access, i, p)
             change = persuasion(a, d, r, rates.persuasion)
             change -= relaxation(a, base, rates.relaxation)
             news[p] = 0.0
@@ -985,7 +996,8 @@ def settle_rows(
     signals,
     kinds,
     access,
-    media_access,
+    diet,
+    diet_access,
     hostility,
     valence,
     rates,
@@ -994,13 +1006,14 @@ def settle_rows(
     """Write into ``attraction`` the :func:`equilibrium_attraction` of the persons at ``rows``
     under this month's expected forces: the drive at expected exposure (the engagement),
     the expected news of :func:`expected_news` (``hostility``: incidents a month per
-    power, heard with chance ``reach``), receptivity and baseline as in
-    :func:`monthly_update`. One compiled pass; arguments as :func:`monthly_update`'s.
+    power, heard with chance ``reach``; ``valence``: the framing of each media diet, (K, P)),
+    receptivity and baseline as in :func:`monthly_update`. One compiled pass; the other
+    arguments as :func:`monthly_update`'s.
     Those terms are written out here and there alike: a function shared by both doubled
     the update's time."""
     powers = attraction.shape[1]
     table = expected_table(chances, signals, kinds)
-    outlets = media_access.size > 0
+    outlets = diet_access.size > 0
     for i in rows:
         elite_factor = rates.elite_stereotype if elite[i] else 1.0
         ident = identity[i]
@@ -1019,8 +1032,8 @@ def settle_rows(
             )
             d = parts[OPEN, p] + parts[BY_LANGUAGE, p] * access[i, p]
             if outlets:
-                d += parts[BY_OUTLETS, p] * media_access[i, p]
-            heard = rates.backlash * reach * hostility[p] * valence[i, p]
+                d += parts[BY_OUTLETS, p] * outlet_access(diet_access, diet, access, i, p)
+            heard = rates.backlash * reach * hostility[p] * valence[diet[i], p]
             loss = max(-heard, 0.0) * ident
             gain = max(heard, 0.0) * (1.0 - ident)
             pull = rates.persuasion * d * r
@@ -1101,7 +1114,8 @@ def marginal_gain_rows(
     chances,
     kinds,
     access,
-    media_access,
+    diet,
+    diet_access,
     rates,
 ):
     """:func:`marginal_gain` of the persons ``rows[first:last]`` (``first`` a multiple of
@@ -1129,7 +1143,7 @@ def marginal_gain_rows(
                     elif kinds[c] == BY_LANGUAGE:
                         reach = np.float32(access[i, p])
                     else:
-                        reach = np.float32(media_access[i, p])
+                        reach = np.float32(outlet_access(diet_access, diet, access, i, p))
                     # reach x engagement in single precision, as the arrays hold them
                     total[p, c] += room * np.float64(reach * chances[cells[i], c])
         gains[start // block] = total
