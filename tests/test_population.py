@@ -8,7 +8,14 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from sim.inputs.scenario import load_with_profile
-from sim.model.population import Diets, Tables, diet_terms, draw_attributes, synthesize
+from sim.model.population import (
+    Diets,
+    Tables,
+    _undirected_rows,
+    diet_terms,
+    draw_attributes,
+    synthesize,
+)
 
 # facts file, "Population, 2021 census" (shares of the whole population)
 ETHNIC = {"Kazakh": 0.704, "Russian": 0.155, "Uzbek": 0.032, "Ukrainian": 0.020, "Uyghur": 0.015}
@@ -55,7 +62,7 @@ def test_everyone_speaks_their_daily_language(population):
 
 def test_network_is_undirected_homophilous_and_connected_enough(population):
     pop, _ = population
-    net = pop.network
+    net = pop.network.matrix()
     assert (net != net.T).nnz == 0
     assert net.diagonal().sum() == 0
     degree = np.diff(net.indptr)
@@ -115,3 +122,24 @@ def test_without_outlets_everyone_follows_none():
     assert ids.tolist() == [0] * 5 and diets.follows.shape == (1, 0)
     np.testing.assert_array_equal(diets.valence, -np.ones((1, len(scenario.powers))))
     np.testing.assert_array_equal(diets.access, np.ones((1, len(scenario.powers))))
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.integers(0, 2**32 - 1), st.integers(1, 60), st.integers(0, 200))
+def test_the_networks_rows_are_those_of_the_sparse_adjacency(seed, n, ties):
+    """The network's compressed rows are scipy's for the symmetric adjacency of the same
+    ties, duplicates summed and self-ties left out: each row sorted, each neighbour once."""
+    from scipy import sparse
+
+    rng = np.random.default_rng(seed)
+    source = rng.integers(0, n, ties, dtype=np.int32)
+    target = rng.integers(0, n, ties, dtype=np.int32)
+    keep = source != target
+    rows = np.concatenate([source[keep], target[keep]])
+    cols = np.concatenate([target[keep], source[keep]])
+    adjacency = sparse.csr_array((np.ones(rows.size, bool), (rows, cols)), shape=(n, n))
+    adjacency.sum_duplicates()
+    indptr, indices = _undirected_rows(n, source, target)
+    np.testing.assert_array_equal(indptr, adjacency.indptr)
+    np.testing.assert_array_equal(indices, adjacency.indices)
+    assert indptr.dtype == indices.dtype == np.int32

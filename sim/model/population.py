@@ -1,5 +1,5 @@
 """The synthetic population: persons drawn from a country profile, held as numpy arrays, and
-their homophilous small-world network (a scipy sparse matrix).
+their homophilous small-world network (compressed sparse rows).
 """
 
 from __future__ import annotations
@@ -53,7 +53,7 @@ class Persons:
     diets: Diets  # every diet held, with its framing of each power and its outlet access
     engagement_cell: NDArray[np.integer]  # the cell of age band, area and roles (engagement)
     engagement_table: NDArray[np.float32]  # (cells, C) a cell's chance of engaging a channel
-    network: sparse.csr_array
+    network: Network
     identity: NDArray[np.float64]
     attraction: NDArray[np.float64]  # (N, P), filled by the model at its equilibrium
     next_id: int = 0
@@ -769,7 +769,22 @@ def _engagement_rows(out, rows, age, urban, elite, ngo, base, by_age, in_town, a
             out[i, c] = min(max(chance, zero), one)
 
 
-def small_world(n: int, degree: int, rewiring: float, rng: np.random.Generator) -> sparse.csr_array:
+class Network(NamedTuple):
+    """The persons' ties in compressed sparse rows: person i's neighbours are
+    ``indices[indptr[i]:indptr[i + 1]]``, sorted (what the compiled passes read)."""
+
+    indptr: NDArray[np.int32]
+    indices: NDArray[np.int32]
+
+    def matrix(self) -> sparse.csr_array:
+        """The adjacency as a scipy sparse matrix (for inspection and tests)."""
+        n = self.indptr.size - 1
+        return sparse.csr_array(
+            (np.ones(self.indices.size, bool), self.indices, self.indptr), (n, n)
+        )
+
+
+def small_world(n: int, degree: int, rewiring: float, rng: np.random.Generator) -> Network:
     """A Watts-Strogatz ring (1998) over persons in storage order.
 
     Persons are stored sorted by region, area, ethnicity, language and age, so lattice ties
@@ -781,12 +796,40 @@ def small_world(n: int, degree: int, rewiring: float, rng: np.random.Generator) 
     target = (source + np.tile(np.arange(1, half + 1, dtype=np.int32), n)) % n
     rewire = np.flatnonzero(rng.random(source.size, np.float32) < rewiring)
     target[rewire] = rng.integers(0, n, rewire.size, dtype=np.int32)
-    keep = source != target
-    rows = np.concatenate([source[keep], target[keep]])
-    cols = np.concatenate([target[keep], source[keep]])
-    del source, target, keep
-    adjacency = sparse.csr_array((np.ones(rows.size, bool), (rows, cols)), shape=(n, n))
-    adjacency.sum_duplicates()
-    adjacency.indices = adjacency.indices.astype(np.int32, copy=False)
-    adjacency.indptr = adjacency.indptr.astype(np.int32, copy=False)
-    return adjacency
+    return Network(*_undirected_rows(n, source, target))
+
+
+@numba.njit(cache=True)
+def _undirected_rows(n, source, target):
+    """The compressed sparse rows (indptr, indices; int32) of the undirected graph with the
+    ties ``source[k]``-``target[k]``: each row's neighbours sorted, a tie listed twice kept
+    once, ties of a person with themself left out (what scipy's CSR of the symmetric
+    adjacency holds after ``sum_duplicates``, built without its temporaries)."""
+    start = np.zeros(n + 1, np.int32)
+    for k in range(source.size):
+        if source[k] != target[k]:
+            start[source[k] + 1] += 1
+            start[target[k] + 1] += 1
+    for i in range(n):
+        start[i + 1] += start[i]
+    indices = np.empty(start[n], np.int32)
+    fill = start[:-1].copy()
+    for k in range(source.size):
+        s, t = source[k], target[k]
+        if s != t:
+            indices[fill[s]] = t
+            fill[s] += 1
+            indices[fill[t]] = s
+            fill[t] += 1
+    indptr = np.empty(n + 1, np.int32)
+    indptr[0] = 0
+    kept = 0
+    for i in range(n):  # sort each row, keep each neighbour once (rows only move left)
+        row = indices[start[i] : start[i + 1]]
+        row.sort()
+        for j in range(row.size):
+            if j == 0 or row[j] != row[j - 1]:
+                indices[kept] = row[j]
+                kept += 1
+        indptr[i + 1] = kept
+    return indptr, indices[:kept]
