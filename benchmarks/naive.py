@@ -33,7 +33,7 @@ class Person(mesa.Agent):
         self.kin = [bool(x) for x in pop.kin[index]]
         self.follows = [bool(x) for x in pop.diets.follows[pop.diet[index]]]
         self.engagement = [float(x) for x in pop.engagement_table[pop.engagement_cell[index]]]
-        self.speaks = [bool(x) for x in pop.speaks[index]]
+        self.speaks = [bool(x) for x in pop.tongues.rows[pop.tongue[index]]]
         self.elite = bool(pop.elite[index])
         self.attraction = [float(x) for x in pop.attraction[index]]
         self.neighbours: list[Person] = []

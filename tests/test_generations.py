@@ -160,3 +160,33 @@ def test_a_persons_engagement_is_the_product_of_their_factors():
     _engagement_rows(each, rows, pop.age, pop.urban, pop.elite, pop.ngo, *factors)
     np.testing.assert_array_equal(pop.engagement, each)
     assert tables.engagement_table.shape == (8 * len(profile.ages), len(CHANNELS))
+
+
+def test_language_access_follows_the_powers_languages_and_newcomers():
+    """Language access is kept per set of languages spoken: after newcomers bring new sets,
+    and after a power's languages change (as an event changes them), each person's access
+    is the rule's for their own languages."""
+    from sim.model import rules
+
+    spec, profile, _ = load_with_profile("baseline", {"run.population": 600})
+    model = MultivectorModel(spec, profile)
+    public, params = model.public, model.params
+
+    def check() -> None:
+        availability = np.array(
+            [
+                [p.languages.get(lang, 0.0) for lang in profile.languages]
+                for p in params.powers.values()
+            ]
+        )
+        expected = rules.language_access(public.persons.speaks, availability).astype(np.float32)
+        np.testing.assert_array_equal(public.affinity_and_access(params)[1], expected)
+
+    check()
+    sets = len(public.persons.tongues.rows)
+    for month in range(36):
+        model.step()
+        if month == 20:
+            params.powers["China"].languages["ru"] = 0.9
+        check()
+    assert len(public.persons.tongues.rows) > sets  # newcomers spoke new sets of languages

@@ -42,7 +42,8 @@ class Persons:
     region: NDArray[np.int8]
     elite: NDArray[np.bool_]
     ngo: NDArray[np.bool_]
-    speaks: NDArray[np.bool_]  # (N, L), the profile's languages
+    tongue: NDArray[np.int32]  # the set of languages the person speaks (of the profile's)
+    tongues: Patterns  # every set of languages spoken
     culture: NDArray[np.float32]  # (N, D) cultural profile
     identity_baseline: NDArray[np.float32]
     susceptibility: NDArray[np.float32]  # (N, P) personal stereotype factor, mean 1
@@ -61,6 +62,11 @@ class Persons:
     @property
     def size(self) -> int:
         return self.ethnicity.shape[0]
+
+    @property
+    def speaks(self) -> NDArray[np.bool_]:
+        """Which of the profile's languages each person speaks (N, L), a new array."""
+        return self.tongues.rows[self.tongue]
 
     @property
     def follows(self) -> NDArray[np.bool_]:
@@ -287,7 +293,7 @@ def synthesize(profile: Profile, params: Parameters, rng: np.random.Generator) -
     )
     drawn: dict[str, np.ndarray] = {}
     tables = Tables(profile, list(params.powers))
-    diets = Diets(tables)
+    diets, tongues = Diets(tables), Patterns(len(profile.languages))
     for part in chunks(n):  # chunk by chunk: the draws' temporaries stay small
         chunk = draw_attributes(
             profile,
@@ -301,6 +307,7 @@ def synthesize(profile: Profile, params: Parameters, rng: np.random.Generator) -
             tables,
         )
         chunk["diet"] = diets.of(chunk.pop("follows"))
+        chunk["tongue"] = tongues.of(chunk.pop("speaks"))
         for name, values in chunk.items():
             drawn.setdefault(name, np.empty((n, *values.shape[1:]), values.dtype))[part] = values
     eligible = elite_eligible(drawn["age"], urban)
@@ -323,6 +330,7 @@ def synthesize(profile: Profile, params: Parameters, rng: np.random.Generator) -
         engagement_cell=engagement_cells(drawn["age"], urban, elite, ngo),
         engagement_table=tables.engagement_table,
         diets=diets,
+        tongues=tongues,
         network=small_world(n, params.social.degree, params.social.rewiring, rng),
         identity=drawn["identity_baseline"].astype(np.float64),
         attraction=np.zeros((n, len(params.powers))),
@@ -649,47 +657,68 @@ def _code(languages: list[str], lang: str | None) -> int:
     return languages.index(lang) if lang in languages else -1
 
 
-class Diets:
-    """The media diets persons hold, each a distinct set of outlets followed, with what it
-    decides (:func:`diet_terms`): the framing of news about each power and each power's
-    outlet access, computed once for everyone who follows that set (a person holds the
-    index of theirs, ``Persons.diet``). Diets are added as newcomers bring new ones; their
-    numbers are those computed person by person.
+class Patterns:
+    """Distinct rows of flags that persons hold (K, W), each kept once: a person holds the
+    index of theirs, and whatever follows from the row alone is computed once for all who
+    hold it. Rows are added as newcomers bring new ones; an index never changes.
 
     Attributes:
-        follows: (K, O) the outlets of each diet.
-        valence, access: (K, P) its :func:`diet_terms`.
+        rows: (K, W) the rows held.
     """
 
-    def __init__(self, tables: Tables):
-        self.tables = tables
-        self.follows = np.empty((0, len(tables.outlets)), np.bool_)
-        self.valence = np.empty((0, len(tables.powers)), np.float32)
-        self.access = np.empty((0, len(tables.powers)), np.float32)
+    def __init__(self, width: int):
+        self.rows = np.empty((0, width), np.bool_)
         self._index: dict[bytes, int] = {}
 
-    def of(self, follows: NDArray[np.bool_]) -> NDArray[np.int32]:
-        """The index of the diet of each row of ``follows`` (N, O), adding diets not held
-        yet."""
-        n, outlets = follows.shape
-        if outlets:
-            packed = np.packbits(follows, axis=1)  # a row's outlets as bytes
+    def of(self, flags: NDArray[np.bool_]) -> NDArray[np.int32]:
+        """The index of each row of ``flags`` (N, W), adding rows not held yet."""
+        n, width = flags.shape
+        if width:
+            packed = np.packbits(flags, axis=1)  # a row as bytes
             rows = packed.view(np.dtype((np.void, packed.shape[1]))).ravel()
             unique, first, inverse = np.unique(rows, return_index=True, return_inverse=True)
             keys = [key.tobytes() for key in unique]
-        else:  # the profile lists no outlets: one diet, following none
+        else:  # rows of no flags: one row, the empty one
             keys, first, inverse = [b""][:n], np.zeros(min(n, 1), np.intp), np.zeros(n, np.intp)
-        distinct = follows[first]
         new = [k for k, key in enumerate(keys) if key not in self._index]
         for k in new:
             self._index[keys[k]] = len(self._index)
         if new:
-            valence, access = diet_terms(self.tables, distinct[new])
-            self.follows = np.concatenate((self.follows, distinct[new]))
-            self.valence = np.concatenate((self.valence, valence))
-            self.access = np.concatenate((self.access, access))
+            self._add(flags[first[new]])
         ids = np.array([self._index[key] for key in keys], np.int32)
         return ids[inverse.ravel()]
+
+    def _add(self, rows: NDArray[np.bool_]) -> None:
+        self.rows = np.concatenate((self.rows, rows))
+
+
+class Diets(Patterns):
+    """The media diets persons hold, each a distinct set of outlets followed (a row of
+    :class:`Patterns`), with what it decides (:func:`diet_terms`): the framing of news about
+    each power and each power's outlet access, computed once for everyone who follows that
+    set (a person holds the index of theirs, ``Persons.diet``). The numbers are those
+    computed person by person.
+
+    Attributes:
+        follows: (K, O) the outlets of each diet (its row).
+        valence, access: (K, P) its :func:`diet_terms`.
+    """
+
+    def __init__(self, tables: Tables):
+        super().__init__(len(tables.outlets))
+        self.tables = tables
+        self.valence = np.empty((0, len(tables.powers)), np.float32)
+        self.access = np.empty((0, len(tables.powers)), np.float32)
+
+    @property
+    def follows(self) -> NDArray[np.bool_]:
+        return self.rows
+
+    def _add(self, rows: NDArray[np.bool_]) -> None:
+        super()._add(rows)
+        valence, access = diet_terms(self.tables, rows)
+        self.valence = np.concatenate((self.valence, valence))
+        self.access = np.concatenate((self.access, access))
 
 
 def diet_terms(tables: Tables, follows) -> tuple[np.ndarray, np.ndarray]:

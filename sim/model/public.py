@@ -72,6 +72,7 @@ class Public:
         self.outlet_channel = CHANNELS.index(OUTLET_CHANNEL)
         self.adults = adults_in(profile, start_year) or float(profile.population)
         self._cache: dict[str, tuple[tuple, np.ndarray, object]] = {}
+        self._tongue_access: tuple[tuple, np.ndarray] | None = None
         self._age_floors = np.array(age_floor(list(profile.ages)), np.int64) * 12  # in months
         self.tables = Tables(profile, powers)
         self.pull = np.ones(len(powers))  # each power's education signal, relative to the start
@@ -90,7 +91,7 @@ class Public:
         unnamed = np.isnan(self.persons.diets.access[:1]).any(axis=0)
         if not unnamed.any():
             return access
-        _, language = self.affinity_and_access(params)
+        language = self.language_table(params)[self.persons.tongue]
         return np.where(unnamed[None, :], language, access)
 
     def _diet_terms(self) -> tuple[np.ndarray, np.ndarray]:
@@ -111,23 +112,34 @@ class Public:
     # --- terms of the update --------------------------------------------------------------
 
     def affinity_and_access(self, params: Parameters) -> tuple[np.ndarray, np.ndarray]:
-        """Affinity and language access (N, P), recomputed only when the powers' messages or
-        languages changed since the last call (and, for newcomers' rows, by :meth:`renew`)."""
+        """Affinity (N, P; kept) and language access (N, P; a new array, from
+        :meth:`language_table`): for the numpy definitions and inspection."""
+        return self.affinity(params), self.language_table(params)[self.persons.tongue]
+
+    def affinity(self, params: Parameters) -> np.ndarray:
+        """Each person's affinity to each power (N, P), recomputed only when the powers'
+        messages changed since the last call (and, for newcomers' rows, by :meth:`renew`)."""
         powers = params.powers.values()
         messages = tuple(tuple(getattr(p.message, d) for d in DIMENSIONS) for p in powers)
-        availability = tuple(
-            tuple(p.languages.get(lang, 0.0) for lang in self.languages) for p in powers
-        )
-        f = self._cached("affinity", messages, self._affinity)
-        access = self._cached("access", availability, self._language_access)
-        return f, access
+        return self._cached("affinity", messages, self._affinity)
 
     def _affinity(self, messages: tuple, rows) -> np.ndarray:
         return rules.affinity(self.persons.culture[rows], np.array(messages)).astype(np.float32)
 
-    def _language_access(self, availability: tuple, rows) -> np.ndarray:
-        speaks = self.persons.speaks[rows]
-        return rules.language_access(speaks, np.array(availability)).astype(np.float32)
+    def language_table(self, params: Parameters) -> np.ndarray:
+        """The language access to each power (K, P) of each set of languages persons speak
+        (``persons.tongues``; a person's row is ``persons.tongue``), recomputed only when
+        the powers' languages or the sets changed since the last call."""
+        tongues = self.persons.tongues
+        availability = tuple(
+            tuple(p.languages.get(lang, 0.0) for lang in self.languages)
+            for p in params.powers.values()
+        )
+        key = (availability, len(tongues.rows))
+        if self._tongue_access is None or self._tongue_access[0] != key:
+            table = rules.language_access(tongues.rows, np.array(availability))
+            self._tongue_access = (key, table.astype(np.float32))
+        return self._tongue_access[1]
 
     def _cached(self, name: str, key: tuple, compute) -> np.ndarray:
         """A cached term, recomputed for everyone when its key (the powers' numbers it is
@@ -177,7 +189,6 @@ class Public:
         (:func:`sim.model.rules.marginal_gain_rows`) split between threads."""
         persons = self.persons
         rows = np.arange(persons.size) if sample is None else np.asarray(sample, np.int64)
-        f, access = self.affinity_and_access(params)
         outlets = self.outlet_channel if self.profile.outlets else None
         blocks = max(1, -(-rows.size // threads.SUM_BLOCK))
         gains = np.zeros((blocks, len(params.powers), self.gated.size))
@@ -188,7 +199,7 @@ class Public:
             rows,
             gains,
             persons.attraction,
-            f,
+            self.affinity(params),
             persons.susceptibility,
             persons.identity,
             persons.elite,
@@ -196,7 +207,8 @@ class Public:
             persons.engagement_cell,
             persons.engagement_table,
             rules.channel_kinds(self.gated, outlets),
-            access,
+            persons.tongue,
+            self.language_table(params),
             *self._diet_terms(),
             update_rates(params),
             block=threads.SUM_BLOCK,
@@ -251,10 +263,9 @@ class Public:
         """The arguments that :func:`sim.model.rules.monthly_update` and
         :func:`sim.model.rules.settle_rows` share, from affinity to the outlets' access."""
         persons = self.persons
-        f, access = self.affinity_and_access(params)
         outlets = self.outlet_channel if self.profile.outlets else None
         return (
-            f,
+            self.affinity(params),
             persons.susceptibility,
             persons.elite,
             per_power(params, "stereotype") * params.mechanisms.stereotypes,
@@ -266,7 +277,8 @@ class Public:
             persons.engagement_table,
             np.ascontiguousarray(signals, np.float64),
             rules.channel_kinds(self.gated, outlets),
-            access,
+            persons.tongue,
+            self.language_table(params),
             *self._diet_terms(),
         )
 
@@ -473,6 +485,7 @@ class Public:
             self.tables,
         )
         drawn["diet"] = persons.diets.of(drawn.pop("follows"))
+        drawn["tongue"] = persons.tongues.of(drawn.pop("speaks"))
         for name, values in drawn.items():
             getattr(persons, name)[rows] = values
         persons.person_id[rows] = np.arange(persons.next_id, persons.next_id + n)

@@ -436,12 +436,12 @@ def _expected_parts(engagement, signals, kinds, i, parts):
 
 
 @numba.njit(inline="always", **_JIT)
-def outlet_access(diet_access, diet, access, i, p):
+def outlet_access(diet_access, diet, i, p, language):
     """Person i's access to power p's media through the outlets they follow: their diet's
-    (``diet_access[diet[i], p]``), or their language access where no outlet names the
+    (``diet_access[diet[i], p]``), or their ``language`` access where no outlet names the
     power (NaN in the diet's row)."""
     through_outlets = diet_access[diet[i], p]
-    return access[i, p] if np.isnan(through_outlets) else through_outlets
+    return language if np.isnan(through_outlets) else through_outlets
 
 
 @numba.njit(**_JIT)
@@ -476,7 +476,8 @@ def monthly_update(
     chances,
     signals,
     kinds,
-    access,
+    tongue,
+    tongue_access,
     diet,
     diet_access,
     uniforms,
@@ -517,9 +518,12 @@ def monthly_update(
             engagement is ``chances[cells[i]]``.
         signals: (P, C) every power's signal per channel. kinds: (C,) each channel's reach
             (:func:`channel_kinds`).
-        access: (N, P) language access. diet, diet_access: each person's media diet (N,)
-            and each diet's share of each power's content in its outlets (K, P), read for
-            :data:`BY_OUTLETS` (:func:`outlet_access`; empty when there are no outlets).
+        tongue, tongue_access: the set of languages each person speaks (N,; an index) and
+            each set's language access to each power's content (K, P;
+            :func:`language_access`).
+        diet, diet_access: each person's media diet (N,; an index) and each diet's share of
+            each power's content in its outlets (K, P), read for :data:`BY_OUTLETS`
+            (:func:`outlet_access`; empty when there are no outlets).
         uniforms: (N, C) this month's uniform draws, or (0, C) for expected exposure.
         framed: (N, P) incidents heard this month times their mean framing in the outlets
             each person follows (-1 for everyone when framing is switched off); empty
@@ -574,9 +578,10 @@ def monthly_update(
                 kin[i, p],
                 rates.kin_bonus,
             )
-            d = table[mask, OPEN, p] + table[mask, BY_LANGUAGE, p] * access[i, p]
+            language = tongue_access[tongue[i], p]
+            d = table[mask, OPEN, p] + table[mask, BY_LANGUAGE, p] * language
             if outlets:
-                d += table[mask, BY_OUTLETS, p] * outlet_access(diet_access, diet, access, i, p)
+                d += table[mask, BY_OUTLETS, p] * outlet_access(diet_access, diet, i, p, language)
             change = persuasion(a, d, r, rates.persuasion)
             change -= relaxation(a, base, rates.relaxation)
             news[p] = 0.0
@@ -995,7 +1000,8 @@ def settle_rows(
     chances,
     signals,
     kinds,
-    access,
+    tongue,
+    tongue_access,
     diet,
     diet_access,
     hostility,
@@ -1030,9 +1036,10 @@ def settle_rows(
                 kin[i, p],
                 rates.kin_bonus,
             )
-            d = parts[OPEN, p] + parts[BY_LANGUAGE, p] * access[i, p]
+            language = tongue_access[tongue[i], p]
+            d = parts[OPEN, p] + parts[BY_LANGUAGE, p] * language
             if outlets:
-                d += parts[BY_OUTLETS, p] * outlet_access(diet_access, diet, access, i, p)
+                d += parts[BY_OUTLETS, p] * outlet_access(diet_access, diet, i, p, language)
             heard = rates.backlash * reach * hostility[p] * valence[diet[i], p]
             loss = max(-heard, 0.0) * ident
             gain = max(heard, 0.0) * (1.0 - ident)
@@ -1113,7 +1120,8 @@ def marginal_gain_rows(
     cells,
     chances,
     kinds,
-    access,
+    tongue,
+    tongue_access,
     diet,
     diet_access,
     rates,
@@ -1137,13 +1145,14 @@ def marginal_gain_rows(
                 s = stereotype(susceptibility[i, p], stereotype_means[p], ident, elite_factor)
                 room = receptivity(affinity[i, p], s, ident, rates.resistance)
                 room *= 1.0 - attraction[i, p]
+                language = tongue_access[tongue[i], p]
                 for c in range(channels):
                     if kinds[c] == OPEN:
                         reach = np.float32(1.0)
                     elif kinds[c] == BY_LANGUAGE:
-                        reach = np.float32(access[i, p])
+                        reach = np.float32(language)
                     else:
-                        reach = np.float32(outlet_access(diet_access, diet, access, i, p))
+                        reach = np.float32(outlet_access(diet_access, diet, i, p, language))
                     # reach x engagement in single precision, as the arrays hold them
                     total[p, c] += room * np.float64(reach * chances[cells[i], c])
         gains[start // block] = total
