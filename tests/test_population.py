@@ -89,11 +89,12 @@ def test_drawing_no_newcomer_gives_empty_attributes():
 
 
 @settings(max_examples=30, deadline=None)
-@given(st.integers(0, 2**32 - 1), st.integers(0, 40), st.integers(0, 40))
+@given(st.integers(0, 2**32 - 1), st.integers(0, 200), st.integers(0, 200))
 def test_a_diet_is_the_outlets_followed_and_their_terms(seed, first, second):
     """Persons hold the index of their media diet: for any rows of outlets followed, in two
-    batches (the second as newcomers), each row's diet is that row, its framing and outlet
-    access are those computed for the row itself, and a diet keeps its index."""
+    batches (the second as newcomers; few rows are looked up one by one, many at once),
+    each row's diet is that row, its framing and outlet access are those computed for the
+    row itself, and a diet keeps its index."""
     scenario, profile, _ = load_with_profile("baseline", {})
     tables = Tables(profile, list(scenario.powers))
     rng = np.random.default_rng(seed)

@@ -657,6 +657,11 @@ def _code(languages: list[str], lang: str | None) -> int:
     return languages.index(lang) if lang in languages else -1
 
 
+FEW = 64
+"""Rows that :meth:`Patterns.of` looks up one by one (a month's newcomers); more are sorted
+and looked up once per distinct row."""
+
+
 class Patterns:
     """Distinct rows of flags that persons hold (K, W), each kept once: a person holds the
     index of theirs, and whatever follows from the row alone is computed once for all who
@@ -672,14 +677,26 @@ class Patterns:
 
     def of(self, flags: NDArray[np.bool_]) -> NDArray[np.int32]:
         """The index of each row of ``flags`` (N, W), adding rows not held yet."""
+        flags = np.ascontiguousarray(flags, np.bool_)
         n, width = flags.shape
-        if width:
-            packed = np.packbits(flags, axis=1)  # a row as bytes
-            rows = packed.view(np.dtype((np.void, packed.shape[1]))).ravel()
+        if n <= FEW:  # a month's newcomers: row by row
+            ids, new = np.empty(n, np.int32), []
+            for k in range(n):
+                key = flags[k].tobytes()
+                index = self._index.get(key)
+                if index is None:
+                    index = self._index[key] = len(self._index)
+                    new.append(k)
+                ids[k] = index
+            if new:
+                self._add(flags[new])
+            return ids
+        if width:  # many rows: each distinct row once
+            rows = flags.view(np.dtype((np.void, width))).ravel()
             unique, first, inverse = np.unique(rows, return_index=True, return_inverse=True)
             keys = [key.tobytes() for key in unique]
         else:  # rows of no flags: one row, the empty one
-            keys, first, inverse = [b""][:n], np.zeros(min(n, 1), np.intp), np.zeros(n, np.intp)
+            keys, first, inverse = [b""], np.zeros(1, np.intp), np.zeros(n, np.intp)
         new = [k for k, key in enumerate(keys) if key not in self._index]
         for k in new:
             self._index[keys[k]] = len(self._index)
@@ -778,9 +795,17 @@ def engagement(tables: Tables, age, urban, elite, ngo):
 def refresh_engagement(persons: Persons, rows: NDArray) -> None:
     """Recompute, in place, the engagement cell of the persons at ``rows`` (a row may
     repeat)."""
-    persons.engagement_cell[rows] = engagement_cells(
-        persons.age[rows], persons.urban[rows], persons.elite[rows], persons.ngo[rows]
+    _cells_of_rows(
+        persons.engagement_cell, rows, persons.age, persons.urban, persons.elite, persons.ngo
     )
+
+
+@numba.njit(cache=True)
+def _cells_of_rows(out, rows, age, urban, elite, ngo):
+    """:func:`engagement_cells` of the persons at ``rows``, into ``out``."""
+    for k in range(rows.size):
+        i = rows[k]
+        out[i] = ((age[i] * 2 + urban[i]) * 2 + elite[i]) * 2 + ngo[i]
 
 
 @numba.njit(cache=True)
