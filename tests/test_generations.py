@@ -93,6 +93,7 @@ def test_after_years_of_renewal_each_persons_terms_are_those_of_their_age_and_ro
     np.testing.assert_array_equal(pop.age, age_band(model.profile, pop.age_months))
     affinity, access = public.affinity_and_access(model.params)
     public._cache.clear()
+    public._tongue_access = None
     fresh = public.affinity_and_access(model.params)
     np.testing.assert_array_equal(affinity, fresh[0])
     np.testing.assert_array_equal(access, fresh[1])
@@ -136,6 +137,16 @@ def test_no_one_outlives_the_oldest_age(seed):
         model.step()
         assert model.public.persons.age_months.max() < oldest
         assert np.unique(model.public.persons.person_id).size == model.public.size
+
+
+def test_what_persons_share_is_read_only_as_arrays():
+    """Engagement, languages and media diets are kept per cell or set, and the per-person
+    arrays are computed from them: a write into one would change nothing, so it fails."""
+    spec, profile, _ = load_with_profile("baseline", {"run.population": 200})
+    pop = MultivectorModel(spec, profile).public.persons
+    for name in ("engagement", "speaks", "follows", "valence", "media_access"):
+        with pytest.raises(ValueError, match="read-only"):
+            getattr(pop, name)[0, 0] = 1
 
 
 def test_a_persons_engagement_is_the_product_of_their_factors():

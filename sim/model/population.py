@@ -65,32 +65,35 @@ class Persons:
 
     @property
     def speaks(self) -> NDArray[np.bool_]:
-        """Which of the profile's languages each person speaks (N, L), a new array."""
-        return self.tongues.rows[self.tongue]
+        """Which of the profile's languages each person speaks (N, L), a new read-only array
+        (each person holds the index of their set of languages, ``tongue``)."""
+        return _read_only(self.tongues.rows[self.tongue])
 
     @property
     def follows(self) -> NDArray[np.bool_]:
-        """The media outlets each person follows (N, O; the profile's outlets), a new array."""
-        return self.diets.follows[self.diet]
+        """The media outlets each person follows (N, O; the profile's outlets), a new
+        read-only array (each person holds the index of their diet, ``diet``)."""
+        return _read_only(self.diets.follows[self.diet])
 
     @property
     def valence(self) -> NDArray[np.float32]:
         """The mean framing of news about each power in the outlets each person follows (N,
-        P), a new array (:func:`diet_terms`)."""
-        return self.diets.valence[self.diet]
+        P), a new read-only array (:func:`diet_terms`)."""
+        return _read_only(self.diets.valence[self.diet])
 
     @property
     def media_access(self) -> NDArray[np.float32]:
         """The share of each power's media content the outlets each person follows carry (N,
-        P; NaN for a power no outlet names), a new array (:func:`diet_terms`)."""
-        return self.diets.access[self.diet]
+        P; NaN for a power no outlet names), a new read-only array (:func:`diet_terms`)."""
+        return _read_only(self.diets.access[self.diet])
 
     @property
     def engagement(self) -> NDArray[np.float32]:
-        """Each person's monthly chance of engaging with each channel (N, C), a new array:
-        the row of their cell of age band, area and roles (:func:`engagement_cells`). The
-        compiled passes look the cell up instead, so no (N, C) array is kept."""
-        return self.engagement_table[self.engagement_cell]
+        """Each person's monthly chance of engaging with each channel (N, C), a new
+        read-only array: the row of their cell of age band, area and roles
+        (:func:`engagement_cells`). The compiled passes look the cell up instead, so no (N,
+        C) array is kept."""
+        return _read_only(self.engagement_table[self.engagement_cell])
 
     def codes(self, dimension: str) -> NDArray[np.integer]:
         """Integer codes of a grouping dimension (``area``: 0 urban, 1 rural)."""
@@ -110,6 +113,13 @@ class Persons:
         frame = pd.DataFrame(columns)
         frame.index.name = "person"
         return frame
+
+
+def _read_only[T: np.ndarray](values: T) -> T:
+    """``values``, marked read-only: a view computed from what persons hold, where a write
+    would change nothing (it fails instead)."""
+    values.flags.writeable = False
+    return values
 
 
 CHUNK = 8192
