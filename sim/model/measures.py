@@ -255,7 +255,7 @@ def group_rows(model: MultivectorModel) -> dict[str, list]:
     columns (dimension, then power, then group; groups with no member left out)."""
     pop = model.public.persons
     s = model.params.survey
-    codes = np.stack([pop.codes(dim) for dim in columns.GROUPED_BY]).astype(np.int64)
+    codes = np.stack([pop.codes(dim) for dim in columns.GROUPED_BY])  # small ints, as held
     sizes = [len(pop.labels[dim]) for dim in columns.GROUPED_BY]
     offsets = np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64)
     cells, powers = int(offsets[-1]), pop.attraction.shape[1]

@@ -313,23 +313,25 @@ class Public:
             uniforms = self._exposure_draws(exposure_rng)
         else:
             uniforms = np.empty((0, len(CHANNELS)), np.float32)
-        attraction, identity = np.empty(persons.attraction.shape), np.empty(persons.size)
+        framed = self._framed(params, incidents_rng)  # before the new attraction: less memory
+        attraction = np.empty(persons.attraction.shape)
         threads.over_rows(
             rules.monthly_update,
             persons.size,
             attraction,
-            identity,
+            persons.identity,  # in place: a person's identity is read only for themself
             persons.attraction,
             persons.identity,
             persons.identity_baseline,
             *self._person_terms(params, signals),
             uniforms,
-            self._framed(params, incidents_rng),
+            framed,
             persons.network.indptr,
             persons.network.indices,
             update_rates(params, promotion),
         )
-        persons.attraction, persons.identity = attraction, identity
+        persons.attraction = attraction
+        del uniforms, framed  # freed before next month's draws are made ahead
         self.revision += 1
         if params.mechanisms.stochastic_exposure and exposure_rng is not incidents_rng:
             self._draw_ahead(exposure_rng)  # the exposure stream is the update's alone
@@ -389,7 +391,9 @@ class Public:
         valence, diet = self._valence_table(params), self.persons.diet
         framed = np.zeros((n, rate.size), np.float32)
         for p in np.flatnonzero(incidents):
-            framed[:, p] = rng.binomial(incidents[p], reach, n) * valence[diet, p]
+            for part in chunks(n):  # the same draws, in order, with small temporaries
+                heard = rng.binomial(incidents[p], reach, part.stop - part.start)
+                np.multiply(heard, valence[diet[part], p], out=framed[part, p], casting="unsafe")
         return framed
 
     def _expected_news(self, key: tuple, rows) -> np.ndarray:

@@ -504,7 +504,8 @@ def monthly_update(
 
     Args:
         out, new_identity: (N, P) and (N,) the new attraction and identity (rows ``first``
-            to ``last`` are written).
+            to ``last`` are written). ``new_identity`` may be ``identity`` itself: a
+            person's identity is read only for their own update, before it is written.
         attraction: (N, P) this month's attraction.
         identity, identity_baseline: (N,) national identity and its baseline.
         affinity, susceptibility: (N, P) fixed personal terms. personal: (N, P) the
