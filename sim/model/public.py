@@ -70,6 +70,9 @@ class Public:
         self.languages = profile.languages
         self.gated = gated
         self.outlet_channel = CHANNELS.index(OUTLET_CHANNEL)
+        self._kinds = rules.channel_kinds(
+            gated, self.outlet_channel if profile.outlets else None
+        )  # each channel's reach: fixed by the profile
         self.adults = adults_in(profile, start_year) or float(profile.population)
         self._cache: dict[str, tuple[tuple, np.ndarray, object]] = {}
         self._tongue_access: tuple[tuple, np.ndarray] | None = None
@@ -130,13 +133,10 @@ class Public:
         """The language access to each power (K, P) of each set of languages persons speak
         (``persons.tongues``; a person's row is ``persons.tongue``), recomputed only when
         the powers' languages or the sets changed since the last call."""
-        tongues = self.persons.tongues
-        availability = tuple(
-            tuple(p.languages.get(lang, 0.0) for lang in self.languages)
-            for p in params.powers.values()
-        )
-        key = (availability, len(tongues.rows))
+        tongues, powers = self.persons.tongues, params.powers.values()
+        key = (tuple(tuple(p.languages.items()) for p in powers), len(tongues.rows))
         if self._tongue_access is None or self._tongue_access[0] != key:
+            availability = [[p.languages.get(lang, 0.0) for lang in self.languages] for p in powers]
             table = rules.language_access(tongues.rows, np.array(availability))
             self._tongue_access = (key, table.astype(np.float32))
         return self._tongue_access[1]
@@ -189,7 +189,6 @@ class Public:
         (:func:`sim.model.rules.marginal_gain_rows`) split between threads."""
         persons = self.persons
         rows = np.arange(persons.size) if sample is None else np.asarray(sample, np.int64)
-        outlets = self.outlet_channel if self.profile.outlets else None
         blocks = max(1, -(-rows.size // threads.SUM_BLOCK))
         gains = np.zeros((blocks, len(params.powers), self.gated.size))
         threads.over_rows(
@@ -206,7 +205,7 @@ class Public:
             per_power(params, "stereotype") * params.mechanisms.stereotypes,
             persons.engagement_cell,
             persons.engagement_table,
-            rules.channel_kinds(self.gated, outlets),
+            self._kinds,
             persons.tongue,
             self.language_table(params),
             *self._diet_terms(),
@@ -263,7 +262,6 @@ class Public:
         """The arguments that :func:`sim.model.rules.monthly_update` and
         :func:`sim.model.rules.settle_rows` share, from affinity to the outlets' access."""
         persons = self.persons
-        outlets = self.outlet_channel if self.profile.outlets else None
         return (
             self.affinity(params),
             persons.susceptibility,
@@ -276,7 +274,7 @@ class Public:
             persons.engagement_cell,
             persons.engagement_table,
             np.ascontiguousarray(signals, np.float64),
-            rules.channel_kinds(self.gated, outlets),
+            self._kinds,
             persons.tongue,
             self.language_table(params),
             *self._diet_terms(),

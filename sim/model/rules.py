@@ -309,6 +309,12 @@ def pulls_of_four(typingctx, attraction, lo, hi, indices, i, b, confidence, pull
     return sig, codegen
 
 
+PREFETCH_FROM = 2 * 2**20
+"""The bytes of attraction above which :func:`monthly_update` asks for neighbours' rows
+ahead: below, the rows sit in the processor's cache anyway, and asking costs time. On this
+project's machine (a second-level cache of 2 MiB a core), one thread, nanoseconds a person
+with asking and without: 62 and 53 at 10,000 persons, 62 and 59 at 60,000, 62 and 65 at
+100,000, 72 and 126 at 1,000,000."""
 PREFETCH_AHEAD = 16
 """How many persons ahead :func:`monthly_update` asks for the neighbours' rows
 (:func:`prefetch_row`): far enough for the memory to answer before the rows are read, near
@@ -546,6 +552,7 @@ def monthly_update(
     table = reach_table(signals, kinds) if drawn else expected_table(chances, signals, kinds)
     outlets = diet_access.size > 0
     quiet = framed.size == 0  # no incident heard by anyone this month
+    prefetching = attraction.nbytes > PREFETCH_FROM  # neighbours' rows beyond the cache
     for i in range(first, last):
         elite_factor = rates.elite_stereotype if elite[i] else 1.0
         ident = identity[i]
@@ -557,7 +564,7 @@ def monthly_update(
         else:
             mask = np.int64(cells[i])  # the row of the person's cell
         if rates.social > 0.0:
-            if i + PREFETCH_AHEAD < last:
+            if prefetching and i + PREFETCH_AHEAD < last:
                 ahead = i + PREFETCH_AHEAD
                 for k in range(indptr[ahead], indptr[ahead + 1]):
                     prefetch_row(attraction, indices[k])
