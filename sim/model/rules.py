@@ -545,7 +545,7 @@ def monthly_update(
     channels = kinds.size
     pull = np.zeros(powers)
     news = np.empty(powers)
-    others = np.empty(powers)
+    moved = np.empty(powers)
     drawn = uniforms.shape[0] > 0
     # the exposed channels' signal summed by kind of reach: a row of the table for each
     # exposure pattern; without draws, a row for each cell of engagement (the expected sum)
@@ -602,15 +602,18 @@ def monthly_update(
             change += rates.social * pull[p]
             out[i, p] = a + change
         if heard and rates.comparison > 0.0:
-            for p in range(powers):  # the attraction to all the others than p
-                others[p] = total - attraction[i, p]
             for q in range(powers):
-                a = attraction[i, q]
-                moved = out[i, q]
-                for p in range(powers):
-                    if p != q and news[p] != 0.0 and others[p] > 0.0:
-                        moved -= rates.comparison * news[p] * a / others[p]
-                out[i, q] = min(1.0, max(0.0, moved))
+                moved[q] = out[i, q]
+            for p in range(powers):  # each power's news moves the others, in power order
+                others = total - attraction[i, p]  # the attraction to all the others
+                if news[p] == 0.0 or others <= 0.0:
+                    continue
+                weight = rates.comparison * news[p]
+                for q in range(powers):  # q == p subtracts 0: the same number
+                    term = weight * attraction[i, q] / others
+                    moved[q] -= term if q != p else 0.0
+            for q in range(powers):
+                out[i, q] = min(1.0, max(0.0, moved[q]))
         else:
             for q in range(powers):
                 out[i, q] = min(1.0, max(0.0, out[i, q]))
