@@ -788,13 +788,10 @@ def _diet(follows, frames, carries, unnamed):
 
 def engagement_cells(age, urban, elite, ngo) -> NDArray[np.uint16]:
     """Each person's cell of age band, area and roles (N,): the row of
-    ``Tables.engagement_table`` that holds their engagement, ((band x 2 + urban) x 2 +
-    elite) x 2 + NGO link."""
-    cell = age.astype(np.uint16) << 3
-    cell |= urban.astype(np.uint16) << 2
-    cell |= elite.astype(np.uint16) << 1
-    cell |= ngo.astype(np.uint16)
-    return cell
+    ``Tables.engagement_table`` that holds their engagement (:func:`_cells_of_rows`)."""
+    cells = np.empty(age.size, np.uint16)
+    _cells_of_rows(cells, np.arange(age.size), age, urban, elite, ngo)
+    return cells
 
 
 def engagement(tables: Tables, age, urban, elite, ngo):
@@ -812,7 +809,8 @@ def refresh_engagement(persons: Persons, rows: NDArray) -> None:
 
 @numba.njit(cache=True)
 def _cells_of_rows(out, rows, age, urban, elite, ngo):
-    """:func:`engagement_cells` of the persons at ``rows``, into ``out``."""
+    """The engagement cells of the persons at ``rows``, into ``out``: ((band x 2 + urban) x
+    2 + elite) x 2 + NGO link (``Tables`` lists the cells in that order)."""
     for k in range(rows.size):
         i = rows[k]
         out[i] = ((age[i] * 2 + urban[i]) * 2 + elite[i]) * 2 + ngo[i]
