@@ -606,7 +606,7 @@ def monthly_update(
                 moved[q] = out[i, q]
             for p in range(powers):  # each power's news moves the others, in power order
                 others = total - attraction[i, p]  # the attraction to all the others
-                if news[p] == 0.0 or others <= 0.0:
+                if news[p] == 0.0 or not others > 0.0:
                     continue
                 weight = rates.comparison * news[p]
                 for q in range(powers):  # q == p subtracts 0: the same number
