@@ -286,8 +286,8 @@ class MultivectorModel(mesa.Model):
     def _start_flows(self) -> None:
         """Students abroad before the start studied under the start's education signal: the
         last ``population.study_years`` of months are filled with it. It is the reference
-        the pull on students is measured against; a signal below :data:`NO_SIGNAL` counts as
-        none (a ratio to it could exceed the largest number a float holds)."""
+        the pull on students is measured against; a signal at or below :data:`NO_SIGNAL`
+        counts as none (a ratio to it could exceed the largest number a float holds)."""
         signal = self._education_signal()
         self.education_reference = np.where(signal > NO_SIGNAL, signal, 0.0)
         months = 12 * self.params.population.study_years
