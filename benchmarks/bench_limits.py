@@ -213,9 +213,11 @@ from sim.model import model, rules
 from sim.results import plots, writing
 import numpy
 rules.project_to_simplex(numpy.ones((1, 2)))
+import gc; gc.freeze()
 """
 """What ``multivector run`` imports, and one compiled rule loaded from numba's cache (the
-first load sets up numba's compiler, whatever the rule)."""
+first load sets up numba's compiler, whatever the rule), and the exit the command makes
+(:func:`sim.app.cli.entry`)."""
 
 
 def command_seconds(*arguments: str, repeats: int = 3, command: str | None = None) -> list[float]:

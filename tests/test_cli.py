@@ -138,6 +138,28 @@ def test_bad_scenario_from_the_entry_point_exits_2_without_traceback(tmp_path):
     assert not (tmp_path / "x").exists()
 
 
+def test_the_command_is_the_app_with_the_collector_frozen_on_the_way_out(monkeypatch):
+    """``multivector`` runs :func:`sim.app.cli.entry`: the app's exit status, unchanged, and
+    the objects left frozen for a quick shutdown (undone here: this process goes on)."""
+    import gc
+    import sys
+    import tomllib
+
+    from sim.app.cli import entry
+
+    scripts = tomllib.loads((Path(__file__).parents[1] / "pyproject.toml").read_text())["project"]["scripts"]
+    assert scripts == {"multivector": "sim.app.cli:entry"}
+    for argv, status in ((["--help"], 0), (["run", "--population", "5"], 2)):
+        monkeypatch.setattr(sys, "argv", ["multivector", *argv])
+        try:
+            with pytest.raises(SystemExit) as done:
+                entry()
+            assert done.value.code == status
+            assert gc.get_freeze_count() > 0
+        finally:
+            gc.unfreeze()
+
+
 @pytest.mark.parametrize(
     ("args", "fragment"),
     [
