@@ -147,7 +147,8 @@ def test_the_command_is_the_app_with_the_collector_frozen_on_the_way_out(monkeyp
 
     from sim.app.cli import entry
 
-    scripts = tomllib.loads((Path(__file__).parents[1] / "pyproject.toml").read_text())["project"]["scripts"]
+    project = tomllib.loads((Path(__file__).parents[1] / "pyproject.toml").read_text())
+    scripts = project["project"]["scripts"]
     assert scripts == {"multivector": "sim.app.cli:entry"}
     for argv, status in ((["--help"], 0), (["run", "--population", "5"], 2)):
         monkeypatch.setattr(sys, "argv", ["multivector", *argv])
