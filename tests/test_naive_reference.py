@@ -52,10 +52,11 @@ def test_framed_news_and_the_comparison_match_the_reference_too():
     np.testing.assert_allclose(fast_path, slow_path, rtol=0, atol=1e-6)
 
 
-def test_expected_news_kept_between_months_follows_hostility_and_newcomers():
-    """Without stochastic exposure, the expected framed news (N, P) is kept from month to
-    month: it must still be the rates times every person's framing after a power's
-    hostility changes and after newcomers, with outlets of their own, take rows."""
+def test_expected_news_follows_hostility_and_newcomers():
+    """Without stochastic exposure, the expected framed news is kept per media diet (K, P)
+    and read through each person's diet: it must be the rates times every person's framing,
+    after a power's hostility changes and after newcomers, with outlets of their own, take
+    rows (and bring new diets)."""
     from sim.inputs.scenario import load_with_profile
     from sim.model.model import MultivectorModel
     from sim.model.public import per_power
@@ -74,5 +75,7 @@ def test_expected_news_kept_between_months_follows_hostility_and_newcomers():
         if month == 6:
             params.powers["Russia"].hostility *= 3.0
         model.step()
-        np.testing.assert_array_equal(public._framed(params, None), expected())
+        heard, framing = public._news(params, None)
+        assert heard.size == 0  # nothing drawn
+        np.testing.assert_array_equal(framing[public.persons.diet], expected())
     assert (public.persons.valence != before).any()  # newcomers follow other outlets

@@ -495,3 +495,17 @@ def test_the_exposure_table_sums_the_drive_of_every_exposure_pattern(seed, power
         -1 if outlets is None else outlets,
     )
     np.testing.assert_allclose(looked_up, expected, rtol=1e-12, atol=1e-12)
+
+
+def test_exposure_masks_set_a_channels_bit_where_its_draw_falls_below_engagement():
+    """The update reads exposure as one byte a person: bit c is set exactly where the
+    person's draw for channel c falls below their cell's engagement with it."""
+    rng = np.random.default_rng(3)
+    n, cells, channels = 500, 6, 7
+    chances = rng.random((cells, channels), dtype=np.float32)
+    cell = rng.integers(0, cells, n).astype(np.uint16)
+    uniforms = rng.random((n, channels), dtype=np.float32)
+    masks = np.empty(n, np.uint8)
+    rules.exposure_masks(0, n, masks, uniforms, cell, chances)
+    bits = (masks[:, None] >> np.arange(channels)) & 1
+    np.testing.assert_array_equal(bits.astype(bool), uniforms < chances[cell])

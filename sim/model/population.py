@@ -854,30 +854,49 @@ def small_world(n: int, degree: int, rewiring: float, rng: np.random.Generator) 
     to random persons instead. Undirected, no self-ties, every person has a neighbour.
     """
     half = max(1, degree // 2)
-    source = np.repeat(np.arange(n, dtype=np.int32), half)
-    target = (source + np.tile(np.arange(1, half + 1, dtype=np.int32), n)) % n
-    rewire = np.flatnonzero(rng.random(source.size, np.float32) < rewiring)
-    target[rewire] = rng.integers(0, n, rewire.size, dtype=np.int32)
-    return Network(*_undirected_rows(n, source, target))
+    ties = n * half  # tie k joins person k // half to the (k % half + 1)-th after them
+    rewired = [  # the ties drawn to go elsewhere, a chunk of draws at a time (same numbers)
+        start + np.flatnonzero(rng.random(min(CHUNK * half, ties - start), np.float32) < rewiring)
+        for start in range(0, ties, CHUNK * half)
+    ]
+    rewired = np.concatenate(rewired) if rewired else np.empty(0, np.int64)
+    elsewhere = rng.integers(0, n, rewired.size, dtype=np.int32)
+    return Network(*_undirected_rows(n, half, rewired, elsewhere))
+
+
+@numba.njit(inline="always")
+def _tie(k, half, n, rewired, elsewhere, next_rewired):
+    """Tie k of the ring, (source, target): target k // half + k % half + 1 (mod n), or
+    ``elsewhere[j]`` if it is the j-th rewired tie (``rewired`` ascending; ``next_rewired``
+    is j for the first rewired tie at or after k)."""
+    source = k // half
+    if next_rewired < rewired.size and rewired[next_rewired] == k:
+        return source, elsewhere[next_rewired]
+    return source, (source + k % half + 1) % n
 
 
 @numba.njit(cache=True)
-def _undirected_rows(n, source, target):
-    """The compressed sparse rows (indptr, indices; int32) of the undirected graph with the
-    ties ``source[k]``-``target[k]``: each row's neighbours sorted, a tie listed twice kept
-    once, ties of a person with themself left out (what scipy's CSR of the symmetric
-    adjacency holds after ``sum_duplicates``, built without its temporaries)."""
+def _undirected_rows(n, half, rewired, elsewhere):
+    """The compressed sparse rows (indptr, indices; int32) of the undirected graph of the
+    ring's ties, :func:`_tie` (no array of them is made): each row's neighbours sorted, a
+    tie listed twice kept once, ties of a person with themself left out (what scipy's CSR
+    of the symmetric adjacency holds after ``sum_duplicates``)."""
     start = np.zeros(n + 1, np.int32)
-    for k in range(source.size):
-        if source[k] != target[k]:
-            start[source[k] + 1] += 1
-            start[target[k] + 1] += 1
+    j = 0
+    for k in range(n * half):
+        s, t = _tie(k, half, n, rewired, elsewhere, j)
+        j += j < rewired.size and rewired[j] == k
+        if s != t:
+            start[s + 1] += 1
+            start[t + 1] += 1
     for i in range(n):
         start[i + 1] += start[i]
     indices = np.empty(start[n], np.int32)
     fill = start[:-1].copy()
-    for k in range(source.size):
-        s, t = source[k], target[k]
+    j = 0
+    for k in range(n * half):
+        s, t = _tie(k, half, n, rewired, elsewhere, j)
+        j += j < rewired.size and rewired[j] == k
         if s != t:
             indices[fill[s]] = t
             fill[s] += 1

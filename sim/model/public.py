@@ -10,6 +10,7 @@ Shapes: N persons, P powers, C channels.
 from __future__ import annotations
 
 import functools
+import sys
 from concurrent.futures import Future
 from typing import NamedTuple
 
@@ -74,12 +75,13 @@ class Public:
             gated, self.outlet_channel if profile.outlets else None
         )  # each channel's reach: fixed by the profile
         self.adults = adults_in(profile, start_year) or float(profile.population)
-        self._cache: dict[str, tuple[tuple, np.ndarray, object]] = {}
         self._tongue_access: tuple[tuple, np.ndarray] | None = None
         self._age_floors = np.array(age_floor(list(profile.ages)), np.int64) * 12  # in months
         self.tables = Tables(profile, powers)
         self.pull = np.ones(len(powers))  # each power's education signal, relative to the start
-        self._pending: tuple[np.random.Generator, Future | np.ndarray] | None = None
+        # next month's exposure draws made ahead: (stream, draws or Future, spare or None)
+        self._pending: tuple | None = None
+        self._spare: np.ndarray | None = None  # last month's attraction, to be written over
         self.revision = 0
         """Raised whenever persons' attraction, identity or roles change (the month's
         measures are kept for a revision: :func:`sim.model.measures.person_sums`)."""
@@ -120,14 +122,10 @@ class Public:
         return self.affinity(params), self.language_table(params)[self.persons.tongue]
 
     def affinity(self, params: Parameters) -> np.ndarray:
-        """Each person's affinity to each power (N, P), recomputed only when the powers'
-        messages changed since the last call (and, for newcomers' rows, by :meth:`renew`)."""
-        powers = params.powers.values()
-        messages = tuple(tuple(getattr(p.message, d) for d in DIMENSIONS) for p in powers)
-        return self._cached("affinity", messages, self._affinity)
-
-    def _affinity(self, messages: tuple, rows) -> np.ndarray:
-        return rules.affinity(self.persons.culture[rows], np.array(messages)).astype(np.float32)
+        """Each person's affinity to each power (N, P; float32, as the compiled passes
+        compute it, :func:`sim.model.rules.person_affinity`): a new array, for the numpy
+        definitions and inspection."""
+        return rules.affinity(self.persons.culture, messages(params)).astype(np.float32)
 
     def language_table(self, params: Parameters) -> np.ndarray:
         """The language access to each power (K, P) of each set of languages persons speak
@@ -140,22 +138,6 @@ class Public:
             table = rules.language_access(tongues.rows, np.array(availability))
             self._tongue_access = (key, table.astype(np.float32))
         return self._tongue_access[1]
-
-    def _cached(self, name: str, key: tuple, compute) -> np.ndarray:
-        """A cached term, recomputed for everyone when its key (the powers' numbers it is
-        computed from) changed; ``compute(key, rows)``."""
-        if name not in self._cache or self._cache[name][0] != key:
-            values = compute(key, slice(0, 0))
-            values = np.empty((self.size, *values.shape[1:]), values.dtype)
-            for part in chunks(self.size):  # chunk by chunk: small temporaries
-                values[part] = compute(key, part)
-            self._cache[name] = (key, values, compute)
-        return self._cache[name][1]
-
-    def _refresh_rows(self, rows: np.ndarray) -> None:
-        """Recompute the cached terms of the persons in ``rows`` (newcomers)."""
-        for key, values, compute in self._cache.values():
-            values[rows] = compute(key, rows)
 
     def attitudes(self, params: Parameters, rows: slice = slice(None)) -> Attitudes:
         """Affinity, stereotype, baseline, receptivity and language access of the persons in
@@ -198,7 +180,8 @@ class Public:
             rows,
             gains,
             persons.attraction,
-            self.affinity(params),
+            persons.culture,
+            messages(params),
             persons.susceptibility,
             persons.identity,
             persons.elite,
@@ -263,7 +246,8 @@ class Public:
         :func:`sim.model.rules.settle_rows` share, from affinity to the outlets' access."""
         persons = self.persons
         return (
-            self.affinity(params),
+            persons.culture,
+            messages(params),
             persons.susceptibility,
             persons.elite,
             per_power(params, "stereotype") * params.mechanisms.stereotypes,
@@ -308,11 +292,11 @@ class Public:
         (:mod:`sim.model.threads`)."""
         persons = self.persons
         if params.mechanisms.stochastic_exposure:  # exposed where the draw is below engagement
-            uniforms = self._exposure_draws(exposure_rng)
+            masks, free = self._exposure_masks(exposure_rng)
         else:
-            uniforms = np.empty((0, len(CHANNELS)), np.float32)
-        framed = self._framed(params, incidents_rng)  # before the new attraction: less memory
-        attraction = np.empty(persons.attraction.shape)
+            masks, free = np.empty(0, np.uint8), None
+        heard, framing = self._news(params, incidents_rng)  # before the new attraction
+        attraction = self._new_attraction(free)
         threads.over_rows(
             rules.monthly_update,
             persons.size,
@@ -322,38 +306,79 @@ class Public:
             persons.identity,
             persons.identity_baseline,
             *self._person_terms(params, signals),
-            uniforms,
-            framed,
+            masks,
+            heard,
+            framing,
             persons.network.indptr,
             persons.network.indices,
             update_rates(params, promotion),
         )
-        persons.attraction = attraction
-        del uniforms, framed  # freed before next month's draws are made ahead
+        old, persons.attraction = persons.attraction, attraction
+        del masks, heard, free, attraction
+        # last month's attraction is next month's spare, unless something else holds it
+        # (getrefcount: ``old`` and its own argument)
+        self._spare = old if sys.getrefcount(old) <= 2 else None
         self.revision += 1
         if params.mechanisms.stochastic_exposure and exposure_rng is not incidents_rng:
             self._draw_ahead(exposure_rng)  # the exposure stream is the update's alone
 
-    def _exposure_draws(self, rng: np.random.Generator) -> np.ndarray:
+    def _new_attraction(self, free: np.ndarray | None) -> np.ndarray:
+        """An array for the update's new attraction: ``free`` (the spare the month's draws
+        were made in, read now) or the spare, when of the shape; else a new one."""
+        shape = self.persons.attraction.shape
+        for spare in (free, self._spare):
+            if spare is not None and spare.shape == shape and spare.dtype == np.float64:
+                if spare is self._spare:
+                    self._spare = None
+                return spare
+        return np.empty(shape)
+
+    def _exposure_masks(self, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray | None]:
+        """This month's exposure of each person as a bit mask (N,; bit c for channel c;
+        :func:`sim.model.rules.exposure_masks`): the update reads one byte a person, not
+        the draws' four a channel. Also the spare array the draws were made in, if they
+        were (:meth:`_draw_ahead`): free once the masks are made."""
+        persons = self.persons
+        drawn, free = self._exposure_draws(rng)
+        masks = np.empty(self.size, np.uint8)
+        threads.over_rows(
+            rules.exposure_masks,
+            self.size,
+            masks,
+            drawn,
+            persons.engagement_cell,
+            persons.engagement_table,
+        )
+        return masks, free
+
+    def _exposure_draws(self, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray | None]:
         """This month's exposure draws (N, C): the next uniforms of ``rng``, drawn ahead by
         :meth:`_draw_ahead` if it could (a draw made ahead for another stream is kept for
-        it)."""
+        it), else now; and the spare array they were drawn in (:func:`draw_into`), if any."""
         pending = self._pending
         if pending is None or pending[0] is not rng:
-            return rng.random(self._exposure_shape, dtype=np.float32)
+            spare, self._spare = self._spare, None
+            return draw_into(rng, self._exposure_shape, spare), spare
         self._pending = None
-        drawn = pending[1]
-        return drawn.result() if isinstance(drawn, Future) else drawn
+        _, drawn, spare = pending
+        return (drawn.result() if isinstance(drawn, Future) else drawn), spare
 
     def _draw_ahead(self, rng: np.random.Generator) -> None:
         """Start drawing next month's exposure on a spare thread while the rest of the month
-        runs (:func:`sim.model.threads.ahead`). Only for a stream nothing else draws from
+        runs (:func:`sim.model.threads.ahead`), into the spare attraction array, last
+        month's, where it holds them (:func:`draw_into`): the update then makes its
+        masks from them and writes the new attraction over them, and no memory is taken
+        or given back from month to month. Only for a stream nothing else draws from
         between two updates: the draws are then the same numbers, in the same order, as
         drawing them when they are needed."""
         if self._pending is not None:  # made ahead for another stream, and not yet used
             return
-        future = threads.ahead(self.size, rng.random, self._exposure_shape, dtype=np.float32)
-        self._pending = None if future is None else (rng, future)
+        spare, self._spare = self._spare, None
+        future = threads.ahead(self.size, draw_into, rng, self._exposure_shape, spare)
+        if future is None:
+            self._spare = spare
+        else:
+            self._pending = (rng, future, spare)
 
     @property
     def _exposure_shape(self) -> tuple[int, int]:
@@ -364,45 +389,40 @@ class Public:
         """Wait for draws being made ahead and keep them as numbers: the stream is then at
         rest, past them (a model copies its streams only after this)."""
         if self._pending is not None and isinstance(self._pending[1], Future):
-            rng, drawn = self._pending
-            self._pending = (rng, drawn.result())
+            rng, drawn, spare = self._pending
+            self._pending = (rng, drawn.result(), spare)
 
     def __getstate__(self) -> dict:
-        """For copies and pickles: draws made ahead are waited for and kept as numbers."""
+        """For copies and pickles: draws made ahead are waited for and kept as numbers (as
+        an array of their own: the spare they were drawn in is not kept, nor the spare)."""
         self.wait_for_draws()
-        return self.__dict__.copy()
+        state = self.__dict__.copy()
+        state["_spare"] = None
+        if self._pending is not None:
+            rng, drawn, _ = self._pending
+            state["_pending"] = (rng, drawn.copy(), None)
+        return state
 
-    def _framed(self, params: Parameters, rng: np.random.Generator) -> np.ndarray:
-        """Incidents each person heard of this month times their framing (N, P): Poisson
-        counts per power, each heard with chance ``backlash.reach`` (expected values when
-        exposure is not stochastic), times :meth:`valence`."""
+    def _news(self, params: Parameters, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+        """This month's news of incidents, as :func:`sim.model.rules.monthly_update` takes it:
+        the incidents each person heard of (N, P; Poisson counts per power, each heard with
+        chance ``backlash.reach``), and each media diet's framing (K, P; see :meth:`valence`);
+        the framed news is their product. Without stochastic exposure, no draws: each
+        diet's expected incidents heard times its framing (K, P)."""
         n = self.persons.size
         rate = per_power(params, "hostility") / 12.0
         reach = params.backlash.reach
-        if not params.mechanisms.stochastic_exposure:  # the same while rates and outlets hold
-            framing = bool(params.mechanisms.framing and self.profile.outlets)
-            key = (tuple(rate * reach), framing)
-            return self._cached("expected_news", key, self._expected_news)
+        framing = self._valence_table(params)
+        if not params.mechanisms.stochastic_exposure:
+            return np.empty((0, 0), np.uint8), np.array(rate * reach)[None, :] * framing
         incidents = rng.poisson(rate)
         if not incidents.any():
-            return np.empty((0, 0), np.float32)  # a quiet month (see monthly_update)
-        valence, diet = self._valence_table(params), self.persons.diet
-        framed = np.zeros((n, rate.size), np.float32)
+            return np.empty((0, 0), np.uint8), framing  # a quiet month (see monthly_update)
+        heard = np.zeros((n, rate.size), np.min_scalar_type(incidents.max()))  # uint8
         for p in np.flatnonzero(incidents):
             for part in chunks(n):  # the same draws, in order, with small temporaries
-                heard = rng.binomial(incidents[p], reach, part.stop - part.start)
-                np.multiply(heard, valence[diet[part], p], out=framed[part, p], casting="unsafe")
-        return framed
-
-    def _expected_news(self, key: tuple, rows) -> np.ndarray:
-        """The expected incidents heard times the framing (rows, P): :meth:`_framed` without
-        stochastic exposure, kept as a cached term (newcomers' rows are recomputed)."""
-        scale, framing = key
-        persons = self.persons
-        valence = persons.diets.valence[persons.diet[rows]]
-        if not framing:  # every incident heard as hostile (:meth:`valence`)
-            valence = np.full(valence.shape, np.float32(-1.0))
-        return np.array(scale)[None, :] * valence
+                heard[part, p] = rng.binomial(incidents[p], reach, part.stop - part.start)
+        return heard, framing
 
     # --- generations ---------------------------------------------------------------------
 
@@ -492,7 +512,6 @@ class Public:
             getattr(persons, name)[rows] = values
         persons.person_id[rows] = np.arange(persons.next_id, persons.next_id + n)
         persons.next_id += n
-        self._refresh_rows(rows)
         flagged = []
         for flag in ("elite", "ngo"):
             flags = getattr(persons, flag)
@@ -630,6 +649,25 @@ class Public:
         attraction = self.persons.attraction
         attraction[chosen, power] = rules.shock(attraction[chosen, power], delta)
         self.revision += 1
+
+
+def draw_into(
+    rng: np.random.Generator, shape: tuple[int, int], spare: np.ndarray | None
+) -> np.ndarray:
+    """The next uniforms of ``rng`` (float32, ``shape``), the same numbers as
+    ``rng.random(shape, dtype=np.float32)``, written into the memory of ``spare`` when it
+    is large enough (a float64 attraction with at least half as many powers as channels
+    holds them), else into a new array."""
+    size = shape[0] * shape[1]
+    if spare is None or spare.nbytes < size * 4 or not spare.flags.c_contiguous:
+        return rng.random(shape, dtype=np.float32)
+    within = spare.reshape(-1).view(np.float32)[:size].reshape(shape)
+    return rng.random(dtype=np.float32, out=within)
+
+
+def messages(params: Parameters) -> np.ndarray:
+    """Every power's message on each cultural dimension, in the scenario's order (P, D)."""
+    return np.array([[getattr(p.message, d) for d in DIMENSIONS] for p in params.powers.values()])
 
 
 def per_power(params: Parameters, name: str) -> np.ndarray:

@@ -44,6 +44,18 @@ def affinity(culture: Array, messages: Array) -> Array:
 
 
 @numba.njit(inline="always", **_JIT)
+def person_affinity(culture, messages, i, p):
+    """:func:`affinity` of person i to power p, rounded to float32 as a kept affinity was:
+    the compiled passes compute it where they need it instead of reading an (N, P) array
+    (three differences a power cost less than the 16 bytes a person of keeping it)."""
+    dims = culture.shape[1]
+    distance = 0.0
+    for d in range(dims):
+        distance += abs(np.float64(culture[i, d]) - messages[p, d])
+    return np.float64(np.float32(1.0 - distance / dims))
+
+
+@numba.njit(inline="always", **_JIT)
 def stereotype(susceptibility, mean, identity, elite_factor):
     """Stereotype s_ip = clip(s_p sigma_ip (0.5 + iota_i) e_i, 0, 1).
 
@@ -462,6 +474,21 @@ def expected_table(chances, signals, kinds):
 
 
 @numba.njit(nogil=True, **_JIT)
+def exposure_masks(first, last, out, uniforms, cells, chances):
+    """Each person's exposure this month as a bit mask, for the persons in rows ``first``
+    to ``last`` (excluded): bit c of ``out[i]`` is set when ``uniforms[i, c]`` falls below
+    their engagement with channel c, ``chances[cells[i], c]`` (:func:`monthly_update`
+    reads the masks; the draws can then be freed before it runs). At most 8 channels."""
+    channels = uniforms.shape[1]
+    for i in range(first, last):
+        cell = cells[i]
+        mask = 0
+        for c in range(channels):
+            mask |= (uniforms[i, c] < chances[cell, c]) << c
+        out[i] = mask
+
+
+@numba.njit(nogil=True, **_JIT)
 def monthly_update(
     first,
     last,
@@ -470,7 +497,8 @@ def monthly_update(
     attraction,
     identity,
     identity_baseline,
-    affinity,
+    culture,
+    messages,
     susceptibility,
     elite,
     stereotype_means,
@@ -486,8 +514,9 @@ def monthly_update(
     tongue_access,
     diet,
     diet_access,
-    uniforms,
-    framed,
+    masks,
+    heard,
+    framing,
     indptr,
     indices,
     rates,
@@ -502,10 +531,10 @@ def monthly_update(
     1), each term the rule of the same name; iota' by :func:`next_identity`. Synchronous:
     reads only this month's arrays and writes new ones.
 
-    The drive is :func:`drive`'s sum_c E_ic S_pc A_ipc: a person is exposed to channel c
-    when ``uniforms[i, c]`` falls below their engagement, and the exposed channels' signals,
-    summed by kind of reach, come from :func:`reach_table`; with ``uniforms`` empty (no
-    stochastic exposure) exposure is the engagement itself, and the sums come from
+    The drive is :func:`drive`'s sum_c E_ic S_pc A_ipc: a person is exposed to the channels
+    of their bit mask (:func:`exposure_masks`), and the exposed channels' signals, summed by
+    kind of reach, come from :func:`reach_table`; with ``masks`` empty (no stochastic
+    exposure) exposure is the engagement itself, and the sums come from
     :func:`expected_table`, one row per cell of engagement.
 
     Args:
@@ -514,8 +543,9 @@ def monthly_update(
             person's identity is read only for their own update, before it is written.
         attraction: (N, P) this month's attraction.
         identity, identity_baseline: (N,) national identity and its baseline.
-        affinity, susceptibility: (N, P) fixed personal terms. personal: (N, P) the
-            personal deviation of the baseline.
+        culture, messages: (N, D) persons' cultural profiles and (P, D) the powers'
+            messages, for the affinity (:func:`person_affinity`). susceptibility: (N, P)
+            a fixed personal term. personal: (N, P) the personal deviation of the baseline.
         elite: (N,) elite flags. ties, kin: (N, P) education ties and family across the
             border with each power.
         stereotype_means, prestige: (P,) powers' stereotype means (0 when stereotypes are
@@ -531,10 +561,14 @@ def monthly_update(
         diet, diet_access: each person's media diet (N,; an index) and each diet's share of
             each power's content in its outlets (K, P), read for :data:`BY_OUTLETS`
             (:func:`outlet_access`; empty when there are no outlets).
-        uniforms: (N, C) this month's uniform draws, or (0, C) for expected exposure.
-        framed: (N, P) incidents heard this month times their mean framing in the outlets
-            each person follows (-1 for everyone when framing is switched off); empty
-            (size 0) in a month nobody hears of any incident.
+        masks: (N,) this month's exposure (:func:`exposure_masks`), or empty (size 0) for
+            expected exposure.
+        heard, framing: the news of incidents. With ``masks``: ``heard`` (N, P) the
+            incidents each person heard of this month (empty in a month nobody hears of
+            any), and ``framing`` (K, P) each media diet's mean framing of them (-1 for
+            everyone when framing is switched off); the framed news is their product,
+            rounded to float32. Without: ``framing`` (K, P) is each diet's expected
+            incidents heard times its framing, and ``heard`` is not read.
         indptr, indices: the network in CSR form.
         rates: :class:`Rates`.
 
@@ -542,27 +576,21 @@ def monthly_update(
     attitudes by -sigma x_ip a_iq / sum_{r != p} a_ir ("someone else will take its place").
     """
     powers = attraction.shape[1]
-    channels = kinds.size
     pull = np.zeros(powers)
     news = np.empty(powers)
     moved = np.empty(powers)
-    drawn = uniforms.shape[0] > 0
+    drawn = masks.shape[0] > 0
     # the exposed channels' signal summed by kind of reach: a row of the table for each
     # exposure pattern; without draws, a row for each cell of engagement (the expected sum)
     table = reach_table(signals, kinds) if drawn else expected_table(chances, signals, kinds)
     outlets = diet_access.size > 0
-    quiet = framed.size == 0  # no incident heard by anyone this month
+    quiet = drawn and heard.size == 0  # no incident heard by anyone this month
     prefetching = attraction.nbytes > PREFETCH_FROM  # neighbours' rows beyond the cache
     for i in range(first, last):
         elite_factor = rates.elite_stereotype if elite[i] else 1.0
         ident = identity[i]
-        if drawn:
-            cell = cells[i]
-            mask = 0
-            for c in range(channels):
-                mask |= (uniforms[i, c] < chances[cell, c]) << c
-        else:
-            mask = np.int64(cells[i])  # the row of the person's cell
+        # the row of the table: the person's exposure pattern, or else their cell
+        mask = np.int64(masks[i]) if drawn else np.int64(cells[i])
         if rates.social > 0.0:
             if prefetching and i + PREFETCH_AHEAD < last:
                 ahead = i + PREFETCH_AHEAD
@@ -570,11 +598,11 @@ def monthly_update(
                     prefetch_row(attraction, indices[k])
             neighbour_pulls(attraction, indptr, indices, i, rates.confidence, pull)
         total = 0.0
-        heard = False
+        any_news = False
         for p in range(powers):
             a = attraction[i, p]
             total += a
-            f = affinity[i, p]
+            f = person_affinity(culture, messages, i, p)
             s = stereotype(susceptibility[i, p], stereotype_means[p], ident, elite_factor)
             r = receptivity(f, s, ident, rates.resistance)
             base = cultural_baseline(
@@ -593,15 +621,20 @@ def monthly_update(
             change = persuasion(a, d, r, rates.persuasion)
             change -= relaxation(a, base, rates.relaxation)
             news[p] = 0.0
-            if quiet:
-                pass
-            elif framed[i, p] != 0.0:
-                news[p] = framed_response(a, framed[i, p], ident, rates.backlash)
-                heard = True
-                change += news[p]
+            if not quiet:
+                if drawn:  # the product as the news was kept before: a float32
+                    framed = np.float64(
+                        np.float32(np.float64(heard[i, p]) * np.float64(framing[diet[i], p]))
+                    )
+                else:
+                    framed = np.float64(framing[diet[i], p])
+                if framed != 0.0:
+                    news[p] = framed_response(a, framed, ident, rates.backlash)
+                    any_news = True
+                    change += news[p]
             change += rates.social * pull[p]
             out[i, p] = a + change
-        if heard and rates.comparison > 0.0:
+        if any_news and rates.comparison > 0.0:
             for q in range(powers):
                 moved[q] = out[i, q]
             for p in range(powers):  # each power's news moves the others, in power order
@@ -999,7 +1032,8 @@ def settle_rows(
     rows,
     attraction,
     identity,
-    affinity,
+    culture,
+    messages,
     susceptibility,
     elite,
     stereotype_means,
@@ -1037,7 +1071,8 @@ def settle_rows(
         parts = table[cells[i]]
         for p in range(powers):
             s = stereotype(susceptibility[i, p], stereotype_means[p], ident, elite_factor)
-            r = receptivity(affinity[i, p], s, ident, rates.resistance)
+            f = person_affinity(culture, messages, i, p)
+            r = receptivity(f, s, ident, rates.resistance)
             base = cultural_baseline(
                 r,
                 prestige[p],
@@ -1123,7 +1158,8 @@ def marginal_gain_rows(
     rows,
     gains,
     attraction,
-    affinity,
+    culture,
+    messages,
     susceptibility,
     identity,
     elite,
@@ -1154,7 +1190,8 @@ def marginal_gain_rows(
             ident = identity[i]
             for p in range(powers):
                 s = stereotype(susceptibility[i, p], stereotype_means[p], ident, elite_factor)
-                room = receptivity(affinity[i, p], s, ident, rates.resistance)
+                f = person_affinity(culture, messages, i, p)
+                room = receptivity(f, s, ident, rates.resistance)
                 room *= 1.0 - attraction[i, p]
                 language = tongue_access[tongue[i], p]
                 for c in range(channels):
