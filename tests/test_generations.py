@@ -80,8 +80,8 @@ def test_the_population_renews(yearly):
 
 
 def test_after_years_of_renewal_each_persons_terms_are_those_of_their_age_and_roles(yearly):
-    # renewal refreshes engagement and the kept language access only for the rows that
-    # changed: after 12 years they must equal a recomputation for everyone
+    # renewal refreshes engagement, the kept affinity and language access only for the rows
+    # that changed: after 12 years they must equal a recomputation for everyone
     model, _ = yearly
     public, pop = model.public, model.public.persons
     np.testing.assert_array_equal(
@@ -91,9 +91,11 @@ def test_after_years_of_renewal_each_persons_terms_are_those_of_their_age_and_ro
         pop.engagement, engagement(public.tables, pop.age, pop.urban, pop.elite, pop.ngo)
     )
     np.testing.assert_array_equal(pop.age, age_band(model.profile, pop.age_months))
-    access = public.language_table(model.params)[pop.tongue]
-    public._tongue_access = None
-    np.testing.assert_array_equal(access, public.language_table(model.params)[pop.tongue])
+    affinity, access = (x.copy() for x in public.affinity_and_access(model.params))
+    public._affinity = public._tongue_access = None
+    fresh = public.affinity_and_access(model.params)
+    np.testing.assert_array_equal(affinity, fresh[0])
+    np.testing.assert_array_equal(access, fresh[1])
 
 
 def test_the_soviet_schooled_cohort_shrinks_and_the_young_arrive(yearly):

@@ -254,3 +254,58 @@ def test_draws_made_ahead_follow_each_stream(small_blocks):
                 public.update(params, model.signals(), 0.0, stream, incidents)
             results.append(public.persons.attraction.copy())
     np.testing.assert_array_equal(results[0], results[1])
+
+
+def test_exposure_made_ahead_follows_persons_changed_before_the_update(small_blocks):
+    """Next month's exposure is made ahead with persons' engagement as it stands; the
+    month's renewal lists the rows it changes, and the update makes their masks again. If
+    persons change otherwise before the update (here, between steps: roles flipped, their
+    engagement recomputed, the change counted in ``Public.revision``), every mask is made
+    again from the same draws: what drawing them when needed gives, on one thread."""
+    from sim.model.population import refresh_engagement
+
+    results = []
+    for number in (1, 2):
+        with threads.using(number):
+            model = tiny_model(seed=8)
+            for month in range(6):
+                model.step()
+                if month % 2:
+                    continue
+                persons = model.public.persons
+                rows = np.arange(month, persons.size, 5)
+                persons.elite[rows] = ~persons.elite[rows]
+                refresh_engagement(persons, rows)
+                model.public.revision += 1
+            results.append(_tables(model))
+    for one, two in zip(*results, strict=True):
+        pd.testing.assert_frame_equal(one, two, check_exact=True)
+
+
+def test_masks_made_ahead_are_those_of_the_engagement_at_the_update(small_blocks, monkeypatch):
+    """Masks made ahead of the month's renewal, the rows it changed made again, are every
+    person's masks from the same draws with their engagement at the update."""
+    from concurrent.futures import Future
+
+    model = tiny_model(seed=3)
+    public = model.public
+    persons = public.persons
+    made, checked = public._exposure_masks, []
+
+    def checking(rng):
+        pending = public._pending
+        masks, spare = made(rng)
+        if pending is not None and pending[0] is rng:
+            ahead = pending[1].result() if isinstance(pending[1], Future) else pending[1]
+            expected = np.empty_like(masks)
+            rules.exposure_masks(
+                0, masks.size, expected, ahead[0], persons.engagement_cell, persons.engagement_table
+            )
+            np.testing.assert_array_equal(masks, expected)
+            checked.append(rng)
+        return masks, spare
+
+    monkeypatch.setattr(public, "_exposure_masks", checking)
+    with threads.using(2):
+        model.run_to("2017-12")
+    assert len(checked) > 30

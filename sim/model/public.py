@@ -79,9 +79,13 @@ class Public:
         self._age_floors = np.array(age_floor(list(profile.ages)), np.int64) * 12  # in months
         self.tables = Tables(profile, powers)
         self.pull = np.ones(len(powers))  # each power's education signal, relative to the start
-        # next month's exposure draws made ahead: (stream, draws or Future, spare or None)
+        # next month's exposure made ahead: (stream, (draws, masks) or Future, spare or None),
+        # the rows whose engagement changed since, and the revision after those changes
         self._pending: tuple | None = None
+        self._renewed: np.ndarray | None = None
+        self._ahead_revision = 0
         self._spare: np.ndarray | None = None  # last month's attraction, to be written over
+        self._affinity: tuple[np.ndarray, np.ndarray] | None = None  # (messages, affinity)
         self.revision = 0
         """Raised whenever persons' attraction, identity or roles change (the month's
         measures are kept for a revision: :func:`sim.model.measures.person_sums`)."""
@@ -122,10 +126,18 @@ class Public:
         return self.affinity(params), self.language_table(params)[self.persons.tongue]
 
     def affinity(self, params: Parameters) -> np.ndarray:
-        """Each person's affinity to each power (N, P; float32, as the compiled passes
-        compute it, :func:`sim.model.rules.person_affinity`): a new array, for the numpy
-        definitions and inspection."""
-        return rules.affinity(self.persons.culture, messages(params)).astype(np.float32)
+        """Each person's affinity to each power (N, P; float32), kept, recomputed for
+        everyone when the powers' messages changed since the last call (and for newcomers'
+        rows by :meth:`renew`). Kept, not computed in the compiled passes where they need
+        it: that took a sixth longer at 10,000 to 100,000 persons for 16 bytes a person."""
+        key = messages(params)
+        kept = self._affinity
+        if kept is None or not np.array_equal(kept[0], key):
+            values = np.empty((self.size, key.shape[0]), np.float32)
+            for part in chunks(self.size):  # chunk by chunk: small temporaries
+                values[part] = rules.affinity(self.persons.culture[part], key)
+            self._affinity = kept = (key, values)
+        return kept[1]
 
     def language_table(self, params: Parameters) -> np.ndarray:
         """The language access to each power (K, P) of each set of languages persons speak
@@ -170,18 +182,20 @@ class Public:
         (:func:`sim.model.rules.marginal_gain`), in one compiled pass over them
         (:func:`sim.model.rules.marginal_gain_rows`) split between threads."""
         persons = self.persons
-        rows = np.arange(persons.size) if sample is None else np.asarray(sample, np.int64)
-        blocks = max(1, -(-rows.size // threads.SUM_BLOCK))
+        everyone = sample is None  # then no array of every row
+        rows = np.empty(0, np.int64) if everyone else np.asarray(sample, np.int64)
+        count = persons.size if everyone else rows.size
+        blocks = max(1, -(-count // threads.SUM_BLOCK))
         gains = np.zeros((blocks, len(params.powers), self.gated.size))
         threads.over_rows(
             rules.marginal_gain_rows,
-            rows.size,
+            count,
             threads.SUM_BLOCK,
             rows,
+            everyone,
             gains,
             persons.attraction,
-            persons.culture,
-            messages(params),
+            self.affinity(params),
             persons.susceptibility,
             persons.identity,
             persons.elite,
@@ -195,7 +209,7 @@ class Public:
             update_rates(params),
             block=threads.SUM_BLOCK,
         )
-        return gains.sum(axis=0) / max(rows.size, 1)
+        return gains.sum(axis=0) / max(count, 1)
 
     def heard_shares(self, params: Parameters, signals: np.ndarray) -> np.ndarray:
         """Share of each channel's foreign signal that comes from each power (P, C)."""
@@ -228,7 +242,9 @@ class Public:
         persons = self.persons
         self.revision += 1
         if rows is None:
-            persons.attraction = np.empty((persons.size, len(params.powers)))
+            shape = (persons.size, len(params.powers))
+            if persons.attraction.shape != shape:  # else written over: no second array
+                persons.attraction = np.empty(shape)
             rows = np.arange(persons.size)
         rules.settle_rows(
             np.asarray(rows, np.int64),
@@ -246,8 +262,7 @@ class Public:
         :func:`sim.model.rules.settle_rows` share, from affinity to the outlets' access."""
         persons = self.persons
         return (
-            persons.culture,
-            messages(params),
+            self.affinity(params),
             persons.susceptibility,
             persons.elite,
             per_power(params, "stereotype") * params.mechanisms.stereotypes,
@@ -336,12 +351,27 @@ class Public:
     def _exposure_masks(self, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray | None]:
         """This month's exposure of each person as a bit mask (N,; bit c for channel c;
         :func:`sim.model.rules.exposure_masks`): the update reads one byte a person, not
-        the draws' four a channel. Also the spare array the draws were made in, if they
-        were (:meth:`_draw_ahead`): free once the masks are made."""
+        the draws' four a channel. Made ahead with the draws if they were
+        (:meth:`_draw_ahead`), else now. Also the spare array the draws were made in, if
+        any: free once the masks are made."""
         persons = self.persons
-        drawn, free = self._exposure_draws(rng)
-        masks = np.empty(self.size, np.uint8)
-        threads.over_rows(
+        pending = self._pending
+        if pending is not None and pending[0] is rng:
+            self._pending = None
+            _, made, spare = pending
+            drawn, masks = made.result() if isinstance(made, Future) else made
+            changed, self._renewed = self._renewed, None
+            if self.revision == self._ahead_revision and changed is not None:
+                if changed.size:  # the rows whose engagement the renewal changed
+                    rules.exposure_masks_at(
+                        changed, masks, drawn, persons.engagement_cell, persons.engagement_table
+                    )
+                return masks, spare
+        else:  # drawn now (or a draw made ahead for another stream is kept for it)
+            spare, self._spare = self._spare, None
+            drawn = draw_into(rng, self._exposure_shape, spare)
+            masks = np.empty(self.size, np.uint8)
+        threads.over_rows(  # every person's mask: persons changed since they were made
             rules.exposure_masks,
             self.size,
             masks,
@@ -349,36 +379,37 @@ class Public:
             persons.engagement_cell,
             persons.engagement_table,
         )
-        return masks, free
-
-    def _exposure_draws(self, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray | None]:
-        """This month's exposure draws (N, C): the next uniforms of ``rng``, drawn ahead by
-        :meth:`_draw_ahead` if it could (a draw made ahead for another stream is kept for
-        it), else now; and the spare array they were drawn in (:func:`draw_into`), if any."""
-        pending = self._pending
-        if pending is None or pending[0] is not rng:
-            spare, self._spare = self._spare, None
-            return draw_into(rng, self._exposure_shape, spare), spare
-        self._pending = None
-        _, drawn, spare = pending
-        return (drawn.result() if isinstance(drawn, Future) else drawn), spare
+        return masks, spare
 
     def _draw_ahead(self, rng: np.random.Generator) -> None:
         """Start drawing next month's exposure on a spare thread while the rest of the month
         runs (:func:`sim.model.threads.ahead`), into the spare attraction array, last
-        month's, where it holds them (:func:`draw_into`): the update then makes its
-        masks from them and writes the new attraction over them, and no memory is taken
-        or given back from month to month. Only for a stream nothing else draws from
-        between two updates: the draws are then the same numbers, in the same order, as
-        drawing them when they are needed."""
+        month's, where they stay (:func:`draw_into`), and making the masks from them
+        (:func:`masks_ahead`) with persons' engagement as it stands. The month's renewal
+        then lists the rows whose engagement it changed (:meth:`renew`), and the update
+        makes those rows' masks again; were persons changed otherwise (:attr:`revision`),
+        it makes every mask again from the draws. The update writes the new attraction
+        over the draws: no memory is taken or given back from month to month. Only for a
+        stream nothing else draws from between two updates: the draws are then the same
+        numbers, in the same order, as drawing them when they are needed."""
         if self._pending is not None:  # made ahead for another stream, and not yet used
             return
+        persons = self.persons
         spare, self._spare = self._spare, None
-        future = threads.ahead(self.size, draw_into, rng, self._exposure_shape, spare)
+        future = threads.ahead(
+            self.size,
+            masks_ahead,
+            rng,
+            self._exposure_shape,
+            spare,
+            persons.engagement_cell,
+            persons.engagement_table,
+        )
         if future is None:
             self._spare = spare
         else:
             self._pending = (rng, future, spare)
+            self._renewed, self._ahead_revision = np.empty(0, np.int64), self.revision
 
     @property
     def _exposure_shape(self) -> tuple[int, int]:
@@ -389,8 +420,8 @@ class Public:
         """Wait for draws being made ahead and keep them as numbers: the stream is then at
         rest, past them (a model copies its streams only after this)."""
         if self._pending is not None and isinstance(self._pending[1], Future):
-            rng, drawn, spare = self._pending
-            self._pending = (rng, drawn.result(), spare)
+            rng, made, spare = self._pending
+            self._pending = (rng, made.result(), spare)
 
     def __getstate__(self) -> dict:
         """For copies and pickles: draws made ahead are waited for and kept as numbers (as
@@ -399,8 +430,8 @@ class Public:
         state = self.__dict__.copy()
         state["_spare"] = None
         if self._pending is not None:
-            rng, drawn, _ = self._pending
-            state["_pending"] = (rng, drawn.copy(), None)
+            rng, (drawn, masks), _ = self._pending
+            state["_pending"] = (rng, (drawn.copy(), masks), None)
         return state
 
     def _news(self, params: Parameters, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
@@ -440,6 +471,7 @@ class Public:
         d = profile.demography
         if d is None or not params.mechanisms.demography:
             return 0
+        tracked = self._renewed is not None and self.revision == self._ahead_revision
         self.revision += 1  # ages, roles and newcomers change what the measures sum
         moved, over, cells = rules.age_one_month(
             persons.age_months,
@@ -462,10 +494,15 @@ class Public:
         self._alumni_return(params, rng)
         flagged = self._replace(params, rows, month // 12, rng, inflow, immigration)
         # engagement follows age band and roles; a row listed twice is computed twice alike
-        refresh_engagement(persons, np.concatenate((moved, rows, *flagged)))
+        changed = np.concatenate((moved, rows, *flagged))
+        refresh_engagement(persons, changed)
         if rows.size:
             self.settle_identity(params, promotion, rows)
             self.settle(params, signals, rows)
+        if tracked:  # exposure was made ahead, and persons did not change since: the
+            # update makes these rows' masks again, the others stand
+            self._renewed = np.concatenate((self._renewed, changed))
+            self._ahead_revision = self.revision
         return int(rows.size)
 
     @functools.cached_property
@@ -510,6 +547,9 @@ class Public:
         drawn["tongue"] = persons.tongues.of(drawn.pop("speaks"))
         for name, values in drawn.items():
             getattr(persons, name)[rows] = values
+        if self._affinity is not None:  # the newcomers' own
+            key, kept = self._affinity
+            kept[rows] = rules.affinity(persons.culture[rows], key)
         persons.person_id[rows] = np.arange(persons.next_id, persons.next_id + n)
         persons.next_id += n
         flagged = []
@@ -567,10 +607,13 @@ class Public:
         ageing = self.profile.demography is not None and params.mechanisms.demography
         if not (months and params.mechanisms.alumni and ageing):  # nobody comes back
             return np.zeros(reference.size)
-        rows = np.arange(self.size) if sample is None else sample
-        ages = self.persons.age_months[rows]
+        persons = self.persons
+        if sample is None:  # everyone: no array of every row, nor a copy of their ages
+            ages, elites = persons.age_months, np.flatnonzero(persons.elite)
+        else:
+            ages, elites = persons.age_months[sample], sample[persons.elite[sample]]
         returning = np.mean((ages >= pop.alumni_age * 12) & (ages < pop.alumni_age * 12 + 12))
-        recruited = self._elite_turnover(params, rows[self.persons.elite[rows]])
+        recruited = self._elite_turnover(params, elites)
         tau = per_power(params, "education_ties")
         sigma = per_power(params, "scholarship_ties")
         w = params.officials
@@ -591,7 +634,11 @@ class Public:
         hazard, immigrants = self._hazards
         persons = self.persons
         everyone = hazard[persons.age, persons.ethnicity]
-        groups = np.bincount(persons.ethnicity, minlength=immigrants.size) / persons.size
+        counts = sum(  # by chunks: bincount would widen all the codes to 8 bytes at once
+            np.bincount(persons.ethnicity[part], minlength=immigrants.size)
+            for part in chunks(persons.size)
+        )
+        groups = counts / persons.size
         inflow = self.profile.demography.entrants + float(groups @ immigrants)
         thinning = rules.thinning(float(everyone.mean()), inflow)
         return float(hazard[persons.age[elites], persons.ethnicity[elites]].mean()) + thinning
@@ -663,6 +710,16 @@ def draw_into(
         return rng.random(shape, dtype=np.float32)
     within = spare.reshape(-1).view(np.float32)[:size].reshape(shape)
     return rng.random(dtype=np.float32, out=within)
+
+
+def masks_ahead(rng, shape, spare, cells, chances) -> tuple[np.ndarray, np.ndarray]:
+    """Next month's exposure draws (:func:`draw_into`) and the masks they make with the
+    engagement ``cells`` as they stand (:func:`sim.model.rules.exposure_masks`), on one
+    thread (the spare one: :meth:`Public._draw_ahead`)."""
+    drawn = draw_into(rng, shape, spare)
+    masks = np.empty(shape[0], np.uint8)
+    rules.exposure_masks(0, shape[0], masks, drawn, cells, chances)
+    return drawn, masks
 
 
 def messages(params: Parameters) -> np.ndarray:

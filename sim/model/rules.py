@@ -44,18 +44,6 @@ def affinity(culture: Array, messages: Array) -> Array:
 
 
 @numba.njit(inline="always", **_JIT)
-def person_affinity(culture, messages, i, p):
-    """:func:`affinity` of person i to power p, rounded to float32 as a kept affinity was:
-    the compiled passes compute it where they need it instead of reading an (N, P) array
-    (three differences a power cost less than the 16 bytes a person of keeping it)."""
-    dims = culture.shape[1]
-    distance = 0.0
-    for d in range(dims):
-        distance += abs(np.float64(culture[i, d]) - messages[p, d])
-    return np.float64(np.float32(1.0 - distance / dims))
-
-
-@numba.njit(inline="always", **_JIT)
 def stereotype(susceptibility, mean, identity, elite_factor):
     """Stereotype s_ip = clip(s_p sigma_ip (0.5 + iota_i) e_i, 0, 1).
 
@@ -489,6 +477,18 @@ def exposure_masks(first, last, out, uniforms, cells, chances):
 
 
 @numba.njit(nogil=True, **_JIT)
+def exposure_masks_at(rows, out, uniforms, cells, chances):
+    """:func:`exposure_masks` of the persons at ``rows`` only (a row may repeat)."""
+    channels = uniforms.shape[1]
+    for i in rows:
+        cell = cells[i]
+        mask = 0
+        for c in range(channels):
+            mask |= (uniforms[i, c] < chances[cell, c]) << c
+        out[i] = mask
+
+
+@numba.njit(nogil=True, **_JIT)
 def monthly_update(
     first,
     last,
@@ -497,8 +497,7 @@ def monthly_update(
     attraction,
     identity,
     identity_baseline,
-    culture,
-    messages,
+    affinity,
     susceptibility,
     elite,
     stereotype_means,
@@ -543,9 +542,8 @@ def monthly_update(
             person's identity is read only for their own update, before it is written.
         attraction: (N, P) this month's attraction.
         identity, identity_baseline: (N,) national identity and its baseline.
-        culture, messages: (N, D) persons' cultural profiles and (P, D) the powers'
-            messages, for the affinity (:func:`person_affinity`). susceptibility: (N, P)
-            a fixed personal term. personal: (N, P) the personal deviation of the baseline.
+        affinity, susceptibility: (N, P) fixed personal terms. personal: (N, P) the
+            personal deviation of the baseline.
         elite: (N,) elite flags. ties, kin: (N, P) education ties and family across the
             border with each power.
         stereotype_means, prestige: (P,) powers' stereotype means (0 when stereotypes are
@@ -602,7 +600,7 @@ def monthly_update(
         for p in range(powers):
             a = attraction[i, p]
             total += a
-            f = person_affinity(culture, messages, i, p)
+            f = affinity[i, p]
             s = stereotype(susceptibility[i, p], stereotype_means[p], ident, elite_factor)
             r = receptivity(f, s, ident, rates.resistance)
             base = cultural_baseline(
@@ -1032,8 +1030,7 @@ def settle_rows(
     rows,
     attraction,
     identity,
-    culture,
-    messages,
+    affinity,
     susceptibility,
     elite,
     stereotype_means,
@@ -1071,8 +1068,7 @@ def settle_rows(
         parts = table[cells[i]]
         for p in range(powers):
             s = stereotype(susceptibility[i, p], stereotype_means[p], ident, elite_factor)
-            f = person_affinity(culture, messages, i, p)
-            r = receptivity(f, s, ident, rates.resistance)
+            r = receptivity(affinity[i, p], s, ident, rates.resistance)
             base = cultural_baseline(
                 r,
                 prestige[p],
@@ -1156,10 +1152,10 @@ def marginal_gain_rows(
     last,
     block,
     rows,
+    everyone,
     gains,
     attraction,
-    culture,
-    messages,
+    affinity,
     susceptibility,
     identity,
     elite,
@@ -1173,11 +1169,12 @@ def marginal_gain_rows(
     diet_access,
     rates,
 ):
-    """:func:`marginal_gain` of the persons ``rows[first:last]`` (``first`` a multiple of
-    ``block``), with their receptivity by the rules of :func:`monthly_update`, in one
-    compiled pass: the sums of each block of ``block`` entries of ``rows`` go to their own
-    row of ``gains`` (blocks, P, C), so that the total does not depend on the threads that
-    shared the blocks (:func:`sim.model.threads.over_rows`). A channel reaches a person as
+    """:func:`marginal_gain` of the persons ``rows[first:last]`` (of persons ``first`` to
+    ``last`` if ``everyone``, ``rows`` then unread; ``first`` a multiple of ``block``), with
+    their receptivity by the rules of :func:`monthly_update`, in one compiled pass: the
+    sums of each block of ``block`` entries go to their own row of ``gains`` (blocks, P,
+    C), so that the total does not depend on the threads that shared the blocks
+    (:func:`sim.model.threads.over_rows`). A channel reaches a person as
     in :func:`channel_reach`: fully when open to all, by language access when gated, by the
     outlets' access for the channel the outlets carry (``kinds``: :func:`channel_kinds`)."""
     powers, channels = attraction.shape[1], kinds.size
@@ -1185,13 +1182,12 @@ def marginal_gain_rows(
     for start in range(first, last, block):
         total[:] = 0.0
         for j in range(start, min(start + block, last)):
-            i = rows[j]
+            i = j if everyone else rows[j]
             elite_factor = rates.elite_stereotype if elite[i] else 1.0
             ident = identity[i]
             for p in range(powers):
                 s = stereotype(susceptibility[i, p], stereotype_means[p], ident, elite_factor)
-                f = person_affinity(culture, messages, i, p)
-                room = receptivity(f, s, ident, rates.resistance)
+                room = receptivity(affinity[i, p], s, ident, rates.resistance)
                 room *= 1.0 - attraction[i, p]
                 language = tongue_access[tongue[i], p]
                 for c in range(channels):
@@ -1269,11 +1265,16 @@ def age_one_month(age_months, band, ethnicity, floors, oldest, groups):
     whose band changed, the rows that would pass ``oldest`` months within the next month, and
     the count of persons in each (band, group) cell (bands x ``groups``)."""
     n = age_months.size
-    moved = np.empty(n, np.int64)
-    over = np.empty(n, np.int64)
+    top = floors.size - 1
+    k = m = 0
+    for i in range(n):  # counted first: the rows' arrays are then no larger than needed
+        age = age_months[i] + 1
+        k += band[i] < top and age >= floors[band[i] + 1]
+        m += age + 1 > oldest
+    moved = np.empty(k, np.int64)
+    over = np.empty(m, np.int64)
     cells = np.zeros((floors.size, groups), np.int64)
     k = m = 0
-    top = floors.size - 1
     for i in range(n):
         age = age_months[i] + 1
         age_months[i] = age
@@ -1287,7 +1288,7 @@ def age_one_month(age_months, band, ethnicity, floors, oldest, groups):
             over[m] = i
             m += 1
         cells[b, ethnicity[i]] += 1
-    return moved[:k], over[:m], cells
+    return moved, over, cells
 
 
 def bernoulli_candidates(

@@ -38,6 +38,7 @@ MOST = 256
 _chosen = threading.local()  # what :func:`using` set, for the thread that set it
 _pool: tuple[int, ThreadPoolExecutor] | None = None  # (size, pool)
 _pool_lock = threading.Lock()
+_ahead = 0  # work started by :func:`ahead` and not done: a thread of the pool it holds
 
 
 def available() -> int:
@@ -87,7 +88,9 @@ def over_rows(kernel: Callable[..., None], rows: int, *arguments, block: int = 1
     part raises, every part has ended when the error reaches the caller."""
     blocks = -(-rows // block)
     most = min(rows // ROWS_PER_THREAD, blocks)
-    threads = 1 if most < 2 else min(count(), most)  # few rows: one part, no need to ask
+    # few rows: one part; a thread busy with work started ahead is not waited for (the
+    # parts it would take run on the others)
+    threads = 1 if most < 2 else max(1, min(count() - _ahead, most))
     if threads == 1:
         kernel(0, rows, *arguments)
         return
@@ -107,9 +110,20 @@ def ahead[T](rows: int, work: Callable[..., T], *arguments, **options) -> Future
     (``.result()``), when there is a spare thread and the rows are many enough for it to
     pay; else None (the caller does the work when it needs it). ``work`` must not start
     passes itself: with two threads it holds the only spare one."""
+    global _ahead
     if rows < ROWS_PER_THREAD or count() < 2:
         return None
-    return _threads(1).submit(work, *arguments, **options)
+    with _pool_lock:
+        _ahead += 1
+    future = _threads(1).submit(work, *arguments, **options)
+    future.add_done_callback(_ahead_done)
+    return future
+
+
+def _ahead_done(_: Future) -> None:
+    global _ahead
+    with _pool_lock:
+        _ahead -= 1
 
 
 def _threads(size: int) -> ThreadPoolExecutor:
@@ -126,8 +140,8 @@ def _threads(size: int) -> ThreadPoolExecutor:
 def _forget_pool() -> None:
     """In a forked child: the parent's threads did not come along, so a new pool is made
     when one is needed (and a new lock, which a parent's thread may have held)."""
-    global _pool, _pool_lock
-    _pool, _pool_lock = None, threading.Lock()
+    global _pool, _pool_lock, _ahead
+    _pool, _pool_lock, _ahead = None, threading.Lock(), 0
 
 
 if hasattr(os, "register_at_fork"):
