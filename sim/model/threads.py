@@ -10,7 +10,9 @@ The number of threads is ``MULTIVECTOR_THREADS`` if set, else the cores this pro
 use. A part is worth a thread only from :data:`ROWS_PER_THREAD` rows (a pass that sums
 splits at block boundaries, so from two blocks): below that, handing the work over costs
 more than it saves. Sweep and ensemble workers run with one thread each: several processes,
-or dask's threads, already share the cores.
+or dask's threads, already share the cores. Work started ahead on a spare thread
+(:func:`ahead`, next month's exposure) holds it until done: a pass started meanwhile runs
+its parts on the other threads instead of waiting for it.
 """
 
 from __future__ import annotations
