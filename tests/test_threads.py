@@ -309,3 +309,31 @@ def test_masks_made_ahead_are_those_of_the_engagement_at_the_update(small_blocks
     with threads.using(2):
         model.run_to("2017-12")
     assert len(checked) > 30
+
+
+def test_a_pass_does_not_wait_for_work_started_ahead(small_blocks):
+    """While the spare thread works ahead, a pass runs its parts on the other threads (here,
+    all in one part on this one) instead of queueing one behind that work; once the work is
+    done, the pass is shared again."""
+    import threading
+    import time
+
+    parts = []
+
+    def kernel(first, last):
+        parts.append((first, last))
+
+    deadline = time.monotonic() + 30
+    while threads._ahead and time.monotonic() < deadline:  # earlier tests' work ahead
+        time.sleep(0.01)
+    release = threading.Event()
+    with threads.using(2):
+        future = threads.ahead(400, release.wait)
+        assert future is not None
+        threads.over_rows(kernel, 400)
+        busy, parts[:] = list(parts), []
+        release.set()
+        future.result()
+        threads.over_rows(kernel, 400)
+    assert busy == [(0, 400)]
+    assert sorted(parts) == [(0, 200), (200, 400)]

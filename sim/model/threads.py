@@ -117,12 +117,22 @@ def ahead[T](rows: int, work: Callable[..., T], *arguments, **options) -> Future
         return None
     with _pool_lock:
         _ahead += 1
-    future = _threads(1).submit(work, *arguments, **options)
-    future.add_done_callback(_ahead_done)
-    return future
+    try:
+        return _threads(1).submit(_counted, work, arguments, options)
+    except BaseException:
+        _ahead_done()
+        raise
 
 
-def _ahead_done(_: Future) -> None:
+def _counted[T](work: Callable[..., T], arguments: tuple, options: dict) -> T:
+    """``work``, counted in :data:`_ahead` until it ends (before its result is seen)."""
+    try:
+        return work(*arguments, **options)
+    finally:
+        _ahead_done()
+
+
+def _ahead_done() -> None:
     global _ahead
     with _pool_lock:
         _ahead -= 1
