@@ -69,6 +69,8 @@ class Public:
         self.persons = persons
         self.profile = profile
         self.languages = profile.languages
+        if gated.size > 8:  # a person's exposure is a byte, a bit a channel
+            raise ValueError(f"at most 8 channels, got {gated.size}")
         self.gated = gated
         self.outlet_channel = CHANNELS.index(OUTLET_CHANNEL)
         self._kinds = rules.channel_kinds(
@@ -331,8 +333,10 @@ class Public:
         old, persons.attraction = persons.attraction, attraction
         del masks, heard, free, attraction
         # last month's attraction is next month's spare, unless something else holds it
-        # (getrefcount: ``old`` and its own argument)
-        self._spare = old if sys.getrefcount(old) <= 2 else None
+        # (getrefcount: ``old`` and its own argument; Python 3.14 may count one less, so
+        # there the spare is not taken until this test is checked again)
+        held = sys.getrefcount(old) > 2 or sys.version_info >= (3, 14)
+        self._spare = None if held else old
         self.revision += 1
         if params.mechanisms.stochastic_exposure and exposure_rng is not incidents_rng:
             self._draw_ahead(exposure_rng)  # the exposure stream is the update's alone
