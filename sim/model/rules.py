@@ -461,31 +461,31 @@ def expected_table(chances, signals, kinds):
     return table
 
 
+@numba.njit(inline="always", **_JIT)
+def exposure_mask(uniforms, cells, chances, i):
+    """Person i's exposure this month as a bit mask: bit c is set when ``uniforms[i, c]``
+    falls below their engagement with channel c, ``chances[cells[i], c]``. At most 8
+    channels (a byte, as :func:`monthly_update` reads it)."""
+    cell = cells[i]
+    mask = 0
+    for c in range(uniforms.shape[1]):
+        mask |= (uniforms[i, c] < chances[cell, c]) << c
+    return mask
+
+
 @numba.njit(nogil=True, **_JIT)
 def exposure_masks(first, last, out, uniforms, cells, chances):
-    """Each person's exposure this month as a bit mask, for the persons in rows ``first``
-    to ``last`` (excluded): bit c of ``out[i]`` is set when ``uniforms[i, c]`` falls below
-    their engagement with channel c, ``chances[cells[i], c]`` (:func:`monthly_update`
-    reads the masks; the draws can then be freed before it runs). At most 8 channels."""
-    channels = uniforms.shape[1]
+    """:func:`exposure_mask` of the persons in rows ``first`` to ``last`` (excluded), into
+    ``out`` (:func:`monthly_update` reads the masks; the draws can then be freed)."""
     for i in range(first, last):
-        cell = cells[i]
-        mask = 0
-        for c in range(channels):
-            mask |= (uniforms[i, c] < chances[cell, c]) << c
-        out[i] = mask
+        out[i] = exposure_mask(uniforms, cells, chances, i)
 
 
 @numba.njit(nogil=True, **_JIT)
 def exposure_masks_at(rows, out, uniforms, cells, chances):
-    """:func:`exposure_masks` of the persons at ``rows`` only (a row may repeat)."""
-    channels = uniforms.shape[1]
+    """:func:`exposure_mask` of the persons at ``rows`` only (a row may repeat)."""
     for i in rows:
-        cell = cells[i]
-        mask = 0
-        for c in range(channels):
-            mask |= (uniforms[i, c] < chances[cell, c]) << c
-        out[i] = mask
+        out[i] = exposure_mask(uniforms, cells, chances, i)
 
 
 @numba.njit(nogil=True, **_JIT)
