@@ -393,7 +393,8 @@ class Public:
         then lists the rows whose engagement it changed (:meth:`renew`), and the update
         makes those rows' masks again; were persons changed otherwise (:attr:`revision`),
         it makes every mask again from the draws. The update writes the new attraction
-        over the draws: no memory is taken or given back from month to month. Only for a
+        over the draws: no memory is taken or given back from month to month (when the
+        draws fit in the spare: at least half as many powers as channels). Only for a
         stream nothing else draws from between two updates: the draws are then the same
         numbers, in the same order, as drawing them when they are needed."""
         if self._pending is not None:  # made ahead for another stream, and not yet used
