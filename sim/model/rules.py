@@ -476,7 +476,7 @@ def exposure_mask(uniforms, cells, chances, i):
 @numba.njit(nogil=True, **_JIT)
 def exposure_masks(first, last, out, uniforms, cells, chances):
     """:func:`exposure_mask` of the persons in rows ``first`` to ``last`` (excluded), into
-    ``out`` (:func:`monthly_update` reads the masks; the draws can then be freed)."""
+    ``out`` (:func:`monthly_update` reads the masks: a byte a person, not the draws)."""
     for i in range(first, last):
         out[i] = exposure_mask(uniforms, cells, chances, i)
 
@@ -620,7 +620,7 @@ def monthly_update(
             change -= relaxation(a, base, rates.relaxation)
             news[p] = 0.0
             if not quiet:
-                if drawn:  # the product as the news was kept before: a float32
+                if drawn:  # heard times framing, rounded to float32 (see ``heard``)
                     framed = np.float64(
                         np.float32(np.float64(heard[i, p]) * np.float64(framing[diet[i], p]))
                     )
