@@ -298,9 +298,8 @@ def test_masks_made_ahead_are_those_of_the_engagement_at_the_update(small_blocks
         if pending is not None and pending[0] is rng:
             ahead = pending[1].result() if isinstance(pending[1], Future) else pending[1]
             expected = np.empty_like(masks)
-            rules.exposure_masks(
-                0, masks.size, expected, ahead[0], persons.engagement_cell, persons.engagement_table
-            )
+            places = public._levels[1]
+            rules.exposure_masks(0, masks.size, expected, ahead[0], persons.engagement_cell, places)
             np.testing.assert_array_equal(masks, expected)
             checked.append(rng)
         return masks, spare

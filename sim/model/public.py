@@ -355,60 +355,64 @@ class Public:
     def _exposure_masks(self, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray | None]:
         """This month's exposure of each person as a bit mask (N,; bit c for channel c;
         :func:`sim.model.rules.exposure_masks`): the update reads one byte a person, not
-        the draws' four a channel. Made ahead with the draws if they were
-        (:meth:`_draw_ahead`), else now. Also the spare array the draws were made in, if
+        the draws' four a channel. Made ahead with the draws' ranks if they were
+        (:meth:`_draw_ahead`), else now. Also the spare array the ranks were kept in, if
         any: free once the masks are made."""
         persons = self.persons
+        levels, places = self._levels
         pending = self._pending
         if pending is not None and pending[0] is rng:
             self._pending = None
             _, made, spare = pending
-            drawn, masks = made.result() if isinstance(made, Future) else made
+            ranks, masks = made.result() if isinstance(made, Future) else made
             changed, self._renewed = self._renewed, None
             if self.revision == self._ahead_revision and changed is not None:
                 if changed.size:  # the rows whose engagement the renewal changed
-                    rules.exposure_masks_at(
-                        changed, masks, drawn, persons.engagement_cell, persons.engagement_table
-                    )
+                    rules.exposure_masks_at(changed, masks, ranks, persons.engagement_cell, places)
                 return masks, spare
-        else:  # drawn now (or a draw made ahead for another stream is kept for it)
-            spare, self._spare = self._spare, None
-            drawn = draw_into(rng, self._exposure_shape, spare)
-            masks = np.empty(self.size, np.uint8)
-        threads.over_rows(  # every person's mask: persons changed since they were made
-            rules.exposure_masks,
-            self.size,
-            masks,
-            drawn,
-            persons.engagement_cell,
-            persons.engagement_table,
+            threads.over_rows(  # every person's mask: persons changed since they were made
+                rules.exposure_masks, self.size, masks, ranks, persons.engagement_cell, places
+            )
+            return masks, spare
+        # drawn now (or a draw made ahead for another stream is kept for it)
+        spare, self._spare = self._spare, None
+        _, masks = ranks_ahead(
+            rng, self._exposure_shape, spare, levels, persons.engagement_cell, places
         )
         return masks, spare
 
+    @functools.cached_property
+    def _levels(self) -> tuple[np.ndarray, np.ndarray]:
+        """The channels' levels of engagement and each cell's place among them
+        (:func:`sim.model.rules.engagement_levels`): fixed by the profile."""
+        return rules.engagement_levels(self.persons.engagement_table)
+
     def _draw_ahead(self, rng: np.random.Generator) -> None:
         """Start drawing next month's exposure on a spare thread while the rest of the month
-        runs (:func:`sim.model.threads.ahead`), into the spare attraction array, last
-        month's, where they stay (:func:`draw_into`), and making the masks from them
-        (:func:`masks_ahead`) with persons' engagement as it stands. The month's renewal
-        then lists the rows whose engagement it changed (:meth:`renew`), and the update
-        makes those rows' masks again; were persons changed otherwise (:attr:`revision`),
-        it makes every mask again from the draws. The update writes the new attraction
-        over the draws: no memory is taken or given back from month to month (when the
-        draws fit in the spare: at least half as many powers as channels). Only for a
-        stream nothing else draws from between two updates: the draws are then the same
-        numbers, in the same order, as drawing them when they are needed."""
+        runs (:func:`sim.model.threads.ahead`): the draws are kept as their ranks among
+        the channels' levels of engagement, a byte each, in the spare attraction array,
+        last month's, and make the masks with persons' engagement as it stands
+        (:func:`ranks_ahead`). The month's renewal then lists the rows whose engagement it
+        changed (:meth:`renew`), and the update makes those rows' masks again from their
+        ranks; were persons changed otherwise (:attr:`revision`), it makes every mask
+        again. A rank tells the same as the draw for any cell, so the masks are those of
+        the draws. The update writes the new attraction over the ranks: no memory is
+        taken or given back from month to month. Only for a stream nothing else draws
+        from between two updates: the draws are then the same numbers, in the same order,
+        as drawing them when they are needed."""
         if self._pending is not None:  # made ahead for another stream, and not yet used
             return
-        persons = self.persons
+        levels, places = self._levels
         spare, self._spare = self._spare, None
         future = threads.ahead(
             self.size,
-            masks_ahead,
+            ranks_ahead,
             rng,
             self._exposure_shape,
             spare,
-            persons.engagement_cell,
-            persons.engagement_table,
+            levels,
+            self.persons.engagement_cell,
+            places,
         )
         if future is None:
             self._spare = spare
@@ -422,21 +426,21 @@ class Public:
         return (self.size, self.gated.size)
 
     def wait_for_draws(self) -> None:
-        """Wait for draws being made ahead and keep them as numbers: the stream is then at
-        rest, past them (a model copies its streams only after this)."""
+        """Wait for draws being made ahead and keep their ranks: the stream is then at rest,
+        past them (a model copies its streams only after this)."""
         if self._pending is not None and isinstance(self._pending[1], Future):
             rng, made, spare = self._pending
             self._pending = (rng, made.result(), spare)
 
     def __getstate__(self) -> dict:
-        """For copies and pickles: draws made ahead are waited for and kept as numbers (as
-        an array of their own: the spare they were drawn in is not kept, nor the spare)."""
+        """For copies and pickles: draws made ahead are waited for and their ranks kept (as
+        an array of their own: the spare they were kept in is not kept, nor the spare)."""
         self.wait_for_draws()
         state = self.__dict__.copy()
         state["_spare"] = None
         if self._pending is not None:
-            rng, (drawn, masks), _ = self._pending
-            state["_pending"] = (rng, (drawn.copy(), masks), None)
+            rng, (ranks, masks), _ = self._pending
+            state["_pending"] = (rng, (ranks.copy(), masks), None)
         return state
 
     def _news(self, params: Parameters, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
@@ -703,28 +707,29 @@ class Public:
         self.revision += 1
 
 
-def draw_into(
-    rng: np.random.Generator, shape: tuple[int, int], spare: np.ndarray | None
-) -> np.ndarray:
-    """The next uniforms of ``rng`` (float32, ``shape``), the same numbers as
-    ``rng.random(shape, dtype=np.float32)``, written into the memory of ``spare`` when it
-    is large enough (a float64 attraction with at least half as many powers as channels
-    holds them), else into a new array."""
-    size = shape[0] * shape[1]
-    if spare is None or spare.nbytes < size * 4 or not spare.flags.c_contiguous:
-        return rng.random(shape, dtype=np.float32)
-    within = spare.reshape(-1).view(np.float32)[:size].reshape(shape)
-    return rng.random(dtype=np.float32, out=within)
+RANK_CHUNK = 32_768
+"""Persons whose exposure draws are drawn at a time, then kept as ranks (:func:`ranks_ahead`)."""
 
 
-def masks_ahead(rng, shape, spare, cells, chances) -> tuple[np.ndarray, np.ndarray]:
-    """Next month's exposure draws (:func:`draw_into`) and the masks they make with the
-    engagement ``cells`` as they stand (:func:`sim.model.rules.exposure_masks`), on one
-    thread (the spare one: :meth:`Public._draw_ahead`)."""
-    drawn = draw_into(rng, shape, spare)
-    masks = np.empty(shape[0], np.uint8)
-    rules.exposure_masks(0, shape[0], masks, drawn, cells, chances)
-    return drawn, masks
+def ranks_ahead(rng, shape, spare, levels, cells, places) -> tuple[np.ndarray, np.ndarray]:
+    """Next month's exposure: the next uniforms of ``rng`` (float32, ``shape``: the same
+    numbers as ``rng.random(shape, dtype=np.float32)``, drawn :data:`RANK_CHUNK` persons at
+    a time), each kept as its rank among its channel's ``levels`` (a byte), and the masks
+    they make with the engagement ``cells`` as they stand
+    (:func:`sim.model.rules.exposure_ranks`). The ranks are written into the memory of
+    ``spare`` when it is large enough, else into a new array. Run on the spare thread
+    when there is one (:meth:`Public._draw_ahead`)."""
+    rows, channels = shape
+    if spare is not None and spare.nbytes >= rows * channels and spare.flags.c_contiguous:
+        ranks = spare.reshape(-1).view(np.uint8)[: rows * channels].reshape(shape)
+    else:
+        ranks = np.empty(shape, np.uint8)
+    masks = np.empty(rows, np.uint8)
+    drawn = np.empty((min(rows, RANK_CHUNK), channels), np.float32)
+    for first in range(0, rows, RANK_CHUNK):
+        uniforms = rng.random(dtype=np.float32, out=drawn[: min(RANK_CHUNK, rows - first)])
+        rules.exposure_ranks(first, uniforms, ranks, masks, levels, cells, places)
+    return ranks, masks
 
 
 def messages(params: Parameters) -> np.ndarray:
