@@ -96,7 +96,7 @@ def test_marginal_gains_follow_the_rule(small_blocks, sample):
     expected = (
         rules.marginal_gain(
             terms.receptivity,
-            public.persons.attraction[rows],
+            public.persons.attraction[rows].astype(np.float64),  # the rule in double precision
             terms.access,
             public.persons.engagement[rows],
             public.gated,
@@ -130,7 +130,7 @@ def test_marginal_gains_follow_the_rule_through_outlets(small_blocks):
     expected = (
         rules.marginal_gain(
             terms.receptivity,
-            public.persons.attraction,
+            public.persons.attraction.astype(np.float64),  # the rule in double precision
             terms.access,
             public.persons.engagement,
             public.gated,
@@ -153,7 +153,7 @@ def test_the_months_measures_are_the_persons_means(small_blocks):
 
     model = tiny_model(seed=5).run_to("2016-06")
     persons, s = model.public.persons, model.params.survey
-    a = persons.attraction
+    a = persons.attraction.astype(np.float64)  # summed in double precision, as the pass
     with threads.using(3):
         model.public.revision += 1  # measured afresh
         public, elite, advocacy = measures.audiences(model)
@@ -232,7 +232,7 @@ def test_the_groups_table_is_the_groups_means(small_blocks):
     rows = table[(table.dimension == "area") & (table.power == model.powers[0])]
     for _, row in rows.iterrows():
         members = persons.codes("area") == persons.labels["area"].index(row.group)
-        a = persons.attraction[members, 0]
+        a = persons.attraction[members, 0].astype(np.float64)
         assert row.persons == members.sum()
         assert row.attraction == pytest.approx(a.mean(), rel=1e-12)
         favourable = survey.favourable(a, s.favourable_cut, s.spread).mean()

@@ -255,28 +255,28 @@ def group_rows(model: MultivectorModel) -> dict[str, list]:
     columns (dimension, then power, then group; groups with no member left out)."""
     pop = model.public.persons
     s = model.params.survey
-    codes = np.stack([pop.codes(dim) for dim in columns.GROUPED_BY])  # small ints, as held
     sizes = [len(pop.labels[dim]) for dim in columns.GROUPED_BY]
     offsets = np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64)
     cells, powers = int(offsets[-1]), pop.attraction.shape[1]
     blocks = max(1, -(-pop.size // threads.SUM_BLOCK))
     size, total, fav = (np.zeros((blocks, cells, *shape)) for shape in ((), (powers,), (powers,)))
     table = rules.answer_table(np.array([s.favourable_cut]), max(s.spread, 0.0))[0]
-    threads.over_rows(
-        _group_sums,
-        pop.size,
-        threads.SUM_BLOCK,
-        codes,
-        offsets,
-        pop.attraction,
-        s.favourable_cut,
-        s.spread <= 1e-9,
-        table,
-        size,
-        total,
-        fav,
-        block=threads.SUM_BLOCK,
-    )
+    for d, dim in enumerate(columns.GROUPED_BY):  # a dimension at a time: its codes as held
+        threads.over_rows(
+            _group_sums,
+            pop.size,
+            threads.SUM_BLOCK,
+            pop.codes(dim),
+            offsets[d],
+            pop.attraction,
+            s.favourable_cut,
+            s.spread <= 1e-9,
+            table,
+            size,
+            total,
+            fav,
+            block=threads.SUM_BLOCK,
+        )
     size, total, fav = size.sum(axis=0), total.sum(axis=0), fav.sum(axis=0)
     out: dict[str, list] = {name: [] for name in columns.GROUP_COLUMNS}
     for d, dim in enumerate(columns.GROUPED_BY):
@@ -297,31 +297,27 @@ def group_rows(model: MultivectorModel) -> dict[str, list]:
 
 
 @numba.njit(nogil=True, cache=True)
-def _group_sums(first, last, block, codes, offsets, attraction, cut, hard, table, size, total, fav):
+def _group_sums(first, last, block, codes, offset, attraction, cut, hard, table, size, total, fav):
     """Persons, and sums of attraction and of the chance of a favourable answer, of every
-    group of every dimension (``codes``: (D, N); group g of dimension d is cell
-    ``offsets[d] + g``), of rows ``first`` to ``last``, each block of ``block`` rows into its
-    own row of ``size`` (blocks, G), ``total`` and ``fav`` (blocks, G, P). The chance is
-    the answer function tabulated at the cut (``table``, :func:`sim.model.rules.answer_table`)
-    interpolated at the person's attraction, as for the national poll (:func:`person_sums`);
-    with ``hard`` (a spread of 1e-9 or less), 1 above the cut and 0 below."""
-    dims = codes.shape[0]
+    group of one dimension (``codes``: (N,); group g is cell ``offset + g``), of rows
+    ``first`` to ``last``, each block of ``block`` rows into its own row of ``size``
+    (blocks, G), ``total`` and ``fav`` (blocks, G, P). The chance is the answer function
+    tabulated at the cut (``table``, :func:`sim.model.rules.answer_table`) interpolated at
+    the person's attraction, as for the national poll (:func:`person_sums`); with ``hard``
+    (a spread of 1e-9 or less), 1 above the cut and 0 below."""
     powers = attraction.shape[1]
     grid = rules.ANSWER_GRID
-    yes = np.empty(powers)
     for i in range(first, last):
         b = i // block
+        cell = offset + codes[i]
+        size[b, cell] += 1.0
         for p in range(powers):
             a = attraction[i, p]
             if hard:
-                yes[p] = 1.0 if a > cut else 0.0
+                yes = 1.0 if a > cut else 0.0
             else:
                 x = min(1.0, max(0.0, a)) * grid
                 k = min(int(x), grid - 1)
-                yes[p] = table[k] * (k + 1 - x) + table[k + 1] * (x - k)
-        for d in range(dims):
-            cell = offsets[d] + codes[d, i]
-            size[b, cell] += 1.0
-            for p in range(powers):
-                total[b, cell, p] += attraction[i, p]
-                fav[b, cell, p] += yes[p]
+                yes = table[k] * (k + 1 - x) + table[k + 1] * (x - k)
+            total[b, cell, p] += a
+            fav[b, cell, p] += yes

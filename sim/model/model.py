@@ -12,7 +12,7 @@ from sim.inputs.assignments import keyword_overrides
 from sim.inputs.profile import Profile
 from sim.inputs.scenario import with_overrides
 from sim.inputs.schema import CHANNELS, ScenarioSpec, ShockEvent, month_index, month_name
-from sim.model import columns, measures, rules, threads
+from sim.model import columns, measures, memory, rules, threads
 from sim.model.agents import MiddleState, Official, Power
 from sim.model.events import EventSchedule
 from sim.model.population import synthesize
@@ -113,6 +113,7 @@ class MultivectorModel(mesa.Model):
         **parameters: Any,
     ):
         threads.count()  # a bad MULTIVECTOR_THREADS is refused before the build
+        memory.give_back_large_arrays()  # freed months' arrays are not kept by the heap
         spec = with_overrides(spec, keyword_overrides(parameters), source="MultivectorModel(...)")
         seed = spec.run.seed if seed is None else seed
         key = (

@@ -56,7 +56,7 @@ class Persons:
     engagement_table: NDArray[np.float32]  # (cells, C) a cell's chance of engaging a channel
     network: Network
     identity: NDArray[np.float64]
-    attraction: NDArray[np.float64]  # (N, P), filled by the model at its equilibrium
+    attraction: NDArray[np.float32]  # (N, P; ATTRACTION), filled by the model at its equilibrium
     next_id: int = 0
 
     @property
@@ -109,7 +109,10 @@ class Persons:
             for dim in GROUP_DIMENSIONS
         }
         columns |= {"elite": self.elite, "ngo": self.ngo, "identity": self.identity}
-        columns |= {f"attraction_{p}": self.attraction[:, k] for k, p in enumerate(powers)}
+        columns |= {  # in double precision, as every other measure (the same numbers)
+            f"attraction_{p}": self.attraction[:, k].astype(np.float64)
+            for k, p in enumerate(powers)
+        }
         frame = pd.DataFrame(columns)
         frame.index.name = "person"
         return frame
@@ -121,6 +124,11 @@ def _read_only[T: np.ndarray](values: T) -> T:
     values.flags.writeable = False
     return values
 
+
+ATTRACTION = np.float32
+"""How persons' attraction is held: single precision (about seven significant digits, far
+finer than any survey measures it), half the memory and traffic of double precision. The
+rules compute in double precision and round the new value once, when it is stored."""
 
 CHUNK = 8192
 """Persons per chunk where whole-population temporaries would cost memory per person."""
@@ -343,7 +351,7 @@ def synthesize(profile: Profile, params: Parameters, rng: np.random.Generator) -
         tongues=tongues,
         network=small_world(n, params.social.degree, params.social.rewiring, rng),
         identity=drawn["identity_baseline"].astype(np.float64),
-        attraction=np.zeros((n, len(params.powers))),
+        attraction=np.zeros((n, len(params.powers)), ATTRACTION),
         next_id=n,
         **drawn,
     )

@@ -20,6 +20,7 @@ from sim.inputs.profile import Profile, age_floor
 from sim.inputs.schema import CHANNELS, DIMENSIONS, GROUP_DIMENSIONS, GroupFilter, Parameters
 from sim.model import rules, threads
 from sim.model.population import (
+    ATTRACTION,
     Persons,
     Tables,
     adults_in,
@@ -246,7 +247,7 @@ class Public:
         if rows is None:
             shape = (persons.size, len(params.powers))
             if persons.attraction.shape != shape:  # else written over: no second array
-                persons.attraction = np.empty(shape)
+                persons.attraction = np.empty(shape, ATTRACTION)
             rows = np.arange(persons.size)
         rules.settle_rows(
             np.asarray(rows, np.int64),
@@ -346,11 +347,11 @@ class Public:
         were made in, read now) or the spare, when of the shape; else a new one."""
         shape = self.persons.attraction.shape
         for spare in (free, self._spare):
-            if spare is not None and spare.shape == shape and spare.dtype == np.float64:
+            if spare is not None and spare.shape == shape and spare.dtype == ATTRACTION:
                 if spare is self._spare:
                     self._spare = None
                 return spare
-        return np.empty(shape)
+        return np.empty(shape, ATTRACTION)
 
     def _exposure_masks(self, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray | None]:
         """This month's exposure of each person as a bit mask (N,; bit c for channel c;
@@ -642,14 +643,18 @@ class Public:
             return 0.0
         hazard, immigrants = self._hazards
         persons = self.persons
-        everyone = hazard[persons.age, persons.ethnicity]
-        counts = sum(  # by chunks: bincount would widen all the codes to 8 bytes at once
-            np.bincount(persons.ethnicity[part], minlength=immigrants.size)
+        bands, groups = hazard.shape
+        cells = sum(  # persons per (band, group), by chunks: no array of every person
+            np.bincount(
+                persons.age[part].astype(np.int64) * groups + persons.ethnicity[part],
+                minlength=bands * groups,
+            )
             for part in chunks(persons.size)
-        )
-        groups = counts / persons.size
-        inflow = self.profile.demography.entrants + float(groups @ immigrants)
-        thinning = rules.thinning(float(everyone.mean()), inflow)
+        ).reshape(bands, groups)
+        composition = cells.sum(axis=0) / persons.size
+        inflow = self.profile.demography.entrants + float(composition @ immigrants)
+        mean_hazard = float((cells * hazard).sum()) / persons.size  # as renew() takes it
+        thinning = rules.thinning(mean_hazard, inflow)
         return float(hazard[persons.age[elites], persons.ethnicity[elites]].mean()) + thinning
 
     @functools.cached_property

@@ -228,11 +228,12 @@ def pulls_of_four(typingctx, attraction, lo, hi, indices, i, b, confidence, pull
     (``indices[lo:hi]``) with |a_jl - a_il| < ``confidence``, 0 where none is close
     (:func:`neighbour_pulls` for the powers b to b + 3).
 
-    ``attraction``: a 2-D float64 array; ``pull``: a 1-D float64 array."""
+    ``attraction``: a 2-D float32 or float64 array (float32 is widened to float64 as it is
+    loaded, as the scalar loop's arithmetic does); ``pull``: a 1-D float64 array."""
     if not (
         isinstance(attraction, types.Array)
         and attraction.ndim == 2
-        and attraction.dtype == types.float64
+        and attraction.dtype in (types.float32, types.float64)
         and isinstance(pull, types.Array)
         and pull.ndim == 1
         and pull.dtype == types.float64
@@ -250,6 +251,8 @@ def pulls_of_four(typingctx, attraction, lo, hi, indices, i, b, confidence, pull
         out = context.make_array(pull_t)(context, builder, pull_v)
         i64, i32, dbl = ir.IntType(64), ir.IntType(32), ir.DoubleType()
         vec = ir.VectorType(dbl, LANES)
+        narrow = att_t.dtype == types.float32
+        held = ir.FloatType() if narrow else dbl  # an element as the array holds it
 
         def as_int(value, typ):
             return context.cast(builder, value, typ, types.int64)
@@ -263,11 +266,16 @@ def pulls_of_four(typingctx, attraction, lo, hi, indices, i, b, confidence, pull
             start = builder.add(base, builder.mul(row, row_bytes))
             start = builder.add(start, builder.mul(first, col_bytes))
             if att_t.layout == "C":  # contiguous: one vector load
-                return builder.load(builder.inttoptr(start, vec.as_pointer()), align=8)
+                loaded = ir.VectorType(held, LANES)
+                address = builder.inttoptr(start, loaded.as_pointer())
+                lanes = builder.load(address, align=4 if narrow else 8)
+                return builder.fpext(lanes, vec) if narrow else lanes
             lanes = ir.Constant(vec, ir.Undefined)
             for lane in range(LANES):
                 at = builder.add(start, builder.mul(ir.Constant(i64, lane), col_bytes))
-                value = builder.load(builder.inttoptr(at, dbl.as_pointer()))
+                value = builder.load(builder.inttoptr(at, held.as_pointer()))
+                if narrow:
+                    value = builder.fpext(value, dbl)
                 lanes = builder.insert_element(lanes, value, ir.Constant(i32, lane))
             return lanes
 
