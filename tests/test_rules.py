@@ -497,61 +497,28 @@ def test_the_exposure_table_sums_the_drive_of_every_exposure_pattern(seed, power
     np.testing.assert_allclose(looked_up, expected, rtol=1e-12, atol=1e-12)
 
 
-def _masks_from_ranks(uniforms, cell, chances):
-    """Masks as the model makes them: the draws' ranks among the levels, then the bits."""
-    n, channels = uniforms.shape
-    levels, places = rules.engagement_levels(chances)
-    ranks = np.empty((n, channels), np.uint8)
-    masks = np.empty(n, np.uint8)
-    rules.exposure_ranks(0, uniforms, ranks, masks, levels, cell, places)
-    return ranks, masks, places
-
-
 def test_exposure_masks_set_a_channels_bit_where_its_draw_falls_below_engagement():
     """The update reads exposure as one byte a person: bit c is set exactly where the
-    person's draw for channel c falls below their cell's engagement with it, whether the
-    mask is made with the draws or again later from their ranks."""
+    person's draw for channel c falls below their cell's engagement with it; the draws are
+    numpy's for the same stream (person by person, a channel at a time), whether for
+    everyone or for listed rows, and the stream ends where numpy's would."""
     rng = np.random.default_rng(3)
     n, cells, channels = 500, 6, 7
     chances = rng.random((cells, channels), dtype=np.float32)
+    chances[0] = 0.0  # never exposed
+    chances[1] = 1.0  # always
     cell = rng.integers(0, cells, n).astype(np.uint16)
-    uniforms = rng.random((n, channels), dtype=np.float32)
-    ranks, masks, places = _masks_from_ranks(uniforms, cell, chances)
+    stream, same = np.random.default_rng(11), np.random.default_rng(11)
+    masks = np.empty(n, np.uint8)
+    rules.exposure_masks(stream, masks, cell, chances)
+    uniforms = same.random((n, channels), dtype=np.float32)
     bits = (masks[:, None] >> np.arange(channels)) & 1
     np.testing.assert_array_equal(bits.astype(bool), uniforms < chances[cell])
-    again = np.empty(n, np.uint8)
-    rules.exposure_masks(0, n, again, ranks, cell, places)
-    np.testing.assert_array_equal(again, masks)
-
-
-@settings(max_examples=60, deadline=None)
-@given(
-    st.integers(1, 40),
-    st.integers(1, 7),
-    st.integers(0, 2**32 - 1),
-    st.sampled_from([2, 5, 300]),
-)
-def test_a_draws_rank_tells_its_exposure_in_every_cell(cells, channels, seed, distinct):
-    """A draw kept as its rank among a channel's levels gives the same exposure as the draw
-    itself for a person of any cell: chances repeat across cells, draws fall exactly on
-    a level, chances of 0 and 1 never and always expose."""
-    rng = np.random.default_rng(seed)
-    pool = np.concatenate([[0.0, 1.0], rng.random(distinct)]).astype(np.float32)
-    chances = rng.choice(pool, (cells, channels))
-    n = 300
-    uniforms = rng.random((n, channels), dtype=np.float32)
-    on_level = rng.random((n, channels)) < 0.3
-    uniforms[on_level] = rng.choice(chances.ravel(), int(on_level.sum()))
-    uniforms[uniforms >= 1.0] = np.float32(0.5)  # a draw is below 1
-    ranks, _, places = _masks_from_ranks(uniforms, np.zeros(n, np.uint16), chances)
-    for c in range(cells):  # everyone, as if of cell c
-        masks = np.empty(n, np.uint8)
-        rules.exposure_masks(0, n, masks, ranks, np.full(n, c, np.uint16), places)
-        bits = (masks[:, None] >> np.arange(channels)) & 1
-        np.testing.assert_array_equal(bits.astype(bool), uniforms < chances[c])
-
-
-def test_more_engagement_levels_than_a_byte_holds_are_refused():
-    chances = np.linspace(0, 1, 300, dtype=np.float32)[:, None]
-    with pytest.raises(ValueError, match="at most 255 distinct engagement chances"):
-        rules.engagement_levels(chances)
+    rows = np.array([3, 40, 41, 499])
+    again = np.full(n, 255, np.uint8)
+    rules.exposure_masks_at(stream, rows, again, cell, chances)
+    uniforms = same.random((rows.size, channels), dtype=np.float32)
+    bits = (again[rows, None] >> np.arange(channels)) & 1
+    np.testing.assert_array_equal(bits.astype(bool), uniforms < chances[cell[rows]])
+    assert (np.delete(again, rows) == 255).all()  # no other row written
+    assert stream.bit_generator.state == same.bit_generator.state

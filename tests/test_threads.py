@@ -257,11 +257,11 @@ def test_draws_made_ahead_follow_each_stream(small_blocks):
 
 
 def test_exposure_made_ahead_follows_persons_changed_before_the_update(small_blocks):
-    """Next month's exposure is made ahead with persons' engagement as it stands; the
-    month's renewal lists the rows it changes, and the update makes their masks again. If
-    persons change otherwise before the update (here, between steps: roles flipped, their
-    engagement recomputed, the change counted in ``Public.revision``), every mask is made
-    again from the same draws: what drawing them when needed gives, on one thread."""
+    """Next month's exposure is drawn ahead with persons' engagement as it stands; the
+    month's renewal lists the rows it may change, and the update draws their exposure
+    again. If persons change otherwise before the update (here, between steps: roles
+    flipped, their engagement recomputed, the change counted in ``Public.revision``),
+    everyone's is drawn again: the same numbers on one thread and on two."""
     from sim.model.population import refresh_engagement
 
     results = []
@@ -282,32 +282,46 @@ def test_exposure_made_ahead_follows_persons_changed_before_the_update(small_blo
         pd.testing.assert_frame_equal(one, two, check_exact=True)
 
 
-def test_masks_made_ahead_are_those_of_the_engagement_at_the_update(small_blocks, monkeypatch):
-    """Masks made ahead of the month's renewal, the rows it changed made again, are every
-    person's masks from the same draws with their engagement at the update."""
+def test_the_update_reads_draws_below_the_engagement_persons_have_then(small_blocks, monkeypatch):
+    """The masks the update reads are draws below each person's engagement at the update:
+    the draws made ahead (at the end of last month's update) for persons the renewal left
+    as they were, and draws of their own, made at the update, for those it listed."""
     from concurrent.futures import Future
 
     model = tiny_model(seed=3)
     public = model.public
     persons = public.persons
-    made, checked = public._exposure_masks, []
+    drawn_ahead, made = public._draw_ahead, public._exposure_masks
+    states, checked = [], []
+
+    def drawing_ahead(rng):
+        states.append(rng.bit_generator.state)  # where the stream stood
+        drawn_ahead(rng)
 
     def checking(rng):
-        pending = public._pending
-        masks, spare = made(rng)
+        pending, changed = public._pending, public._renewed
+        unchanged = public.revision == public._ahead_revision  # else (a shock) all again
+        masks = made(rng)
         if pending is not None and pending[0] is rng:
-            ahead = pending[1].result() if isinstance(pending[1], Future) else pending[1]
-            expected = np.empty_like(masks)
-            places = public._levels[1]
-            rules.exposure_masks(0, masks.size, expected, ahead[0], persons.engagement_cell, places)
-            np.testing.assert_array_equal(masks, expected)
-            checked.append(rng)
-        return masks, spare
+            stream = np.random.Generator(type(rng.bit_generator)())
+            stream.bit_generator.state = states[-1]
+            shape = (public.size, public.gated.size)
+            uniforms = stream.random(shape, dtype=np.float32)
+            rows = np.unique(changed) if unchanged else np.arange(public.size)
+            uniforms[rows] = stream.random((rows.size, shape[1]), dtype=np.float32)
+            assert isinstance(pending[1], Future)  # drawn on the spare thread
+            chances = persons.engagement_table[persons.engagement_cell]
+            bits = (masks[:, None] >> np.arange(public.gated.size)) & 1
+            np.testing.assert_array_equal(bits.astype(bool), uniforms < chances)
+            checked.append(rows.size)
+        return masks
 
+    monkeypatch.setattr(public, "_draw_ahead", drawing_ahead)
     monkeypatch.setattr(public, "_exposure_masks", checking)
     with threads.using(2):
         model.run_to("2017-12")
     assert len(checked) > 30
+    assert sum(size > 0 for size in checked) > 10  # months the renewal changed persons in
 
 
 def test_a_pass_does_not_wait_for_work_started_ahead(small_blocks):

@@ -82,8 +82,8 @@ class Public:
         self._age_floors = np.array(age_floor(list(profile.ages)), np.int64) * 12  # in months
         self.tables = Tables(profile, powers)
         self.pull = np.ones(len(powers))  # each power's education signal, relative to the start
-        # next month's exposure made ahead: (stream, (draws, masks) or Future, spare or None),
-        # the rows whose engagement changed since, and the revision after those changes
+        # next month's exposure drawn ahead: (stream, masks or their Future), the rows whose
+        # engagement may have changed since, and the revision after those changes
         self._pending: tuple | None = None
         self._renewed: np.ndarray | None = None
         self._ahead_revision = 0
@@ -310,11 +310,11 @@ class Public:
         (:mod:`sim.model.threads`)."""
         persons = self.persons
         if params.mechanisms.stochastic_exposure:  # exposed where the draw is below engagement
-            masks, free = self._exposure_masks(exposure_rng)
+            masks = self._exposure_masks(exposure_rng)
         else:
-            masks, free = np.empty(0, np.uint8), None
+            masks = np.empty(0, np.uint8)
         heard, framing = self._news(params, incidents_rng)  # before the new attraction
-        attraction = self._new_attraction(free)
+        attraction = self._new_attraction()
         threads.over_rows(
             rules.monthly_update,
             persons.size,
@@ -332,7 +332,7 @@ class Public:
             update_rates(params, promotion),
         )
         old, persons.attraction = persons.attraction, attraction
-        del masks, heard, free, attraction
+        del masks, heard, attraction
         # last month's attraction is next month's spare, unless something else holds it
         # (getrefcount: ``old`` and its own argument; Python 3.14 may count one less, so
         # there the spare is not taken until this test is checked again)
@@ -342,106 +342,70 @@ class Public:
         if params.mechanisms.stochastic_exposure and exposure_rng is not incidents_rng:
             self._draw_ahead(exposure_rng)  # the exposure stream is the update's alone
 
-    def _new_attraction(self, free: np.ndarray | None) -> np.ndarray:
-        """An array for the update's new attraction: ``free`` (the spare the month's draws
-        were made in, read now) or the spare, when of the shape; else a new one."""
+    def _new_attraction(self) -> np.ndarray:
+        """An array for the update's new attraction: the spare, last month's, when of the
+        shape (no memory is taken or given back from month to month); else a new one."""
+        spare, self._spare = self._spare, None
         shape = self.persons.attraction.shape
-        for spare in (free, self._spare):
-            if spare is not None and spare.shape == shape and spare.dtype == ATTRACTION:
-                if spare is self._spare:
-                    self._spare = None
-                return spare
+        if spare is not None and spare.shape == shape and spare.dtype == ATTRACTION:
+            return spare
         return np.empty(shape, ATTRACTION)
 
-    def _exposure_masks(self, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray | None]:
+    def _exposure_masks(self, rng: np.random.Generator) -> np.ndarray:
         """This month's exposure of each person as a bit mask (N,; bit c for channel c;
         :func:`sim.model.rules.exposure_masks`): the update reads one byte a person, not
-        the draws' four a channel. Made ahead with the draws' ranks if they were
-        (:meth:`_draw_ahead`), else now. Also the spare array the ranks were kept in, if
-        any: free once the masks are made."""
+        the draws' four a channel. Made at the end of last month's update if they were
+        (:meth:`_draw_ahead`), then made again, from draws of their own, for the persons
+        whose engagement the renewal may have changed since (every person, were persons
+        changed otherwise); else drawn now."""
         persons = self.persons
-        levels, places = self._levels
         pending = self._pending
-        if pending is not None and pending[0] is rng:
-            self._pending = None
-            _, made, spare = pending
-            ranks, masks = made.result() if isinstance(made, Future) else made
-            changed, self._renewed = self._renewed, None
-            if self.revision == self._ahead_revision and changed is not None:
-                if changed.size:  # the rows whose engagement the renewal changed
-                    rules.exposure_masks_at(changed, masks, ranks, persons.engagement_cell, places)
-                return masks, spare
-            threads.over_rows(  # every person's mask: persons changed since they were made
-                rules.exposure_masks, self.size, masks, ranks, persons.engagement_cell, places
-            )
-            return masks, spare
-        # drawn now (or a draw made ahead for another stream is kept for it)
-        spare, self._spare = self._spare, None
-        _, masks = ranks_ahead(
-            rng, self._exposure_shape, spare, levels, persons.engagement_cell, places
-        )
-        return masks, spare
-
-    @functools.cached_property
-    def _levels(self) -> tuple[np.ndarray, np.ndarray]:
-        """The channels' levels of engagement and each cell's place among them
-        (:func:`sim.model.rules.engagement_levels`): fixed by the profile."""
-        return rules.engagement_levels(self.persons.engagement_table)
+        engagement = (persons.engagement_cell, persons.engagement_table)
+        if pending is None or pending[0] is not rng:  # (made ahead for another stream: kept)
+            return masks_drawn(rng, self.size, *engagement)
+        self._pending = None
+        made = pending[1]
+        masks = made.result() if isinstance(made, Future) else made
+        changed, self._renewed = self._renewed, None
+        if self.revision != self._ahead_revision or changed is None:
+            return masks_drawn(rng, self.size, *engagement)  # persons changed since
+        if changed.size:  # in row order, once each
+            rules.exposure_masks_at(rng, np.unique(changed), masks, *engagement)
+        return masks
 
     def _draw_ahead(self, rng: np.random.Generator) -> None:
-        """Start drawing next month's exposure on a spare thread while the rest of the month
-        runs (:func:`sim.model.threads.ahead`): the draws are kept as their ranks among
-        the channels' levels of engagement, a byte each, in the spare attraction array,
-        last month's, and make the masks with persons' engagement as it stands
-        (:func:`ranks_ahead`). The month's renewal then lists the rows whose engagement it
-        changed (:meth:`renew`), and the update makes those rows' masks again from their
-        ranks; were persons changed otherwise (:attr:`revision`), it makes every mask
-        again. A rank tells the same as the draw for any cell, so the masks are those of
-        the draws. The update writes the new attraction over the ranks: no memory is
-        taken or given back from month to month. Only for a stream nothing else draws
-        from between two updates: the draws are then the same numbers, in the same order,
-        as drawing them when they are needed."""
+        """Draw next month's exposure masks now, with persons' engagement as it stands
+        (:func:`masks_drawn`): on a spare thread while the rest of the month runs
+        (:func:`sim.model.threads.ahead`), else here. The month's renewal then lists the
+        rows whose engagement it may change (:meth:`renew`), and the update draws those
+        persons' exposure again; were persons changed otherwise (:attr:`revision`), it
+        draws everyone's again. A person's exposure is a draw below the engagement they
+        have in the month, whether drawn once or again, and the numbers drawn, and their
+        order, are the same whatever the threads. Only for a stream nothing else draws
+        from between two updates."""
         if self._pending is not None:  # made ahead for another stream, and not yet used
             return
-        levels, places = self._levels
-        spare, self._spare = self._spare, None
-        future = threads.ahead(
-            self.size,
-            ranks_ahead,
-            rng,
-            self._exposure_shape,
-            spare,
-            levels,
-            self.persons.engagement_cell,
-            places,
-        )
-        if future is None:
-            self._spare = spare
-        else:
-            self._pending = (rng, future, spare)
-            self._renewed, self._ahead_revision = np.empty(0, np.int64), self.revision
-
-    @property
-    def _exposure_shape(self) -> tuple[int, int]:
-        """A month's exposure draws: one per person and channel (N, C)."""
-        return (self.size, self.gated.size)
+        persons = self.persons
+        arguments = (rng, self.size, persons.engagement_cell, persons.engagement_table)
+        made = threads.ahead(self.size, masks_drawn, *arguments)
+        if made is None:
+            made = masks_drawn(*arguments)
+        self._pending = (rng, made)
+        self._renewed, self._ahead_revision = np.empty(0, np.int64), self.revision
 
     def wait_for_draws(self) -> None:
-        """Wait for draws being made ahead and keep their ranks: the stream is then at rest,
-        past them (a model copies its streams only after this)."""
+        """Wait for masks being drawn ahead: the stream is then at rest, past them (a model
+        copies its streams only after this)."""
         if self._pending is not None and isinstance(self._pending[1], Future):
-            rng, made, spare = self._pending
-            self._pending = (rng, made.result(), spare)
+            rng, made = self._pending
+            self._pending = (rng, made.result())
 
     def __getstate__(self) -> dict:
-        """For copies and pickles: draws made ahead are waited for and their ranks kept (as
-        an array of their own: the spare they were kept in is not kept, nor the spare)."""
+        """For copies and pickles: masks drawn ahead are waited for, and the spare is not
+        kept."""
         self.wait_for_draws()
         state = self.__dict__.copy()
         state["_spare"] = None
-        if self._pending is not None:
-            rng, (ranks, masks), _ = self._pending
-            state["_pending"] = (rng, (ranks.copy(), masks), None)
         return state
 
     def _news(self, params: Parameters, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
@@ -509,8 +473,8 @@ class Public:
         if rows.size:
             self.settle_identity(params, promotion, rows)
             self.settle(params, signals, rows)
-        if tracked:  # exposure was made ahead, and persons did not change since: the
-            # update makes these rows' masks again, the others stand
+        if tracked:  # exposure was drawn ahead, and persons did not change since: the
+            # update draws these persons' exposure again, the others' stands
             self._renewed = np.concatenate((self._renewed, changed))
             self._ahead_revision = self.revision
         return int(rows.size)
@@ -712,29 +676,14 @@ class Public:
         self.revision += 1
 
 
-RANK_CHUNK = 32_768
-"""Persons whose exposure draws are drawn at a time, then kept as ranks (:func:`ranks_ahead`)."""
-
-
-def ranks_ahead(rng, shape, spare, levels, cells, places) -> tuple[np.ndarray, np.ndarray]:
-    """Next month's exposure: the next uniforms of ``rng`` (float32, ``shape``: the same
-    numbers as ``rng.random(shape, dtype=np.float32)``, drawn :data:`RANK_CHUNK` persons at
-    a time), each kept as its rank among its channel's ``levels`` (a byte), and the masks
-    they make with the engagement ``cells`` as they stand
-    (:func:`sim.model.rules.exposure_ranks`). The ranks are written into the memory of
-    ``spare`` when it is large enough, else into a new array. Run on the spare thread
-    when there is one (:meth:`Public._draw_ahead`)."""
-    rows, channels = shape
-    if spare is not None and spare.nbytes >= rows * channels and spare.flags.c_contiguous:
-        ranks = spare.reshape(-1).view(np.uint8)[: rows * channels].reshape(shape)
-    else:
-        ranks = np.empty(shape, np.uint8)
-    masks = np.empty(rows, np.uint8)
-    drawn = np.empty((min(rows, RANK_CHUNK), channels), np.float32)
-    for first in range(0, rows, RANK_CHUNK):
-        uniforms = rng.random(dtype=np.float32, out=drawn[: min(RANK_CHUNK, rows - first)])
-        rules.exposure_ranks(first, uniforms, ranks, masks, levels, cells, places)
-    return ranks, masks
+def masks_drawn(rng: np.random.Generator, persons: int, cells, chances) -> np.ndarray:
+    """A month's exposure masks of ``persons`` persons (:func:`sim.model.rules.exposure_masks`)
+    from the next uniforms of ``rng`` and persons' cells of engagement as they stand
+    (``cells``, and each cell's ``chances``), in one compiled pass that holds no lock of
+    Python's. Run on the spare thread when there is one (:meth:`Public._draw_ahead`)."""
+    masks = np.empty(persons, np.uint8)
+    rules.exposure_masks(rng, masks, cells, chances)
+    return masks
 
 
 def messages(params: Parameters) -> np.ndarray:

@@ -469,83 +469,33 @@ def expected_table(chances, signals, kinds):
     return table
 
 
-def engagement_levels(chances: NDArray[np.float32]) -> tuple[NDArray, NDArray[np.uint8]]:
-    """The distinct engagement chances of each channel, sorted (C, W), and each cell's place
-    among them (cells, C; a byte): a draw's rank among its channel's levels
-    (:func:`exposure_ranks`) then tells, for a person of any cell, whether the draw falls
-    below their chance (:func:`exposure_mask`), so that a byte, not the draw, is kept.
-    Rows are padded with infinity to a power of two W above the most levels, for
-    :func:`level_rank`'s fixed steps. At most 255 levels a channel (ValueError)."""
-    cells, channels = chances.shape
-    levels = [np.unique(chances[:, c]) for c in range(channels)]
-    most = max((len(values) for values in levels), default=0)
-    if most > 255:
-        raise ValueError(f"at most 255 distinct engagement chances a channel, got {most}")
-    table = np.full((channels, 1 << most.bit_length()), np.inf, np.float32)
-    places = np.empty((cells, channels), np.uint8)
-    for c, values in enumerate(levels):
-        table[c, : values.size] = values
-        places[:, c] = np.searchsorted(values, chances[:, c])
-    return table, places
-
-
 @numba.njit(inline="always", **_JIT)
-def level_rank(levels, c, u):
-    """How many of channel c's levels (a row of :func:`engagement_levels`) are at or below
-    ``u``: a binary search in fixed steps. A draw below the level at place k has a rank of
-    k or less; a draw at or above it, more."""
-    rank = 0
-    step = levels.shape[1] >> 1
-    while step:
-        if levels[c, rank + step - 1] <= u:
-            rank += step
-        step >>= 1
-    return rank
-
-
-@numba.njit(nogil=True, **_JIT)
-def exposure_ranks(first, uniforms, ranks, masks, levels, cells, places):
-    """Exposure draws ``uniforms`` (rows, C) of the persons from row ``first`` on, kept as
-    their ranks among the channels' levels (:func:`level_rank`) in the same rows of
-    ``ranks`` (N, C), and those persons' masks (:func:`exposure_mask`) into ``masks``."""
-    for k in range(uniforms.shape[0]):
-        i = first + k
-        cell = cells[i]
-        mask = 0
-        for c in range(uniforms.shape[1]):
-            rank = level_rank(levels, c, uniforms[k, c])
-            ranks[i, c] = rank
-            mask |= (rank <= places[cell, c]) << c
-        masks[i] = mask
-
-
-@numba.njit(inline="always", **_JIT)
-def exposure_mask(ranks, cells, places, i):
-    """Person i's exposure this month as a bit mask: bit c is set when their draw for
-    channel c falls below their engagement with it: the draw's rank among the channel's
-    levels (``ranks[i, c]``, :func:`exposure_ranks`) is at most the place of their cell's
-    chance among them (``places[cells[i], c]``, :func:`engagement_levels`). At most 8
-    channels (a byte, as :func:`monthly_update` reads it)."""
-    cell = cells[i]
+def exposure_mask(rng, cell, chances):
+    """A person's exposure this month as a bit mask: a uniform draw of ``rng`` (float32) a
+    channel, in channel order; bit c is set when the draw for channel c falls below their
+    cell's engagement with it, ``chances[cell, c]``. At most 8 channels (a byte, as
+    :func:`monthly_update` reads it)."""
     mask = 0
-    for c in range(ranks.shape[1]):
-        mask |= (ranks[i, c] <= places[cell, c]) << c
+    for c in range(chances.shape[1]):
+        mask |= (rng.random(dtype=np.float32) < chances[cell, c]) << c
     return mask
 
 
 @numba.njit(nogil=True, **_JIT)
-def exposure_masks(first, last, out, ranks, cells, places):
-    """:func:`exposure_mask` of the persons in rows ``first`` to ``last`` (excluded), into
-    ``out`` (:func:`monthly_update` reads the masks: a byte a person, not the draws)."""
-    for i in range(first, last):
-        out[i] = exposure_mask(ranks, cells, places, i)
+def exposure_masks(rng, out, cells, chances):
+    """:func:`exposure_mask` of every person, in row order, into ``out`` (N,): the draws
+    are the numbers ``rng.random((N, C), dtype=np.float32)`` gives, and the stream ends
+    where it would (numba's generator is numpy's), but no array of them is made: the update
+    reads a byte a person."""
+    for i in range(out.size):
+        out[i] = exposure_mask(rng, cells[i], chances)
 
 
 @numba.njit(nogil=True, **_JIT)
-def exposure_masks_at(rows, out, ranks, cells, places):
-    """:func:`exposure_mask` of the persons at ``rows`` only (a row may repeat)."""
+def exposure_masks_at(rng, rows, out, cells, chances):
+    """:func:`exposure_mask` of the persons at ``rows`` only, in the order listed."""
     for i in rows:
-        out[i] = exposure_mask(ranks, cells, places, i)
+        out[i] = exposure_mask(rng, cells[i], chances)
 
 
 @numba.njit(nogil=True, **_JIT)
