@@ -455,11 +455,8 @@ class Public:
             d.oldest * 12,
             len(profile.groups),
         )
-        hazard, immigrants = self._hazards
-        composition = cells.sum(axis=0) / persons.size
-        immigration = float(composition @ immigrants)
-        mean_hazard = float((cells * hazard).sum()) / persons.size
-        inflow = d.entrants + immigration
+        hazard, _ = self._hazards
+        immigration, mean_hazard, inflow = self._flows(cells)
         self.adults = float(rules.projected(self.adults, inflow - mean_hazard, 1 / 12))
         chance = rules.leave_chance(hazard, rules.thinning(mean_hazard, inflow), 1 / 12)
         candidates, draws = rules.bernoulli_candidates(rng, persons.size, float(chance.max()))
@@ -605,7 +602,7 @@ class Public:
         demography = self.profile.demography is not None and params.mechanisms.demography
         if not demography or not elites.size:
             return 0.0
-        hazard, immigrants = self._hazards
+        hazard, _ = self._hazards
         persons = self.persons
         bands, groups = hazard.shape
         cells = sum(  # persons per (band, group), by chunks: no array of every person
@@ -615,11 +612,19 @@ class Public:
             )
             for part in chunks(persons.size)
         ).reshape(bands, groups)
-        composition = cells.sum(axis=0) / persons.size
-        inflow = self.profile.demography.entrants + float(composition @ immigrants)
-        mean_hazard = float((cells * hazard).sum()) / persons.size  # as renew() takes it
+        _, mean_hazard, inflow = self._flows(cells)
         thinning = rules.thinning(mean_hazard, inflow)
         return float(hazard[persons.age[elites], persons.ethnicity[elites]].mean()) + thinning
+
+    def _flows(self, cells: np.ndarray) -> tuple[float, float, float]:
+        """From the count of persons in each (age band, group) cell: the yearly net
+        immigration, the mean yearly chance of leaving, and the yearly inflow (entrants plus
+        immigration), each a share of the population."""
+        hazard, immigrants = self._hazards
+        composition = cells.sum(axis=0) / self.persons.size
+        immigration = float(composition @ immigrants)
+        mean_hazard = float((cells * hazard).sum()) / self.persons.size
+        return immigration, mean_hazard, self.profile.demography.entrants + immigration
 
     @functools.cached_property
     def _newcomer_groups(self) -> np.ndarray:
