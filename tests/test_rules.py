@@ -499,26 +499,30 @@ def test_the_exposure_table_sums_the_drive_of_every_exposure_pattern(seed, power
 
 def test_exposure_masks_set_a_channels_bit_where_its_draw_falls_below_engagement():
     """The update reads exposure as one byte a person: bit c is set exactly where the
-    person's draw for channel c falls below their cell's engagement with it; the draws are
-    numpy's for the same stream (person by person, a channel at a time), whether for
-    everyone or for listed rows, and the stream ends where numpy's would."""
+    person's draw for channel c falls below their cell's engagement with it, for persons
+    from a row on (a chunk of draws) or at listed rows; drawn in the compiled pass, the
+    draws are numpy's for the same stream, and the stream ends where numpy's would."""
     rng = np.random.default_rng(3)
     n, cells, channels = 500, 6, 7
     chances = rng.random((cells, channels), dtype=np.float32)
     chances[0] = 0.0  # never exposed
     chances[1] = 1.0  # always
     cell = rng.integers(0, cells, n).astype(np.uint16)
-    stream, same = np.random.default_rng(11), np.random.default_rng(11)
-    masks = np.empty(n, np.uint8)
-    rules.exposure_masks(stream, masks, cell, chances)
-    uniforms = same.random((n, channels), dtype=np.float32)
+    uniforms = rng.random((n, channels), dtype=np.float32)
+    uniforms[::7] = chances[cell[::7]]  # a draw at the chance itself: not below it
+    masks = np.zeros(n, np.uint8)
+    rules.exposure_masks(100, uniforms[100:], masks, cell, chances)
+    rules.exposure_masks(0, uniforms[:100], masks, cell, chances)
     bits = (masks[:, None] >> np.arange(channels)) & 1
     np.testing.assert_array_equal(bits.astype(bool), uniforms < chances[cell])
     rows = np.array([3, 40, 41, 499])
     again = np.full(n, 255, np.uint8)
-    rules.exposure_masks_at(stream, rows, again, cell, chances)
-    uniforms = same.random((rows.size, channels), dtype=np.float32)
-    bits = (again[rows, None] >> np.arange(channels)) & 1
-    np.testing.assert_array_equal(bits.astype(bool), uniforms < chances[cell[rows]])
+    rules.exposure_masks_at(rows, again, uniforms[rows], cell, chances)
+    np.testing.assert_array_equal(again[rows], masks[rows])
     assert (np.delete(again, rows) == 255).all()  # no other row written
+    stream, same = np.random.default_rng(11), np.random.default_rng(11)
+    rules.exposure_masks_drawn(stream, masks, cell, chances)
+    expected = np.empty(n, np.uint8)
+    rules.exposure_masks(0, same.random((n, channels), dtype=np.float32), expected, cell, chances)
+    np.testing.assert_array_equal(masks, expected)
     assert stream.bit_generator.state == same.bit_generator.state

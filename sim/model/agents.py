@@ -55,8 +55,12 @@ class Power(mesa.Agent):
     @effort.setter
     def effort(self, values: np.ndarray) -> None:
         effort = self.settings.effort
-        for channel, value in zip(CHANNELS, np.asarray(values, float).tolist(), strict=True):
-            setattr(effort, channel, value)
+        held = _per_channel(effort)
+        for channel, old, value in zip(
+            CHANNELS, held, np.asarray(values, float).tolist(), strict=True
+        ):
+            if value != old:  # a pydantic field is costly to set: only those that change
+                setattr(effort, channel, value)
 
     def free_channels(self, held: frozenset[str] | None = None) -> np.ndarray:
         """Channels the power may change itself: all but those a scenario ramp holds now

@@ -21,6 +21,7 @@ from sim.inputs.schema import CHANNELS, DIMENSIONS, GROUP_DIMENSIONS, GroupFilte
 from sim.model import rules, threads
 from sim.model.population import (
     ATTRACTION,
+    CHUNK,
     Persons,
     Tables,
     adults_in,
@@ -370,7 +371,9 @@ class Public:
         if self.revision != self._ahead_revision or changed is None:
             return masks_drawn(rng, self.size, *engagement)  # persons changed since
         if changed.size:  # in row order, once each
-            rules.exposure_masks_at(rng, np.unique(changed), masks, *engagement)
+            rows = np.unique(changed)
+            uniforms = rng.random((rows.size, self.gated.size), dtype=np.float32)
+            rules.exposure_masks_at(rows, masks, uniforms, *engagement)
         return masks
 
     def _draw_ahead(self, rng: np.random.Generator) -> None:
@@ -683,11 +686,18 @@ class Public:
 
 def masks_drawn(rng: np.random.Generator, persons: int, cells, chances) -> np.ndarray:
     """A month's exposure masks of ``persons`` persons (:func:`sim.model.rules.exposure_masks`)
-    from the next uniforms of ``rng`` and persons' cells of engagement as they stand
-    (``cells``, and each cell's ``chances``), in one compiled pass that holds no lock of
-    Python's. Run on the spare thread when there is one (:meth:`Public._draw_ahead`)."""
+    from the next uniforms of ``rng`` (float32, one a person and channel, in that order) and
+    persons' cells of engagement as they stand (``cells``, and each cell's ``chances``).
+    Many persons are drawn in one compiled pass that keeps no array of the draws
+    (:func:`sim.model.rules.exposure_masks_drawn`); up to :data:`CHUNK`, where handing
+    numba the generator would cost more than the draws, numpy draws them. The same numbers
+    either way. Run on the spare thread when there is one (:meth:`Public._draw_ahead`)."""
     masks = np.empty(persons, np.uint8)
-    rules.exposure_masks(rng, masks, cells, chances)
+    if persons > CHUNK:
+        rules.exposure_masks_drawn(rng, masks, cells, chances)
+    else:
+        uniforms = rng.random((persons, chances.shape[1]), dtype=np.float32)
+        rules.exposure_masks(0, uniforms, masks, cells, chances)
     return masks
 
 

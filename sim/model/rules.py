@@ -470,32 +470,46 @@ def expected_table(chances, signals, kinds):
 
 
 @numba.njit(inline="always", **_JIT)
-def exposure_mask(rng, cell, chances):
-    """A person's exposure this month as a bit mask: a uniform draw of ``rng`` (float32) a
-    channel, in channel order; bit c is set when the draw for channel c falls below their
-    cell's engagement with it, ``chances[cell, c]``. At most 8 channels (a byte, as
-    :func:`monthly_update` reads it)."""
+def exposure_mask(uniforms, k, cell, chances):
+    """A person's exposure this month as a bit mask, from their draws (row k of
+    ``uniforms``, one a channel) and their cell of engagement: bit c is set when the draw
+    for channel c falls below the cell's engagement with it, ``chances[cell, c]``. At most
+    8 channels (a byte, as :func:`monthly_update` reads it)."""
     mask = 0
-    for c in range(chances.shape[1]):
-        mask |= (rng.random(dtype=np.float32) < chances[cell, c]) << c
+    for c in range(uniforms.shape[1]):
+        mask |= (uniforms[k, c] < chances[cell, c]) << c
     return mask
 
 
 @numba.njit(nogil=True, **_JIT)
-def exposure_masks(rng, out, cells, chances):
-    """:func:`exposure_mask` of every person, in row order, into ``out`` (N,): the draws
-    are the numbers ``rng.random((N, C), dtype=np.float32)`` gives, and the stream ends
-    where it would (numba's generator is numpy's), but no array of them is made: the update
-    reads a byte a person."""
-    for i in range(out.size):
-        out[i] = exposure_mask(rng, cells[i], chances)
+def exposure_masks(first, uniforms, out, cells, chances):
+    """:func:`exposure_mask` of the persons from row ``first`` on, one a row of their draws
+    ``uniforms`` (rows, C), into the same rows of ``out`` (:func:`monthly_update` reads the
+    masks: a byte a person, not the draws)."""
+    for k in range(uniforms.shape[0]):
+        out[first + k] = exposure_mask(uniforms, k, cells[first + k], chances)
 
 
 @numba.njit(nogil=True, **_JIT)
-def exposure_masks_at(rng, rows, out, cells, chances):
-    """:func:`exposure_mask` of the persons at ``rows`` only, in the order listed."""
-    for i in rows:
-        out[i] = exposure_mask(rng, cells[i], chances)
+def exposure_masks_at(rows, out, uniforms, cells, chances):
+    """:func:`exposure_mask` of the persons at ``rows`` only, row k of ``uniforms`` being
+    the draws of the person at ``rows[k]``."""
+    for k in range(rows.size):
+        i = rows[k]
+        out[i] = exposure_mask(uniforms, k, cells[i], chances)
+
+
+@numba.njit(nogil=True, **_JIT)
+def exposure_masks_drawn(rng, out, cells, chances):
+    """:func:`exposure_masks` of every person (N,), the draws taken from ``rng`` as they are
+    needed: the numbers ``rng.random((N, C), dtype=np.float32)`` gives, and the stream ends
+    where it would (numba's generator is numpy's), but no array of them is made, and no
+    lock of Python's is taken between persons."""
+    draws = np.empty((1, chances.shape[1]), np.float32)
+    for i in range(out.size):
+        for c in range(draws.shape[1]):
+            draws[0, c] = rng.random(dtype=np.float32)
+        out[i] = exposure_mask(draws, 0, cells[i], chances)
 
 
 @numba.njit(nogil=True, **_JIT)
