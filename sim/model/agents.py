@@ -198,12 +198,20 @@ class MiddleState(mesa.Agent):
         self.counter = np.zeros(n_powers)  # counter-measures against each power
         self.counter_promotion = 0.0
         self.shared_score = np.zeros(n_powers)
+        self._screening: tuple | None = None  # (what it depends on, screening)
 
     def screening(self) -> np.ndarray:
-        """Screening of each power's channels (P, C)."""
+        """Screening of each power's channels (P, C; read-only), kept while the lever, the
+        channels' screenability and the counter-measures hold (the powers' emission, the
+        officials and the records all ask in a month)."""
         state = self.model.params.state
-        reach = per_channel(state.screenability)
-        return rules.screening(reach, state.screening, self.counter)
+        key = (state.screening, _per_channel(state.screenability), self.counter.tobytes())
+        kept = self._screening
+        if kept is None or kept[0] != key:
+            screening = rules.screening(np.array(key[1], np.float64), key[0], self.counter)
+            screening.flags.writeable = False
+            self._screening = kept = (key, screening)
+        return kept[1]
 
     def promotion(self) -> float:
         """Identity promotion in force: the lever plus the counter-measures' share."""

@@ -89,7 +89,7 @@ class Public:
         self._renewed: np.ndarray | None = None
         self._ahead_revision = 0
         self._spare: np.ndarray | None = None  # last month's attraction, to be written over
-        self._affinity: tuple[np.ndarray, np.ndarray] | None = None  # (messages, affinity)
+        self._affinity: tuple | None = None  # (messages as said, as an array, the affinity)
         self.revision = 0
         """Raised whenever persons' attraction, identity or roles change (the month's
         measures are kept for a revision: :func:`sim.model.measures.person_sums`)."""
@@ -134,14 +134,15 @@ class Public:
         everyone when the powers' messages changed since the last call (and for newcomers'
         rows by :meth:`renew`). Kept, not computed in the compiled passes where they need
         it: that took a sixth longer at 10,000 to 100,000 persons for 16 bytes a person."""
-        key = messages(params)
+        said = [[getattr(p.message, d) for d in DIMENSIONS] for p in params.powers.values()]
         kept = self._affinity
-        if kept is None or not np.array_equal(kept[0], key):
+        if kept is None or kept[0] != said:  # compared as numbers: no array made each month
+            key = np.array(said)
             values = np.empty((self.size, key.shape[0]), np.float32)
             for part in chunks(self.size):  # chunk by chunk: small temporaries
                 values[part] = rules.affinity(self.persons.culture[part], key)
-            self._affinity = kept = (key, values)
-        return kept[1]
+            self._affinity = kept = (said, key, values)
+        return kept[2]
 
     def language_table(self, params: Parameters) -> np.ndarray:
         """The language access to each power (K, P) of each set of languages persons speak
@@ -522,7 +523,7 @@ class Public:
         for name, values in drawn.items():
             getattr(persons, name)[rows] = values
         if self._affinity is not None:  # the newcomers' own
-            key, kept = self._affinity
+            _, key, kept = self._affinity
             kept[rows] = rules.affinity(persons.culture[rows], key)
         persons.person_id[rows] = np.arange(persons.next_id, persons.next_id + n)
         persons.next_id += n
@@ -699,11 +700,6 @@ def masks_drawn(rng: np.random.Generator, persons: int, cells, chances) -> np.nd
         uniforms = rng.random((persons, chances.shape[1]), dtype=np.float32)
         rules.exposure_masks(0, uniforms, masks, cells, chances)
     return masks
-
-
-def messages(params: Parameters) -> np.ndarray:
-    """Every power's message on each cultural dimension, in the scenario's order (P, D)."""
-    return np.array([[getattr(p.message, d) for d in DIMENSIONS] for p in params.powers.values()])
 
 
 def per_power(params: Parameters, name: str) -> np.ndarray:
