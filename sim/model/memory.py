@@ -4,8 +4,8 @@ glibc's malloc maps a block of 128 KiB or more on its own, and unmaps it when it
 but each time such a block is freed it raises that bound to the block's size (up to
 32 MiB), so that later blocks of a few MiB come from the heap, which keeps their memory
 once they are freed. A month of a large public frees arrays of one to a few MiB a person's
-byte at a time (news heard, masks, the year's group codes), and the heap kept about a
-tenth of the run's memory this way at a million persons. Fixing the bound
+byte at a time (news heard, masks, the year's measures), and the heap kept about a tenth
+of the run's memory this way at a million persons. Fixing the bound
 (``mallopt(M_MMAP_THRESHOLD)``) also stops it moving: every block from :data:`MAP_FROM`
 up is mapped and given back.
 """
@@ -20,7 +20,8 @@ MAP_FROM = 256 * 1024
 """Blocks of this many bytes or more are mapped on their own and unmapped when freed (the
 arrays of 262,144 persons or more at a byte a person). Measured at 1,000,000 persons over
 four years: peak memory 16 bytes a person lower than with glibc's moving bound, at 256 KiB
-and 1 MiB alike, and 8 lower at 4 MiB; the run's time the same."""
+and 1 MiB alike, and 8 lower at 4 MiB; 100,000 persons over 40 years took 1-2 % longer
+(the arrays freed are mapped afresh)."""
 
 M_MMAP_THRESHOLD = -3  # glibc's malloc.h
 
