@@ -681,7 +681,8 @@ class Public:
     def shock(self, power: int, delta: float, chosen: np.ndarray) -> None:
         """A one-off change of the chosen persons' attraction to one power."""
         attraction = self.persons.attraction
-        attraction[chosen, power] = rules.shock(attraction[chosen, power], delta)
+        before = attraction[chosen, power].astype(np.float64)  # the rule in double precision
+        attraction[chosen, power] = rules.shock(before, delta)
         self.revision += 1
 
 

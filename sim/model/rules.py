@@ -179,7 +179,7 @@ def neighbour_pulls(attraction, indptr, indices, i, confidence, pull):
         if w == 4:  # a full block: no test per neighbour of how many powers are left
             pulls_of_four(attraction, lo, hi, indices, i, b, confidence, pull)
             continue
-        a0 = attraction[i, b]  # the last one to three powers
+        a0 = np.float64(attraction[i, b])  # the last one to three powers, in double
         a1 = attraction[i, b + 1] if w > 1 else 0.0
         a2 = attraction[i, b + 2] if w > 2 else 0.0
         s0 = s1 = s2 = 0.0
@@ -655,10 +655,8 @@ def monthly_update(
                     any_news = True
                     change += news[p]
             change += rates.social * pull[p]
-            out[i, p] = a + change
+            moved[p] = a + change  # in double precision until stored, clipped, once
         if any_news and rates.comparison > 0.0:
-            for q in range(powers):
-                moved[q] = out[i, q]
             for p in range(powers):  # each power's news moves the others, in power order
                 others = total - attraction[i, p]  # the attraction to all the others
                 if news[p] == 0.0 or not others > 0.0:
@@ -667,11 +665,8 @@ def monthly_update(
                 for q in range(powers):  # q == p subtracts 0: the same number
                     term = weight * attraction[i, q] / others
                     moved[q] -= term if q != p else 0.0
-            for q in range(powers):
-                out[i, q] = min(1.0, max(0.0, moved[q]))
-        else:
-            for q in range(powers):
-                out[i, q] = min(1.0, max(0.0, out[i, q]))
+        for q in range(powers):
+            out[i, q] = min(1.0, max(0.0, moved[q]))
         new_identity[i] = next_identity(
             ident, identity_baseline[i], rates.identity_gain, rates.identity_decay
         )

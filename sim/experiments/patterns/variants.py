@@ -225,7 +225,8 @@ def probe(model) -> dict[str, np.ndarray]:
         russian_speakers = pop.language == pop.labels["language"].index("ru")
     languages = model.profile.languages
     s = model.params.survey
-    answers = survey.favourable(pop.attraction, s.favourable_cut, s.spread)
+    attraction = pop.attraction.astype(np.float64)  # held in single precision
+    answers = survey.favourable(attraction, s.favourable_cut, s.spread)
     bands = np.arange(len(pop.labels["age"]))
     outlets = list(model.profile.outlets)
     return {
@@ -239,9 +240,9 @@ def probe(model) -> dict[str, np.ndarray]:
         "favourable_by_ethnicity": _group_means(
             answers, pop.ethnicity, len(pop.labels["ethnicity"])
         ),
-        "attraction": pop.attraction.mean(axis=0),
-        "kazakh_strong_identity": measures.column_mean(pop.attraction, strong),
-        "russian_speakers": measures.column_mean(pop.attraction, russian_speakers),
+        "attraction": attraction.mean(axis=0),
+        "kazakh_strong_identity": measures.column_mean(attraction, strong),
+        "russian_speakers": measures.column_mean(attraction, russian_speakers),
         "reach": measures.channel_reach(model),
         "aired_media": measures.aired_shares(model, "media"),
         "ethnic_shares": np.bincount(pop.ethnicity, minlength=len(pop.labels["ethnicity"]))
