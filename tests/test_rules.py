@@ -172,16 +172,18 @@ def test_bounded_confidence_ignores_distant_neighbours():
     layout=st.sampled_from(["C", "F", "every other column"]),
     confidence=st.floats(0.0, 1.0),
     wide=st.booleans(),
+    single=st.booleans(),
     seed=st.integers(0, 2**32 - 1),
 )
 def test_neighbour_pulls_match_the_plain_mean_of_close_neighbours(
-    powers, persons, layout, confidence, wide, seed
+    powers, persons, layout, confidence, wide, single, seed
 ):
     # blocks of four powers go through vector instructions (rules.pulls_of_four), the rest
-    # through scalar code: both must equal the rule written out, to the bit, in any layout
+    # through scalar code: both must equal the rule written out, to the bit, in any layout,
+    # attraction held in single precision or double, computed in double either way
     rng = np.random.default_rng(seed)
     net = sparse.csr_array(rng.random((persons, persons)) < 0.3)
-    a = rng.random((persons, 2 * powers))
+    a = rng.random((persons, 2 * powers)).astype(np.float32 if single else np.float64)
     a = {"C": np.ascontiguousarray(a[:, :powers]), "F": np.asfortranarray(a[:, :powers])}.get(
         layout, a[:, ::2]
     )
@@ -192,7 +194,7 @@ def test_neighbour_pulls_match_the_plain_mean_of_close_neighbours(
         for p in range(powers):
             total = count = 0.0
             for j in net.indices[net.indptr[i] : net.indptr[i + 1]]:
-                d = a[j, p] - a[i, p]
+                d = float(a[j, p]) - float(a[i, p])  # Python's floats: double precision
                 close = 1.0 if abs(d) < confidence else 0.0
                 total += close * d
                 count += close
