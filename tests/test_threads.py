@@ -240,9 +240,9 @@ def test_the_groups_table_is_the_groups_means(small_blocks):
 
 
 def test_draws_made_ahead_follow_each_stream(small_blocks):
-    """Updates alternating between two exposure streams give, with draws made ahead, what
-    they give drawing each month's numbers when needed: a draw made ahead for one stream
-    is kept for it while the other is used."""
+    """Updates alternating between two exposure streams give the same numbers on one
+    thread as on two (where the masks are drawn ahead on the spare thread): masks drawn
+    ahead for one stream are kept for it while the other is used."""
     results = []
     for number in (1, 2):
         with threads.using(number):
