@@ -89,7 +89,7 @@ class Public:
         self._renewed: np.ndarray | None = None
         self._ahead_revision = 0
         self._spare: np.ndarray | None = None  # last month's attraction, to be written over
-        self._affinity: tuple | None = None  # (messages as said, as an array, the affinity)
+        self._affinity: tuple | None = None  # (the messages it was computed for, affinity)
         self.revision = 0
         """Raised whenever persons' attraction, identity or roles change (the month's
         measures are kept for a revision: :func:`sim.model.measures.person_sums`)."""
@@ -141,8 +141,8 @@ class Public:
             values = np.empty((self.size, key.shape[0]), np.float32)
             for part in chunks(self.size):  # chunk by chunk: small temporaries
                 values[part] = rules.affinity(self.persons.culture[part], key)
-            self._affinity = kept = (said, key, values)
-        return kept[2]
+            self._affinity = kept = (said, values)
+        return kept[1]
 
     def language_table(self, params: Parameters) -> np.ndarray:
         """The language access to each power (K, P) of each set of languages persons speak
@@ -523,8 +523,8 @@ class Public:
         for name, values in drawn.items():
             getattr(persons, name)[rows] = values
         if self._affinity is not None:  # the newcomers' own
-            _, key, kept = self._affinity
-            kept[rows] = rules.affinity(persons.culture[rows], key)
+            said, kept = self._affinity
+            kept[rows] = rules.affinity(persons.culture[rows], np.array(said))
         persons.person_id[rows] = np.arange(persons.next_id, persons.next_id + n)
         persons.next_id += n
         flagged = []
