@@ -261,22 +261,23 @@ def group_rows(model: MultivectorModel) -> dict[str, list]:
     blocks = max(1, -(-pop.size // threads.SUM_BLOCK))
     size, total, fav = (np.zeros((blocks, cells, *shape)) for shape in ((), (powers,), (powers,)))
     table = rules.answer_table(np.array([s.favourable_cut]), max(s.spread, 0.0))[0]
-    for d, dim in enumerate(columns.GROUPED_BY):  # a dimension at a time: its codes as held
-        threads.over_rows(
-            _group_sums,
-            pop.size,
-            threads.SUM_BLOCK,
-            pop.codes(dim),
-            offsets[d],
-            pop.attraction,
-            s.favourable_cut,
-            s.spread <= 1e-9,
-            table,
-            size,
-            total,
-            fav,
-            block=threads.SUM_BLOCK,
-        )
+    codes = [pop.codes(dim) for dim in columns.GROUPED_BY]  # as held (area's made, 1 B a person)
+    held = np.result_type(*codes)
+    threads.over_rows(
+        _group_sums,
+        pop.size,
+        threads.SUM_BLOCK,
+        tuple(np.asarray(c, held) for c in codes),
+        offsets,
+        pop.attraction,
+        s.favourable_cut,
+        s.spread <= 1e-9,
+        table,
+        size,
+        total,
+        fav,
+        block=threads.SUM_BLOCK,
+    )
     size, total, fav = size.sum(axis=0), total.sum(axis=0), fav.sum(axis=0)
     out: dict[str, list] = {name: [] for name in columns.GROUP_COLUMNS}
     for d, dim in enumerate(columns.GROUPED_BY):
@@ -297,27 +298,45 @@ def group_rows(model: MultivectorModel) -> dict[str, list]:
 
 
 @numba.njit(nogil=True, cache=True)
-def _group_sums(first, last, block, codes, offset, attraction, cut, hard, table, size, total, fav):
+def _group_sums(first, last, block, codes, offsets, attraction, cut, hard, table, size, total, fav):
     """Persons, and sums of attraction and of the chance of a favourable answer, of every
-    group of one dimension (``codes``: (N,); group g is cell ``offset + g``), of rows
-    ``first`` to ``last``, each block of ``block`` rows into its own row of ``size``
-    (blocks, G), ``total`` and ``fav`` (blocks, G, P). The chance is the answer function
-    tabulated at the cut (``table``, :func:`sim.model.rules.answer_table`) interpolated at
-    the person's attraction, as for the national poll (:func:`person_sums`); with ``hard``
-    (a spread of 1e-9 or less), 1 above the cut and 0 below."""
+    group of every dimension (``codes``: a tuple of (N,) codes, one per dimension; group g
+    of dimension d is cell ``offsets[d] + g``), of rows ``first`` to ``last``, each block
+    of ``block`` rows into its own row of ``size`` (blocks, G), ``total`` and ``fav``
+    (blocks, G, P); ``first`` a multiple of ``block``. One pass, each person's chances
+    computed once for all dimensions. The
+    chance is the answer function tabulated at the cut (``table``,
+    :func:`sim.model.rules.answer_table`) interpolated at the person's attraction, as for
+    the national poll (:func:`person_sums`); with ``hard`` (a spread of 1e-9 or less), 1
+    above the cut and 0 below."""
     powers = attraction.shape[1]
     grid = rules.ANSWER_GRID
-    for i in range(first, last):
-        b = i // block
-        cell = offset + codes[i]
-        size[b, cell] += 1.0
-        for p in range(powers):
-            a = attraction[i, p]
-            if hard:
-                yes = 1.0 if a > cut else 0.0
-            else:
-                x = min(1.0, max(0.0, a)) * grid
-                k = min(int(x), grid - 1)
-                yes = table[k] * (k + 1 - x) + table[k + 1] * (x - k)
-            total[b, cell, p] += a
-            fav[b, cell, p] += yes
+    yes = np.empty(powers)
+    counted, summed, favoured = (
+        np.empty(size.shape[1]),
+        np.empty(total.shape[1:]),
+        np.empty(fav.shape[1:]),
+    )
+    for start in range(first, last, block):  # a block's sums here, written once (as in
+        counted[:] = 0.0  # _sums_over_blocks: threads writing next to each other's
+        summed[:] = 0.0  # sums would take turns at the same cache lines)
+        favoured[:] = 0.0
+        for i in range(start, min(start + block, last)):
+            for p in range(powers):
+                a = attraction[i, p]
+                if hard:
+                    yes[p] = 1.0 if a > cut else 0.0
+                else:
+                    x = min(1.0, max(0.0, a)) * grid
+                    k = min(int(x), grid - 1)
+                    yes[p] = table[k] * (k + 1 - x) + table[k + 1] * (x - k)
+            for d in range(len(codes)):
+                cell = offsets[d] + codes[d][i]
+                counted[cell] += 1.0
+                for p in range(powers):
+                    summed[cell, p] += attraction[i, p]
+                    favoured[cell, p] += yes[p]
+        b = start // block
+        size[b] = counted
+        total[b] = summed
+        fav[b] = favoured
