@@ -145,7 +145,8 @@ import gc, json, sys, time
 start = time.perf_counter()
 from sim.inputs.scenario import load_with_profile
 from sim.model.model import MultivectorModel
-import sim.model.measures, pandas  # everything a run imports
+import sim.model.measures, pandas  # everything a run imports, with the module numba
+import scipy.linalg  # imports when it loads its first compiled function (as every run does)
 
 
 def status(key):
