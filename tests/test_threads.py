@@ -350,3 +350,44 @@ def test_a_pass_does_not_wait_for_work_started_ahead(small_blocks):
         threads.over_rows(kernel, 400)
     assert busy == [(0, 400)]
     assert sorted(parts) == [(0, 200), (200, 400)]
+
+
+@pytest.mark.filterwarnings("ignore:This process .* is multi-threaded")  # what is tested
+def test_a_process_forked_while_draws_are_made_ahead_goes_on(small_blocks, monkeypatch):
+    """A fork waits for work started ahead: the child has none of the parent's threads,
+    and would wait forever for draws being made on one (a pool of worker processes forks
+    so on Linux)."""
+    import os
+    import time
+
+    made_ahead = threads.ahead
+
+    def slowly(rows, work, *arguments, **options):
+        def late(*a, **k):
+            time.sleep(0.3)  # the fork comes while the draw is being made
+            return work(*a, **k)
+
+        return made_ahead(rows, late, *arguments, **options)
+
+    monkeypatch.setattr(threads, "ahead", slowly)
+    with threads.using(2):
+        model = tiny_model(seed=3).run_to("2015-03")
+        pid = os.fork()
+        if pid == 0:  # the child: one more month, then out at once
+            code = 1
+            try:
+                model.step()
+                code = 0
+            finally:
+                os._exit(code)
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            done, status = os.waitpid(pid, os.WNOHANG)
+            if done:
+                break
+            time.sleep(0.05)
+        else:
+            os.kill(pid, 9)
+            os.waitpid(pid, 0)
+            pytest.fail("the forked process waited for draws no thread of its own was making")
+    assert os.waitstatus_to_exitcode(status) == 0

@@ -41,6 +41,7 @@ _chosen = threading.local()  # what :func:`using` set, for the thread that set i
 _pool: tuple[int, ThreadPoolExecutor] | None = None  # (size, pool)
 _pool_lock = threading.Lock()
 _ahead = 0  # work started by :func:`ahead` and not done: a thread of the pool it holds
+_started_ahead: set[Future] = set()  # that work's futures, until done
 
 
 def available() -> int:
@@ -118,10 +119,13 @@ def ahead[T](rows: int, work: Callable[..., T], *arguments, **options) -> Future
     with _pool_lock:
         _ahead += 1
     try:
-        return _threads(1).submit(_counted, work, arguments, options)
+        future = _threads(1).submit(_counted, work, arguments, options)
     except BaseException:
         _ahead_done()
         raise
+    _started_ahead.add(future)
+    future.add_done_callback(_started_ahead.discard)
+    return future
 
 
 def _counted[T](work: Callable[..., T], arguments: tuple, options: dict) -> T:
@@ -156,5 +160,12 @@ def _forget_pool() -> None:
     _pool, _pool_lock, _ahead = None, threading.Lock(), 0
 
 
+def _finish_work_ahead() -> None:
+    """Before a fork: wait for work started ahead (:func:`ahead`). The child has none of
+    this process's threads, so work one was doing would never end there, and whatever
+    waits for it (next month's exposure) would wait forever."""
+    wait(list(_started_ahead))
+
+
 if hasattr(os, "register_at_fork"):
-    os.register_at_fork(after_in_child=_forget_pool)
+    os.register_at_fork(before=_finish_work_ahead, after_in_child=_forget_pool)
