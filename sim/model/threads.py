@@ -158,6 +158,7 @@ def _forget_pool() -> None:
     when one is needed (and a new lock, which a parent's thread may have held)."""
     global _pool, _pool_lock, _ahead
     _pool, _pool_lock, _ahead = None, threading.Lock(), 0
+    _started_ahead.clear()
 
 
 def _finish_work_ahead() -> None:
