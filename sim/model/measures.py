@@ -262,12 +262,12 @@ def group_rows(model: MultivectorModel) -> dict[str, list]:
     size, total, fav = (np.zeros((blocks, cells, *shape)) for shape in ((), (powers,), (powers,)))
     table = rules.answer_table(np.array([s.favourable_cut]), max(s.spread, 0.0))[0]
     codes = [pop.codes(dim) for dim in columns.GROUPED_BY]  # as held (area's made, 1 B a person)
-    held = np.result_type(*codes)
+    dtype = np.result_type(*codes)  # one type: the pass takes them as one tuple
     threads.over_rows(
         _group_sums,
         pop.size,
         threads.SUM_BLOCK,
-        tuple(np.asarray(c, held) for c in codes),
+        tuple(np.asarray(c, dtype) for c in codes),
         offsets,
         pop.attraction,
         s.favourable_cut,
@@ -301,14 +301,13 @@ def group_rows(model: MultivectorModel) -> dict[str, list]:
 def _group_sums(first, last, block, codes, offsets, attraction, cut, hard, table, size, total, fav):
     """Persons, and sums of attraction and of the chance of a favourable answer, of every
     group of every dimension (``codes``: a tuple of (N,) codes, one per dimension; group g
-    of dimension d is cell ``offsets[d] + g``), of rows ``first`` to ``last``, each block
-    of ``block`` rows into its own row of ``size`` (blocks, G), ``total`` and ``fav``
-    (blocks, G, P); ``first`` a multiple of ``block``. One pass, each person's chances
-    computed once for all dimensions. The
-    chance is the answer function tabulated at the cut (``table``,
-    :func:`sim.model.rules.answer_table`) interpolated at the person's attraction, as for
-    the national poll (:func:`person_sums`); with ``hard`` (a spread of 1e-9 or less), 1
-    above the cut and 0 below."""
+    of dimension d is cell ``offsets[d] + g``), of rows ``first`` to ``last`` (``first`` a
+    multiple of ``block``), each block of ``block`` rows into its own row of ``size``
+    (blocks, G), ``total`` and ``fav`` (blocks, G, P). One pass: each person's chances are
+    computed once for all the dimensions. The chance is the answer function tabulated at
+    the cut (``table``, :func:`sim.model.rules.answer_table`) interpolated at the person's
+    attraction, as for the national poll (:func:`person_sums`); with ``hard`` (a spread of
+    1e-9 or less), 1 above the cut and 0 below."""
     powers = attraction.shape[1]
     grid = rules.ANSWER_GRID
     yes = np.empty(powers)
