@@ -1,5 +1,6 @@
-"""Mesa's parts the model does not use wait until first touched (sim.model.deferred): a run
-imports neither networkx nor scipy's spatial module, and the parts still work when used."""
+"""Mesa's parts the model does not use wait until first used (sim.model.deferred): a run
+imports neither networkx nor scipy's spatial module, and the parts still work, however they
+are first reached."""
 
 from __future__ import annotations
 
@@ -31,11 +32,11 @@ def test_a_run_imports_no_part_of_mesa_it_does_not_use():
     assert imported == "[]"
 
 
-def test_the_deferred_parts_work_when_touched_from_two_threads_at_once():
+def test_the_deferred_parts_work_when_read_from_two_threads_at_once():
     output = python(
         """
         import sys, threading
-        import sim.model.model  # defers them, and imports Mesa
+        import sim.model.model
         import mesa
         print(type(mesa.discrete_space).__name__, type(mesa.space).__name__)
         found = []
@@ -46,14 +47,64 @@ def test_the_deferred_parts_work_when_touched_from_two_threads_at_once():
         for t in threads: t.start()
         for t in threads: t.join()
         import mesa.experimental.devs
-        print(found, type(mesa.discrete_space).__name__, "networkx" in sys.modules)
+        real = all(getattr(mesa, n) is sys.modules[f"mesa.{n}"] for n in ("space", "experimental"))
+        print(found, real, "networkx" in sys.modules, "MultiGrid" in dir(mesa.space))
         """
     )
     deferred, used = output.splitlines()
-    assert deferred == "_Deferred _Deferred"
-    assert used == (
-        "[('OrthogonalMooreGrid', 'MultiGrid'), ('OrthogonalMooreGrid', 'MultiGrid')] module True"
+    assert deferred == "_Deferred _Deferred"  # until used
+    pair = "('OrthogonalMooreGrid', 'MultiGrid')"
+    assert used == f"[{pair}, {pair}] True True True"  # then Mesa's own packages
+
+
+def test_a_submodule_imported_first_and_a_pickled_grid_load():
+    """Importing a submodule first runs its package first, as without the deferral (a
+    pickle of a grid imports ``mesa.discrete_space.grid``)."""
+    blob = python(
+        """
+        import pickle, random
+        from mesa.discrete_space import OrthogonalMooreGrid
+        print(pickle.dumps(OrthogonalMooreGrid((2, 2), random=random.Random(0))).hex())
+        """
     )
+    loaded = python(
+        f"""
+        import pickle
+        import sim.model.model
+        grid = pickle.loads(bytes.fromhex("{blob}"))
+        import mesa.discrete_space.property_layer
+        from mesa.discrete_space.grid import OrthogonalMooreGrid
+        print(type(grid) is OrthogonalMooreGrid, len(grid.all_cells))
+        """
+    )
+    assert loaded == "True 4"
+
+
+def test_a_package_and_its_submodule_imported_at_once_do_not_wait_for_each_other():
+    for _ in range(3):  # the first imports race once a process
+        assert (
+            python(
+                """
+            import threading
+            import sim.model.model
+            import networkx, scipy.spatial  # what the package imports, ready: a closer race
+            start, done = threading.Barrier(2), []
+            def package():
+                start.wait()
+                from mesa.discrete_space import OrthogonalMooreGrid
+                done.append("package")
+            def submodule():
+                start.wait()
+                import mesa.discrete_space.grid
+                done.append("submodule")
+            threads = [threading.Thread(target=f, daemon=True) for f in (package, submodule)]
+            for t in threads: t.start()
+            for t in threads: t.join(30)
+            print(sorted(done))
+            """
+            )
+            == "['package', 'submodule']"
+        )
 
 
 def test_mesa_imported_first_is_left_as_it_is():

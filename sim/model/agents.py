@@ -10,11 +10,11 @@ from __future__ import annotations
 from operator import attrgetter
 from typing import TYPE_CHECKING
 
-import mesa
 import numpy as np
 
 from sim.inputs.schema import CHANNELS
 from sim.model import rules
+from sim.model.deferred import mesa  # Mesa, its unused parts imported on first use
 
 if TYPE_CHECKING:
     from sim.inputs.schema import PowerSettings

@@ -1,4 +1,5 @@
-"""Parts of Mesa the model does not use, imported when first touched rather than with Mesa.
+"""Mesa, imported without the parts the model does not use: those are imported when
+something first reads from them.
 
 ``import mesa`` imports all of Mesa: its grids and networks (``mesa.discrete_space``, which
 imports scipy's spatial module and networkx), its older ``mesa.space`` (networkx again) and
@@ -7,64 +8,68 @@ Mesa's ``Model``, agents, agent sets, event clock and DataCollector, none of whi
 them; importing them costs about 0.4 s of every start (a 1,000-person ``multivector run``
 took 2.6 s with them and 2.2 s without, measured side by side).
 
-:func:`defer_unused_mesa`, called when ``sim.model`` is imported (before any module of the
-package imports Mesa), registers those three packages as modules whose code runs on the
-first attribute anyone reads from them: the dashboard's ``from mesa.discrete_space import
-...`` or a user's ``mesa.space.MultiGrid`` then import them as usual. Submodules, such as
-``mesa.experimental.mesa_signals`` that ``mesa.model`` imports, load on their own without
-their package's ``__init__``.
+So the model's modules take Mesa from here (``from sim.model.deferred import mesa``). While
+Mesa's own ``__init__`` runs, each of those three packages is a stand-in in
+``sys.modules`` (:class:`_Deferred`): Mesa binds it as its attribute, and the submodules
+that ``mesa.model`` needs (``mesa.experimental.mesa_signals`` and two more) load through
+it. Once Mesa is imported the stand-ins leave ``sys.modules``, so from then on the import
+system imports the real packages as it would have: when anyone imports one or a
+submodule of it (``from mesa.discrete_space import OrthogonalMooreGrid``, a pickle of a
+grid), with Python's own import locks, and it then sets the real package as Mesa's
+attribute in the stand-in's place. Reading from a stand-in (``mesa.space.MultiGrid``, or
+``dir(mesa.space)``) imports the package the same way.
 
-Python's own :class:`importlib.util.LazyLoader` cannot do this: the import system reads
-``__spec__`` of every module it finds already imported, and that read would run the module.
+If Mesa was imported before the model, it is left as it is.
 """
 
 from __future__ import annotations
 
+import importlib
 import importlib.machinery
 import importlib.util
 import sys
-import threading
 import types
 
 UNUSED = ("mesa.discrete_space", "mesa.space", "mesa.experimental")
 """Mesa's packages imported on first use (see the module's docstring)."""
 
-_lock = threading.RLock()
-_running: set[str] = set()  # the deferred modules whose code is running now
-
 
 class _Deferred(types.ModuleType):
-    """A module whose code has not run yet: reading a name it lacks runs it, then reads it
-    (a name it has, such as ``__spec__`` or ``__path__``, is read as usual). Another thread
-    reading meanwhile waits for the code to end; the module's own code, and the submodules
-    it imports, see it as any module being imported."""
+    """Stands for one of :data:`UNUSED` until it is imported: reading a name it lacks
+    imports the package and reads the name from it."""
 
     def __getattr__(self, name: str):
-        with _lock:
-            if type(self) is _Deferred:
-                if self.__name__ in _running:  # read while its code runs, by that code
-                    raise AttributeError(f"module {self.__name__!r} has no attribute {name!r}")
-                _running.add(self.__name__)
-                try:
-                    self.__spec__.loader.exec_module(self)
-                finally:
-                    _running.discard(self.__name__)
-                self.__class__ = types.ModuleType
-        return getattr(self, name)
+        return getattr(_imported(self.__name__), name)
+
+    def __dir__(self) -> list[str]:
+        return dir(_imported(self.__name__))
 
 
-def defer_unused_mesa() -> None:
-    """Register :data:`UNUSED` as deferred modules, unless Mesa is already imported (then
-    nothing changes) or cannot be found."""
-    if "mesa" in sys.modules:
-        return
-    mesa = importlib.util.find_spec("mesa")  # found, not imported
-    if mesa is None or mesa.submodule_search_locations is None:
-        return
-    for name in UNUSED:
-        spec = importlib.machinery.PathFinder.find_spec(name, mesa.submodule_search_locations)
-        if spec is None or spec.loader is None or name in sys.modules:
-            continue
-        module = importlib.util.module_from_spec(spec)
-        module.__class__ = _Deferred
-        sys.modules[name] = module
+def _imported(name: str) -> types.ModuleType:
+    try:
+        return importlib.import_module(name)
+    except AttributeError as error:  # the package's code failed, not a read of a missing name
+        raise ImportError(f"importing {name} failed: {error}", name=name) from error
+
+
+def _import_mesa() -> types.ModuleType:
+    """Mesa, imported with :data:`UNUSED` as stand-ins (see the module's docstring)."""
+    placed = {}
+    found = None if "mesa" in sys.modules else importlib.util.find_spec("mesa")  # not run
+    if found is not None and found.submodule_search_locations is not None:
+        for name in UNUSED:
+            spec = importlib.machinery.PathFinder.find_spec(name, found.submodule_search_locations)
+            if spec is not None and spec.loader is not None and name not in sys.modules:
+                stand_in = importlib.util.module_from_spec(spec)  # its path, for submodules
+                stand_in.__class__ = _Deferred
+                placed[name] = sys.modules[name] = stand_in
+    try:
+        import mesa
+    finally:
+        for name, stand_in in placed.items():
+            if sys.modules.get(name) is stand_in:
+                del sys.modules[name]
+    return mesa
+
+
+mesa = _import_mesa()

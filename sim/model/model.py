@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import mesa
 import numpy as np
 import pandas as pd
 
@@ -14,6 +13,7 @@ from sim.inputs.scenario import with_overrides
 from sim.inputs.schema import CHANNELS, ScenarioSpec, ShockEvent, month_index, month_name
 from sim.model import columns, measures, memory, rules, threads
 from sim.model.agents import MiddleState, Official, Power
+from sim.model.deferred import mesa  # Mesa, its unused parts imported on first use
 from sim.model.events import EventSchedule
 from sim.model.population import synthesize
 from sim.model.public import Public
