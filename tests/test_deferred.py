@@ -107,6 +107,29 @@ def test_a_package_and_its_submodule_imported_at_once_do_not_wait_for_each_other
         )
 
 
+def test_while_mesa_is_imported_a_stand_in_lacks_names_as_a_package_being_imported():
+    """``from package import submodule`` then imports the submodule (reading it from the
+    stand-in would import the stand-in itself, without end)."""
+    assert (
+        python(
+            """
+        import importlib.machinery, importlib.util, sys
+        from sim.model import deferred
+        found = importlib.util.find_spec("mesa")
+        spec = importlib.machinery.PathFinder.find_spec(
+            "mesa.experimental", found.submodule_search_locations
+        )
+        stand_in = importlib.util.module_from_spec(spec)
+        stand_in.__class__ = deferred._Deferred
+        sys.modules["mesa.experimental"] = stand_in  # as during Mesa's import
+        from mesa.experimental import scenarios
+        print(scenarios.__name__, hasattr(stand_in, "devs"))
+        """
+        )
+        == "mesa.experimental.scenarios False"
+    )
+
+
 def test_mesa_imported_first_is_left_as_it_is():
     assert (
         python(

@@ -36,12 +36,18 @@ UNUSED = ("mesa.discrete_space", "mesa.space", "mesa.experimental")
 
 class _Deferred(types.ModuleType):
     """Stands for one of :data:`UNUSED` until it is imported: reading a name it lacks
-    imports the package and reads the name from it."""
+    imports the package and reads the name from it. While Mesa is being imported (the
+    stand-in is in ``sys.modules``), it lacks the name, as a package being imported
+    does, and ``from package import submodule`` imports the submodule."""
 
     def __getattr__(self, name: str):
+        if sys.modules.get(self.__name__) is self:
+            raise AttributeError(f"module {self.__name__!r} has no attribute {name!r}")
         return getattr(_imported(self.__name__), name)
 
     def __dir__(self) -> list[str]:
+        if sys.modules.get(self.__name__) is self:
+            return list(self.__dict__)
         return dir(_imported(self.__name__))
 
 
