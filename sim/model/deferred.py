@@ -1,12 +1,13 @@
 """Mesa, imported without the parts the model does not use: those are imported when
-something first reads from them.
+something first imports them or reads from them.
 
 ``import mesa`` imports all of Mesa: its grids and networks (``mesa.discrete_space``, which
 imports scipy's spatial module and networkx), its older ``mesa.space`` (networkx again) and
 its experimental parts (``mesa.experimental``, with scipy's distances). The model uses
 Mesa's ``Model``, agents, agent sets, event clock and DataCollector, none of which needs
-them; importing them costs about 0.4 s of every start (a 1,000-person ``multivector run``
-took 2.6 s with them and 2.2 s without, measured side by side).
+them; importing them costs 0.2-0.4 s of every start, with the machine's hour (a
+1,000-person ``multivector run`` took 2.2-2.6 s with them and 1.8-2.1 s without, measured
+side by side).
 
 So the model's modules take Mesa from here (``from sim.model.deferred import mesa``). While
 Mesa's own ``__init__`` runs, each of those three packages is a stand-in in
