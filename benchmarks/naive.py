@@ -138,6 +138,7 @@ def use_naive_population(model: MultivectorModel) -> list[Person]:
         for i, person in enumerate(people):
             pop.attraction[i] = person.attraction
             pop.identity[i] = person.identity
+        model.public.revision += 1  # persons changed: what the measures sum is made again
 
     model.public.update = update_population
     return people

@@ -7,6 +7,8 @@ import numpy as np
 import pandas as pd
 import pytest
 from conftest import assert_refused, invoke, tiny_model
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from sim.model import rules, threads
 
@@ -163,6 +165,93 @@ def test_the_months_measures_are_the_persons_means(small_blocks):
         assert measures.identity(model) == pytest.approx(persons.identity.mean(), rel=1e-12)
         favourable = survey.favourable(a, s.favourable_cut, s.spread).mean(axis=0)
         np.testing.assert_allclose(measures.favourable(model), favourable, atol=1e-6)
+
+
+def test_the_sums_the_renewal_mends_are_those_of_a_new_pass(small_blocks, monkeypatch):
+    """The month's sums are made as the update ends and kept; the renewal takes out the
+    part of every person it changes and puts it back once changed. Month after month, on
+    one thread and on three, they are what a new pass over everyone gives, to the bit, in
+    months where newcomers came and roles passed on."""
+    from sim.inputs.scenario import load_with_profile
+    from sim.model.model import MultivectorModel
+    from sim.model.public import Public
+
+    passed = []
+    pick = Public._pick_eligible
+
+    def picking(self, flag, count, rng):
+        passed.append(flag)
+        return pick(self, flag, count, rng)
+
+    monkeypatch.setattr(Public, "_pick_eligible", picking)
+    scenario, profile, _ = load_with_profile(
+        "baseline", {"run.population": 2000, "run.burn_in": 0, "population.elite_share": 0.2}
+    )
+    for number in (1, 3):
+        with threads.using(number):
+            model = MultivectorModel(scenario, profile, seed=4, until="2018-12")
+            public = model.public
+            while model.month < model.last_month:  # four years
+                model.step()
+                revision, sums, weight = public._sums  # kept from the update, mended
+                assert revision == public.revision
+                public._sums = None
+                fresh, fresh_weight = public.sums()
+                np.testing.assert_array_equal(sums, fresh)
+                np.testing.assert_array_equal(weight, fresh_weight)
+    assert {"elite", "ngo"} <= set(passed)  # both roles passed on to persons drawn
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    st.lists(
+        st.tuples(
+            st.floats(0, 1, width=32),
+            st.floats(0, 1, width=32),
+            st.floats(0, 1),
+            st.booleans(),
+            st.booleans(),
+        ),
+        min_size=1,
+        max_size=60,
+    ),
+    st.data(),
+)
+def test_sums_of_whole_numbers_split_and_mend_exactly(persons, data):
+    """The measures' sums are whole numbers: summed in any two parts they are the whole
+    pass's, a person's part taken out and put back leaves them as they were, and they are
+    the means numpy gives to within 2**-40 a person."""
+    from sim.model import measures
+
+    attraction = np.array([p[:2] for p in persons], np.float32)
+    identity = np.array([p[2] for p in persons])
+    elite = np.array([p[3] for p in persons])
+    ngo = np.array([p[4] for p in persons])
+    arrays = (attraction, elite, ngo, identity)
+    n = len(persons)
+    whole, whole_weight = measures.sums_of_rows(0, n, *arrays)
+    cut = data.draw(st.integers(0, n))
+    (a, a_weight), (b, b_weight) = (
+        measures.sums_of_rows(*rows, *arrays) for rows in ((0, cut), (cut, n))
+    )
+    np.testing.assert_array_equal(a + b, whole)
+    np.testing.assert_array_equal(a_weight + b_weight, whole_weight)
+    rows = np.array(data.draw(st.lists(st.integers(0, n - 1), unique=True)), np.int64)
+    sums, weight = whole.copy(), whole_weight.copy()
+    measures.count_rows(rows, -1, *arrays, sums, weight)
+    measures.count_rows(rows, 1, *arrays, sums, weight)
+    np.testing.assert_array_equal(sums, whole)
+    np.testing.assert_array_equal(weight, whole_weight)
+    scaled = whole / measures.FIXED
+    np.testing.assert_allclose(scaled[0, :2], attraction.astype(float).sum(axis=0), atol=1e-12 * n)
+    assert scaled[0, 3] == pytest.approx(identity.sum(), abs=1e-12 * n)
+    assert whole[1, 2] == elite.sum() and whole[2, 2] == ngo.sum()
+    # the grid weights of every power are a person's whole unit each, around their attraction
+    np.testing.assert_array_equal(whole_weight.sum(axis=1), np.full(2, n * 2**40))
+    position = (
+        (whole_weight / measures.FIXED) @ np.arange(whole_weight.shape[1]) / rules.ANSWER_GRID
+    )
+    np.testing.assert_allclose(position, attraction.astype(float).sum(axis=0), atol=1e-9 * n)
 
 
 def test_the_measures_see_a_change_made_within_the_month():

@@ -83,79 +83,89 @@ def audiences(model: MultivectorModel) -> tuple[np.ndarray, np.ndarray, np.ndarr
 
 
 def person_sums(model: MultivectorModel) -> tuple[np.ndarray, ...]:
-    """This month's sums over persons, in one pass (:func:`_sums_over_blocks`): attraction
-    (3, P) and head counts (3,) of everyone, the elites and the NGO-linked; national
-    identity (a number); and each person's weights on the grid of the answer table (P,
-    :data:`~sim.model.rules.ANSWER_GRID` + 1). Kept until the persons change (the month
-    and :attr:`Public.revision <sim.model.public.Public.revision>`): the officials' advice
-    and the reporters all ask, after the public's update and renewal."""
-    persons = model.public.persons
+    """This month's sums over persons: attraction (3, P) and head counts (3,) of everyone,
+    the elites and the NGO-linked; national identity (a number); and each person's weights
+    on the grid of the answer table (P, :data:`~sim.model.rules.ANSWER_GRID` + 1). Those
+    the public keeps, made as the month's update ends and mended by its renewal
+    (:meth:`Public.sums <sim.model.public.Public.sums>`), else one pass over everyone
+    (:func:`sums_of_rows`). Kept until the persons change (the month and
+    :attr:`Public.revision <sim.model.public.Public.revision>`): the officials' advice and
+    the reporters all ask, after the public's update and renewal."""
     key = (model.steps, model.public.revision)
     cached = getattr(model, "_sums", None)
     if cached is None or cached[0] != key:
-        n, powers = persons.attraction.shape
-        blocks = max(1, -(-n // threads.SUM_BLOCK))
-        totals, counts = np.zeros((blocks, 3, powers)), np.zeros((blocks, 3))
-        identity = np.zeros(blocks)
-        weight = np.zeros((blocks, powers, rules.ANSWER_GRID + 1))
-        threads.over_rows(
-            _sums_over_blocks,
-            n,
-            threads.SUM_BLOCK,
-            persons.attraction,
-            persons.elite,
-            persons.ngo,
-            persons.identity,
-            totals,
-            counts,
-            identity,
-            weight,
-            block=threads.SUM_BLOCK,
+        sums, weight = model.public.sums()
+        powers = weight.shape[0]
+        scaled = sums / FIXED
+        model._sums = cached = (
+            key,
+            (scaled[:, :powers], sums[:, powers].astype(np.float64), scaled[0, -1], weight / FIXED),
         )
-        sums = (totals.sum(axis=0), counts.sum(axis=0), identity.sum(), weight.sum(axis=0))
-        model._sums = cached = (key, sums)
     return cached[1]
 
 
-@numba.njit(nogil=True, cache=True)
-def _sums_over_blocks(
-    first, last, block, attraction, elite, ngo, identity, totals, counts, identities, weight
-):
-    """The sums of :func:`person_sums` of rows ``first`` to ``last`` (``first`` a multiple
-    of ``block``), each block of ``block`` rows (:data:`sim.model.threads.SUM_BLOCK`) into
-    its own row of the outputs: summed here, written once (threads writing next to each
-    other's sums would take turns at the same cache lines). A person's grid weights are those of
-    :func:`sim.model.rules.shares_on_table`: the linear interpolation between the two grid
-    points around their attraction."""
+FIXED = 2.0**40
+"""Sums over persons are sums of whole numbers, each person's terms in units of 2**-40 (an
+attraction, a float32 in [0, 1], is such a number from 2**-17 up; smaller ones and identity
+are rounded to it, an error below 5e-13 a person): whole numbers add up exactly, so a sum is
+the same whatever the order of the persons and however threads split them, and a person's
+part can be taken out of it and put back, as the month's renewal does, to the bit."""
+
+_ONE = np.int64(2**40)
+
+
+@numba.njit(nogil=True, cache=True, inline="always")
+def _count_person(i, sign, attraction, elite, ngo, identity, sums, weight):
+    """Add person i's part to the sums (``sign`` 1) or take it out (-1): ``sums`` (3, P + 2)
+    holds, for everyone, the elites and the NGO-linked, the attraction to each power, the
+    head count and the identity; ``weight`` (P, grid + 1), the person's weights on the grid
+    of the answer table, the linear interpolation between the two grid points around their
+    attraction (:func:`sim.model.rules.shares_on_table`), each whole number of 2**-40 split
+    between the two (a grid of 2**12 steps: the attraction's top 12 bits are its step)."""
     powers = attraction.shape[1]
     grid = rules.ANSWER_GRID
-    total = np.empty((3, powers))
-    count = np.empty(3)
-    for start in range(first, last, block):
-        b = start // block
-        total[:] = 0.0
-        count[:] = 0.0
-        ident = 0.0
-        share = weight[b]  # a block's own rows of weights
-        for i in range(start, min(start + block, last)):
-            for p in range(powers):
-                a = attraction[i, p]
-                total[0, p] += a
-                if elite[i]:
-                    total[1, p] += a
-                if ngo[i]:
-                    total[2, p] += a
-                x = min(1.0, max(0.0, a)) * grid
-                k = min(int(x), grid - 1)
-                share[p, k] += k + 1 - x
-                share[p, k + 1] += x - k
-            count[0] += 1.0
-            count[1] += elite[i]
-            count[2] += ngo[i]
-            ident += identity[i]
-        totals[b] = total
-        counts[b] = count
-        identities[b] = ident
+    elite_i, ngo_i = elite[i], ngo[i]
+    for p in range(powers):
+        part = min(max(np.int64(np.float64(attraction[i, p]) * FIXED + 0.5), 0), _ONE)
+        sums[0, p] += sign * part
+        if elite_i:
+            sums[1, p] += sign * part
+        if ngo_i:
+            sums[2, p] += sign * part
+        k = min(part >> 28, grid - 1)  # the grid step below the attraction
+        f = (part << 12) - (k << 40)  # the way from it to the next, in units of 2**-40
+        weight[p, k] += sign * (_ONE - f)
+        weight[p, k + 1] += sign * f
+    ident = sign * np.int64(identity[i] * FIXED + 0.5)
+    sums[0, powers] += sign
+    sums[0, powers + 1] += ident
+    if elite_i:
+        sums[1, powers] += sign
+        sums[1, powers + 1] += ident
+    if ngo_i:
+        sums[2, powers] += sign
+        sums[2, powers + 1] += ident
+
+
+@numba.njit(nogil=True, cache=True)
+def sums_of_rows(first, last, attraction, elite, ngo, identity):
+    """The sums of :func:`_count_person` (``sums``, ``weight``) of rows ``first`` to
+    ``last``: a pass for :func:`sim.model.threads.over_rows`, whose parts' sums add up to
+    everyone's."""
+    powers = attraction.shape[1]
+    sums = np.zeros((3, powers + 2), np.int64)
+    weight = np.zeros((powers, rules.ANSWER_GRID + 1), np.int64)
+    for i in range(first, last):
+        _count_person(i, 1, attraction, elite, ngo, identity, sums, weight)
+    return sums, weight
+
+
+@numba.njit(nogil=True, cache=True)
+def count_rows(rows, sign, attraction, elite, ngo, identity, sums, weight):
+    """Add the parts of the persons at ``rows`` to the sums (``sign`` 1), or take them out
+    (-1), in place."""
+    for i in rows:
+        _count_person(i, sign, attraction, elite, ngo, identity, sums, weight)
 
 
 def channel_reach(model: MultivectorModel) -> np.ndarray:
@@ -317,8 +327,8 @@ def _group_sums(first, last, block, codes, offsets, attraction, cut, hard, table
         np.empty(fav.shape[1:]),
     )
     for start in range(first, last, block):  # a block's sums here, written once (as in
-        counted[:] = 0.0  # _sums_over_blocks: threads writing next to each other's
-        summed[:] = 0.0  # sums would take turns at the same cache lines)
+        counted[:] = 0.0  # threads writing next to each other's sums would take turns
+        summed[:] = 0.0  # at the same cache lines)
         favoured[:] = 0.0
         for i in range(start, min(start + block, last)):
             for p in range(powers):

@@ -199,7 +199,9 @@ class MultivectorModel(mesa.Model):
         self.public.settle(self.params, self.signals())
         burn = self.streams["burn_in"]
         for _ in range(self.params.run.burn_in):
-            self.public.update(self.params, self.signals(), self.state.promotion(), burn, burn)
+            self.public.update(
+                self.params, self.signals(), self.state.promotion(), burn, burn, measure=False
+            )
         self._advise()
         self.state.set_policy(self.reports(), move=False)
 

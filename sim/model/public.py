@@ -18,7 +18,7 @@ import numpy as np
 
 from sim.inputs.profile import Profile, age_floor
 from sim.inputs.schema import CHANNELS, DIMENSIONS, GROUP_DIMENSIONS, GroupFilter, Parameters
-from sim.model import rules, threads
+from sim.model import measures, rules, threads
 from sim.model.population import (
     ATTRACTION,
     CHUNK,
@@ -90,6 +90,7 @@ class Public:
         self._ahead_revision = 0
         self._spare: np.ndarray | None = None  # last month's attraction, to be written over
         self._affinity: tuple | None = None  # (the messages it was computed for, affinity)
+        self._sums: tuple | None = None  # (revision, sums, weight): see :meth:`sums`
         self.revision = 0
         """Raised whenever persons' attraction, identity or roles change (the month's
         measures are kept for a revision: :func:`sim.model.measures.person_sums`)."""
@@ -305,11 +306,13 @@ class Public:
         promotion: float,
         exposure_rng: np.random.Generator,
         incidents_rng: np.random.Generator,
+        measure: bool = True,
     ) -> None:
         """One month of attraction (exposure, persuasion, backlash, relaxation, comparison,
         social influence) and identity, in one compiled pass (step 3 of the schedule;
         :func:`sim.model.rules.monthly_update`) over parts of the persons, one per thread
-        (:mod:`sim.model.threads`)."""
+        (:mod:`sim.model.threads`). With ``measure``, then the sums the month's measures
+        take (:meth:`sums`), while every thread is free."""
         persons = self.persons
         if params.mechanisms.stochastic_exposure:  # exposed where the draw is below engagement
             masks = self._exposure_masks(exposure_rng)
@@ -341,6 +344,8 @@ class Public:
         held = sys.getrefcount(old) > 2 or sys.version_info >= (3, 14)
         self._spare = None if held else old
         self.revision += 1
+        if measure:
+            self.sums()
         if params.mechanisms.stochastic_exposure and exposure_rng is not incidents_rng:
             self._draw_ahead(exposure_rng)  # the exposure stream is the update's alone
 
@@ -412,6 +417,50 @@ class Public:
         state["_spare"] = None
         return state
 
+    def sums(self) -> tuple[np.ndarray, np.ndarray]:
+        """The sums over everyone that the month's measures take (``sums`` (3, P + 2) and
+        ``weight`` (P, grid + 1), whole numbers: :func:`sim.model.measures.sums_of_rows`),
+        not to be changed. Made in one pass split between threads, and kept: the month's
+        renewal mends them, taking out the part of each person it changes and putting it
+        back once changed (whole numbers: the same to the bit as a new pass), so that the
+        pass runs as the update ends, while every thread is free, not after the renewal,
+        while the exposure is drawn ahead. Made again if persons changed otherwise
+        (:attr:`revision`)."""
+        kept = self._sums
+        if kept is not None and kept[0] == self.revision:
+            return kept[1], kept[2]
+        persons = self.persons
+        parts = threads.over_rows(
+            measures.sums_of_rows,
+            self.size,
+            persons.attraction,
+            persons.elite,
+            persons.ngo,
+            persons.identity,
+        )
+        sums, weight = parts[0]
+        for more, more_weight in parts[1:]:
+            sums += more
+            weight += more_weight
+        self._sums = (self.revision, sums, weight)
+        return sums, weight
+
+    def _count(self, counted: tuple | None, rows: np.ndarray, sign: int) -> None:
+        """Put the parts of the persons at ``rows`` into the kept sums ``counted`` (``sign``
+        1), or take them out (-1); nothing if none are kept."""
+        if counted is None or not len(rows):
+            return
+        persons = self.persons
+        measures.count_rows(
+            np.asarray(rows, np.int64),
+            sign,
+            persons.attraction,
+            persons.elite,
+            persons.ngo,
+            persons.identity,
+            *counted,
+        )
+
     def _news(self, params: Parameters, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
         """This month's news of incidents, as :func:`sim.model.rules.monthly_update` takes it:
         the incidents each person heard of (N, P; Poisson counts per power, each heard with
@@ -450,6 +499,9 @@ class Public:
         if d is None or not params.mechanisms.demography:
             return 0
         tracked = self._renewed is not None and self.revision == self._ahead_revision
+        kept = self._sums
+        counted = kept[1:] if kept is not None and kept[0] == self.revision else None
+        self._sums = None  # until mended (:meth:`sums`)
         self.revision += 1  # ages, roles and newcomers change what the measures sum
         moved, over, cells = rules.age_one_month(
             persons.age_months,
@@ -467,13 +519,17 @@ class Public:
         # nobody passes the oldest age
         rows = rules.leavers(candidates, draws, chance, persons.age, persons.ethnicity, over)
         self._alumni_return(params, rng)
-        flagged = self._replace(params, rows, month // 12, rng, inflow, immigration)
+        self._count(counted, rows, -1)  # the leavers' parts, out until the newcomers settle
+        flagged = self._replace(params, rows, month // 12, rng, inflow, immigration, counted)
         # engagement follows age band and roles; a row listed twice is computed twice alike
         changed = np.concatenate((moved, rows, *flagged))
         refresh_engagement(persons, changed)
         if rows.size:
             self.settle_identity(params, promotion, rows)
             self.settle(params, signals, rows)
+        if counted is not None:
+            self._count(counted, rows, 1)  # the newcomers' parts
+            self._sums = (self.revision, *counted)
         if tracked:  # exposure was drawn ahead, and persons did not change since: the
             # update draws these persons' exposure again, the others' stands
             self._renewed = np.concatenate((self._renewed, changed))
@@ -492,10 +548,14 @@ class Public:
         )
         return hazard, np.maximum(migration, 0.0)
 
-    def _replace(self, params, rows, year, rng, inflow, immigration) -> tuple[np.ndarray, ...]:
+    def _replace(
+        self, params, rows, year, rng, inflow, immigration, counted=None
+    ) -> tuple[np.ndarray, ...]:
         """Draw newcomers into ``rows``: region and area are the row's, the rest from the
         profile (ethnicity given the region and whether they immigrate). Elite and NGO roles
-        the leavers held pass to persons drawn at random; returns those persons' rows."""
+        the leavers held pass to persons drawn at random; returns those persons' rows.
+        ``counted``: the kept sums (:meth:`sums`), the rows' parts taken out of them; the
+        parts of those given a role are mended."""
         persons, profile, d = self.persons, self.profile, self.profile.demography
         n = rows.size
         if n == 0:
@@ -534,7 +594,10 @@ class Public:
             flags[rows] = False
             if lost:
                 chosen = self._pick_eligible(flag, lost, rng)
+                others = chosen[~np.isin(chosen, rows)]  # a newcomer's part is out already
+                self._count(counted, others, -1)
                 flags[chosen] = True
+                self._count(counted, others, 1)
                 flagged.append(chosen)
                 if flag == "elite":
                     self._scholars_recruited(params, chosen, rng)

@@ -3,8 +3,10 @@
 A compiled pass that releases the GIL (numba's ``nogil``) and takes a range of rows runs on
 parts of consecutive rows side by side, one part per thread. Every person's result depends
 only on this month's arrays, never on another part, and passes that sum over persons keep a
-partial sum per block of :data:`SUM_BLOCK` rows, added in block order; so the output is the
-same to the bit whatever the number of threads (tests/test_threads.py holds it to that).
+partial sum per block of :data:`SUM_BLOCK` rows, added in block order, or sum whole numbers,
+which add up exactly in any order (the month's measures: :data:`sim.model.measures.FIXED`);
+so the output is the same to the bit whatever the number of threads (tests/test_threads.py
+holds it to that).
 
 The number of threads is ``MULTIVECTOR_THREADS`` if set, else the cores this process may
 use. A part is worth a thread only from :data:`ROWS_PER_THREAD` rows (a pass that sums
@@ -83,29 +85,28 @@ def using(number: int):
         _chosen.number = saved
 
 
-def over_rows(kernel: Callable[..., None], rows: int, *arguments, block: int = 1) -> None:
+def over_rows[T](kernel: Callable[..., T], rows: int, *arguments, block: int = 1) -> list[T]:
     """``kernel(first, last, *arguments)`` over rows 0 to ``rows``, in as many parts of
     consecutive rows as there are threads to run them (one part, run here, when the rows
-    are too few to share). Parts start at multiples of ``block``: a pass that sums rows
-    block by block then adds the same numbers in the same order whatever the threads. If a
-    part raises, every part has ended when the error reaches the caller."""
+    are too few to share); returns what each part returned, in the parts' order. Parts
+    start at multiples of ``block``: a pass that sums rows block by block then adds the
+    same numbers in the same order whatever the threads. If a part raises, every part has
+    ended when the error reaches the caller."""
     blocks = -(-rows // block)
     most = min(rows // ROWS_PER_THREAD, blocks)
     # few rows: one part; a thread busy with work started ahead is not waited for (the
     # parts it would take run on the others)
     threads = 1 if most < 2 else max(1, min(count() - _ahead, most))
     if threads == 1:
-        kernel(0, rows, *arguments)
-        return
+        return [kernel(0, rows, *arguments)]
     bounds = [min(rows, blocks * k // threads * block) for k in range(threads + 1)]
     pool = _threads(threads - 1)
     others = [pool.submit(kernel, bounds[k], bounds[k + 1], *arguments) for k in range(1, threads)]
     try:
-        kernel(bounds[0], bounds[1], *arguments)  # this thread takes the first part
+        first = kernel(bounds[0], bounds[1], *arguments)  # this thread takes the first part
     finally:
         wait(others)  # no part still writing when this returns or raises
-    for part in others:
-        part.result()
+    return [first, *(part.result() for part in others)]
 
 
 def ahead[T](rows: int, work: Callable[..., T], *arguments, **options) -> Future[T] | None:
