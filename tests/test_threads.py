@@ -148,7 +148,7 @@ def test_marginal_gains_follow_the_rule_through_outlets(small_blocks):
 
 
 def test_the_months_measures_are_the_persons_means(small_blocks):
-    """The one pass over persons, in blocks of 50 on three threads, gives the means of
+    """The one pass over persons, in parts of 40 on three threads, gives the means of
     everyone, the elites and the NGO-linked, the mean identity and the poll's shares as
     numpy and the survey's answer function give them."""
     from sim.model import measures, survey

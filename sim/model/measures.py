@@ -109,9 +109,14 @@ FIXED = 2.0**40
 attraction, a float32 in [0, 1], is such a number from 2**-17 up; smaller ones and identity
 are rounded to it, an error below 5e-13 a person): whole numbers add up exactly, so a sum is
 the same whatever the order of the persons and however threads split them, and a person's
-part can be taken out of it and put back, as the month's renewal does, to the bit."""
+part can be taken out of it and put back, as the month's renewal does, to the bit. Terms
+are taken in [0, 1], where the rules keep attraction and identity: a value outside counts
+as the nearer end, NaN as 0. At the most persons a run may have, 2,000,000, the sums stay
+below a quarter of an int64's range."""
 
 _ONE = np.int64(2**40)
+_GRID_BITS = rules.ANSWER_GRID.bit_length() - 1
+assert rules.ANSWER_GRID == 1 << _GRID_BITS, "the grid's steps are the attraction's top bits"
 
 
 @numba.njit(nogil=True, cache=True, inline="always")
@@ -121,7 +126,7 @@ def _count_person(i, sign, attraction, elite, ngo, identity, sums, weight):
     head count and the identity; ``weight`` (P, grid + 1), the person's weights on the grid
     of the answer table, the linear interpolation between the two grid points around their
     attraction (:func:`sim.model.rules.shares_on_table`), each whole number of 2**-40 split
-    between the two (a grid of 2**12 steps: the attraction's top 12 bits are its step)."""
+    between the two (the grid's 2**12 steps are the top 12 bits of the attraction's 40)."""
     powers = attraction.shape[1]
     grid = rules.ANSWER_GRID
     elite_i, ngo_i = elite[i], ngo[i]
@@ -132,11 +137,11 @@ def _count_person(i, sign, attraction, elite, ngo, identity, sums, weight):
             sums[1, p] += sign * part
         if ngo_i:
             sums[2, p] += sign * part
-        k = min(part >> 28, grid - 1)  # the grid step below the attraction
-        f = (part << 12) - (k << 40)  # the way from it to the next, in units of 2**-40
+        k = min(part >> (40 - _GRID_BITS), grid - 1)  # the grid step below the attraction
+        f = (part << _GRID_BITS) - (k << 40)  # the way from it to the next, in 2**-40
         weight[p, k] += sign * (_ONE - f)
         weight[p, k + 1] += sign * f
-    ident = sign * np.int64(identity[i] * FIXED + 0.5)
+    ident = sign * min(max(np.int64(identity[i] * FIXED + 0.5), 0), _ONE)
     sums[0, powers] += sign
     sums[0, powers + 1] += ident
     if elite_i:

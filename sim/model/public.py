@@ -92,8 +92,10 @@ class Public:
         self._affinity: tuple | None = None  # (the messages it was computed for, affinity)
         self._sums: tuple | None = None  # (revision, sums, weight): see :meth:`sums`
         self.revision = 0
-        """Raised whenever persons' attraction, identity or roles change (the month's
-        measures are kept for a revision: :func:`sim.model.measures.person_sums`)."""
+        """Raised whenever persons' attraction, identity or roles change: the month's
+        measures are kept for a revision (:meth:`sums`, :func:`sim.model.measures.person_sums`),
+        so code that writes to those arrays itself, or replaces :meth:`update`, must raise
+        it too."""
 
     def outlet_access(self, params: Parameters) -> np.ndarray | None:
         """The media diet's access to each power's media (N, P), or None when the profile
