@@ -528,3 +528,47 @@ def test_exposure_masks_set_a_channels_bit_where_its_draw_falls_below_engagement
     rules.exposure_masks(0, same.random((n, channels), dtype=np.float32), expected, cell, chances)
     np.testing.assert_array_equal(masks, expected)
     assert stream.bit_generator.state == same.bit_generator.state
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(st.integers(0, 40), min_size=1, max_size=5),
+    st.one_of(st.sampled_from([0.0, 0.5, 1.0]), st.floats(0.0, 1.0)),
+    st.integers(1, 300),
+    st.integers(0, 2**32 - 1),
+)
+def test_the_news_heard_are_numpys_binomial_draws(incidents, reach, persons, seed):
+    """The compiled draw of the news heard gives, power after power, the numbers numpy's
+    ``binomial`` gives for the same stream (any chance, at or above 1/2 too), and leaves the
+    stream where numpy's leaves it."""
+    incidents = np.array(incidents)
+    assert incidents.max() * min(reach, 1 - reach) <= rules.INVERSION_MOST  # by inversion
+    stream, same = np.random.default_rng(seed), np.random.default_rng(seed)
+    heard = np.zeros((persons, incidents.size), np.uint8)
+    rules.heard_drawn(stream, incidents, reach, heard)
+    expected = np.zeros_like(heard)
+    for p in np.flatnonzero(incidents):
+        expected[:, p] = same.binomial(incidents[p], reach, persons)
+    np.testing.assert_array_equal(heard, expected)
+    assert stream.bit_generator.state == same.bit_generator.state
+
+
+def test_a_month_of_news_is_the_same_drawn_by_numpy_itself(monkeypatch):
+    """Where numpy would draw the news heard by another method than inversion (many
+    incidents), the model leaves the draw to numpy; both ways give the same run."""
+    import pandas as pd
+
+    settings = {"powers.Alpha.hostility": 60.0, "backlash.reach": 0.6}
+    compiled_draws = []
+    draw = rules.heard_drawn
+    monkeypatch.setattr(rules, "heard_drawn", lambda *a: compiled_draws.append(draw(*a)))
+    compiled = tiny_model(seed=2, **settings).run_to("2016-06")
+    months = len(compiled_draws)
+    monkeypatch.setattr(rules, "INVERSION_MOST", -1.0)  # always numpy's own binomial
+    by_numpy = tiny_model(seed=2, **settings).run_to("2016-06")
+    assert months > 10 and len(compiled_draws) == months  # none drawn compiled the second time
+    for one, other in (
+        (compiled.timeseries(), by_numpy.timeseries()),
+        (compiled.persons(), by_numpy.persons()),
+    ):
+        pd.testing.assert_frame_equal(one, other, check_exact=True)

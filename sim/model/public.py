@@ -466,7 +466,9 @@ class Public:
     def _news(self, params: Parameters, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
         """This month's news of incidents, as :func:`sim.model.rules.monthly_update` takes it:
         the incidents each person heard of (N, P; Poisson counts per power, each heard with
-        chance ``backlash.reach``), and each media diet's framing (K, P; see :meth:`valence`);
+        chance ``backlash.reach``: numpy's binomial draws, made in one compiled pass,
+        :func:`sim.model.rules.heard_drawn`), and each media diet's framing (K, P; see
+        :meth:`valence`);
         the framed news is their product. Without stochastic exposure, no draws: each
         diet's expected incidents heard times its framing (K, P)."""
         n = self.persons.size
@@ -479,6 +481,9 @@ class Public:
         if not incidents.any():
             return np.empty((0, 0), np.uint8), framing  # a quiet month (see monthly_update)
         heard = np.zeros((n, rate.size), np.min_scalar_type(incidents.max()))  # uint8
+        if incidents.max() * min(reach, 1.0 - reach) <= rules.INVERSION_MOST:
+            rules.heard_drawn(rng, incidents, reach, heard)  # numpy's binomials, compiled
+            return heard, framing
         for p in np.flatnonzero(incidents):
             for part in chunks(n):  # the same draws, in order, with small temporaries
                 heard[part, p] = rng.binomial(incidents[p], reach, part.stop - part.start)

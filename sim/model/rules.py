@@ -512,6 +512,53 @@ def exposure_masks_drawn(rng, out, cells, chances):
         out[i] = exposure_mask(draws, 0, cells[i], chances)
 
 
+INVERSION_MOST = 30.0
+"""numpy draws a binomial of n trials at chance p by inversion while n min(p, 1 - p) is at
+most this, by another method above (:func:`heard_drawn`)."""
+
+
+@numba.njit(nogil=True, **_JIT)
+def heard_drawn(rng, incidents, reach, heard):
+    """Into ``heard`` (N, P; zeros): for each power p with incidents, the number of them
+    each person hears of, binomial of ``incidents[p]`` trials at chance ``reach``, person by
+    person, power after power: the numbers that ``rng.binomial(incidents[p], reach, N)``
+    gives power after power, and the stream ends where it would. The draw is numpy's
+    inversion (``random_binomial_inversion`` in numpy's ``distributions.c``), step by step:
+    one uniform, spent down the probabilities of 0, 1, 2... hits; for a chance above 1/2,
+    the misses at 1 - chance. Its setup (one exp and one log) is made once per power, where
+    numba's own binomial makes it for every person; and no array of int64 is made per
+    power. Only while ``incidents[p] * min(reach, 1 - reach)`` is at most
+    :data:`INVERSION_MOST` (the caller checks). The same numbers as long as exp and log are
+    the C library's here as in numpy (tests/test_rules.py checks them against numpy's)."""
+    n = heard.shape[0]
+    if reach == 0.0:  # numpy draws nothing then
+        return
+    flip = reach > 0.5
+    chance = 1.0 - reach if flip else reach
+    q = 1.0 - chance
+    for p in range(incidents.size):
+        trials = np.int64(incidents[p])
+        if trials == 0:
+            continue
+        qn = np.exp(trials * np.log(q))
+        mean = trials * chance
+        bound = min(trials, mean + 10.0 * np.sqrt(mean * q + 1))
+        for i in range(n):
+            x = 0
+            px = qn
+            u = rng.random()
+            while u > px:
+                x += 1
+                if x > bound:
+                    x = 0
+                    px = qn
+                    u = rng.random()
+                else:
+                    u -= px
+                    px = ((trials - x + 1) * chance * px) / (x * q)
+            heard[i, p] = trials - x if flip else x
+
+
 @numba.njit(nogil=True, **_JIT)
 def monthly_update(
     first,
