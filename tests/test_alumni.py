@@ -49,7 +49,8 @@ def test_returning_students_draw_ties_in_proportion_to_the_student_flow(model):
             public.pull = pull
             draws = []
             for seed in range(20):
-                public._alumni_return(model.params, np.random.default_rng(seed))
+                turning = np.flatnonzero(persons.age_months == AGE * 12)  # as ageing lists
+                public._alumni_return(model.params, turning, np.random.default_rng(seed))
                 draws.append(persons.ties[100:].mean(axis=0))
             flows = rules.pooled_flows(tau, pull)
             assert np.mean(draws, axis=0) == pytest.approx(

@@ -371,7 +371,7 @@ def test_leaving_is_a_chance_that_grows_with_the_hazard(hazard, inflow):
 
 @settings(deadline=None)  # the first example compiles the pass
 @given(
-    arrays(np.int16, 40, elements=st.integers(0, 1300)),
+    arrays(np.int16, 40, elements=st.integers(0, 1300) | st.sampled_from([25 * 12 - 1])),
     arrays(np.int8, 40, elements=st.integers(0, 2)),
 )
 def test_a_month_of_ageing_moves_bands_and_counts_cells(age_months, ethnicity):
@@ -379,8 +379,11 @@ def test_a_month_of_ageing_moves_bands_and_counts_cells(age_months, ethnicity):
     before = age_months.copy()
     band = (np.searchsorted(floors, age_months, side="right") - 1).clip(0).astype(np.int8)
     old_band = band.copy()
-    moved, over, cells = rules.age_one_month(age_months, band, ethnicity, floors, 1200, 3)
+    moved, over, cells, turned = rules.age_one_month(
+        age_months, band, ethnicity, floors, 1200, 3, 25 * 12
+    )
     np.testing.assert_array_equal(age_months, before + 1)
+    np.testing.assert_array_equal(turned, np.flatnonzero(age_months == 25 * 12))
     expected = (np.searchsorted(floors, age_months, side="right") - 1).clip(0)
     np.testing.assert_array_equal(band, expected)
     np.testing.assert_array_equal(moved, np.flatnonzero(band != old_band))

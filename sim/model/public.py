@@ -510,13 +510,14 @@ class Public:
         counted = kept[1:] if kept is not None and kept[0] == self.revision else None
         self._sums = None  # until mended (:meth:`sums`)
         self.revision += 1  # ages, roles and newcomers change what the measures sum
-        moved, over, cells = rules.age_one_month(
+        moved, over, cells, back = rules.age_one_month(
             persons.age_months,
             persons.age,
             persons.ethnicity,
             self._age_floors,
             d.oldest * 12,
             len(profile.groups),
+            params.population.alumni_age * 12,
         )
         hazard, _ = self._hazards
         immigration, mean_hazard, inflow = self._flows(cells)
@@ -525,7 +526,7 @@ class Public:
         candidates, draws = rules.bernoulli_candidates(rng, persons.size, float(chance.max()))
         # nobody passes the oldest age
         rows = rules.leavers(candidates, draws, chance, persons.age, persons.ethnicity, over)
-        self._alumni_return(params, rng)
+        self._alumni_return(params, back, rng)
         self._count(counted, rows, -1)  # the leavers' parts, out until the newcomers settle
         flagged = self._replace(params, rows, month // 12, rng, inflow, immigration, counted)
         # engagement follows age band and roles; a row listed twice is computed twice alike
@@ -610,13 +611,12 @@ class Public:
                     self._scholars_recruited(params, chosen, rng)
         return tuple(flagged)
 
-    def _alumni_return(self, params: Parameters, rng) -> None:
-        """Persons who turn the alumni age this month come back from their studies: each
-        holds a tie to power p with chance education_ties_p x its area's weight x the
-        power's student flow over their years of study (:meth:`student_flows`,
-        docs/ODD.md §7.13)."""
+    def _alumni_return(self, params: Parameters, back: np.ndarray, rng) -> None:
+        """Persons who turn the alumni age this month (the rows ``back``, in row order) come
+        back from their studies: each holds a tie to power p with chance education_ties_p x
+        its area's weight x the power's student flow over their years of study
+        (:meth:`student_flows`, docs/ODD.md §7.13)."""
         persons = self.persons
-        back = np.flatnonzero(persons.age_months == params.population.alumni_age * 12)
         if not back.size:
             return
         tau = per_power(params, "education_ties")

@@ -1330,22 +1330,25 @@ def leave_chance(hazard: Array, thinning: float, years: float) -> Array:
 
 
 @numba.njit(**_JIT)
-def age_one_month(age_months, band, ethnicity, floors, oldest, groups):
+def age_one_month(age_months, band, ethnicity, floors, oldest, groups, turning):
     """Everyone ages a month, in one pass: ``age_months`` and ``band`` (the index of the last
     of ``floors``, in months, at or below the age) are updated in place. Returns the rows
-    whose band changed, the rows that would pass ``oldest`` months within the next month, and
-    the count of persons in each (band, group) cell (bands x ``groups``)."""
+    whose band changed, the rows that would pass ``oldest`` months within the next month, the
+    count of persons in each (band, group) cell (bands x ``groups``), and the rows that turn
+    ``turning`` months old this month (each list in row order)."""
     n = age_months.size
     top = floors.size - 1
-    k = m = 0
+    k = m = t = 0
     for i in range(n):  # counted first: the rows' arrays are then no larger than needed
         age = age_months[i] + 1
         k += band[i] < top and age >= floors[band[i] + 1]
         m += age + 1 > oldest
+        t += age == turning
     moved = np.empty(k, np.int64)
     over = np.empty(m, np.int64)
+    turned = np.empty(t, np.int64)
     cells = np.zeros((floors.size, groups), np.int64)
-    k = m = 0
+    k = m = t = 0
     for i in range(n):
         age = age_months[i] + 1
         age_months[i] = age
@@ -1358,8 +1361,11 @@ def age_one_month(age_months, band, ethnicity, floors, oldest, groups):
         if age + 1 > oldest:
             over[m] = i
             m += 1
+        if age == turning:
+            turned[t] = i
+            t += 1
         cells[b, ethnicity[i]] += 1
-    return moved, over, cells
+    return moved, over, cells, turned
 
 
 def bernoulli_candidates(
