@@ -602,7 +602,10 @@ class Public:
             flags[rows] = False
             if lost:
                 chosen = self._pick_eligible(flag, lost, rng)
-                others = chosen[~np.isin(chosen, rows)]  # a newcomer's part is out already
+                # a newcomer's part is out already (rows are sorted: a search, not np.isin,
+                # which builds a table as long as the rows' range)
+                at = np.searchsorted(rows, chosen).clip(max=rows.size - 1)
+                others = chosen[rows[at] != chosen]
                 self._count(counted, others, -1)
                 flags[chosen] = True
                 self._count(counted, others, 1)
