@@ -468,9 +468,8 @@ class Public:
         the incidents each person heard of (N, P; Poisson counts per power, each heard with
         chance ``backlash.reach``: numpy's binomial draws, made in one compiled pass,
         :func:`sim.model.rules.heard_drawn`), and each media diet's framing (K, P; see
-        :meth:`valence`);
-        the framed news is their product. Without stochastic exposure, no draws: each
-        diet's expected incidents heard times its framing (K, P)."""
+        :meth:`valence`); the framed news is their product. Without stochastic exposure, no
+        draws: each diet's expected incidents heard times its framing (K, P)."""
         n = self.persons.size
         rate = per_power(params, "hostility") / 12.0
         reach = params.backlash.reach
