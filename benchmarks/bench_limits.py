@@ -268,7 +268,7 @@ def main() -> None:
     with threads.using(1):
         one = streaming_bandwidth()
     line(
-        f"memory-streaming bandwidth (copy, read + write), {threads.count()} threads",
+        f"memory-streaming bandwidth, copy (read + write), {threads.count()} threads",
         f"{bandwidth / 1e9:.1f} GB/s (one thread: {one / 1e9:.1f})",
         "-",
     )
@@ -286,7 +286,7 @@ def main() -> None:
         "-",
     )
     line(
-        "  bytes streamed per person-step; floor at the threads' bandwidth",
+        "  bytes streamed per person-step; floor at that bandwidth",
         f"{bytes_per:.0f} B; {floor:.1f} ns",
         "-",
     )
