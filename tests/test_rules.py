@@ -575,3 +575,106 @@ def test_a_month_of_news_is_the_same_drawn_by_numpy_itself(monkeypatch):
         (compiled.persons(), by_numpy.persons()),
     ):
         pd.testing.assert_frame_equal(one, other, check_exact=True)
+
+
+def _month_of(rng: np.random.Generator, persons: int, powers: int, options: dict) -> list:
+    """Random arguments of :func:`rules.monthly_update` (after the row range): persons with
+    every term, a random network, and the month's exposure and news as ``options`` say."""
+    channels, cells, languages, diets = 5, 6, 4, 5
+    unit = lambda *shape: rng.random(shape)  # noqa: E731
+    attraction = unit(persons, 2 * powers).astype(np.float32)
+    attraction[rng.random(attraction.shape) < 0.1] = 0.0  # at the bounds too
+    attraction[rng.random(attraction.shape) < 0.1] = 1.0
+    if options["strided"]:  # every other column: no row of four in one load
+        attraction = attraction[:, ::2]
+    else:
+        attraction = np.ascontiguousarray(attraction[:, :powers])
+    diet_access = unit(diets, powers).astype(np.float32)
+    diet_access[rng.random(diet_access.shape) < 0.3] = np.nan  # no outlet names the power
+    chances = unit(cells, channels).astype(np.float32)
+    net = sparse.random_array((persons, persons), density=0.2, rng=rng) > 0
+    net = sparse.csr_array(net + net.T)
+    indptr, indices = net.indptr.astype(np.int32), net.indices.astype(np.int32)
+    heard = rng.integers(0, 4, (persons, powers)).astype(np.uint8)
+    social = options["social"] * rng.random()
+    return [
+        np.empty((persons, powers), np.float32),
+        np.empty(persons),
+        attraction,
+        unit(persons),
+        unit(persons).astype(np.float32),
+        unit(persons, powers).astype(np.float32),
+        (2 * unit(persons, powers)).astype(np.float32),
+        rng.random(persons) < 0.2,
+        unit(powers) * options["stereotypes"],
+        unit(powers),
+        (unit(persons, powers) - 0.5).astype(np.float32),
+        rng.random((persons, powers)) < 0.3,
+        rng.random((persons, powers)) < 0.3,
+        rng.integers(0, cells, persons).astype(np.uint16),
+        chances,
+        unit(powers, channels),
+        rules.channel_kinds(rng.random(channels) < 0.5, 2 if options["outlets"] else None),
+        rng.integers(0, languages, persons).astype(np.int32),
+        unit(languages, powers).astype(np.float32),
+        rng.integers(0, diets, persons).astype(np.int32),
+        diet_access if options["outlets"] else np.empty((0, powers), np.float32),
+        rng.integers(0, 2**channels, persons).astype(np.uint8)
+        if options["drawn"]
+        else np.empty(0, np.uint8),
+        heard if options["news"] else np.empty((0, 0), np.uint8),
+        ((2 * unit(diets, powers) - 1) * rng.integers(0, 2, (diets, powers))).astype(np.float32),
+        indptr,
+        indices,
+        *rules.far_ties(indptr, indices),
+        rules.Rates(*unit(8), social, 0.2 + 0.6 * rng.random(), *(0.1 * unit(2))),
+    ]
+
+
+@settings(max_examples=60, deadline=None)  # the first examples compile the pass (numba)
+@given(
+    seed=st.integers(0, 2**32 - 1),
+    persons=st.integers(1, 60),
+    powers=st.sampled_from([4, 4, 3]),
+    options=st.fixed_dictionaries(
+        {
+            key: st.booleans()
+            for key in ("strided", "outlets", "drawn", "news", "social", "stereotypes")
+        }
+    ),
+    split=st.floats(0, 1),
+)
+def test_the_four_powers_side_by_side_give_the_scalar_loops_numbers(
+    seed, persons, powers, options, split
+):
+    """With four powers the update computes their terms in one vector register
+    (rules.FourLanes): it must give the scalar loop's numbers to the bit, attraction and
+    identity, for every mechanism, in any layout, in parts of the rows of any size."""
+    arguments = _month_of(np.random.default_rng(seed), persons, powers, options)
+    out, identity = arguments[0], arguments[1]
+    rules.monthly_update(0, persons, *arguments, vector=False)
+    expected, expected_identity = out.copy(), identity.copy()
+    assert np.all((expected >= 0) & (expected <= 1))
+    middle = int(split * persons)
+    for first, last in ((0, middle), (middle, persons)):
+        rules.monthly_update(first, last, *arguments, vector=True)
+    np.testing.assert_array_equal(out, expected)
+    np.testing.assert_array_equal(identity, expected_identity)
+
+
+@settings(max_examples=40, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1), persons=st.integers(1, 3000), density=st.floats(0, 0.01))
+def test_far_ties_are_each_blocks_ties_beyond_the_near_rows_in_order(seed, persons, density):
+    net = sparse.random_array((persons, persons), density=density, rng=seed) > 0
+    net = sparse.csr_array(net)
+    indptr, indices = net.indptr.astype(np.int32), net.indices.astype(np.int32)
+    starts, rows = rules.far_ties(indptr, indices)
+    assert starts.size == -(-persons // rules.FAR_BLOCK) + 1 and starts[0] == 0
+    for block in range(starts.size - 1):
+        expected = [
+            j
+            for i in range(block * rules.FAR_BLOCK, min(persons, (block + 1) * rules.FAR_BLOCK))
+            for j in indices[indptr[i] : indptr[i + 1]]
+            if abs(int(j) - i) > rules.NEAR_ROWS
+        ]
+        assert rows[starts[block] : starts[block + 1]].tolist() == expected

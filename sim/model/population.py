@@ -847,6 +847,15 @@ class Network(NamedTuple):
 
     indptr: NDArray[np.int32]
     indices: NDArray[np.int32]
+    far_starts: NDArray[np.int64]
+    far_rows: NDArray[np.int32]
+    """Each block of persons' far neighbours (:func:`sim.model.rules.far_ties`), whose rows
+    the monthly update asks for ahead."""
+
+    @classmethod
+    def of(cls, indptr: NDArray[np.int32], indices: NDArray[np.int32]) -> Network:
+        """The network of these compressed sparse rows."""
+        return cls(indptr, indices, *rules.far_ties(indptr, indices))
 
     def matrix(self) -> sparse.csr_array:
         """The adjacency as a scipy sparse matrix (for inspection and tests)."""
@@ -873,7 +882,7 @@ def small_world(n: int, degree: int, rewiring: float, rng: np.random.Generator) 
     ]
     rewired = np.concatenate(rewired) if rewired else np.empty(0, np.int64)
     elsewhere = rng.integers(0, n, rewired.size, dtype=np.int32)
-    return Network(*_undirected_rows(n, half, rewired, elsewhere))
+    return Network.of(*_undirected_rows(n, half, rewired, elsewhere))
 
 
 @numba.njit(inline="always")

@@ -334,9 +334,9 @@ class Public:
             masks,
             heard,
             framing,
-            persons.network.indptr,
-            persons.network.indices,
+            *persons.network,  # indptr, indices, far_starts, far_rows
             update_rates(params, promotion),
+            block=rules.FAR_BLOCK,  # parts start where blocks do (rules.FAR_BLOCK)
         )
         old, persons.attraction = persons.attraction, attraction
         del masks, heard, attraction

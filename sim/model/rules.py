@@ -10,6 +10,7 @@ sources of every equation are in ``docs/ODD.md`` (submodels).
 
 from __future__ import annotations
 
+import operator
 from typing import NamedTuple
 
 import numba
@@ -17,7 +18,7 @@ import numpy as np
 from llvmlite import ir
 from numba import types
 from numba.core import cgutils
-from numba.extending import intrinsic
+from numba.extending import intrinsic, models, overload, register_model
 from numpy.typing import NDArray
 
 Array = NDArray[np.floating]
@@ -284,9 +285,10 @@ def pulls_of_four(typingctx, attraction, lo, hi, indices, i, b, confidence, pull
         conf = context.cast(builder, conf_v, conf_t, types.float64)
         for lane in range(LANES):
             bound = builder.insert_element(bound, conf, ir.Constant(i32, lane))
-        zero, one = ir.Constant(vec, [0.0] * LANES), ir.Constant(vec, [1.0] * LANES)
+        zero = ir.Constant(vec, [0.0] * LANES)
         sums = cgutils.alloca_once_value(builder, zero)
-        counts = cgutils.alloca_once_value(builder, zero)
+        whole = ir.VectorType(i64, LANES)  # the counts in integers: one subtraction a step
+        counts = cgutils.alloca_once_value(builder, ir.Constant(whole, [0] * LANES))
         fabs = cgutils.get_or_insert_function(
             builder.module, ir.FunctionType(vec, [vec]), "llvm.fabs.v4f64"
         )
@@ -296,20 +298,24 @@ def pulls_of_four(typingctx, attraction, lo, hi, indices, i, b, confidence, pull
         ) as (k, _):
             j = builder.load(cgutils.get_item_pointer(context, builder, ind_t, ind, [k]))
             d = builder.fsub(lanes_of(context.cast(builder, j, ind_t.dtype, types.int64)), own)
-            close = builder.select(
-                builder.fcmp_ordered("<", builder.call(fabs, [d]), bound), one, zero
-            )
-            builder.store(builder.fadd(builder.load(sums), builder.fmul(close, d)), sums)
-            builder.store(builder.fadd(builder.load(counts), close), counts)
-        total, count = builder.load(sums), builder.load(counts)
+            near = builder.fcmp_ordered("<", builder.call(fabs, [d]), bound)
+            # d where close, else +0: the scalar loop's 1 x d or 0 x d (-0 for a negative
+            # d), the same once added, as the sum is never -0 (it starts at +0)
+            term = builder.select(near, d, zero)
+            builder.store(builder.fadd(builder.load(sums), term), sums)
+            # a close neighbour's lane of the test, widened, is -1: subtracted, it counts
+            builder.store(builder.sub(builder.load(counts), builder.sext(near, whole)), counts)
+        total, count = builder.load(sums), builder.sitofp(builder.load(counts), vec)
+        # the four means in one division (each lane's quotient is the scalar one's)
+        means = builder.select(
+            builder.fcmp_ordered(">", count, zero), builder.fdiv(total, count), zero
+        )
+        if pull_t.layout == "C":  # one store, which a load of the four lanes then reads
+            at = cgutils.get_item_pointer(context, builder, pull_t, out, [first])
+            builder.store(means, builder.bitcast(at, vec.as_pointer()), align=8)
+            return context.get_dummy_value()
         for lane in range(LANES):
-            at = ir.Constant(i32, lane)
-            s, c = builder.extract_element(total, at), builder.extract_element(count, at)
-            mean = builder.select(
-                builder.fcmp_ordered(">", c, ir.Constant(dbl, 0.0)),
-                builder.fdiv(s, c),
-                ir.Constant(dbl, 0.0),
-            )
+            mean = builder.extract_element(means, ir.Constant(i32, lane))
             where = builder.add(first, ir.Constant(i64, lane))
             builder.store(mean, cgutils.get_item_pointer(context, builder, pull_t, out, [where]))
         return context.get_dummy_value()
@@ -317,16 +323,322 @@ def pulls_of_four(typingctx, attraction, lo, hi, indices, i, b, confidence, pull
     return sig, codegen
 
 
+# --- four powers in one register ---------------------------------------------------------
+#
+# numba compiles the per-power terms of monthly_update to scalar code: each power's
+# stereotype, receptivity, baseline, drive and changes one after the other. With four
+# powers (the Kazakhstan case), the terms of all four fit one vector register of four
+# doubles. FourLanes is that register as a numba type: its arithmetic (+, -, *, / with
+# another FourLanes or a number) is LLVM's on <4 x double>, lane by lane, and the functions
+# below load, clip, choose and store lanes. Each lane does exactly the scalar operations, in
+# the same order (no fused multiply-add, no reordering, comparisons and choices as numba
+# compiles min, max and the rules' branches), so the results are the same to the bit as
+# the scalar code's (tests/test_rules.py holds the two passes to it). It lives in this
+# module for the reason pulls_of_four does.
+
+
+class FourLanes(types.Type):
+    """Four doubles in one vector register (LLVM's ``<4 x double>``)."""
+
+    def __init__(self):
+        super().__init__(name="FourLanes")
+
+
+four_lanes = FourLanes()
+_DOUBLE = ir.DoubleType()
+_FOUR = ir.VectorType(_DOUBLE, LANES)
+_NO_LANES = ir.Constant(_FOUR, [0.0] * LANES)
+
+
+@register_model(FourLanes)
+class _FourLanesModel(models.PrimitiveModel):
+    def __init__(self, dmm, fe_type):
+        super().__init__(dmm, fe_type, _FOUR)
+
+
+def _number(typ) -> bool:
+    return isinstance(typ, (types.Float, types.Integer, types.Boolean))
+
+
+def _as_lanes(context, builder, typ, value):
+    """A FourLanes value as it is, a number as four copies of it in double."""
+    if typ == four_lanes:
+        return value
+    number = context.cast(builder, value, typ, types.float64)
+    lanes = ir.Constant(_FOUR, ir.Undefined)
+    for lane in range(LANES):
+        lanes = builder.insert_element(lanes, number, ir.Constant(ir.IntType(32), lane))
+    return lanes
+
+
+def _operands(context, builder, signature, args) -> list:
+    """An intrinsic's arguments as FourLanes (:func:`_as_lanes`)."""
+    return [_as_lanes(context, builder, t, a) for t, a in zip(signature.args, args, strict=True)]
+
+
+def _lane_by_lane(operation, instruction: str):
+    """``operation`` (+, -, * or /) on two FourLanes, or one and a number, lane by lane."""
+
+    @intrinsic
+    def apply(typingctx, x, y):
+        if not (x == four_lanes or y == four_lanes) or not all(
+            t == four_lanes or _number(t) for t in (x, y)
+        ):
+            return None
+
+        def codegen(context, builder, signature, args):
+            u, v = _operands(context, builder, signature, args)
+            return getattr(builder, instruction)(u, v)
+
+        return four_lanes(x, y), codegen
+
+    @overload(operation)
+    def _lane_operation(x, y):
+        if (x == four_lanes or y == four_lanes) and all(
+            t == four_lanes or _number(t) for t in (x, y)
+        ):
+            return lambda x, y: apply(x, y)
+        return None
+
+    return apply
+
+
+_lane_by_lane(operator.add, "fadd")
+_lane_by_lane(operator.sub, "fsub")
+_lane_by_lane(operator.mul, "fmul")
+_lane_by_lane(operator.truediv, "fdiv")
+
+
+@intrinsic
+def four_of(typingctx, number):
+    """Four copies of a number, as FourLanes."""
+    if not _number(number):
+        return None
+
+    def codegen(context, builder, signature, args):
+        return _as_lanes(context, builder, signature.args[0], args[0])
+
+    return four_lanes(number), codegen
+
+
+def _element_address(builder, array, k: int):
+    """The address of element k of a 1-D array (any stride), as an integer."""
+    (stride,) = cgutils.unpack_tuple(builder, array.strides, 1)
+    start = builder.ptrtoint(array.data, ir.IntType(64))
+    return builder.add(start, builder.mul(ir.Constant(ir.IntType(64), k), stride))
+
+
+@intrinsic
+def four(typingctx, row):
+    """Elements 0 to 3 of a 1-D array (floats, integers or booleans; a row of an (N, 4)
+    array) as FourLanes: floats widened to double, booleans as 0 or 1, integers converted,
+    as numba's scalar code converts them."""
+    if not (isinstance(row, types.Array) and row.ndim == 1 and _number(row.dtype)):
+        return None
+    dtype = row.dtype
+
+    def codegen(context, builder, signature, args):
+        array = context.make_array(signature.args[0])(context, builder, args[0])
+        held = context.get_data_type(dtype)  # an element as the array holds it
+        stored = ir.VectorType(held, LANES)
+        if signature.args[0].layout == "C":  # contiguous: one load
+            address = builder.inttoptr(_element_address(builder, array, 0), stored.as_pointer())
+            lanes = builder.load(address, align=context.get_abi_alignment(held))
+        else:
+            lanes = ir.Constant(stored, ir.Undefined)
+            for lane in range(LANES):
+                address = builder.inttoptr(
+                    _element_address(builder, array, lane), held.as_pointer()
+                )
+                lanes = builder.insert_element(
+                    lanes, builder.load(address), ir.Constant(ir.IntType(32), lane)
+                )
+        if isinstance(dtype, types.Float):
+            return lanes if dtype.bitwidth == 64 else builder.fpext(lanes, _FOUR)
+        if isinstance(dtype, types.Boolean):  # a byte each: true is not zero, as 1.0
+            return builder.uitofp(
+                builder.icmp_unsigned("!=", lanes, ir.Constant(stored, None)), _FOUR
+            )
+        return (builder.sitofp if dtype.signed else builder.uitofp)(lanes, _FOUR)
+
+    return four_lanes(row), codegen
+
+
+@intrinsic
+def put_four(typingctx, row, value):
+    """Store FourLanes into elements 0 to 3 of a 1-D float array (rounded to its
+    precision, as numba's scalar code stores a double)."""
+    if not (
+        isinstance(row, types.Array)
+        and row.ndim == 1
+        and isinstance(row.dtype, types.Float)
+        and value == four_lanes
+    ):
+        return None
+
+    def codegen(context, builder, signature, args):
+        row_t = signature.args[0]
+        array = context.make_array(row_t)(context, builder, args[0])
+        held = context.get_data_type(row_t.dtype)
+        lanes = args[1]
+        if row_t.dtype.bitwidth == 32:
+            lanes = builder.fptrunc(lanes, ir.VectorType(held, LANES))
+        if row_t.layout == "C":
+            address = builder.inttoptr(_element_address(builder, array, 0), lanes.type.as_pointer())
+            builder.store(lanes, address, align=context.get_abi_alignment(held))
+        else:
+            for lane in range(LANES):
+                address = builder.inttoptr(
+                    _element_address(builder, array, lane), held.as_pointer()
+                )
+                builder.store(
+                    builder.extract_element(lanes, ir.Constant(ir.IntType(32), lane)), address
+                )
+        return context.get_dummy_value()
+
+    return types.void(row, value), codegen
+
+
+@intrinsic
+def lane(typingctx, value, k):
+    """Lane k of FourLanes, a double."""
+    if not (value == four_lanes and isinstance(k, types.Integer)):
+        return None
+
+    def codegen(context, builder, signature, args):
+        return builder.extract_element(args[0], args[1])
+
+    return types.float64(value, k), codegen
+
+
+@intrinsic
+def without_lane(typingctx, value, k):
+    """FourLanes with lane k set to 0."""
+    if not (value == four_lanes and isinstance(k, types.Integer)):
+        return None
+
+    def codegen(context, builder, signature, args):
+        at = context.cast(builder, args[1], signature.args[1], types.int32)
+        return builder.insert_element(args[0], ir.Constant(_DOUBLE, 0.0), at)
+
+    return four_lanes(value, k), codegen
+
+
+@intrinsic
+def clipped(typingctx, value):
+    """``min(1.0, max(0.0, x))`` of each lane as numba computes it: max(0, x) is x where
+    x > 0, else 0; min(1, m) is m where m < 1, else 1."""
+    if value != four_lanes:
+        return None
+
+    def codegen(context, builder, signature, args):
+        ones = ir.Constant(_FOUR, [1.0] * LANES)
+        floor = builder.select(builder.fcmp_ordered(">", args[0], _NO_LANES), args[0], _NO_LANES)
+        return builder.select(builder.fcmp_ordered("<", floor, ones), floor, ones)
+
+    return four_lanes(value), codegen
+
+
+@intrinsic
+def in_single(typingctx, value):
+    """Each lane rounded to single precision and widened back (``np.float32`` of it)."""
+    if value != four_lanes:
+        return None
+
+    def codegen(context, builder, signature, args):
+        single = builder.fptrunc(args[0], ir.VectorType(ir.FloatType(), LANES))
+        return builder.fpext(single, _FOUR)
+
+    return four_lanes(value), codegen
+
+
+def _where(test):
+    """Lane by lane, ``a`` where ``test(x)``, else ``b`` (numbers stand for four copies)."""
+
+    @intrinsic
+    def choose(typingctx, x, a, b):
+        if x != four_lanes or not all(t == four_lanes or _number(t) for t in (a, b)):
+            return None
+
+        def codegen(context, builder, signature, args):
+            x, a, b = _operands(context, builder, signature, args)
+            return builder.select(test(builder, x), a, b)
+
+        return four_lanes(x, a, b), codegen
+
+    return choose
+
+
+where_negative = _where(lambda builder, x: builder.fcmp_ordered("<", x, _NO_LANES))
+"""``a`` in the lanes where x < 0, else ``b``."""
+where_nonzero = _where(lambda builder, x: builder.fcmp_unordered("!=", x, _NO_LANES))
+"""``a`` in the lanes where x != 0 (NaN included, as numba's ``!=``), else ``b``."""
+where_nan = _where(lambda builder, x: builder.fcmp_unordered("uno", x, x))
+"""``a`` in the lanes where x is NaN, else ``b``."""
+
+
+@intrinsic
+def any_nonzero(typingctx, value):
+    """Whether any lane is not 0 (as numba's ``!=``)."""
+    if value != four_lanes:
+        return None
+
+    def codegen(context, builder, signature, args):
+        nonzero = builder.fcmp_unordered("!=", args[0], _NO_LANES)
+        found = builder.extract_element(nonzero, ir.Constant(ir.IntType(32), 0))
+        for lane in range(1, LANES):
+            at = ir.Constant(ir.IntType(32), lane)
+            found = builder.or_(found, builder.extract_element(nonzero, at))
+        return found
+
+    return types.boolean(value), codegen
+
+
 PREFETCH_FROM = 2 * 2**20
 """The bytes of attraction above which :func:`monthly_update` asks for neighbours' rows
-ahead: below, the rows sit in the processor's cache anyway, and asking costs time. On this
-project's machine (a second-level cache of 2 MiB a core), one thread, nanoseconds a person
-with asking and without: 62 and 53 at 10,000 persons, 62 and 59 at 60,000, 62 and 65 at
-100,000, 72 and 126 at 1,000,000."""
-PREFETCH_AHEAD = 16
-"""How many persons ahead :func:`monthly_update` asks for the neighbours' rows
-(:func:`prefetch_row`): far enough for the memory to answer before the rows are read, near
-enough for them to stay in the cache (chosen by measuring 4 to 32 at 1,000,000 persons)."""
+ahead: below, the rows sit in the processor's cache anyway, and asking costs time (a
+second-level cache of 2 MiB a core on this project's machine)."""
+NEAR_ROWS = 8
+"""A neighbour within this many rows of a person is near: the pass reads those rows in
+storage order anyway, so they are in the cache when read. The ring's ties are near, but
+for the few that wrap around its ends (:func:`sim.model.population.small_world`); the
+rewired ones are mostly far."""
+FAR_BLOCK = 1024
+"""Persons per block of :func:`monthly_update`: before a block, the pass asks for the rows
+of all its persons' far neighbours at once (:func:`far_ties`, :func:`prefetch_row`), so
+that the memory answers them side by side while the block is computed. The blocks are
+the rows from each multiple of FAR_BLOCK, so the parts that threads take must start at
+one (``threads.over_rows(..., block=FAR_BLOCK)``); from anywhere else, the rows asked for
+are partly another block's, and only the time changes. On this project's machine at
+1,000,000 persons (0.4 far neighbours a person), two threads, the four powers' pass took
+22-24 nanoseconds a person asking for every neighbour's row 16 persons ahead, 19 asking
+for a block's neighbours' rows at once, 16-18 for its far neighbours' only (blocks of 256
+persons: 17; of 4,096: 16)."""
+
+
+@numba.njit(cache=True)
+def far_ties(indptr, indices):
+    """The far neighbours (more than :data:`NEAR_ROWS` rows away) of each block of
+    :data:`FAR_BLOCK` persons, as (starts, rows): block b's are ``rows[starts[b]:starts[b +
+    1]]``, its persons' in order (int64 and int32). Computed once with the network, which
+    the persons' renewal keeps (newcomers take leavers' rows)."""
+    n = indptr.size - 1
+    blocks = -(-n // FAR_BLOCK)
+    starts = np.zeros(blocks + 1, np.int64)
+    for i in range(n):
+        for k in range(indptr[i], indptr[i + 1]):
+            if abs(np.int64(indices[k]) - i) > NEAR_ROWS:
+                starts[i // FAR_BLOCK + 1] += 1
+    for b in range(blocks):
+        starts[b + 1] += starts[b]
+    rows = np.empty(starts[blocks], np.int32)
+    kept = 0
+    for i in range(n):
+        for k in range(indptr[i], indptr[i + 1]):
+            if abs(np.int64(indices[k]) - i) > NEAR_ROWS:
+                rows[kept] = indices[k]
+                kept += 1
+    return starts, rows
 
 
 @intrinsic
@@ -560,6 +872,218 @@ def heard_drawn(rng, incidents, reach, heard):
 
 
 @numba.njit(nogil=True, **_JIT)
+def _four_powers(
+    first,
+    last,
+    out,
+    new_identity,
+    attraction,
+    identity,
+    identity_baseline,
+    affinity,
+    susceptibility,
+    elite,
+    stereotype_means,
+    prestige,
+    personal,
+    ties,
+    kin,
+    cells,
+    masks,
+    table,
+    tongue,
+    tongue_access,
+    diet,
+    diet_access,
+    heard,
+    framing,
+    indptr,
+    indices,
+    far_starts,
+    far_rows,
+    rates,
+):
+    """:func:`monthly_update` of rows ``first`` to ``last`` when there are four powers: the
+    loop of :func:`_any_powers` with the four powers' terms side by side in one register
+    (:class:`FourLanes`), each lane computing what the scalar loop computes for its power,
+    to the bit. A function of its own, so that the compiled loop is not shaped by the
+    scalar one: written as one branch of a loop that held both, the same code ran about
+    20 % slower at 1,000,000 persons (by how LLVM laid out the loop, since the other
+    branch never ran)."""
+    drawn = masks.shape[0] > 0
+    outlets = diet_access.size > 0
+    quiet = drawn and heard.size == 0  # no incident heard by anyone this month
+    prefetching = attraction.nbytes > PREFETCH_FROM  # neighbours' rows beyond the cache
+    pull = np.zeros(LANES)
+    for start in range(first, last, FAR_BLOCK):  # block by block (see FAR_BLOCK)
+        if prefetching and rates.social > 0.0:  # the block's far neighbours' rows, at once
+            block = start // FAR_BLOCK
+            for k in range(far_starts[block], far_starts[block + 1]):
+                prefetch_row(attraction, far_rows[k])
+        for i in range(start, min(last, start + FAR_BLOCK)):
+            elite_factor = rates.elite_stereotype if elite[i] else 1.0
+            ident = identity[i]
+            # the row of the table: the person's exposure pattern, or else their cell
+            mask = np.int64(masks[i]) if drawn else np.int64(cells[i])
+            if rates.social > 0.0:
+                lo, hi = indptr[i], indptr[i + 1]
+                pulls_of_four(attraction, lo, hi, indices, i, 0, rates.confidence, pull)
+            a4 = four(attraction[i])
+            total = 0.0
+            for p in range(LANES):  # summed in power order, as the scalar loop does
+                total += lane(a4, p)
+            s4 = four(stereotype_means) * four(susceptibility[i]) * (0.5 + ident) * elite_factor
+            s4 = clipped(s4)  # stereotype
+            r4 = four(affinity[i]) * (1.0 - s4) * (1.0 - rates.resistance * ident)  # receptivity
+            base4 = clipped(
+                r4 * four(prestige)
+                + four(personal[i])
+                + rates.ties_bonus * four(ties[i])
+                + rates.kin_bonus * four(kin[i])
+            )
+            language4 = four(tongue_access[tongue[i]])
+            d4 = four(table[mask, OPEN]) + four(table[mask, BY_LANGUAGE]) * language4
+            if outlets:
+                through_outlets4 = four(diet_access[diet[i]])
+                access4 = where_nan(through_outlets4, language4, through_outlets4)
+                d4 = d4 + four(table[mask, BY_OUTLETS]) * access4
+            change4 = rates.persuasion * d4 * r4 * (1.0 - a4)
+            change4 = change4 - rates.relaxation * (a4 - base4)
+            news4 = four_of(0.0)
+            any_news = False
+            if not quiet:
+                if drawn:  # heard times framing, rounded to float32
+                    framed4 = in_single(four(heard[i]) * four(framing[diet[i]]))
+                else:
+                    framed4 = four(framing[diet[i]])
+                condemned4 = rates.backlash * framed4 * ident * a4  # framed_response, both signs
+                justified4 = rates.backlash * framed4 * (1.0 - ident) * (1.0 - a4)
+                response4 = where_negative(framed4, condemned4, justified4)
+                news4 = where_nonzero(framed4, response4, 0.0)
+                any_news = any_nonzero(framed4)
+                change4 = where_nonzero(framed4, change4 + response4, change4)
+            moved4 = a4 + (change4 + rates.social * four(pull))
+            if any_news and rates.comparison > 0.0:
+                for p in range(LANES):  # each power's news moves the others, in power order
+                    others = total - lane(a4, p)
+                    if lane(news4, p) == 0.0 or not others > 0.0:
+                        continue
+                    weight = rates.comparison * lane(news4, p)
+                    moved4 = moved4 - without_lane(weight * a4 / others, p)
+            put_four(out[i], clipped(moved4))
+            new_identity[i] = next_identity(
+                ident, identity_baseline[i], rates.identity_gain, rates.identity_decay
+            )
+
+
+@numba.njit(nogil=True, **_JIT)
+def _any_powers(
+    first,
+    last,
+    out,
+    new_identity,
+    attraction,
+    identity,
+    identity_baseline,
+    affinity,
+    susceptibility,
+    elite,
+    stereotype_means,
+    prestige,
+    personal,
+    ties,
+    kin,
+    cells,
+    masks,
+    table,
+    tongue,
+    tongue_access,
+    diet,
+    diet_access,
+    heard,
+    framing,
+    indptr,
+    indices,
+    far_starts,
+    far_rows,
+    rates,
+):
+    """:func:`monthly_update` of rows ``first`` to ``last``, power by power."""
+    powers = attraction.shape[1]
+    pull = np.zeros(powers)
+    news = np.empty(powers)
+    moved = np.empty(powers)
+    drawn = masks.shape[0] > 0
+    outlets = diet_access.size > 0
+    quiet = drawn and heard.size == 0  # no incident heard by anyone this month
+    prefetching = attraction.nbytes > PREFETCH_FROM  # neighbours' rows beyond the cache
+    for start in range(first, last, FAR_BLOCK):  # block by block (see FAR_BLOCK)
+        if prefetching and rates.social > 0.0:  # the block's far neighbours' rows, at once
+            block = start // FAR_BLOCK
+            for k in range(far_starts[block], far_starts[block + 1]):
+                prefetch_row(attraction, far_rows[k])
+        for i in range(start, min(last, start + FAR_BLOCK)):
+            elite_factor = rates.elite_stereotype if elite[i] else 1.0
+            ident = identity[i]
+            # the row of the table: the person's exposure pattern, or else their cell
+            mask = np.int64(masks[i]) if drawn else np.int64(cells[i])
+            if rates.social > 0.0:
+                neighbour_pulls(attraction, indptr, indices, i, rates.confidence, pull)
+            total = 0.0
+            any_news = False
+            for p in range(powers):
+                a = attraction[i, p]
+                total += a
+                f = affinity[i, p]
+                s = stereotype(susceptibility[i, p], stereotype_means[p], ident, elite_factor)
+                r = receptivity(f, s, ident, rates.resistance)
+                base = cultural_baseline(
+                    r,
+                    prestige[p],
+                    personal[i, p],
+                    ties[i, p],
+                    rates.ties_bonus,
+                    kin[i, p],
+                    rates.kin_bonus,
+                )
+                language = tongue_access[tongue[i], p]
+                d = table[mask, OPEN, p] + table[mask, BY_LANGUAGE, p] * language
+                if outlets:
+                    access = outlet_access(diet_access, diet, i, p, language)
+                    d += table[mask, BY_OUTLETS, p] * access
+                change = persuasion(a, d, r, rates.persuasion)
+                change -= relaxation(a, base, rates.relaxation)
+                news[p] = 0.0
+                if not quiet:
+                    if drawn:  # heard times framing, rounded to float32 (see ``heard``)
+                        framed = np.float64(
+                            np.float32(np.float64(heard[i, p]) * np.float64(framing[diet[i], p]))
+                        )
+                    else:
+                        framed = np.float64(framing[diet[i], p])
+                    if framed != 0.0:
+                        news[p] = framed_response(a, framed, ident, rates.backlash)
+                        any_news = True
+                        change += news[p]
+                change += rates.social * pull[p]
+                moved[p] = a + change  # in double precision until stored, clipped, once
+            if any_news and rates.comparison > 0.0:
+                for p in range(powers):  # each power's news moves the others, in power order
+                    others = total - attraction[i, p]  # the attraction to all the others
+                    if news[p] == 0.0 or not others > 0.0:
+                        continue
+                    weight = rates.comparison * news[p]
+                    for q in range(powers):  # q == p subtracts 0: the same number
+                        term = weight * attraction[i, q] / others
+                        moved[q] -= term if q != p else 0.0
+            for q in range(powers):
+                out[i, q] = min(1.0, max(0.0, moved[q]))
+            new_identity[i] = next_identity(
+                ident, identity_baseline[i], rates.identity_gain, rates.identity_decay
+            )
+
+
+@numba.njit(nogil=True, **_JIT)
 def monthly_update(
     first,
     last,
@@ -589,7 +1113,10 @@ def monthly_update(
     framing,
     indptr,
     indices,
+    far_starts,
+    far_rows,
     rates,
+    vector=True,
 ):
     """One month of the attraction to every power and national identity of the persons in
     rows ``first`` to ``last`` (excluded), written into the same rows of ``out`` and
@@ -639,83 +1166,83 @@ def monthly_update(
             rounded to float32. Without: ``framing`` (K, P) is each diet's expected
             incidents heard times its framing, and ``heard`` is not read.
         indptr, indices: the network in CSR form.
+        far_starts, far_rows: each block's far neighbours (:func:`far_ties`).
         rates: :class:`Rates`.
+        vector: with four powers, compute their terms side by side in one register
+            (:class:`FourLanes`, :func:`pulls_of_four`); the same numbers, to the bit, as
+            the scalar loop that other numbers of powers take (False: the scalar loop
+            always, for the tests that hold the two to it).
 
     Comparison: a news-driven change x_ip toward power p moves the person's other
     attitudes by -sigma x_ip a_iq / sum_{r != p} a_ir ("someone else will take its place").
     """
-    powers = attraction.shape[1]
-    pull = np.zeros(powers)
-    news = np.empty(powers)
-    moved = np.empty(powers)
     drawn = masks.shape[0] > 0
     # the exposed channels' signal summed by kind of reach: a row of the table for each
     # exposure pattern; without draws, a row for each cell of engagement (the expected sum)
     table = reach_table(signals, kinds) if drawn else expected_table(chances, signals, kinds)
-    outlets = diet_access.size > 0
-    quiet = drawn and heard.size == 0  # no incident heard by anyone this month
-    prefetching = attraction.nbytes > PREFETCH_FROM  # neighbours' rows beyond the cache
-    for i in range(first, last):
-        elite_factor = rates.elite_stereotype if elite[i] else 1.0
-        ident = identity[i]
-        # the row of the table: the person's exposure pattern, or else their cell
-        mask = np.int64(masks[i]) if drawn else np.int64(cells[i])
-        if rates.social > 0.0:
-            if prefetching and i + PREFETCH_AHEAD < last:
-                ahead = i + PREFETCH_AHEAD
-                for k in range(indptr[ahead], indptr[ahead + 1]):
-                    prefetch_row(attraction, indices[k])
-            neighbour_pulls(attraction, indptr, indices, i, rates.confidence, pull)
-        total = 0.0
-        any_news = False
-        for p in range(powers):
-            a = attraction[i, p]
-            total += a
-            f = affinity[i, p]
-            s = stereotype(susceptibility[i, p], stereotype_means[p], ident, elite_factor)
-            r = receptivity(f, s, ident, rates.resistance)
-            base = cultural_baseline(
-                r,
-                prestige[p],
-                personal[i, p],
-                ties[i, p],
-                rates.ties_bonus,
-                kin[i, p],
-                rates.kin_bonus,
-            )
-            language = tongue_access[tongue[i], p]
-            d = table[mask, OPEN, p] + table[mask, BY_LANGUAGE, p] * language
-            if outlets:
-                d += table[mask, BY_OUTLETS, p] * outlet_access(diet_access, diet, i, p, language)
-            change = persuasion(a, d, r, rates.persuasion)
-            change -= relaxation(a, base, rates.relaxation)
-            news[p] = 0.0
-            if not quiet:
-                if drawn:  # heard times framing, rounded to float32 (see ``heard``)
-                    framed = np.float64(
-                        np.float32(np.float64(heard[i, p]) * np.float64(framing[diet[i], p]))
-                    )
-                else:
-                    framed = np.float64(framing[diet[i], p])
-                if framed != 0.0:
-                    news[p] = framed_response(a, framed, ident, rates.backlash)
-                    any_news = True
-                    change += news[p]
-            change += rates.social * pull[p]
-            moved[p] = a + change  # in double precision until stored, clipped, once
-        if any_news and rates.comparison > 0.0:
-            for p in range(powers):  # each power's news moves the others, in power order
-                others = total - attraction[i, p]  # the attraction to all the others
-                if news[p] == 0.0 or not others > 0.0:
-                    continue
-                weight = rates.comparison * news[p]
-                for q in range(powers):  # q == p subtracts 0: the same number
-                    term = weight * attraction[i, q] / others
-                    moved[q] -= term if q != p else 0.0
-        for q in range(powers):
-            out[i, q] = min(1.0, max(0.0, moved[q]))
-        new_identity[i] = next_identity(
-            ident, identity_baseline[i], rates.identity_gain, rates.identity_decay
+    if vector and attraction.shape[1] == LANES:
+        _four_powers(
+            first,
+            last,
+            out,
+            new_identity,
+            attraction,
+            identity,
+            identity_baseline,
+            affinity,
+            susceptibility,
+            elite,
+            stereotype_means,
+            prestige,
+            personal,
+            ties,
+            kin,
+            cells,
+            masks,
+            table,
+            tongue,
+            tongue_access,
+            diet,
+            diet_access,
+            heard,
+            framing,
+            indptr,
+            indices,
+            far_starts,
+            far_rows,
+            rates,
+        )
+    else:
+        _any_powers(
+            first,
+            last,
+            out,
+            new_identity,
+            attraction,
+            identity,
+            identity_baseline,
+            affinity,
+            susceptibility,
+            elite,
+            stereotype_means,
+            prestige,
+            personal,
+            ties,
+            kin,
+            cells,
+            masks,
+            table,
+            tongue,
+            tongue_access,
+            diet,
+            diet_access,
+            heard,
+            framing,
+            indptr,
+            indices,
+            far_starts,
+            far_rows,
+            rates,
         )
 
 
