@@ -872,7 +872,7 @@ def heard_drawn(rng, incidents, reach, heard):
 
 
 @numba.njit(nogil=True, **_JIT)
-def _four_powers(
+def _update_rows(
     first,
     last,
     out,
@@ -902,113 +902,17 @@ def _four_powers(
     far_starts,
     far_rows,
     rates,
+    four_powers,
 ):
-    """:func:`monthly_update` of rows ``first`` to ``last`` when there are four powers: the
-    loop of :func:`_any_powers` with the four powers' terms side by side in one register
-    (:class:`FourLanes`), each lane computing what the scalar loop computes for its power,
-    to the bit. A function of its own, so that the compiled loop is not shaped by the
-    scalar one: written as one branch of a loop that held both, the same code ran about
-    20 % slower at 1,000,000 persons (by how LLVM laid out the loop, since the other
-    branch never ran)."""
-    drawn = masks.shape[0] > 0
-    outlets = diet_access.size > 0
-    quiet = drawn and heard.size == 0  # no incident heard by anyone this month
-    prefetching = attraction.nbytes > PREFETCH_FROM  # neighbours' rows beyond the cache
-    pull = np.zeros(LANES)
-    for start in range(first, last, FAR_BLOCK):  # block by block (see FAR_BLOCK)
-        if prefetching and rates.social > 0.0:  # the block's far neighbours' rows, at once
-            block = start // FAR_BLOCK
-            for k in range(far_starts[block], far_starts[block + 1]):
-                prefetch_row(attraction, far_rows[k])
-        for i in range(start, min(last, start + FAR_BLOCK)):
-            elite_factor = rates.elite_stereotype if elite[i] else 1.0
-            ident = identity[i]
-            # the row of the table: the person's exposure pattern, or else their cell
-            mask = np.int64(masks[i]) if drawn else np.int64(cells[i])
-            if rates.social > 0.0:
-                lo, hi = indptr[i], indptr[i + 1]
-                pulls_of_four(attraction, lo, hi, indices, i, 0, rates.confidence, pull)
-            a4 = four(attraction[i])
-            total = 0.0
-            for p in range(LANES):  # summed in power order, as the scalar loop does
-                total += lane(a4, p)
-            s4 = four(stereotype_means) * four(susceptibility[i]) * (0.5 + ident) * elite_factor
-            s4 = clipped(s4)  # stereotype
-            r4 = four(affinity[i]) * (1.0 - s4) * (1.0 - rates.resistance * ident)  # receptivity
-            base4 = clipped(
-                r4 * four(prestige)
-                + four(personal[i])
-                + rates.ties_bonus * four(ties[i])
-                + rates.kin_bonus * four(kin[i])
-            )
-            language4 = four(tongue_access[tongue[i]])
-            d4 = four(table[mask, OPEN]) + four(table[mask, BY_LANGUAGE]) * language4
-            if outlets:
-                through_outlets4 = four(diet_access[diet[i]])
-                access4 = where_nan(through_outlets4, language4, through_outlets4)
-                d4 = d4 + four(table[mask, BY_OUTLETS]) * access4
-            change4 = rates.persuasion * d4 * r4 * (1.0 - a4)
-            change4 = change4 - rates.relaxation * (a4 - base4)
-            news4 = four_of(0.0)
-            any_news = False
-            if not quiet:
-                if drawn:  # heard times framing, rounded to float32
-                    framed4 = in_single(four(heard[i]) * four(framing[diet[i]]))
-                else:
-                    framed4 = four(framing[diet[i]])
-                condemned4 = rates.backlash * framed4 * ident * a4  # framed_response, both signs
-                justified4 = rates.backlash * framed4 * (1.0 - ident) * (1.0 - a4)
-                response4 = where_negative(framed4, condemned4, justified4)
-                news4 = where_nonzero(framed4, response4, 0.0)
-                any_news = any_nonzero(framed4)
-                change4 = where_nonzero(framed4, change4 + response4, change4)
-            moved4 = a4 + (change4 + rates.social * four(pull))
-            if any_news and rates.comparison > 0.0:
-                for p in range(LANES):  # each power's news moves the others, in power order
-                    others = total - lane(a4, p)
-                    if lane(news4, p) == 0.0 or not others > 0.0:
-                        continue
-                    weight = rates.comparison * lane(news4, p)
-                    moved4 = moved4 - without_lane(weight * a4 / others, p)
-            put_four(out[i], clipped(moved4))
-            new_identity[i] = next_identity(
-                ident, identity_baseline[i], rates.identity_gain, rates.identity_decay
-            )
-
-
-@numba.njit(nogil=True, **_JIT)
-def _any_powers(
-    first,
-    last,
-    out,
-    new_identity,
-    attraction,
-    identity,
-    identity_baseline,
-    affinity,
-    susceptibility,
-    elite,
-    stereotype_means,
-    prestige,
-    personal,
-    ties,
-    kin,
-    cells,
-    masks,
-    table,
-    tongue,
-    tongue_access,
-    diet,
-    diet_access,
-    heard,
-    framing,
-    indptr,
-    indices,
-    far_starts,
-    far_rows,
-    rates,
-):
-    """:func:`monthly_update` of rows ``first`` to ``last``, power by power."""
+    """The loop of :func:`monthly_update` over rows ``first`` to ``last``, with its table
+    of signals in place of chances, signals and kinds. With ``four_powers`` (four
+    powers), the four powers' terms side by side in one register (:class:`FourLanes`),
+    each lane computing what the loop over powers computes for its power, to the bit;
+    else that loop. ``four_powers`` is compiled in as a constant
+    (``numba.literally``), so each case is a loop of its own with no branch for the other:
+    written as one branch of a loop that held both, the same code ran about 20 % slower at
+    1,000,000 persons, by how LLVM laid out the loop."""
+    numba.literally(four_powers)
     powers = attraction.shape[1]
     pull = np.zeros(powers)
     news = np.empty(powers)
@@ -1028,56 +932,106 @@ def _any_powers(
             # the row of the table: the person's exposure pattern, or else their cell
             mask = np.int64(masks[i]) if drawn else np.int64(cells[i])
             if rates.social > 0.0:
-                neighbour_pulls(attraction, indptr, indices, i, rates.confidence, pull)
-            total = 0.0
-            any_news = False
-            for p in range(powers):
-                a = attraction[i, p]
-                total += a
-                f = affinity[i, p]
-                s = stereotype(susceptibility[i, p], stereotype_means[p], ident, elite_factor)
-                r = receptivity(f, s, ident, rates.resistance)
-                base = cultural_baseline(
-                    r,
-                    prestige[p],
-                    personal[i, p],
-                    ties[i, p],
-                    rates.ties_bonus,
-                    kin[i, p],
-                    rates.kin_bonus,
+                if four_powers:
+                    lo, hi = indptr[i], indptr[i + 1]
+                    pulls_of_four(attraction, lo, hi, indices, i, 0, rates.confidence, pull)
+                else:
+                    neighbour_pulls(attraction, indptr, indices, i, rates.confidence, pull)
+            if four_powers:
+                a4 = four(attraction[i])
+                total = 0.0
+                for p in range(LANES):  # summed in power order, as the scalar loop does
+                    total += lane(a4, p)
+                s4 = four(stereotype_means) * four(susceptibility[i]) * (0.5 + ident) * elite_factor
+                s4 = clipped(s4)  # stereotype
+                # receptivity
+                r4 = four(affinity[i]) * (1.0 - s4) * (1.0 - rates.resistance * ident)
+                base4 = clipped(
+                    r4 * four(prestige)
+                    + four(personal[i])
+                    + rates.ties_bonus * four(ties[i])
+                    + rates.kin_bonus * four(kin[i])
                 )
-                language = tongue_access[tongue[i], p]
-                d = table[mask, OPEN, p] + table[mask, BY_LANGUAGE, p] * language
+                language4 = four(tongue_access[tongue[i]])
+                d4 = four(table[mask, OPEN]) + four(table[mask, BY_LANGUAGE]) * language4
                 if outlets:
-                    access = outlet_access(diet_access, diet, i, p, language)
-                    d += table[mask, BY_OUTLETS, p] * access
-                change = persuasion(a, d, r, rates.persuasion)
-                change -= relaxation(a, base, rates.relaxation)
-                news[p] = 0.0
+                    through_outlets4 = four(diet_access[diet[i]])
+                    access4 = where_nan(through_outlets4, language4, through_outlets4)
+                    d4 = d4 + four(table[mask, BY_OUTLETS]) * access4
+                change4 = rates.persuasion * d4 * r4 * (1.0 - a4)
+                change4 = change4 - rates.relaxation * (a4 - base4)
+                news4 = four_of(0.0)
+                any_news = False
                 if not quiet:
-                    if drawn:  # heard times framing, rounded to float32 (see ``heard``)
-                        framed = np.float64(
-                            np.float32(np.float64(heard[i, p]) * np.float64(framing[diet[i], p]))
-                        )
+                    if drawn:  # heard times framing, rounded to float32
+                        framed4 = in_single(four(heard[i]) * four(framing[diet[i]]))
                     else:
-                        framed = np.float64(framing[diet[i], p])
-                    if framed != 0.0:
-                        news[p] = framed_response(a, framed, ident, rates.backlash)
-                        any_news = True
-                        change += news[p]
-                change += rates.social * pull[p]
-                moved[p] = a + change  # in double precision until stored, clipped, once
-            if any_news and rates.comparison > 0.0:
-                for p in range(powers):  # each power's news moves the others, in power order
-                    others = total - attraction[i, p]  # the attraction to all the others
-                    if news[p] == 0.0 or not others > 0.0:
-                        continue
-                    weight = rates.comparison * news[p]
-                    for q in range(powers):  # q == p subtracts 0: the same number
-                        term = weight * attraction[i, q] / others
-                        moved[q] -= term if q != p else 0.0
-            for q in range(powers):
-                out[i, q] = min(1.0, max(0.0, moved[q]))
+                        framed4 = four(framing[diet[i]])
+                    # framed_response, of either sign
+                    condemned4 = rates.backlash * framed4 * ident * a4
+                    justified4 = rates.backlash * framed4 * (1.0 - ident) * (1.0 - a4)
+                    response4 = where_negative(framed4, condemned4, justified4)
+                    news4 = where_nonzero(framed4, response4, 0.0)
+                    any_news = any_nonzero(framed4)
+                    change4 = where_nonzero(framed4, change4 + response4, change4)
+                moved4 = a4 + (change4 + rates.social * four(pull))
+                if any_news and rates.comparison > 0.0:
+                    for p in range(LANES):  # each power's news moves the others, in power order
+                        others = total - lane(a4, p)
+                        if lane(news4, p) == 0.0 or not others > 0.0:
+                            continue
+                        weight = rates.comparison * lane(news4, p)
+                        moved4 = moved4 - without_lane(weight * a4 / others, p)
+                put_four(out[i], clipped(moved4))
+            else:
+                total = 0.0
+                any_news = False
+                for p in range(powers):
+                    a = attraction[i, p]
+                    total += a
+                    f = affinity[i, p]
+                    s = stereotype(susceptibility[i, p], stereotype_means[p], ident, elite_factor)
+                    r = receptivity(f, s, ident, rates.resistance)
+                    base = cultural_baseline(
+                        r,
+                        prestige[p],
+                        personal[i, p],
+                        ties[i, p],
+                        rates.ties_bonus,
+                        kin[i, p],
+                        rates.kin_bonus,
+                    )
+                    language = tongue_access[tongue[i], p]
+                    d = table[mask, OPEN, p] + table[mask, BY_LANGUAGE, p] * language
+                    if outlets:
+                        access = outlet_access(diet_access, diet, i, p, language)
+                        d += table[mask, BY_OUTLETS, p] * access
+                    change = persuasion(a, d, r, rates.persuasion)
+                    change -= relaxation(a, base, rates.relaxation)
+                    news[p] = 0.0
+                    if not quiet:
+                        if drawn:  # heard times framing, rounded to float32 (see ``heard``)
+                            product = np.float64(heard[i, p]) * np.float64(framing[diet[i], p])
+                            framed = np.float64(np.float32(product))
+                        else:
+                            framed = np.float64(framing[diet[i], p])
+                        if framed != 0.0:
+                            news[p] = framed_response(a, framed, ident, rates.backlash)
+                            any_news = True
+                            change += news[p]
+                    change += rates.social * pull[p]
+                    moved[p] = a + change  # in double precision until stored, clipped, once
+                if any_news and rates.comparison > 0.0:
+                    for p in range(powers):  # each power's news moves the others, in power order
+                        others = total - attraction[i, p]  # the attraction to all the others
+                        if news[p] == 0.0 or not others > 0.0:
+                            continue
+                        weight = rates.comparison * news[p]
+                        for q in range(powers):  # q == p subtracts 0: the same number
+                            term = weight * attraction[i, q] / others
+                            moved[q] -= term if q != p else 0.0
+                for q in range(powers):
+                    out[i, q] = min(1.0, max(0.0, moved[q]))
             new_identity[i] = next_identity(
                 ident, identity_baseline[i], rates.identity_gain, rates.identity_decay
             )
@@ -1169,9 +1123,9 @@ def monthly_update(
         far_starts, far_rows: each block's far neighbours (:func:`far_ties`).
         rates: :class:`Rates`.
         vector: with four powers, compute their terms side by side in one register
-            (:class:`FourLanes`, :func:`pulls_of_four`); the same numbers, to the bit, as
-            the scalar loop that other numbers of powers take (False: the scalar loop
-            always, for the tests that hold the two to it).
+            (:class:`FourLanes`, :func:`pulls_of_four`, :func:`_update_rows`); the same
+            numbers, to the bit, as the scalar loop that other numbers of powers take
+            (False: the scalar loop always, for the tests that hold the two to it).
 
     Comparison: a news-driven change x_ip toward power p moves the person's other
     attitudes by -sigma x_ip a_iq / sum_{r != p} a_ir ("someone else will take its place").
@@ -1180,8 +1134,9 @@ def monthly_update(
     # the exposed channels' signal summed by kind of reach: a row of the table for each
     # exposure pattern; without draws, a row for each cell of engagement (the expected sum)
     table = reach_table(signals, kinds) if drawn else expected_table(chances, signals, kinds)
+    # four_powers is compiled in (numba.literally): the two calls are two loops
     if vector and attraction.shape[1] == LANES:
-        _four_powers(
+        _update_rows(
             first,
             last,
             out,
@@ -1211,9 +1166,10 @@ def monthly_update(
             far_starts,
             far_rows,
             rates,
+            True,
         )
     else:
-        _any_powers(
+        _update_rows(
             first,
             last,
             out,
@@ -1243,6 +1199,7 @@ def monthly_update(
             far_starts,
             far_rows,
             rates,
+            False,
         )
 
 
