@@ -178,7 +178,7 @@ def neighbour_pulls(attraction, indptr, indices, i, confidence, pull):
     for b in range(0, powers, 4):
         w = min(4, powers - b)
         if w == 4:  # a full block: no test per neighbour of how many powers are left
-            pulls_of_four(attraction, lo, hi, indices, i, b, confidence, pull)
+            pulls_of_four(attraction, lo, hi, indices, i, b, pull, confidence)
             continue
         a0 = np.float64(attraction[i, b])  # the last one to three powers, in double
         a1 = attraction[i, b + 1] if w > 1 else 0.0
@@ -223,8 +223,87 @@ def neighbour_pulls(attraction, indptr, indices, i, confidence, pull):
 LANES = 4
 
 
+def _pull_means(context, builder, signature, args, first):
+    """The code of :func:`pulls_of_four`'s four means (a ``<4 x double>``), for the powers
+    ``first`` (an i64 value) to ``first`` + 3; ``signature`` and ``args`` begin with
+    attraction, lo, hi, indices, i, and have the confidence bound last."""
+    att_t, lo_t, hi_t, ind_t, i_t = signature.args[:5]
+    att_v, lo_v, hi_v, ind_v, i_v = args[:5]
+    conf_t, conf_v = signature.args[-1], args[-1]
+    att = context.make_array(att_t)(context, builder, att_v)
+    ind = context.make_array(ind_t)(context, builder, ind_v)
+    i64, i32, dbl = ir.IntType(64), ir.IntType(32), ir.DoubleType()
+    vec = ir.VectorType(dbl, LANES)
+    narrow = att_t.dtype == types.float32
+    held = ir.FloatType() if narrow else dbl  # an element as the array holds it
+
+    def as_int(value, typ):
+        return context.cast(builder, value, typ, types.int64)
+
+    row_bytes, col_bytes = cgutils.unpack_tuple(builder, att.strides, 2)
+    base = builder.ptrtoint(att.data, i64)
+
+    def lanes_of(row):
+        """Elements first to first + 3 of a row, as a vector (any strides)."""
+        start = builder.add(base, builder.mul(row, row_bytes))
+        start = builder.add(start, builder.mul(first, col_bytes))
+        if att_t.layout == "C":  # contiguous: one vector load
+            loaded = ir.VectorType(held, LANES)
+            address = builder.inttoptr(start, loaded.as_pointer())
+            lanes = builder.load(address, align=4 if narrow else 8)
+            return builder.fpext(lanes, vec) if narrow else lanes
+        lanes = ir.Constant(vec, ir.Undefined)
+        for lane in range(LANES):
+            at = builder.add(start, builder.mul(ir.Constant(i64, lane), col_bytes))
+            value = builder.load(builder.inttoptr(at, held.as_pointer()))
+            if narrow:
+                value = builder.fpext(value, dbl)
+            lanes = builder.insert_element(lanes, value, ir.Constant(i32, lane))
+        return lanes
+
+    own = lanes_of(as_int(i_v, i_t))
+    bound = ir.Constant(vec, ir.Undefined)
+    conf = context.cast(builder, conf_v, conf_t, types.float64)
+    for lane in range(LANES):
+        bound = builder.insert_element(bound, conf, ir.Constant(i32, lane))
+    zero = ir.Constant(vec, [0.0] * LANES)
+    sums = cgutils.alloca_once_value(builder, zero)
+    whole = ir.VectorType(i64, LANES)  # the counts in integers: one subtraction a step
+    counts = cgutils.alloca_once_value(builder, ir.Constant(whole, [0] * LANES))
+    fabs = cgutils.get_or_insert_function(
+        builder.module, ir.FunctionType(vec, [vec]), "llvm.fabs.v4f64"
+    )
+    step = ir.Constant(i64, 1)
+    with cgutils.for_range_slice(
+        builder, as_int(lo_v, lo_t), as_int(hi_v, hi_t), step, inc=True
+    ) as (k, _):
+        j = builder.load(cgutils.get_item_pointer(context, builder, ind_t, ind, [k]))
+        d = builder.fsub(lanes_of(context.cast(builder, j, ind_t.dtype, types.int64)), own)
+        near = builder.fcmp_ordered("<", builder.call(fabs, [d]), bound)
+        # d where close, else +0: the scalar loop's 1 x d or 0 x d (-0 for a negative
+        # d), the same once added, as the sum is never -0 (it starts at +0)
+        term = builder.select(near, d, zero)
+        builder.store(builder.fadd(builder.load(sums), term), sums)
+        # a close neighbour's lane of the test, widened, is -1: subtracted, it counts
+        builder.store(builder.sub(builder.load(counts), builder.sext(near, whole)), counts)
+    total, count = builder.load(sums), builder.sitofp(builder.load(counts), vec)
+    # the four means in one division (each lane's quotient is the scalar one's)
+    return builder.select(builder.fcmp_ordered(">", count, zero), builder.fdiv(total, count), zero)
+
+
+def _pulls_typed(attraction, indices) -> bool:
+    """Whether :func:`pulls_of_four` and :func:`pulls_in_lanes` take these arrays."""
+    return (
+        isinstance(attraction, types.Array)
+        and attraction.ndim == 2
+        and attraction.dtype in (types.float32, types.float64)
+        and isinstance(indices, types.Array)
+        and isinstance(indices.dtype, types.Integer)
+    )
+
+
 @intrinsic
-def pulls_of_four(typingctx, attraction, lo, hi, indices, i, b, confidence, pull):
+def pulls_of_four(typingctx, attraction, lo, hi, indices, i, b, pull, confidence):
     """``pull[b + l]`` for l = 0..3: the mean of (a_jl - a_il) over person i's neighbours j
     (``indices[lo:hi]``) with |a_jl - a_il| < ``confidence``, 0 where none is close
     (:func:`neighbour_pulls` for the powers b to b + 3).
@@ -232,91 +311,22 @@ def pulls_of_four(typingctx, attraction, lo, hi, indices, i, b, confidence, pull
     ``attraction``: a 2-D float32 or float64 array (float32 is widened to float64 as it is
     loaded, as the scalar loop's arithmetic does); ``pull``: a 1-D float64 array."""
     if not (
-        isinstance(attraction, types.Array)
-        and attraction.ndim == 2
-        and attraction.dtype in (types.float32, types.float64)
+        _pulls_typed(attraction, indices)
         and isinstance(pull, types.Array)
         and pull.ndim == 1
         and pull.dtype == types.float64
-        and isinstance(indices, types.Array)
-        and isinstance(indices.dtype, types.Integer)
     ):
         return None
-    sig = types.void(attraction, lo, hi, indices, i, b, confidence, pull)
+    sig = types.void(attraction, lo, hi, indices, i, b, pull, confidence)
 
     def codegen(context, builder, signature, args):
-        att_t, lo_t, hi_t, ind_t, i_t, b_t, conf_t, pull_t = signature.args
-        att_v, lo_v, hi_v, ind_v, i_v, b_v, conf_v, pull_v = args
-        att = context.make_array(att_t)(context, builder, att_v)
-        ind = context.make_array(ind_t)(context, builder, ind_v)
-        out = context.make_array(pull_t)(context, builder, pull_v)
-        i64, i32, dbl = ir.IntType(64), ir.IntType(32), ir.DoubleType()
-        vec = ir.VectorType(dbl, LANES)
-        narrow = att_t.dtype == types.float32
-        held = ir.FloatType() if narrow else dbl  # an element as the array holds it
-
-        def as_int(value, typ):
-            return context.cast(builder, value, typ, types.int64)
-
-        first = as_int(b_v, b_t)
-        row_bytes, col_bytes = cgutils.unpack_tuple(builder, att.strides, 2)
-        base = builder.ptrtoint(att.data, i64)
-
-        def lanes_of(row):
-            """Elements b to b + 3 of a row, as a vector (any strides)."""
-            start = builder.add(base, builder.mul(row, row_bytes))
-            start = builder.add(start, builder.mul(first, col_bytes))
-            if att_t.layout == "C":  # contiguous: one vector load
-                loaded = ir.VectorType(held, LANES)
-                address = builder.inttoptr(start, loaded.as_pointer())
-                lanes = builder.load(address, align=4 if narrow else 8)
-                return builder.fpext(lanes, vec) if narrow else lanes
-            lanes = ir.Constant(vec, ir.Undefined)
-            for lane in range(LANES):
-                at = builder.add(start, builder.mul(ir.Constant(i64, lane), col_bytes))
-                value = builder.load(builder.inttoptr(at, held.as_pointer()))
-                if narrow:
-                    value = builder.fpext(value, dbl)
-                lanes = builder.insert_element(lanes, value, ir.Constant(i32, lane))
-            return lanes
-
-        own = lanes_of(as_int(i_v, i_t))
-        bound = ir.Constant(vec, ir.Undefined)
-        conf = context.cast(builder, conf_v, conf_t, types.float64)
+        b_t, pull_t = signature.args[5], signature.args[6]
+        first = context.cast(builder, args[5], b_t, types.int64)
+        means = _pull_means(context, builder, signature, args, first)
+        out = context.make_array(pull_t)(context, builder, args[6])
         for lane in range(LANES):
-            bound = builder.insert_element(bound, conf, ir.Constant(i32, lane))
-        zero = ir.Constant(vec, [0.0] * LANES)
-        sums = cgutils.alloca_once_value(builder, zero)
-        whole = ir.VectorType(i64, LANES)  # the counts in integers: one subtraction a step
-        counts = cgutils.alloca_once_value(builder, ir.Constant(whole, [0] * LANES))
-        fabs = cgutils.get_or_insert_function(
-            builder.module, ir.FunctionType(vec, [vec]), "llvm.fabs.v4f64"
-        )
-        step = ir.Constant(i64, 1)
-        with cgutils.for_range_slice(
-            builder, as_int(lo_v, lo_t), as_int(hi_v, hi_t), step, inc=True
-        ) as (k, _):
-            j = builder.load(cgutils.get_item_pointer(context, builder, ind_t, ind, [k]))
-            d = builder.fsub(lanes_of(context.cast(builder, j, ind_t.dtype, types.int64)), own)
-            near = builder.fcmp_ordered("<", builder.call(fabs, [d]), bound)
-            # d where close, else +0: the scalar loop's 1 x d or 0 x d (-0 for a negative
-            # d), the same once added, as the sum is never -0 (it starts at +0)
-            term = builder.select(near, d, zero)
-            builder.store(builder.fadd(builder.load(sums), term), sums)
-            # a close neighbour's lane of the test, widened, is -1: subtracted, it counts
-            builder.store(builder.sub(builder.load(counts), builder.sext(near, whole)), counts)
-        total, count = builder.load(sums), builder.sitofp(builder.load(counts), vec)
-        # the four means in one division (each lane's quotient is the scalar one's)
-        means = builder.select(
-            builder.fcmp_ordered(">", count, zero), builder.fdiv(total, count), zero
-        )
-        if pull_t.layout == "C":  # one store, which a load of the four lanes then reads
-            at = cgutils.get_item_pointer(context, builder, pull_t, out, [first])
-            builder.store(means, builder.bitcast(at, vec.as_pointer()), align=8)
-            return context.get_dummy_value()
-        for lane in range(LANES):
-            mean = builder.extract_element(means, ir.Constant(i32, lane))
-            where = builder.add(first, ir.Constant(i64, lane))
+            mean = builder.extract_element(means, ir.Constant(ir.IntType(32), lane))
+            where = builder.add(first, ir.Constant(ir.IntType(64), lane))
             builder.store(mean, cgutils.get_item_pointer(context, builder, pull_t, out, [where]))
         return context.get_dummy_value()
 
@@ -592,6 +602,21 @@ def any_nonzero(typingctx, value):
         return found
 
     return types.boolean(value), codegen
+
+
+@intrinsic
+def pulls_in_lanes(typingctx, attraction, lo, hi, indices, i, confidence):
+    """:func:`pulls_of_four` of the powers 0 to 3 as FourLanes, kept in a register: at
+    1,000,000 persons, the update that stored them in an array and loaded them again ran
+    up to 10 % slower (by the array's address, differing from the code compiled afresh
+    to the code loaded from numba's cache)."""
+    if not _pulls_typed(attraction, indices):
+        return None
+
+    def codegen(context, builder, signature, args):
+        return _pull_means(context, builder, signature, args, ir.Constant(ir.IntType(64), 0))
+
+    return four_lanes(attraction, lo, hi, indices, i, confidence), codegen
 
 
 PREFETCH_FROM = 2 * 2**20
@@ -931,10 +956,11 @@ def _update_rows(
             ident = identity[i]
             # the row of the table: the person's exposure pattern, or else their cell
             mask = np.int64(masks[i]) if drawn else np.int64(cells[i])
+            pull4 = four_of(0.0)  # the neighbours' pull, none without social influence
             if rates.social > 0.0:
                 if four_powers:
                     lo, hi = indptr[i], indptr[i + 1]
-                    pulls_of_four(attraction, lo, hi, indices, i, 0, rates.confidence, pull)
+                    pull4 = pulls_in_lanes(attraction, lo, hi, indices, i, rates.confidence)
                 else:
                     neighbour_pulls(attraction, indptr, indices, i, rates.confidence, pull)
             if four_powers:
@@ -974,7 +1000,7 @@ def _update_rows(
                     news4 = where_nonzero(framed4, response4, 0.0)
                     any_news = any_nonzero(framed4)
                     change4 = where_nonzero(framed4, change4 + response4, change4)
-                moved4 = a4 + (change4 + rates.social * four(pull))
+                moved4 = a4 + (change4 + rates.social * pull4)
                 if any_news and rates.comparison > 0.0:
                     for p in range(LANES):  # each power's news moves the others, in power order
                         others = total - lane(a4, p)
@@ -1123,7 +1149,7 @@ def monthly_update(
         far_starts, far_rows: each block's far neighbours (:func:`far_ties`).
         rates: :class:`Rates`.
         vector: with four powers, compute their terms side by side in one register
-            (:class:`FourLanes`, :func:`pulls_of_four`, :func:`_update_rows`); the same
+            (:class:`FourLanes`, :func:`pulls_in_lanes`, :func:`_update_rows`); the same
             numbers, to the bit, as the scalar loop that other numbers of powers take
             (False: the scalar loop always, for the tests that hold the two to it).
 
