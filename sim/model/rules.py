@@ -170,8 +170,8 @@ def neighbour_pulls(attraction, indptr, indices, i, confidence, pull):
     ``pull`` is a scratch array of length P, overwritten.
 
     Powers go four at a time, in one vector register (:func:`pulls_of_four`:
-    about twice as fast as the scalar loop, and the same to the bit); the last one to three
-    powers in scalar code.
+    about twice as fast as the scalar loop, and the same to the bit for finite attraction);
+    the last one to three powers in scalar code.
     """
     powers = attraction.shape[1]
     lo, hi = indptr[i], indptr[i + 1]
@@ -281,7 +281,9 @@ def _pull_means(context, builder, signature, args, first):
         d = builder.fsub(lanes_of(context.cast(builder, j, ind_t.dtype, types.int64)), own)
         near = builder.fcmp_ordered("<", builder.call(fabs, [d]), bound)
         # d where close, else +0: the scalar loop's 1 x d or 0 x d (-0 for a negative
-        # d), the same once added, as the sum is never -0 (it starts at +0)
+        # d), the same once added, as the sum is never -0 (it starts at +0), for a finite
+        # d (a NaN or infinite one gives NaN there, here a finite mean; attraction is
+        # always in [0, 1] in the model)
         term = builder.select(near, d, zero)
         builder.store(builder.fadd(builder.load(sums), term), sums)
         # a close neighbour's lane of the test, widened, is -1: subtracted, it counts
@@ -343,7 +345,8 @@ def pulls_of_four(typingctx, attraction, lo, hi, indices, i, b, pull, confidence
 # below load, clip, choose and store lanes. Each lane does exactly the scalar operations, in
 # the same order (no fused multiply-add, no reordering, comparisons and choices as numba
 # compiles min, max and the rules' branches), so the results are the same to the bit as
-# the scalar code's (tests/test_rules.py holds the two passes to it). It lives in this
+# the scalar code's (tests/test_rules.py holds the two passes to it), with the rates and
+# the powers' arrays in double precision, as monthly_update takes them. It lives in this
 # module for the reason pulls_of_four does.
 
 
@@ -441,8 +444,10 @@ def _element_address(builder, array, k: int):
 @intrinsic
 def four(typingctx, row):
     """Elements 0 to 3 of a 1-D array (floats, integers or booleans; a row of an (N, 4)
-    array) as FourLanes: floats widened to double, booleans as 0 or 1, integers converted,
-    as numba's scalar code converts them."""
+    array) as FourLanes: floats widened to double, booleans as 0 or 1, integers converted
+    to double. (Numba's scalar code multiplies two float32 numbers in single precision;
+    lanes are always double, so :func:`monthly_update` takes the powers' arrays it
+    multiplies by persons' float32 terms in double.)"""
     if not (isinstance(row, types.Array) and row.ndim == 1 and _number(row.dtype)):
         return None
     dtype = row.dtype
@@ -673,7 +678,8 @@ def prefetch_row(typingctx, array, row):
 
     The social-influence loop reads the rows of each person's neighbours; a tie rewired to
     anyone (Watts-Strogatz) is a row far away in memory, which at a million persons costs a
-    trip to main memory. Asked for a few persons ahead, the row is in the cache when read.
+    trip to main memory. Asked for ahead (a block's far neighbours' rows at once, before
+    the block: :data:`FAR_BLOCK`), the row is in the cache when read.
     """
     if not (isinstance(array, types.Array) and array.ndim == 2):
         return None
@@ -1147,7 +1153,7 @@ def monthly_update(
             incidents heard times its framing, and ``heard`` is not read.
         indptr, indices: the network in CSR form.
         far_starts, far_rows: each block's far neighbours (:func:`far_ties`).
-        rates: :class:`Rates`.
+        rates: :class:`Rates`, in double precision (Python's floats).
         vector: with four powers, compute their terms side by side in one register
             (:class:`FourLanes`, :func:`pulls_in_lanes`, :func:`_update_rows`); the same
             numbers, to the bit, as the scalar loop that other numbers of powers take
@@ -1156,10 +1162,16 @@ def monthly_update(
     Comparison: a news-driven change x_ip toward power p moves the person's other
     attitudes by -sigma x_ip a_iq / sum_{r != p} a_ir ("someone else will take its place").
     """
+    if far_starts.size != -(-attraction.shape[0] // FAR_BLOCK) + 1:
+        raise ValueError("far_starts: not the far_ties of this network's persons")
     drawn = masks.shape[0] > 0
     # the exposed channels' signal summed by kind of reach: a row of the table for each
     # exposure pattern; without draws, a row for each cell of engagement (the expected sum)
     table = reach_table(signals, kinds) if drawn else expected_table(chances, signals, kinds)
+    # in double, so that each power's products are double whatever the caller's arrays
+    # (numba multiplies two float32 numbers in single precision, a lane of FourLanes never)
+    stereotype_means = stereotype_means.astype(np.float64)
+    prestige = prestige.astype(np.float64)
     # four_powers is compiled in (numba.literally): the two calls are two loops
     if vector and attraction.shape[1] == LANES:
         _update_rows(
