@@ -341,13 +341,16 @@ def pulls_of_four(typingctx, attraction, lo, hi, indices, i, b, pull, confidence
 # stereotype, receptivity, baseline, drive and changes one after the other. With four
 # powers (the Kazakhstan case), the terms of all four fit one vector register of four
 # doubles. FourLanes is that register as a numba type: its arithmetic (+, -, *, / with
-# another FourLanes or a number) is LLVM's on <4 x double>, lane by lane, and the functions
-# below load, clip, choose and store lanes. Each lane does exactly the scalar operations, in
-# the same order (no fused multiply-add, no reordering, comparisons and choices as numba
-# compiles min, max and the rules' branches), so the results are the same to the bit as
-# the scalar code's (tests/test_rules.py holds the two passes to it), with the rates and
-# the powers' arrays in double precision, as monthly_update takes them. It lives in this
-# module for the reason pulls_of_four does.
+# another FourLanes or a number), min and max are LLVM's on <4 x double>, lane by lane, and
+# the functions below load, choose and store lanes. So the rules on one person and power
+# (stereotype, receptivity, cultural_baseline, persuasion, relaxation) take FourLanes as
+# they take numbers, and stay defined once; framed_response, which branches on the sign,
+# is written out with both cases and a choice per lane. Each lane does exactly the scalar
+# operations, in the same order (no fused multiply-add, no reordering, comparisons and
+# choices as numba compiles min, max and the rules' branches), so the results are the same
+# to the bit as the scalar code's (tests/test_rules.py holds the two passes to it), with
+# the rates and the powers' arrays in double precision, as monthly_update takes them. It
+# lives in this module for the reason pulls_of_four does.
 
 
 class FourLanes(types.Type):
@@ -539,19 +542,38 @@ def without_lane(typingctx, value, k):
     return four_lanes(value, k), codegen
 
 
-@intrinsic
-def clipped(typingctx, value):
-    """``min(1.0, max(0.0, x))`` of each lane as numba computes it: max(0, x) is x where
-    x > 0, else 0; min(1, m) is m where m < 1, else 1."""
-    if value != four_lanes:
+def _lane_choice(name: str, test: str):
+    """``max`` (test ``>``) or ``min`` (``<``) of two values, one of them FourLanes, lane by
+    lane as numba computes it for two numbers: the second where it passes the test against
+    the first, else the first (so ``max(0.0, x)`` is 0 for a NaN x, as in the scalar
+    rules)."""
+
+    @intrinsic
+    def choose(typingctx, first, second):
+        if not (first == four_lanes or second == four_lanes) or not all(
+            t == four_lanes or _number(t) for t in (first, second)
+        ):
+            return None
+
+        def codegen(context, builder, signature, args):
+            kept, other = _operands(context, builder, signature, args)
+            return builder.select(builder.fcmp_ordered(test, other, kept), other, kept)
+
+        return four_lanes(first, second), codegen
+
+    @overload(max if name == "max" else min)
+    def _lane_min_max(first, second):
+        if (first == four_lanes or second == four_lanes) and all(
+            t == four_lanes or _number(t) for t in (first, second)
+        ):
+            return lambda first, second: choose(first, second)
         return None
 
-    def codegen(context, builder, signature, args):
-        ones = ir.Constant(_FOUR, [1.0] * LANES)
-        floor = builder.select(builder.fcmp_ordered(">", args[0], _NO_LANES), args[0], _NO_LANES)
-        return builder.select(builder.fcmp_ordered("<", floor, ones), floor, ones)
+    return choose
 
-    return four_lanes(value), codegen
+
+_lane_choice("max", ">")
+_lane_choice("min", "<")
 
 
 @intrinsic
@@ -974,15 +996,17 @@ def _update_rows(
                 total = 0.0
                 for p in range(LANES):  # summed in power order, as the scalar loop does
                     total += lane(a4, p)
-                s4 = four(stereotype_means) * four(susceptibility[i]) * (0.5 + ident) * elite_factor
-                s4 = clipped(s4)  # stereotype
-                # receptivity
-                r4 = four(affinity[i]) * (1.0 - s4) * (1.0 - rates.resistance * ident)
-                base4 = clipped(
-                    r4 * four(prestige)
-                    + four(personal[i])
-                    + rates.ties_bonus * four(ties[i])
-                    + rates.kin_bonus * four(kin[i])
+                means4, f4 = four(stereotype_means), four(affinity[i])
+                s4 = stereotype(four(susceptibility[i]), means4, ident, elite_factor)
+                r4 = receptivity(f4, s4, ident, rates.resistance)
+                base4 = cultural_baseline(
+                    r4,
+                    four(prestige),
+                    four(personal[i]),
+                    four(ties[i]),
+                    rates.ties_bonus,
+                    four(kin[i]),
+                    rates.kin_bonus,
                 )
                 language4 = four(tongue_access[tongue[i]])
                 d4 = four(table[mask, OPEN]) + four(table[mask, BY_LANGUAGE]) * language4
@@ -990,8 +1014,8 @@ def _update_rows(
                     through_outlets4 = four(diet_access[diet[i]])
                     access4 = where_nan(through_outlets4, language4, through_outlets4)
                     d4 = d4 + four(table[mask, BY_OUTLETS]) * access4
-                change4 = rates.persuasion * d4 * r4 * (1.0 - a4)
-                change4 = change4 - rates.relaxation * (a4 - base4)
+                change4 = persuasion(a4, d4, r4, rates.persuasion)
+                change4 = change4 - relaxation(a4, base4, rates.relaxation)
                 news4 = four_of(0.0)
                 any_news = False
                 if not quiet:
@@ -999,7 +1023,7 @@ def _update_rows(
                         framed4 = in_single(four(heard[i]) * four(framing[diet[i]]))
                     else:
                         framed4 = four(framing[diet[i]])
-                    # framed_response, of either sign
+                    # framed_response, its two cases in every lane, each lane's sign choosing
                     condemned4 = rates.backlash * framed4 * ident * a4
                     justified4 = rates.backlash * framed4 * (1.0 - ident) * (1.0 - a4)
                     response4 = where_negative(framed4, condemned4, justified4)
@@ -1014,7 +1038,7 @@ def _update_rows(
                             continue
                         weight = rates.comparison * lane(news4, p)
                         moved4 = moved4 - without_lane(weight * a4 / others, p)
-                put_four(out[i], clipped(moved4))
+                put_four(out[i], min(1.0, max(0.0, moved4)))
             else:
                 total = 0.0
                 any_news = False
