@@ -165,6 +165,28 @@ def test_tables_are_tidy(tiny_run):
     assert set(persons.columns) >= PERSON_COLUMNS
 
 
+def test_tables_read_during_a_run_are_the_months_so_far():
+    """A month's table rows are kept as arrays and written into Mesa's tables when they are
+    read: read mid-run, the tables hold every month so far, each channel row the powers'
+    own effort and signal of that month; read again at the end, the same rows go on."""
+    whole = tiny_model(seed=3).run_to("2016-03")
+    model = tiny_model(seed=3)
+    rows = []
+    for _ in range(5):
+        model.step()
+        rows.append((model.date, [p.effort for p in model.power_agents], model.signals()))
+    early = model.channels()
+    assert early["date"].nunique() == 6  # the start and five months
+    for date, effort, signal in rows:
+        month = early[early["date"] == date]
+        np.testing.assert_array_equal(month["effort"], np.concatenate(effort))
+        np.testing.assert_array_equal(month["signal"], signal.ravel())
+    model.run_to("2016-03")
+    pd.testing.assert_frame_equal(model.channels(), whole.channels())
+    pd.testing.assert_frame_equal(model.groups(), whole.groups())
+    assert len(model.datacollector.tables["channels"]["step"]) == len(whole.channels())
+
+
 def idle_power(prestige: float) -> dict:
     """A power with no capacity, effort, presence, leverage or offers."""
     return {

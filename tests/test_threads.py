@@ -317,7 +317,9 @@ def test_the_groups_table_is_the_groups_means(small_blocks):
     model = tiny_model(seed=5).run_to("2016-06")
     persons, s = model.public.persons, model.params.survey
     with threads.using(3):
-        table = pd.DataFrame(measures.group_rows(model))
+        month = measures.group_month(model)
+        labels = persons.labels
+        table = pd.DataFrame(measures.group_rows([month], labels, tuple(model.powers)))
     rows = table[(table.dimension == "area") & (table.power == model.powers[0])]
     for _, row in rows.iterrows():
         members = persons.codes("area") == persons.labels["area"].index(row.group)

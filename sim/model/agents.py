@@ -73,23 +73,14 @@ class Power(mesa.Agent):
         return self._free[1].copy()
 
     def emit(self, screening: np.ndarray | None = None) -> None:
-        """Signal per channel: efficiency x effort x presence x (1 - screening).
+        """Signal per channel: efficiency x effort x presence x (1 - screening) (every power
+        at once: :func:`emit`).
 
         Args:
             screening: the state's screening of every power's channels (P, C), if the
                 caller has it for the month (:meth:`MiddleState.screening`).
         """
-        settings = self.settings
-        effort = self.effort
-        fitted = rules.fit_capacity(effort, settings.capacity, self.free_channels())
-        if fitted is not effort:
-            self.effort = effort = fitted  # a capacity cut takes effect at once
-        if screening is None:
-            screening = self.model.state.screening()
-        self.unit_signal = rules.unit_signal(
-            settings.efficiency, per_channel(settings.presence), screening[self.index]
-        )
-        self.signal = self.unit_signal * effort
+        emit([self], screening)
 
     def adapt(self, gains: np.ndarray) -> None:
         """Yearly: move effort toward channels that pay; raise it after losing alignment.
@@ -134,6 +125,37 @@ class Power(mesa.Agent):
             extra[education] = alumni[self.index]
         effort[free] = rules.rest_split(effort[free], gain[free], extra[free])
         self.effort = rules.fit_capacity(effort, self.settings.capacity, free)
+
+
+def emit(powers: list[Power], screening: np.ndarray | None = None) -> None:
+    """The powers' signals per channel, in one pass over them (:meth:`Power.emit`): effort
+    fitted to capacity (a cut takes effect at once), then efficiency x presence x
+    (1 - screening) per unit of effort, each power's row as :func:`sim.model.rules.unit_signal`
+    computes it. Each power's ``unit_signal`` and ``signal`` become rows of (P, C) arrays.
+
+    Args:
+        powers: the powers, of one model.
+        screening: the state's screening of every power's channels (P, C), if the caller
+            has it for the month (:meth:`MiddleState.screening`).
+    """
+    if not powers:
+        return
+    model = powers[0].model
+    settings = [p.settings for p in powers]
+    effort = np.array([_per_channel(s.effort) for s in settings], dtype=np.float64)
+    capacity = np.array([s.capacity for s in settings], dtype=np.float64)
+    for k in np.flatnonzero(effort.sum(axis=1) > capacity).tolist():  # rare: cut to capacity
+        power = powers[k]
+        fitted = rules.fit_capacity(effort[k], capacity[k], power.free_channels())
+        power.effort = effort[k] = fitted
+    if screening is None:
+        screening = model.state.screening()
+    presence = np.array([_per_channel(s.presence) for s in settings], dtype=np.float64)
+    efficiency = np.array([s.efficiency for s in settings], dtype=np.float64)[:, None]
+    units = rules.unit_signal(efficiency, presence, screening[[p.index for p in powers]])
+    signals = units * effort
+    for k, power in enumerate(powers):
+        power.unit_signal, power.signal = units[k], signals[k]
 
 
 class Official(mesa.Agent):

@@ -249,29 +249,46 @@ def model_reporters() -> dict:
     return {f.__name__: f for f in (*PER_POWER, *PER_STATE)}
 
 
-def channel_rows(model: MultivectorModel) -> dict[str, list]:
-    """Effort, signal and screening per power and channel: the table's rows as columns
-    (one entry per power and channel, powers outermost)."""
+def channel_month(model: MultivectorModel) -> tuple:
+    """A month of the channels table as the model keeps it until the table is read
+    (:func:`channel_rows`): the step, the date, and the effort, signal and screening of each
+    power's channels (P, C each)."""
     agents = model.power_agents
-    channels = len(CHANNELS)
+    return (
+        model.steps,
+        model.date,
+        np.array([p.effort for p in agents]),
+        np.array([p.signal for p in agents]),
+        model.state.screening()[[p.index for p in agents]],
+    )
+
+
+def channel_rows(months: list[tuple], powers: tuple[str, ...]) -> dict[str, list]:
+    """Effort, signal and screening per power and channel: the table's rows as columns, of
+    the months kept by :func:`channel_month` (one entry per month, power and channel;
+    months outermost, then powers)."""
+    steps, dates, effort, signal, screening = zip(*months, strict=True)
+    per_month = len(powers) * len(CHANNELS)
     return {
-        "step": [model.steps] * (channels * len(agents)),
-        "date": [model.date] * (channels * len(agents)),
-        "power": [p.name for p in agents for _ in CHANNELS],
-        "channel": list(CHANNELS) * len(agents),
-        "effort": np.concatenate([p.effort for p in agents]).tolist(),
-        "signal": np.concatenate([p.signal for p in agents]).tolist(),
-        "screening": model.state.screening()[[p.index for p in agents]].ravel().tolist(),
+        "step": np.repeat(steps, per_month).tolist(),
+        "date": [date for date in dates for _ in range(per_month)],
+        "power": [p for p in powers for _ in CHANNELS] * len(months),
+        "channel": list(CHANNELS) * (len(powers) * len(months)),
+        "effort": np.concatenate(effort, axis=None).tolist(),
+        "signal": np.concatenate(signal, axis=None).tolist(),
+        "screening": np.concatenate(screening, axis=None).tolist(),
     }
 
 
-def group_rows(model: MultivectorModel) -> dict[str, list]:
-    """Attraction and favourable share by population group and power: the table's rows as
-    columns (dimension, then power, then group; groups with no member left out)."""
+def group_month(model: MultivectorModel) -> tuple:
+    """A month of the groups table as the model keeps it until the table is read
+    (:func:`group_rows`): the step, the date, and the persons, the sum of attraction and of
+    the chance of a favourable answer of every group of :data:`~sim.model.columns.GROUPED_BY`
+    (cells: G, (G, P), (G, P); the groups of dimension d are the cells from
+    ``offsets[d]``), in one compiled pass (:func:`_group_sums`)."""
     pop = model.public.persons
     s = model.params.survey
-    sizes = [len(pop.labels[dim]) for dim in columns.GROUPED_BY]
-    offsets = np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64)
+    offsets = _group_offsets(pop.labels)
     cells, powers = int(offsets[-1]), pop.attraction.shape[1]
     blocks = max(1, -(-pop.size // threads.SUM_BLOCK))
     size, total, fav = (np.zeros((blocks, cells, *shape)) for shape in ((), (powers,), (powers,)))
@@ -293,22 +310,40 @@ def group_rows(model: MultivectorModel) -> dict[str, list]:
         fav,
         block=threads.SUM_BLOCK,
     )
-    size, total, fav = size.sum(axis=0), total.sum(axis=0), fav.sum(axis=0)
+    return model.steps, model.date, size.sum(axis=0), total.sum(axis=0), fav.sum(axis=0)
+
+
+def _group_offsets(labels: dict[str, list[str]]) -> np.ndarray:
+    sizes = [len(labels[dim]) for dim in columns.GROUPED_BY]
+    return np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64)
+
+
+def group_rows(
+    months: list[tuple], labels: dict[str, list[str]], powers: tuple[str, ...]
+) -> dict[str, list]:
+    """Attraction and favourable share by population group and power: the table's rows as
+    columns, of the months kept by :func:`group_month` (each month's rows by dimension, then
+    power, then group; groups with no member left out). ``labels``: the persons' labels of
+    each dimension (:attr:`Persons.labels <sim.model.population.Persons.labels>`)."""
+    offsets = _group_offsets(labels)
     out: dict[str, list] = {name: [] for name in columns.GROUP_COLUMNS}
-    for d, dim in enumerate(columns.GROUPED_BY):
-        labels = pop.labels[dim]
-        cells = slice(offsets[d], offsets[d + 1])
-        held = np.flatnonzero(size[cells])
-        count = size[cells][held]
-        for k, power in enumerate(model.powers):
-            out["dimension"] += [dim] * held.size
-            out["group"] += [labels[g] for g in held]
-            out["power"] += [power] * held.size
-            out["persons"] += count.astype(np.int64).tolist()
-            out["attraction"] += (total[cells, k][held] / count).tolist()
-            out["favourable"] += (fav[cells, k][held] / count).tolist()
-    rows = len(out["power"])
-    out["step"], out["date"] = [model.steps] * rows, [model.date] * rows
+    for step, date, size, total, fav in months:
+        rows = len(out["power"])
+        for d, dim in enumerate(columns.GROUPED_BY):
+            names = labels[dim]
+            cells = slice(offsets[d], offsets[d + 1])
+            held = np.flatnonzero(size[cells])
+            count = size[cells][held]
+            for k, power in enumerate(powers):
+                out["dimension"] += [dim] * held.size
+                out["group"] += [names[g] for g in held]
+                out["power"] += [power] * held.size
+                out["persons"] += count.astype(np.int64).tolist()
+                out["attraction"] += (total[cells, k][held] / count).tolist()
+                out["favourable"] += (fav[cells, k][held] / count).tolist()
+        rows = len(out["power"]) - rows
+        out["step"] += [step] * rows
+        out["date"] += [date] * rows
     return out
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -12,7 +14,7 @@ from sim.inputs.profile import Profile
 from sim.inputs.scenario import with_overrides
 from sim.inputs.schema import CHANNELS, ScenarioSpec, ShockEvent, month_index, month_name
 from sim.model import columns, measures, memory, rules, threads
-from sim.model.agents import MiddleState, Official, Power
+from sim.model.agents import MiddleState, Official, Power, emit
 from sim.model.deferred import mesa  # Mesa, its unused parts imported on first use
 from sim.model.events import EventSchedule
 from sim.model.population import synthesize
@@ -47,7 +49,16 @@ class Collector(mesa.DataCollector):
     value (Mesa copies every value, which cost about a twentieth of a month at 1,000
     persons). Every reporter returns a number, a string or an array; an array is copied,
     so no row can change with the model later. The first collection is Mesa's own, which
-    validates the reporters."""
+    validates the reporters.
+
+    A month's rows of a table may be kept as the arrays they come from (:meth:`keep_rows`)
+    and written into the table's columns when :attr:`tables` is read (as
+    ``get_table_dataframe`` does): the table is then the same, and a month does not pay
+    for lists of Python numbers that only a finished run's tables need."""
+
+    def __init__(self, *args: Any, **kwargs: Any):
+        self._kept: dict[str, tuple[Callable[[list], dict[str, list]], list]] = {}
+        super().__init__(*args, **kwargs)
 
     def collect(self, model: mesa.Model) -> None:
         if not self._validated or self.agent_reporters or self.agenttype_reporters:
@@ -57,6 +68,25 @@ class Collector(mesa.DataCollector):
         for var, reporter in self.model_reporters.items():
             value = reporter(model)
             self.model_vars[var].append(value.copy() if isinstance(value, np.ndarray) else value)
+
+    def keep_rows(self, table: str, rows: Callable[[list], dict[str, list]], month: Any) -> None:
+        """Keep a month's rows of ``table`` as ``month``, until the tables are read: then
+        ``rows(months)``, given the months kept, in order, returns their rows as columns."""
+        self._kept.setdefault(table, (rows, []))[1].append(month)
+
+    @property
+    def tables(self) -> dict[str, dict[str, list]]:
+        """Mesa's tables (columns by table), the months kept (:meth:`keep_rows`) written in."""
+        kept, self._kept = self._kept, {}
+        for table, (rows, months) in kept.items():
+            columns = rows(months)
+            for column, values in self._tables[table].items():
+                values.extend(columns[column])
+        return self._tables
+
+    @tables.setter
+    def tables(self, value: dict[str, dict[str, list]]) -> None:
+        self._tables = value
 
 
 class MultivectorModel(mesa.Model):
@@ -153,6 +183,13 @@ class MultivectorModel(mesa.Model):
             },
             tables={"groups": columns.GROUP_COLUMNS, "channels": columns.CHANNEL_COLUMNS},
         )
+        powers = tuple(self.powers)  # how the months kept turn into the tables' rows
+        self._table_rows = {
+            "channels": functools.partial(measures.channel_rows, powers=powers),
+            "groups": functools.partial(
+                measures.group_rows, labels=self.public.persons.labels, powers=powers
+            ),
+        }
         self.events.apply_due(self, self.month)
         self._settle()
         self._collect()
@@ -185,14 +222,14 @@ class MultivectorModel(mesa.Model):
         (nobody ages, the powers and the state hold still), from its own random stream;
         policy at the officials' first advice."""
         powers = self.agents_by_type[Power]
-        powers.do("emit")
+        emit(self.power_agents)
         self.public.settle_identity(self.params, self.state.promotion())
         if self.params.mechanisms.adaptation:
             sample = np.arange(0, self.public.size, max(1, self.public.size // START_SAMPLE))
             for _ in range(START_ROUNDS):
                 self.public.settle(self.params, self.signals(), sample)
                 powers.do("start_at_rest", *self.start_values(sample))
-                powers.do("emit")
+                emit(self.power_agents)
         self.events.measure(self)
         self.start_effort = np.array([p.effort for p in self.power_agents])  # (P, C)
         self._start_flows()
@@ -228,7 +265,7 @@ class MultivectorModel(mesa.Model):
                 "model with a later run.end to go further"
             )
         self.events.apply_due(self, self.month)
-        self.agents_by_type[Power].do("emit", self.state.screening())
+        emit(self.power_agents, self.state.screening())
         self.events.measure(self)
         self._record_flows()
         self.public.update(
@@ -345,16 +382,11 @@ class MultivectorModel(mesa.Model):
         self.datacollector.collect(self)
         if not self.tables:
             return
-        self._add_rows("channels", measures.channel_rows(self))
+        rows = self._table_rows
+        self.datacollector.keep_rows("channels", rows["channels"], measures.channel_month(self))
         yearly = self.steps == 0 or self.date.endswith("-12")
         if yearly or self.month == self.last_month:
-            self._add_rows("groups", measures.group_rows(self))
-
-    def _add_rows(self, table: str, rows: dict[str, list]) -> None:
-        """Append rows, given as columns, to one of the DataCollector's tables (its
-        ``add_table_row`` takes one row at a time: here a month's rows go at once)."""
-        for column, values in self.datacollector.tables[table].items():
-            values.extend(rows[column])
+            self.datacollector.keep_rows("groups", rows["groups"], measures.group_month(self))
 
     # --- results as tidy data frames --------------------------------------------------------
 
