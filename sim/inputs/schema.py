@@ -86,6 +86,7 @@ def month_index(month: str) -> int:
     return int(year) * 12 + int(mon) - 1
 
 
+@functools.cache  # a run names each month several times
 def month_name(index: int) -> str:
     """Inverse of :func:`month_index`."""
     return f"{index // 12:04d}-{index % 12 + 1:02d}"

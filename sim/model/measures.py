@@ -199,11 +199,12 @@ def alignment(model: MultivectorModel) -> np.ndarray:
 
 
 def screening(model: MultivectorModel) -> np.ndarray:
-    return model.state.screening().mean(axis=1)
+    screened = model.state.screening()
+    return np.add.reduce(screened, axis=1) / screened.shape[1]  # the mean of each row
 
 
 def effort(model: MultivectorModel) -> np.ndarray:
-    return np.array([p.effort.sum() for p in model.power_agents])
+    return np.array([p.effort for p in model.power_agents]).sum(axis=1)
 
 
 def student_flow(model: MultivectorModel) -> np.ndarray:
@@ -220,7 +221,7 @@ def dominant_power(model: MultivectorModel) -> str:
 
 
 def dominant_share(model: MultivectorModel) -> float:
-    return float(np.max(model.state.alignment))
+    return float(model.state.alignment.max())
 
 
 def identity(model: MultivectorModel) -> float:

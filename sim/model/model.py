@@ -342,7 +342,7 @@ class MultivectorModel(mesa.Model):
         if not self.params.mechanisms.alumni:
             return
         reference = self.education_reference
-        mean = history.mean(axis=0)
+        mean = np.add.reduce(history, axis=0) / history.shape[0]  # history.mean(axis=0)
         self.public.pull = np.divide(mean, reference, out=np.ones_like(mean), where=reference > 0)
 
     def _advise(self) -> None:

@@ -1588,7 +1588,8 @@ def counter_measures(
     past theta they fade. The promotion answers the largest excess the same way.
     """
     excess = np.maximum(alignment - threshold, 0.0) / threshold
-    counter = np.clip(counter + rise * excess * (1.0 - counter) - fall * counter, 0.0, 1.0)
+    counter = counter + rise * excess * (1.0 - counter) - fall * counter
+    counter = np.minimum(np.maximum(counter, 0.0), 1.0)  # np.clip, without its overhead
     top = float(excess.max(initial=0.0))
     promotion = (
         counter_promotion + rise * top * (1.0 - counter_promotion) - fall * counter_promotion
