@@ -20,3 +20,15 @@ def test_the_kernel_arguments_are_the_months_update():
     assert np.all((out >= 0) & (out <= 1))
     per_person = bench_limits.streamed_bytes(arguments, n)
     assert 100 < per_person < 1000
+
+
+def test_the_months_stages_are_timed_within_the_month():
+    """bench_month times every stage of a month on a model that still steps: each stage
+    takes some time, a December's adaptation included, and together no more than the month."""
+    from benchmarks import bench_month
+
+    times = bench_month.month_stages(population=300, months=12, rounds=1)
+    stages = [name for name, _ in bench_month.STAGES]
+    assert set(times) == {*stages, "month"}
+    assert all(times[stage][0] > 0 for stage in stages)
+    assert sum(times[stage][0] for stage in stages) <= times["month"][0]

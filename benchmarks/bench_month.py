@@ -1,0 +1,149 @@
+"""Where a month's fixed cost goes: each stage of a month, timed. Prints figures; asserts
+nothing.
+
+    uv run python -m benchmarks.bench_month [--population 1000] [--months 200] [--rounds 5]
+
+At 1,000 persons a month costs what it costs apart from its persons (the "fixed cost" that
+``bench_limits`` prints beside its goal). This benchmark times each stage of
+:meth:`MultivectorModel.step <sim.model.model.MultivectorModel.step>` on one model, over
+``--months`` months after a year's warm-up, in ``--rounds`` rounds, and prints the fastest
+and the median round of each stage, a month's share of each, and the number of Python-level
+calls a month makes (counted with cProfile in a round of its own; counted, not timed). The
+stages are timed by wrapping the model's own methods, which adds well under a microsecond a
+stage; "the rest" is the month less its stages: Mesa's step and event list, the powers'
+signals, the state's screening and promotion as the step asks for them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import os
+import pstats
+import statistics
+import time
+from collections.abc import Callable
+
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")  # as the command line sets it
+
+from sim.inputs.scenario import load_with_profile
+from sim.model import model as model_module
+from sim.model.model import MultivectorModel
+
+STAGES = (
+    ("events", "the scenario's events applied, then measured"),
+    ("emission", "the powers' signals"),
+    ("flows", "students abroad"),
+    ("update", "the public's update: exposure, news, the compiled pass, the sums"),
+    ("renewal", "ageing, leavers and newcomers"),
+    ("advice", "the state's assessment and the officials' reports"),
+    ("policy", "the state's alignment and counter-measures"),
+    ("adaptation", "the powers' yearly reallocation (December)"),
+    ("records", "the DataCollector's reporters and the tables' months"),
+)
+"""The stages of a month, in the order of the step."""
+
+
+def _timed(spent: dict[str, float], stage: str, function: Callable) -> Callable:
+    def timed(*arguments, **options):
+        start = time.perf_counter()
+        try:
+            return function(*arguments, **options)
+        finally:
+            spent[stage] += time.perf_counter() - start
+
+    return timed
+
+
+def instrumented(population: int) -> tuple[MultivectorModel, dict[str, float]]:
+    """A model of the baseline at ``population`` persons whose stages add their time to the
+    returned dict (seconds, by stage of :data:`STAGES`)."""
+    scenario, profile, _ = load_with_profile(
+        "baseline", {"run.population": population, "run.end": "2099-12"}
+    )
+    model = MultivectorModel(scenario, profile)
+    spent = dict.fromkeys((name for name, _ in STAGES), 0.0)
+    for stage, owner, name in (
+        ("events", model.events, "apply_due"),
+        ("events", model.events, "measure"),
+        ("flows", model, "_record_flows"),
+        ("update", model.public, "update"),
+        ("renewal", model.public, "renew"),
+        ("advice", model, "_advise"),
+        ("policy", model.state, "set_policy"),
+        ("adaptation", model, "channel_values"),
+        ("records", model, "_collect"),
+    ):
+        setattr(owner, name, _timed(spent, stage, getattr(owner, name)))
+    return model, spent
+
+
+def month_stages(population: int = 1000, months: int = 200, rounds: int = 5) -> dict:
+    """Seconds a month of each stage and of the whole month, in each round (lists, by stage;
+    ``"month"`` the whole), after a year's warm-up. Emission is timed through the model
+    module's ``emit``, which the step calls."""
+    model, spent = instrumented(population)
+    emit = model_module.emit
+    model_module.emit = _timed(spent, "emission", emit)
+    try:
+        for _ in range(12):
+            model.step()
+        out: dict[str, list[float]] = {name: [] for name in (*spent, "month")}
+        for _ in range(rounds):
+            for stage in spent:
+                spent[stage] = 0.0
+            start = time.perf_counter()
+            for _ in range(months):
+                model.step()
+            out["month"].append((time.perf_counter() - start) / months)
+            for stage, seconds in spent.items():
+                out[stage].append(seconds / months)
+    finally:
+        model_module.emit = emit
+    return out
+
+
+def calls_a_month(population: int = 1000, months: int = 100) -> float:
+    """Python-level calls a month makes (functions, methods and built-ins), counted."""
+    scenario, profile, _ = load_with_profile(
+        "baseline", {"run.population": population, "run.end": "2099-12"}
+    )
+    model = MultivectorModel(scenario, profile)
+    for _ in range(12):
+        model.step()
+    profile_run = cProfile.Profile()
+    profile_run.enable()
+    for _ in range(months):
+        model.step()
+    profile_run.disable()
+    stats = pstats.Stats(profile_run).stats  # type: ignore[attr-defined]
+    return sum(calls for _, calls, _, _, _ in stats.values()) / months
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--population", type=int, default=1000)
+    parser.add_argument("--months", type=int, default=200)
+    parser.add_argument("--rounds", type=int, default=5)
+    options = parser.parse_args()
+    times = month_stages(options.population, options.months, options.rounds)
+    month = min(times["month"])
+    print(
+        f"a month at {options.population:,} persons: {month * 1e3:.3f} ms "
+        f"(median {statistics.median(times['month']) * 1e3:.3f}; "
+        f"{options.rounds} rounds of {options.months} months)"
+    )
+    print(f"{'stage':<12}{'fastest':>10}{'median':>10}{'share':>8}  what")
+    rest = [m - sum(times[s][k] for s, _ in STAGES) for k, m in enumerate(times["month"])]
+    for stage, what in (*STAGES, ("the rest", "Mesa's step, signals, screening, promotion")):
+        values = rest if stage == "the rest" else times[stage]
+        fastest = min(values)
+        print(
+            f"{stage:<12}{fastest * 1e6:>8.0f} µs{statistics.median(values) * 1e6:>7.0f} µs"
+            f"{statistics.median(values) / statistics.median(times['month']):>8.0%}  {what}"
+        )
+    print(f"Python-level calls a month: {calls_a_month(options.population):.0f}")
+
+
+if __name__ == "__main__":
+    main()
