@@ -165,6 +165,32 @@ def test_tables_are_tidy(tiny_run):
     assert set(persons.columns) >= PERSON_COLUMNS
 
 
+def test_the_powers_emit_together_as_each_alone():
+    """All the powers' emission at once gives each power the signal of the rules on its own
+    row: a power above its capacity is cut from its free channels first
+    (rules.fit_capacity, at once in its parameters), the others are left as they are."""
+    from sim.model import rules
+    from sim.model.agents import emit, per_channel
+
+    model = tiny_model(seed=2)
+    alpha, beta = model.power_agents[0], model.power_agents[1]
+    alpha.settings.capacity = 0.5 * float(alpha.effort.sum())
+    efforts = [p.effort for p in model.power_agents]
+    screening = model.state.screening()
+    emit(model.power_agents, screening)
+    assert alpha.effort.sum() == pytest.approx(alpha.settings.capacity)
+    np.testing.assert_array_equal(
+        alpha.effort, rules.fit_capacity(efforts[0], alpha.settings.capacity, alpha.free_channels())
+    )
+    np.testing.assert_array_equal(beta.effort, efforts[1])
+    for power in model.power_agents:
+        unit = rules.unit_signal(
+            power.settings.efficiency, per_channel(power.settings.presence), screening[power.index]
+        )
+        np.testing.assert_array_equal(power.unit_signal, unit)
+        np.testing.assert_array_equal(power.signal, unit * power.effort)
+
+
 def test_tables_read_during_a_run_are_the_months_so_far():
     """A month's table rows are kept as arrays and written into Mesa's tables when they are
     read: read mid-run, the tables hold every month so far, each channel row the powers'

@@ -144,7 +144,8 @@ def emit(powers: list[Power], screening: np.ndarray | None = None) -> None:
     settings = [p.settings for p in powers]
     effort = np.array([_per_channel(s.effort) for s in settings], dtype=np.float64)
     capacity = np.array([s.capacity for s in settings], dtype=np.float64)
-    for k in np.flatnonzero(effort.sum(axis=1) > capacity).tolist():  # rare: cut to capacity
+    within = effort.sum(axis=1) <= capacity  # as rules.fit_capacity asks (NaN is not)
+    for k in np.flatnonzero(~within).tolist():  # rare: cut to capacity
         power = powers[k]
         fitted = rules.fit_capacity(effort[k], capacity[k], power.free_channels())
         power.effort = effort[k] = fitted
