@@ -28,6 +28,7 @@ os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")  # as the command line sets i
 
 from sim.inputs.scenario import load_with_profile
 from sim.model import model as model_module
+from sim.model.agents import Power
 from sim.model.model import MultivectorModel
 
 STAGES = (
@@ -81,10 +82,12 @@ def instrumented(population: int) -> tuple[MultivectorModel, dict[str, float]]:
 def month_stages(population: int = 1000, months: int = 200, rounds: int = 5) -> dict:
     """Seconds a month of each stage and of the whole month, in each round (lists, by stage;
     ``"month"`` the whole), after a year's warm-up. Emission is timed through the model
-    module's ``emit``, which the step calls."""
+    module's ``emit``, which the step calls, and adaptation as the channels' values and
+    each power's ``adapt``."""
     model, spent = instrumented(population)
-    emit = model_module.emit
+    emit, adapt = model_module.emit, Power.adapt
     model_module.emit = _timed(spent, "emission", emit)
+    Power.adapt = _timed(spent, "adaptation", adapt)
     try:
         for _ in range(12):
             model.step()
@@ -99,7 +102,7 @@ def month_stages(population: int = 1000, months: int = 200, rounds: int = 5) -> 
             for stage, seconds in spent.items():
                 out[stage].append(seconds / months)
     finally:
-        model_module.emit = emit
+        model_module.emit, Power.adapt = emit, adapt
     return out
 
 

@@ -12,6 +12,7 @@ from pydantic import BaseModel
 
 from sim.inputs.scenario import load_with_profile
 from sim.inputs.schema import CHANNELS, Parameters, PowerSettings, bounds
+from sim.model.columns import CHANNEL_COLUMNS
 from sim.model.model import MultivectorModel
 
 
@@ -165,30 +166,40 @@ def test_tables_are_tidy(tiny_run):
     assert set(persons.columns) >= PERSON_COLUMNS
 
 
-def test_the_powers_emit_together_as_each_alone():
-    """All the powers' emission at once gives each power the signal of the rules on its own
-    row: a power above its capacity is cut from its free channels first
-    (rules.fit_capacity, at once in its parameters), the others are left as they are."""
+def test_the_powers_emit_together_as_each_alone(monkeypatch):
+    """All the powers' emission at once gives each power what the rules give its own row:
+    its effort cut to capacity from its free channels first (rules.fit_capacity, at once
+    in its parameters) when its sum is not within capacity (NaN included), its screening
+    row, and signal = unit signal x effort; a power within capacity keeps its effort."""
     from sim.model import rules
     from sim.model.agents import emit, per_channel
 
     model = tiny_model(seed=2)
-    alpha, beta = model.power_agents[0], model.power_agents[1]
-    alpha.settings.capacity = 0.5 * float(alpha.effort.sum())
-    efforts = [p.effort for p in model.power_agents]
-    screening = model.state.screening()
+    alpha, beta, gamma = model.power_agents
+    alpha.settings.capacity = 0.5 * float(alpha.effort.sum())  # over, one channel held
+    held = np.zeros(len(CHANNELS), bool)
+    held[CHANNELS.index("media")] = True
+    monkeypatch.setattr(alpha, "free_channels", lambda held_paths=None: ~held)
+    beta.settings.effort.grants = float("nan")  # not within any capacity
+    gamma.settings.capacity = 2.0 * float(gamma.effort.sum())  # within
+    before = [p.effort for p in model.power_agents]
+    screening = np.linspace(0.0, 0.6, len(model.powers) * len(CHANNELS)).reshape(
+        len(model.powers), len(CHANNELS)
+    )  # a row of its own for each power
     emit(model.power_agents, screening)
-    assert alpha.effort.sum() == pytest.approx(alpha.settings.capacity)
-    np.testing.assert_array_equal(
-        alpha.effort, rules.fit_capacity(efforts[0], alpha.settings.capacity, alpha.free_channels())
-    )
-    np.testing.assert_array_equal(beta.effort, efforts[1])
-    for power in model.power_agents:
+    for power, effort in zip(model.power_agents, before, strict=True):
+        capacity = power.settings.capacity
+        if not effort.sum() <= capacity:
+            effort = rules.fit_capacity(effort, capacity, power.free_channels())
+        np.testing.assert_array_equal(power.effort, effort)
         unit = rules.unit_signal(
             power.settings.efficiency, per_channel(power.settings.presence), screening[power.index]
         )
         np.testing.assert_array_equal(power.unit_signal, unit)
-        np.testing.assert_array_equal(power.signal, unit * power.effort)
+        np.testing.assert_array_equal(power.signal, unit * effort)
+    assert alpha.effort.sum() == pytest.approx(alpha.settings.capacity)
+    assert alpha.effort[held][0] == before[0][held][0]  # the held channel kept
+    np.testing.assert_array_equal(gamma.effort, before[2])
 
 
 def test_tables_read_during_a_run_are_the_months_so_far():
@@ -211,6 +222,29 @@ def test_tables_read_during_a_run_are_the_months_so_far():
     pd.testing.assert_frame_equal(model.channels(), whole.channels())
     pd.testing.assert_frame_equal(model.groups(), whole.groups())
     assert len(model.datacollector.tables["channels"]["step"]) == len(whole.channels())
+
+
+def test_kept_months_go_to_the_tables_they_were_kept_for_and_a_failure_loses_none():
+    """Tables replaced mid-run take only the months after; a month whose rows cannot be
+    made leaves every table as it was, and the months kept, to be read again."""
+    from sim.model.model import Collector
+
+    model = tiny_model(seed=3).run_to("2015-04")
+    model.datacollector.tables = {"groups": {}, "channels": {c: [] for c in CHANNEL_COLUMNS}}
+    model.run_to("2015-06")
+    assert sorted(set(model.channels()["date"])) == ["2015-05", "2015-06"]
+
+    def broken(months):
+        raise RuntimeError("no rows")
+
+    collector = Collector(tables={"a": ["x"], "b": ["y"]})
+    collector.keep_rows("a", lambda months: {"x": months}, 1)
+    collector.keep_rows("b", broken, 2)
+    with pytest.raises(RuntimeError):
+        _ = collector.tables
+    assert collector._tables == {"a": {"x": []}, "b": {"y": []}}
+    collector._kept["b"] = (lambda months: {"y": months}, [2])
+    assert collector.tables == {"a": {"x": [1]}, "b": {"y": [2]}}
 
 
 def idle_power(prestige: float) -> dict:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import functools
 import math
+import operator
 import re
 from typing import Annotated, Any, Literal
 
@@ -86,9 +87,13 @@ def month_index(month: str) -> int:
     return int(year) * 12 + int(mon) - 1
 
 
-@functools.cache  # a run names each month several times
 def month_name(index: int) -> str:
     """Inverse of :func:`month_index`."""
+    return _month_name(operator.index(index))
+
+
+@functools.cache  # a run names each month several times
+def _month_name(index: int) -> str:
     return f"{index // 12:04d}-{index % 12 + 1:02d}"
 
 

@@ -268,6 +268,8 @@ def channel_rows(months: list[tuple], powers: tuple[str, ...]) -> dict[str, list
     """Effort, signal and screening per power and channel: the table's rows as columns, of
     the months kept by :func:`channel_month` (one entry per month, power and channel;
     months outermost, then powers)."""
+    if not months:
+        return {name: [] for name in columns.CHANNEL_COLUMNS}
     steps, dates, effort, signal, screening = zip(*months, strict=True)
     per_month = len(powers) * len(CHANNELS)
     return {

@@ -52,13 +52,22 @@ class Collector(mesa.DataCollector):
     validates the reporters.
 
     A month's rows of a table may be kept as the arrays they come from (:meth:`keep_rows`)
-    and written into the table's columns when :attr:`tables` is read (as
-    ``get_table_dataframe`` does): the table is then the same, and a month does not pay
-    for lists of Python numbers that only a finished run's tables need."""
+    and written into the table's columns when :attr:`tables` is read (as Mesa's
+    ``get_table_dataframe`` and ``add_table_row`` do): the table is then the same, and a
+    month does not pay for lists of Python numbers that only a finished run's tables need.
+    So read ``tables`` again for the months since: a column taken from it earlier catches
+    up only when it is read."""
 
     def __init__(self, *args: Any, **kwargs: Any):
         self._kept: dict[str, tuple[Callable[[list], dict[str, list]], list]] = {}
         super().__init__(*args, **kwargs)
+
+    def __setstate__(self, state: dict) -> None:
+        """A collector pickled before months were kept has its tables as Mesa's."""
+        if "tables" in state:
+            state["_tables"] = state.pop("tables")
+        state.setdefault("_kept", {})
+        self.__dict__.update(state)
 
     def collect(self, model: mesa.Model) -> None:
         if not self._validated or self.agent_reporters or self.agenttype_reporters:
@@ -76,16 +85,21 @@ class Collector(mesa.DataCollector):
 
     @property
     def tables(self) -> dict[str, dict[str, list]]:
-        """Mesa's tables (columns by table), the months kept (:meth:`keep_rows`) written in."""
-        kept, self._kept = self._kept, {}
-        for table, (rows, months) in kept.items():
-            columns = rows(months)
-            for column, values in self._tables[table].items():
-                values.extend(columns[column])
+        """Mesa's tables (columns by table), the months kept (:meth:`keep_rows`) written in.
+        Every table's rows are made before any is written, so a failure leaves the tables
+        as they were and the months kept."""
+        if self._kept:
+            written = {table: rows(months) for table, (rows, months) in self._kept.items()}
+            self._kept = {}
+            for table, columns in written.items():
+                for column, values in self._tables[table].items():
+                    values.extend(columns[column])
         return self._tables
 
     @tables.setter
     def tables(self, value: dict[str, dict[str, list]]) -> None:
+        if getattr(self, "_kept", None):  # the months kept belong to the tables replaced
+            _ = self.tables
         self._tables = value
 
 
@@ -183,16 +197,21 @@ class MultivectorModel(mesa.Model):
             },
             tables={"groups": columns.GROUP_COLUMNS, "channels": columns.CHANNEL_COLUMNS},
         )
-        powers = tuple(self.powers)  # how the months kept turn into the tables' rows
-        self._table_rows = {
+        self.events.apply_due(self, self.month)
+        self._settle()
+        self._collect()
+
+    @functools.cached_property
+    def _table_rows(self) -> dict[str, Callable[[list], dict[str, list]]]:
+        """How the months the DataCollector keeps turn into the tables' rows
+        (:meth:`Collector.keep_rows`)."""
+        powers = tuple(self.powers)
+        return {
             "channels": functools.partial(measures.channel_rows, powers=powers),
             "groups": functools.partial(
                 measures.group_rows, labels=self.public.persons.labels, powers=powers
             ),
         }
-        self.events.apply_due(self, self.month)
-        self._settle()
-        self._collect()
 
     def __getstate__(self) -> dict:
         """For copies and pickles: the exposure stream may be drawing next month's numbers

@@ -1589,7 +1589,7 @@ def counter_measures(
     """
     excess = np.maximum(alignment - threshold, 0.0) / threshold
     counter = counter + rise * excess * (1.0 - counter) - fall * counter
-    counter = np.minimum(np.maximum(counter, 0.0), 1.0)  # np.clip, without its overhead
+    counter = np.minimum(np.maximum(counter, 0.0), 1.0)  # np.clip's numbers (-0.0 aside)
     top = float(excess.max(initial=0.0))
     promotion = (
         counter_promotion + rise * top * (1.0 - counter_promotion) - fall * counter_promotion
