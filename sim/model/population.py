@@ -370,36 +370,84 @@ def draw_attributes(
     kin and media diet (arrays, one row per person). ``tables``: the profile's
     :class:`Tables` for the scenario's powers, if the caller keeps them.
 
-    The random numbers are drawn first, in five calls, in the order the rules use them
-    (daily language, other languages, English, culture, identity, susceptibility, personal
-    deviation, ties, kin, outlets); one compiled pass (:func:`_drawn_terms`) turns them into
-    attributes, so a month's few newcomers cost about what one person does."""
+    The random numbers are drawn first (:func:`attribute_draws`); one compiled pass
+    (:func:`_drawn_terms`) turns them into attributes. The month's newcomers take the same
+    draws and the same pass, written straight into their rows (:func:`place_newcomers`)."""
     tables = tables or Tables(profile, list(params.powers))
-    n, powers, c = ethnicity.size, len(tables.powers), tables.culture
-    # English by age is the census year's: a person keeps the English of their cohort
-    census = profile.demography.census_year if profile.demography else year
-    band, english_band, cohort = _age_terms(
-        age_months, _floors_in_months(tuple(profile.ages)), census - year, year, tables.born_until
-    )
-    languages = len(tables.speaks) + (c.english >= 0)
-    uniforms = rng.random(n * (1 + languages))  # daily language, other languages, English
-    normals = rng.standard_normal(n * (len(DIMENSIONS) + 1))  # culture, identity
-    personal = rng.standard_normal(2 * n * powers, np.float32)  # susceptibility, deviation
-    chances = rng.random(2 * n * powers, np.float32)  # ties, kin
-    outlets = rng.random(n * len(tables.outlets))
-    cumulative, codes, length = tables.main_arrays(params.population.cohort_effect)
-    education_ties = np.array([params.powers[pw].education_ties for pw in tables.powers])
-    language, speaks, culture, identity, ties, kin, follows = _drawn_terms(
+    band, english_band, cohort = _age_terms(*_age_arguments(profile, tables, age_months, year))
+    draws = attribute_draws(rng, ethnicity.size, tables)
+    language, speaks, culture, identity, ties, kin, follows, personal = _drawn_terms(
         ethnicity,
         urban,
         region,
         band,
         english_band,
         cohort,
-        uniforms,
-        normals,
-        chances.reshape(2, n, powers),
-        outlets.reshape(len(tables.outlets), n),
+        age_months,
+        *draws,
+        *_term_arguments(params, tables),
+    )
+    return {
+        "ethnicity": ethnicity.astype(np.int8),
+        "language": language,
+        "age": band,
+        "age_months": age_months.astype(np.int16),
+        "cohort": cohort,
+        "speaks": speaks,
+        "culture": culture.astype(np.float32),
+        "identity_baseline": identity.astype(np.float32),
+        "susceptibility": susceptibility_of(draws.personal, params),
+        "personal": personal,
+        "ties": ties,
+        "kin": kin,
+        "follows": follows,
+    }
+
+
+class AttributeDraws(NamedTuple):
+    """The random numbers of n persons' attributes (:func:`attribute_draws`)."""
+
+    uniforms: np.ndarray  # (n (1 + languages),) daily language, other languages, English
+    normals: np.ndarray  # (n (D + 1),) culture, identity
+    personal: np.ndarray  # (2, n, P) float32: susceptibility, personal deviation
+    chances: np.ndarray  # (2, n, P) float32: ties, kin
+    outlets: np.ndarray  # (O, n): following each outlet
+
+
+def attribute_draws(rng: np.random.Generator, n: int, tables: Tables) -> AttributeDraws:
+    """The random numbers of ``n`` persons' attributes, in five calls, in the order the rules
+    use them (daily language, other languages, English, culture, identity, susceptibility,
+    personal deviation, ties, kin, outlets)."""
+    languages = len(tables.speaks) + (tables.culture.english >= 0)
+    powers = len(tables.powers)
+    uniforms = rng.random(n * (1 + languages))
+    normals = rng.standard_normal(n * (len(DIMENSIONS) + 1))
+    personal = rng.standard_normal(2 * n * powers, np.float32).reshape(2, n, powers)
+    chances = rng.random(2 * n * powers, np.float32).reshape(2, n, powers)
+    outlets = rng.random(n * len(tables.outlets)).reshape(len(tables.outlets), n)
+    return AttributeDraws(uniforms, normals, personal, chances, outlets)
+
+
+def susceptibility_of(personal: np.ndarray, params: Parameters) -> np.ndarray:
+    """The stereotype's personal factor (n, P), log-normal with mean 1, from the first of the
+    personal draws (:class:`AttributeDraws`)."""
+    spread = params.population.stereotype_spread
+    return np.exp(personal[0] * spread - spread**2 / 2)
+
+
+def _age_arguments(profile, tables: Tables, age_months, year: int) -> tuple:
+    """:func:`_age_terms`' arguments: English by age is the census year's, so a person keeps
+    the English of their cohort."""
+    census = profile.demography.census_year if profile.demography else year
+    floors = _floors_in_months(tuple(profile.ages))
+    return age_months, floors, census - year, year, tables.born_until
+
+
+def _term_arguments(params, tables: Tables) -> tuple:
+    """What :func:`_drawn_terms` takes after the draws: the profile's tables and the
+    parameters that shape the attributes."""
+    cumulative, codes, length = tables.main_arrays(params.population.cohort_effect)
+    return (
         cumulative,
         codes,
         length,
@@ -407,44 +455,97 @@ def draw_attributes(
         tables.speak_daily,
         tables.speak_other,
         tables.english_by_age,
-        c,
+        tables.culture,
         params.population.cohort_effect,
-        education_ties,
+        np.array([params.powers[pw].education_ties for pw in tables.powers]),
         tables.ties_weight,
         tables.kin,
         tables.outlet_languages,
         *tables.outlet_chances,
+        params.population.alumni_age * 12,
+        params.persuasion.idiosyncrasy,
     )
-    ties &= (age_months >= params.population.alumni_age * 12)[:, None]  # not yet back
-    spread = params.population.stereotype_spread  # log-normal with mean 1:
-    deviations = personal.reshape(2, n, powers)
-    return {
-        "ethnicity": ethnicity.astype(np.int8),
-        "language": language,
-        "age": band.astype(np.int8),
-        "age_months": age_months.astype(np.int16),
-        "cohort": cohort.astype(np.int8),
-        "speaks": speaks,
-        "culture": culture.astype(np.float32),
-        "identity_baseline": identity.astype(np.float32),
-        "susceptibility": np.exp(deviations[0] * spread - spread**2 / 2),
-        "personal": deviations[1] * params.persuasion.idiosyncrasy,
-        "ties": ties,
-        "kin": kin,
-        "follows": follows,
-    }
+
+
+def place_newcomers(
+    persons: Persons,
+    rows: NDArray[np.int64],
+    groups: NDArray[np.float64],
+    ethnicity_draws: NDArray[np.float64],
+    age_months: NDArray[np.int16],
+    year: int,
+    profile: Profile,
+    params: Parameters,
+    rng: np.random.Generator,
+    tables: Tables,
+    affinity: NDArray[np.float32] | None = None,
+    messages: NDArray[np.float64] | None = None,
+) -> tuple[NDArray[np.bool_], NDArray[np.bool_], int, int]:
+    """Newcomers into the persons' ``rows`` (sorted), in one compiled pass
+    (:func:`_newcomers_into`): their group is the first whose cumulative chance in
+    ``groups`` (rows, G) their draw does not pass, and the rest is what
+    :func:`draw_attributes` gives persons of that group, area, region and age, from the
+    same draws (:func:`attribute_draws`, drawn here) and the same compiled rules, written
+    into their rows; so are their ids (from ``persons.next_id``, then moved on), their
+    ``affinity`` (N, P) to the powers' ``messages`` (P, D) if kept, and their roles, which
+    they do not hold yet. Returns the languages each speaks and the outlets each follows
+    (for :meth:`Patterns.of`), and the number of elite and NGO roles the leavers held."""
+    n = rows.size
+    draws = attribute_draws(rng, n, tables)
+    susceptibility = susceptibility_of(draws.personal, params)
+    if affinity is None or messages is None:
+        affinity, messages = _NO_AFFINITY, _NO_MESSAGES
+    speaks, follows, elites, links = _newcomers_into(  # arrays one by one: numba types
+        rows,  # a tuple's arrays one at a time, in Python, at every call
+        groups,
+        ethnicity_draws,
+        persons.urban,
+        persons.region,
+        *_age_arguments(profile, tables, age_months, year),
+        *draws,
+        *_term_arguments(params, tables),
+        susceptibility,
+        persons.next_id,
+        persons.ethnicity,
+        persons.language,
+        persons.age,
+        persons.age_months,
+        persons.cohort,
+        persons.culture,
+        persons.identity_baseline,
+        persons.susceptibility,
+        persons.personal,
+        persons.ties,
+        persons.kin,
+        persons.person_id,
+        persons.elite,
+        persons.ngo,
+        affinity,
+        messages,
+    )
+    persons.next_id += n
+    return speaks, follows, elites, links
+
+
+_NO_AFFINITY = np.empty((0, 0), np.float32)
+_NO_MESSAGES = np.empty((0, 0))
 
 
 @numba.njit(cache=True)
-def _drawn_terms(
-    ethnicity,
+def _newcomers_into(
+    rows,
+    groups,
+    ethnicity_draws,
     urban,
     region,
-    band,
-    english_band,
-    cohort,
+    age_months,
+    floors,
+    years_to_census,
+    year,
+    born_until,
     uniforms,
     normals,
+    personal_draws,
     chances,
     outlet_draws,
     cumulative,
@@ -464,6 +565,134 @@ def _drawn_terms(
     outlet_age,
     outlet_town,
     outlet_region,
+    alumni_months,
+    idiosyncrasy,
+    susceptibility,
+    first_id,
+    ethnicity_of,
+    language_of,
+    band_of,
+    age_months_of,
+    cohort_of,
+    culture_of,
+    identity_of,
+    susceptibility_of,
+    personal_of,
+    ties_of,
+    kin_of,
+    person_id,
+    elite,
+    ngo,
+    affinity,
+    messages,
+):
+    """:func:`place_newcomers`' pass: the newcomers' groups, then :func:`_age_terms` and
+    :func:`_drawn_terms` as :func:`draw_attributes` takes them (:func:`_age_arguments`,
+    :class:`AttributeDraws`, :func:`_term_arguments`), written into the persons' arrays
+    (``ethnicity_of`` to ``ngo``) at ``rows``."""
+    n = rows.size
+    ethnicity = np.empty(n, np.int64)
+    for k in range(n):
+        count = 0
+        for g in range(groups.shape[1]):
+            count += ethnicity_draws[k] >= groups[k, g]
+        ethnicity[k] = min(count, groups.shape[1] - 1)
+    band, english_band, cohort = _age_terms(age_months, floors, years_to_census, year, born_until)
+    language, speaks, culture, identity, ties, kin, follows, personal = _drawn_terms(
+        ethnicity,
+        urban[rows],
+        region[rows],
+        band,
+        english_band,
+        cohort,
+        age_months,
+        uniforms,
+        normals,
+        personal_draws,
+        chances,
+        outlet_draws,
+        cumulative,
+        codes,
+        length,
+        cohorts,
+        speak_daily,
+        speak_other,
+        english_by_age,
+        c,
+        cohort_effect,
+        education_ties,
+        mean_weight,
+        kin_chance,
+        outlet_languages,
+        outlet_base,
+        outlet_age,
+        outlet_town,
+        outlet_region,
+        alumni_months,
+        idiosyncrasy,
+    )
+    elites = links = 0
+    for k in range(n):
+        i = rows[k]
+        ethnicity_of[i] = ethnicity[k]
+        language_of[i] = language[k]
+        band_of[i] = band[k]
+        age_months_of[i] = age_months[k]
+        cohort_of[i] = cohort[k]
+        culture_of[i] = culture[k]
+        identity_of[i] = identity[k]
+        susceptibility_of[i] = susceptibility[k]
+        personal_of[i] = personal[k]
+        ties_of[i] = ties[k]
+        kin_of[i] = kin[k]
+        person_id[i] = first_id + k
+        elites += elite[i]
+        links += ngo[i]
+        elite[i] = False
+        ngo[i] = False
+    if affinity.size:
+        rows_culture = np.empty((n, culture_of.shape[1]), culture_of.dtype)
+        for k in range(n):
+            rows_culture[k] = culture_of[rows[k]]
+        values = rules.affinity(rows_culture, messages)
+        for k in range(n):
+            affinity[rows[k]] = values[k]
+    return speaks, follows, elites, links
+
+
+@numba.njit(cache=True)
+def _drawn_terms(
+    ethnicity,
+    urban,
+    region,
+    band,
+    english_band,
+    cohort,
+    age_months,
+    uniforms,
+    normals,
+    personal_draws,
+    chances,
+    outlet_draws,
+    cumulative,
+    codes,
+    length,
+    cohorts,
+    speak_daily,
+    speak_other,
+    english_by_age,
+    c,
+    cohort_effect,
+    education_ties,
+    mean_weight,
+    kin_chance,
+    outlet_languages,
+    outlet_base,
+    outlet_age,
+    outlet_town,
+    outlet_region,
+    alumni_months,
+    idiosyncrasy,
 ):
     """The attributes :func:`draw_attributes` draws, from its random numbers (docs/ODD.md
     §5):
@@ -477,8 +706,11 @@ def _drawn_terms(
       clipped to [0, 1];
     - identity: the group's mean, raised for daily users of the titular language, plus a
       normal deviation, clipped;
-    - education ties (a weight of 1.5 in town and 0.5 elsewhere, over its mean) and kin
-      across the border with each power;
+    - education ties (a weight of 1.5 in town and 0.5 elsewhere, over its mean; none before
+      the alumni age, ``alumni_months``: not yet back) and kin across the border with each
+      power;
+    - the personal deviation of the cultural baseline: the second personal draw times
+      ``idiosyncrasy``, in single precision;
     - outlets: a speaker of one of an outlet's languages follows it with its base chance
       times the age, urban and region multipliers.
     """
@@ -532,11 +764,15 @@ def _drawn_terms(
         identity[i] = min(1.0, max(0.0, value))
     ties = np.empty((n, powers), np.bool_)
     kin = np.empty((n, powers), np.bool_)
+    personal = np.empty((n, powers), np.float32)
+    deviation = np.float32(idiosyncrasy)
     for i in range(n):
         weight = (1.5 if urban[i] else 0.5) / mean_weight
+        back = age_months[i] >= alumni_months
         for p in range(powers):
-            ties[i, p] = chances[0, i, p] < education_ties[p] * weight
+            ties[i, p] = back and chances[0, i, p] < education_ties[p] * weight
             kin[i, p] = chances[1, i, p] < kin_chance[ethnicity[i], p]
+            personal[i, p] = personal_draws[1, i, p] * deviation
     outlets = outlet_base.size
     follows = np.zeros((n, outlets), np.bool_)
     for o in range(outlets):
@@ -547,7 +783,7 @@ def _drawn_terms(
             chance = outlet_base[o] * outlet_age[o, band[i]]
             chance = chance * (outlet_town[o] if urban[i] else 1.0) * outlet_region[o, region[i]]
             follows[i, o] = can and outlet_draws[o, i] < chance
-    return language, speaks, culture, identity, ties, kin, follows
+    return language, speaks, culture, identity, ties, kin, follows, personal
 
 
 # --- ages, cohorts and the population's renewal ---------------------------------------------

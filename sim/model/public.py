@@ -27,9 +27,9 @@ from sim.model.population import (
     adults_in,
     categorical,
     chunks,
-    draw_attributes,
     elite_eligible,
     months_in_band,
+    place_newcomers,
     refresh_engagement,
 )
 
@@ -568,39 +568,34 @@ class Public:
         if n == 0:
             return ()
         immigrant = rng.random(n) < (immigration / inflow if inflow > 0 else 0.0)
-        chosen = self._newcomer_groups[immigrant.astype(np.intp), persons.region[rows]]
-        ethnicity = np.minimum((rng.random(n)[:, None] >= chosen).sum(axis=1), chosen.shape[1] - 1)
+        groups = self._newcomer_groups[immigrant.astype(np.intp), persons.region[rows]]
+        ethnicity_draws = rng.random(n)  # each newcomer's group: place_newcomers
         age_months = np.full(n, d.entry_age * 12, np.int16)  # turned the entry age this month
         if immigrant.any():
             band = categorical(rng, list(profile.ages.values()), int(immigrant.sum()))
             age_months[immigrant] = months_in_band(rng, profile, band)
-        drawn = draw_attributes(
+        said, kept = self._affinity if self._affinity is not None else (None, None)
+        speaks, follows, *lost = place_newcomers(
+            persons,
+            rows,
+            groups,
+            ethnicity_draws,
+            age_months,
+            year,
             profile,
             params,
             rng,
-            ethnicity,
-            persons.urban[rows],
-            persons.region[rows],
-            age_months,
-            year,
             self.tables,
+            kept,  # the newcomers' own affinity, if kept
+            None if said is None else np.array(said),
         )
-        drawn["diet"] = persons.diets.of(drawn.pop("follows"))
-        drawn["tongue"] = persons.tongues.of(drawn.pop("speaks"))
-        for name, values in drawn.items():
-            getattr(persons, name)[rows] = values
-        if self._affinity is not None:  # the newcomers' own
-            said, kept = self._affinity
-            kept[rows] = rules.affinity(persons.culture[rows], np.array(said))
-        persons.person_id[rows] = np.arange(persons.next_id, persons.next_id + n)
-        persons.next_id += n
+        persons.diet[rows] = persons.diets.of(follows)
+        persons.tongue[rows] = persons.tongues.of(speaks)
         flagged = []
-        for flag in ("elite", "ngo"):
+        for flag, count in zip(("elite", "ngo"), lost, strict=True):  # the leavers' roles
             flags = getattr(persons, flag)
-            lost = int(flags[rows].sum())
-            flags[rows] = False
-            if lost:
-                chosen = self._pick_eligible(flag, lost, rng)
+            if count:
+                chosen = self._pick_eligible(flag, count, rng)
                 # a newcomer's part is out already (rows are sorted: a search, not np.isin,
                 # which builds a table as long as the rows' range)
                 at = np.searchsorted(rows, chosen).clip(max=rows.size - 1)
