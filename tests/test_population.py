@@ -14,6 +14,7 @@ from sim.model.population import (
     _undirected_rows,
     diet_terms,
     draw_attributes,
+    place_newcomers,
     synthesize,
 )
 
@@ -148,3 +149,47 @@ def test_the_networks_rows_are_those_of_the_sparse_adjacency(seed, n, half, shar
     np.testing.assert_array_equal(indptr, adjacency.indptr)
     np.testing.assert_array_equal(indices, adjacency.indices)
     assert indptr.dtype == indices.dtype == np.int32
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.integers(0, 2**32 - 1), st.integers(1, 40))
+def test_newcomers_are_placed_in_their_rows_as_they_are_drawn(seed, n):
+    """The month's newcomers, written into their rows in one compiled pass, are what
+    draw_attributes gives persons of their group, area, region and age from the same
+    random numbers: every attribute, the languages and outlets returned, their ids, their
+    affinity; they hold no role yet, and the roles the leavers held are counted."""
+    from sim.model import rules
+
+    scenario, profile, _ = load_with_profile("baseline", {"run.population": 300})
+    params = scenario.parameters()
+    persons = synthesize(profile, params, np.random.default_rng(seed))
+    tables = Tables(profile, list(params.powers))
+    draw = np.random.default_rng(seed + 1)
+    rows = np.sort(draw.choice(persons.size, n, replace=False))
+    groups = np.cumsum(draw.random((n, len(profile.groups))), axis=1)
+    groups /= groups[:, -1:]
+    ethnicity_draws = draw.random(n)
+    age_months = draw.integers(15 * 12, 90 * 12, n).astype(np.int16)
+    ethnicity = np.minimum((ethnicity_draws[:, None] >= groups).sum(axis=1), groups.shape[1] - 1)
+    expected = draw_attributes(
+        profile, params, np.random.default_rng(seed + 2), ethnicity, persons.urban[rows],
+        persons.region[rows], age_months, 2019, tables,
+    )  # fmt: skip
+    roles = int(persons.elite[rows].sum()), int(persons.ngo[rows].sum())
+    first = persons.next_id
+    affinity = np.zeros((persons.size, len(params.powers)), np.float32)
+    messages = draw.random((len(params.powers), 3))
+    speaks, follows, *lost = place_newcomers(
+        persons, rows, groups, ethnicity_draws, age_months, 2019, profile, params,
+        np.random.default_rng(seed + 2), tables, affinity, messages,
+    )  # fmt: skip
+    np.testing.assert_array_equal(speaks, expected.pop("speaks"))
+    np.testing.assert_array_equal(follows, expected.pop("follows"))
+    for name, values in expected.items():
+        np.testing.assert_array_equal(getattr(persons, name)[rows], values, err_msg=name)
+    np.testing.assert_array_equal(persons.person_id[rows], np.arange(first, first + n))
+    assert persons.next_id == first + n
+    assert tuple(lost) == roles and not (persons.elite[rows].any() or persons.ngo[rows].any())
+    np.testing.assert_array_equal(
+        affinity[rows], rules.affinity(persons.culture[rows], messages).astype(np.float32)
+    )
