@@ -501,9 +501,6 @@ def place_newcomers(
         ethnicity_draws,
         persons.urban,
         persons.region,
-        *_age_arguments(profile, tables, age_months, year),
-        *draws,
-        *_term_arguments(params, tables),
         susceptibility,
         persons.next_id,
         persons.ethnicity,
@@ -522,6 +519,9 @@ def place_newcomers(
         persons.ngo,
         affinity,
         messages,
+        *_age_arguments(profile, tables, age_months, year),
+        *draws,
+        *_term_arguments(params, tables),
     )
     persons.next_id += n
     return speaks, follows, elites, links
@@ -538,35 +538,6 @@ def _newcomers_into(
     ethnicity_draws,
     urban,
     region,
-    age_months,
-    floors,
-    years_to_census,
-    year,
-    born_until,
-    uniforms,
-    normals,
-    personal_draws,
-    chances,
-    outlet_draws,
-    cumulative,
-    codes,
-    length,
-    cohorts,
-    speak_daily,
-    speak_other,
-    english_by_age,
-    c,
-    cohort_effect,
-    education_ties,
-    mean_weight,
-    kin_chance,
-    outlet_languages,
-    outlet_base,
-    outlet_age,
-    outlet_town,
-    outlet_region,
-    alumni_months,
-    idiosyncrasy,
     susceptibility,
     first_id,
     ethnicity_of,
@@ -585,11 +556,17 @@ def _newcomers_into(
     ngo,
     affinity,
     messages,
+    age_months,
+    floors,
+    years_to_census,
+    year,
+    born_until,
+    *terms,
 ):
     """:func:`place_newcomers`' pass: the newcomers' groups, then :func:`_age_terms` and
-    :func:`_drawn_terms` as :func:`draw_attributes` takes them (:func:`_age_arguments`,
-    :class:`AttributeDraws`, :func:`_term_arguments`), written into the persons' arrays
-    (``ethnicity_of`` to ``ngo``) at ``rows``."""
+    :func:`_drawn_terms` as :func:`draw_attributes` takes them (:func:`_age_arguments`;
+    ``terms``: the :class:`AttributeDraws`, then :func:`_term_arguments`), written into the
+    persons' arrays (``ethnicity_of`` to ``ngo``) at ``rows``."""
     n = rows.size
     ethnicity = np.empty(n, np.int64)
     for k in range(n):
@@ -599,37 +576,7 @@ def _newcomers_into(
         ethnicity[k] = min(count, groups.shape[1] - 1)
     band, english_band, cohort = _age_terms(age_months, floors, years_to_census, year, born_until)
     language, speaks, culture, identity, ties, kin, follows, personal = _drawn_terms(
-        ethnicity,
-        urban[rows],
-        region[rows],
-        band,
-        english_band,
-        cohort,
-        age_months,
-        uniforms,
-        normals,
-        personal_draws,
-        chances,
-        outlet_draws,
-        cumulative,
-        codes,
-        length,
-        cohorts,
-        speak_daily,
-        speak_other,
-        english_by_age,
-        c,
-        cohort_effect,
-        education_ties,
-        mean_weight,
-        kin_chance,
-        outlet_languages,
-        outlet_base,
-        outlet_age,
-        outlet_town,
-        outlet_region,
-        alumni_months,
-        idiosyncrasy,
+        ethnicity, urban[rows], region[rows], band, english_band, cohort, age_months, *terms
     )
     elites = links = 0
     for k in range(n):
