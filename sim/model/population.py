@@ -372,11 +372,44 @@ def draw_attributes(
 
     The random numbers are drawn first (:func:`attribute_draws`); one compiled pass
     (:func:`_drawn_terms`) turns them into attributes. The month's newcomers take the same
-    draws and the same pass, written straight into their rows (:func:`place_newcomers`)."""
+    draws and the same pass, which writes them into their rows (:func:`place_newcomers`)."""
     tables = tables or Tables(profile, list(params.powers))
+    n, powers = ethnicity.size, len(tables.powers)
+    draws = attribute_draws(rng, n, tables)
+    drawn = {
+        "ethnicity": np.empty(n, np.int8),
+        "language": np.empty(n, np.int8),
+        "age": np.empty(n, np.int8),
+        "age_months": np.empty(n, np.int16),
+        "cohort": np.empty(n, np.int8),
+        "culture": np.empty((n, len(DIMENSIONS)), np.float32),
+        "identity_baseline": np.empty(n, np.float32),
+        "susceptibility": np.empty((n, powers), np.float32),
+        "personal": np.empty((n, powers), np.float32),
+        "ties": np.empty((n, powers), np.bool_),
+        "kin": np.empty((n, powers), np.bool_),
+    }
+    roles = np.empty(n, np.int32), np.zeros(n, np.bool_), np.zeros(n, np.bool_)  # none yet
+    speaks, follows, _, _ = _write_terms(
+        (*drawn.values(), *roles), np.arange(n), 0, np.asarray(ethnicity, np.int64), urban,
+        region, age_months, year, profile, params, tables, draws,
+    )  # fmt: skip
+    return {**drawn, "speaks": speaks, "follows": follows}
+
+
+def _write_terms(
+    into: tuple, rows, first_id, ethnicity, urban, region, age_months, year, profile, params,
+    tables, draws,
+) -> tuple:  # fmt: skip
+    """Age band and cohort (:func:`_age_terms`), then what :func:`_drawn_terms` gives
+    persons of the given group, area, region and age from their draws, written into the
+    arrays ``into`` (ethnicity to kin, then ids, elite and NGO roles) at ``rows``."""
     band, english_band, cohort = _age_terms(*_age_arguments(profile, tables, age_months, year))
-    draws = attribute_draws(rng, ethnicity.size, tables)
-    language, speaks, culture, identity, ties, kin, follows, personal = _drawn_terms(
+    return _drawn_terms(  # arrays one by one: numba types a tuple's arrays one at a time, in
+        rows,  # Python, at every call
+        first_id,
+        *into,
+        susceptibility_of(draws.personal, params),
         ethnicity,
         urban,
         region,
@@ -387,21 +420,6 @@ def draw_attributes(
         *draws,
         *_term_arguments(params, tables),
     )
-    return {
-        "ethnicity": ethnicity.astype(np.int8),
-        "language": language,
-        "age": band,
-        "age_months": age_months.astype(np.int16),
-        "cohort": cohort,
-        "speaks": speaks,
-        "culture": culture.astype(np.float32),
-        "identity_baseline": identity.astype(np.float32),
-        "susceptibility": susceptibility_of(draws.personal, params),
-        "personal": personal,
-        "ties": ties,
-        "kin": kin,
-        "follows": follows,
-    }
 
 
 class AttributeDraws(NamedTuple):
@@ -481,8 +499,8 @@ def place_newcomers(
     affinity: NDArray[np.float32] | None = None,
     messages: NDArray[np.float64] | None = None,
 ) -> tuple[NDArray[np.bool_], NDArray[np.bool_], int, int]:
-    """Newcomers into the persons' ``rows`` (sorted), in one compiled pass
-    (:func:`_newcomers_into`): their group is the first whose cumulative chance in
+    """Newcomers into the persons' ``rows`` (sorted), written by one compiled pass
+    (:func:`_drawn_terms`): their group is the first whose cumulative chance in
     ``groups`` (rows, G) their draw does not pass, and the rest is what
     :func:`draw_attributes` gives persons of that group, area, region and age, from the
     same draws (:func:`attribute_draws`, drawn here) and the same compiled rules, written
@@ -491,18 +509,9 @@ def place_newcomers(
     they do not hold yet. Returns the languages each speaks and the outlets each follows
     (for :meth:`Patterns.of`), and the number of elite and NGO roles the leavers held."""
     n = rows.size
+    ethnicity = np.minimum((ethnicity_draws[:, None] >= groups).sum(axis=1), groups.shape[1] - 1)
     draws = attribute_draws(rng, n, tables)
-    susceptibility = susceptibility_of(draws.personal, params)
-    if affinity is None or messages is None:
-        affinity, messages = _NO_AFFINITY, _NO_MESSAGES
-    speaks, follows, elites, links = _newcomers_into(  # arrays one by one: numba types
-        rows,  # a tuple's arrays one at a time, in Python, at every call
-        groups,
-        ethnicity_draws,
-        persons.urban,
-        persons.region,
-        susceptibility,
-        persons.next_id,
+    into = (
         persons.ethnicity,
         persons.language,
         persons.age,
@@ -517,28 +526,21 @@ def place_newcomers(
         persons.person_id,
         persons.elite,
         persons.ngo,
-        affinity,
-        messages,
-        *_age_arguments(profile, tables, age_months, year),
-        *draws,
-        *_term_arguments(params, tables),
     )
+    speaks, follows, elites, links = _write_terms(
+        into, rows, persons.next_id, ethnicity.astype(np.int64, copy=False),
+        persons.urban[rows], persons.region[rows], age_months, year, profile, params, tables,
+        draws,
+    )  # fmt: skip
+    if affinity is not None and messages is not None:
+        affinity[rows] = rules.affinity(persons.culture[rows], messages)
     persons.next_id += n
     return speaks, follows, elites, links
 
 
-_NO_AFFINITY = np.empty((0, 0), np.float32)
-_NO_MESSAGES = np.empty((0, 0))
-
-
 @numba.njit(cache=True)
-def _newcomers_into(
+def _drawn_terms(
     rows,
-    groups,
-    ethnicity_draws,
-    urban,
-    region,
-    susceptibility,
     first_id,
     ethnicity_of,
     language_of,
@@ -554,61 +556,7 @@ def _newcomers_into(
     person_id,
     elite,
     ngo,
-    affinity,
-    messages,
-    age_months,
-    floors,
-    years_to_census,
-    year,
-    born_until,
-    *terms,
-):
-    """:func:`place_newcomers`' pass: the newcomers' groups, then :func:`_age_terms` and
-    :func:`_drawn_terms` as :func:`draw_attributes` takes them (:func:`_age_arguments`;
-    ``terms``: the :class:`AttributeDraws`, then :func:`_term_arguments`), written into the
-    persons' arrays (``ethnicity_of`` to ``ngo``) at ``rows``."""
-    n = rows.size
-    ethnicity = np.empty(n, np.int64)
-    for k in range(n):
-        count = 0
-        for g in range(groups.shape[1]):
-            count += ethnicity_draws[k] >= groups[k, g]
-        ethnicity[k] = min(count, groups.shape[1] - 1)
-    band, english_band, cohort = _age_terms(age_months, floors, years_to_census, year, born_until)
-    language, speaks, culture, identity, ties, kin, follows, personal = _drawn_terms(
-        ethnicity, urban[rows], region[rows], band, english_band, cohort, age_months, *terms
-    )
-    elites = links = 0
-    for k in range(n):
-        i = rows[k]
-        ethnicity_of[i] = ethnicity[k]
-        language_of[i] = language[k]
-        band_of[i] = band[k]
-        age_months_of[i] = age_months[k]
-        cohort_of[i] = cohort[k]
-        culture_of[i] = culture[k]
-        identity_of[i] = identity[k]
-        susceptibility_of[i] = susceptibility[k]
-        personal_of[i] = personal[k]
-        ties_of[i] = ties[k]
-        kin_of[i] = kin[k]
-        person_id[i] = first_id + k
-        elites += elite[i]
-        links += ngo[i]
-        elite[i] = False
-        ngo[i] = False
-    if affinity.size:
-        rows_culture = np.empty((n, culture_of.shape[1]), culture_of.dtype)
-        for k in range(n):
-            rows_culture[k] = culture_of[rows[k]]
-        values = rules.affinity(rows_culture, messages)
-        for k in range(n):
-            affinity[rows[k]] = values[k]
-    return speaks, follows, elites, links
-
-
-@numba.njit(cache=True)
-def _drawn_terms(
+    susceptibility,
     ethnicity,
     urban,
     region,
@@ -642,7 +590,10 @@ def _drawn_terms(
     idiosyncrasy,
 ):
     """The attributes :func:`draw_attributes` draws, from its random numbers (docs/ODD.md
-    §5):
+    §5), written into the arrays ``ethnicity_of`` to ``kin_of`` at ``rows`` (the persons'
+    own, for newcomers: :func:`place_newcomers`), with ids from ``first_id``; the roles
+    there (``elite``, ``ngo``) are counted and taken away. Returns the languages spoken and
+    the outlets followed (rows, L and rows, O), and the two counts of roles. The rules:
 
     - daily language: a categorical draw from the shares of the person's group and cohort
       (persons taken cell by cell, in row order within a cell);
@@ -730,7 +681,28 @@ def _drawn_terms(
             chance = outlet_base[o] * outlet_age[o, band[i]]
             chance = chance * (outlet_town[o] if urban[i] else 1.0) * outlet_region[o, region[i]]
             follows[i, o] = can and outlet_draws[o, i] < chance
-    return language, speaks, culture, identity, ties, kin, follows, personal
+    elites = links = 0  # written into the persons' rows
+    for k in range(n):
+        i = rows[k]
+        ethnicity_of[i] = ethnicity[k]
+        language_of[i] = language[k]
+        band_of[i] = band[k]
+        age_months_of[i] = age_months[k]
+        cohort_of[i] = cohort[k]
+        for d in range(dims):  # element by element: a row's slice assignment costs
+            culture_of[i, d] = culture[k, d]  # numba much more code
+        identity_of[i] = identity[k]
+        for p in range(powers):
+            susceptibility_of[i, p] = susceptibility[k, p]
+            personal_of[i, p] = personal[k, p]
+            ties_of[i, p] = ties[k, p]
+            kin_of[i, p] = kin[k, p]
+        person_id[i] = first_id + k
+        elites += elite[i]
+        links += ngo[i]
+        elite[i] = False
+        ngo[i] = False
+    return speaks, follows, elites, links
 
 
 # --- ages, cohorts and the population's renewal ---------------------------------------------
