@@ -27,6 +27,7 @@ from collections.abc import Callable
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")  # as the command line sets it
 
 from sim.inputs.scenario import load_with_profile
+from sim.inputs.schema import month_index, month_name
 from sim.model import model as model_module
 from sim.model.agents import Power
 from sim.model.model import MultivectorModel
@@ -56,13 +57,21 @@ def _timed(spent: dict[str, float], stage: str, function: Callable) -> Callable:
     return timed
 
 
-def instrumented(population: int) -> tuple[MultivectorModel, dict[str, float]]:
-    """A model of the baseline at ``population`` persons whose stages add their time to the
-    returned dict (seconds, by stage of :data:`STAGES`)."""
+def baseline(population: int, months: int) -> MultivectorModel:
+    """The baseline at ``population`` persons, running at least ``months`` months."""
+    scenario, profile, _ = load_with_profile("baseline", {"run.population": population})
+    end = month_name(max(month_index(scenario.run.end), month_index(scenario.run.start) + months))
     scenario, profile, _ = load_with_profile(
-        "baseline", {"run.population": population, "run.end": "2099-12"}
+        "baseline", {"run.population": population, "run.end": end}
     )
-    model = MultivectorModel(scenario, profile)
+    return MultivectorModel(scenario, profile)
+
+
+def instrumented(population: int, months: int) -> tuple[MultivectorModel, dict[str, float]]:
+    """A model of the baseline at ``population`` persons, running at least ``months``
+    months, whose stages add their time to the returned dict (seconds, by stage of
+    :data:`STAGES`)."""
+    model = baseline(population, months)
     spent = dict.fromkeys((name for name, _ in STAGES), 0.0)
     for stage, owner, name in (
         ("events", model.events, "apply_due"),
@@ -84,7 +93,7 @@ def month_stages(population: int = 1000, months: int = 200, rounds: int = 5) -> 
     ``"month"`` the whole), after a year's warm-up. Emission is timed through the model
     module's ``emit``, which the step calls, and adaptation as the channels' values and
     each power's ``adapt``."""
-    model, spent = instrumented(population)
+    model, spent = instrumented(population, 12 + months * rounds)
     emit, adapt = model_module.emit, Power.adapt
     model_module.emit = _timed(spent, "emission", emit)
     Power.adapt = _timed(spent, "adaptation", adapt)
@@ -108,10 +117,7 @@ def month_stages(population: int = 1000, months: int = 200, rounds: int = 5) -> 
 
 def calls_a_month(population: int = 1000, months: int = 100) -> float:
     """Python-level calls a month makes (functions, methods and built-ins), counted."""
-    scenario, profile, _ = load_with_profile(
-        "baseline", {"run.population": population, "run.end": "2099-12"}
-    )
-    model = MultivectorModel(scenario, profile)
+    model = baseline(population, 12 + months)
     for _ in range(12):
         model.step()
     profile_run = cProfile.Profile()
