@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 from conftest import tiny, tiny_model
 from pydantic import BaseModel
@@ -67,6 +68,30 @@ def test_a_shock_reaches_only_the_chosen_group():
     assert drop[kazakh].max() > 0.15
     assert drop[~kazakh].max() < 0.05
     assert 0.2 < (drop[kazakh] > 0.15).mean() < 0.8
+
+
+def test_a_shock_chunk_by_chunk_is_the_rule_on_the_chosen_persons(monkeypatch):
+    """Chosen persons and the shock are taken a chunk of persons at a time (small
+    temporaries): the chosen are those of the filter's groups (numpy's isin), and exactly
+    their attraction moves, as the rule says."""
+    from sim.inputs.schema import GroupFilter
+    from sim.model import population, rules
+
+    monkeypatch.setattr(population, "CHUNK", 37)
+    model = tiny_model(seed=4)
+    pop = model.public.persons
+    groups = GroupFilter(ethnicity=["Kazakh", "Russian"], area=["urban"])
+    expected = np.isin(
+        pop.ethnicity, [pop.labels["ethnicity"].index(g) for g in ("Kazakh", "Russian")]
+    )
+    expected &= pop.urban
+    chosen = model.public.members(groups)
+    np.testing.assert_array_equal(chosen, expected)
+    before = pop.attraction.copy()
+    model.public.shock(1, -0.3, chosen)
+    after = before.copy()
+    after[chosen, 1] = rules.shock(before[chosen, 1].astype(np.float64), -0.3)
+    np.testing.assert_array_equal(pop.attraction, after)
 
 
 def _leaf_fields(model: type[BaseModel], prefix: str = ""):

@@ -17,7 +17,7 @@ from sim.model import columns, measures, memory, rules, threads
 from sim.model.agents import MiddleState, Official, Power, emit
 from sim.model.deferred import mesa  # Mesa, its unused parts imported on first use
 from sim.model.events import EventSchedule
-from sim.model.population import synthesize
+from sim.model.population import chunks, synthesize
 from sim.model.public import Public
 
 START_ROUNDS = 3
@@ -395,7 +395,9 @@ class MultivectorModel(mesa.Model):
         """A one-off change of attraction: the event's groups, each person reached with the
         event's chance."""
         chosen = self.public.members(event.groups)
-        chosen &= self.streams["shocks"].random(self.public.size) < event.reach
+        rng = self.streams["shocks"]
+        for part in chunks(self.public.size):  # the same draws, in order, in small arrays
+            chosen[part] &= rng.random(part.stop - part.start) < event.reach
         self.public.shock(self.powers.index(event.power), event.delta, chosen)
 
     def _collect(self) -> None:

@@ -739,8 +739,11 @@ class Public:
         for dim in GROUP_DIMENSIONS:
             values = getattr(groups, dim)
             if values:
-                codes = [persons.labels[dim].index(v) for v in values]
-                chosen &= np.isin(persons.codes(dim), codes)
+                named = np.zeros(len(persons.labels[dim]), bool)  # each code: named or not
+                named[[persons.labels[dim].index(v) for v in values]] = True
+                codes = persons.codes(dim)
+                for part in chunks(persons.size):  # small temporaries (an index is 8 bytes)
+                    chosen[part] &= named[codes[part]]
         if groups.elite is not None:
             chosen &= persons.elite == groups.elite
         return chosen
@@ -748,8 +751,10 @@ class Public:
     def shock(self, power: int, delta: float, chosen: np.ndarray) -> None:
         """A one-off change of the chosen persons' attraction to one power."""
         attraction = self.persons.attraction
-        before = attraction[chosen, power].astype(np.float64)  # the rule in double precision
-        attraction[chosen, power] = rules.shock(before, delta)
+        for part in chunks(self.size):  # small temporaries
+            rows = part.start + np.flatnonzero(chosen[part])
+            before = attraction[rows, power].astype(np.float64)  # the rule in double precision
+            attraction[rows, power] = rules.shock(before, delta)
         self.revision += 1
 
 
