@@ -13,6 +13,7 @@ from hypothesis.extra.numpy import arrays
 from scipy import sparse
 
 from sim.model import rules
+from sim.model.streams import handle
 
 finite = st.floats(-5, 5, allow_nan=False)
 
@@ -408,15 +409,15 @@ def test_bernoulli_rows_follow_each_rows_chance():
 @settings(max_examples=60, deadline=None)
 @given(
     n=st.integers(0, 400),
-    top=st.floats(0.0, 0.2),
+    top=st.one_of(st.just(1.0), st.floats(0.0, 0.2)),
     over=st.lists(st.integers(0, 399), max_size=12),
     seed=st.integers(0, 2**32 - 1),
 )
 def test_leavers_are_the_bernoulli_rows_of_their_cell_and_those_past_the_oldest_age(
     n, top, over, seed
 ):
-    # the run's compiled path (bernoulli_candidates, then leavers) draws the same rows as
-    # bernoulli_rows with each (band, group) cell's chance, merged with the rows over age
+    # the run's compiled pass draws the same rows as bernoulli_rows (numpy's draws) with each
+    # (band, group) cell's chance, merged with the rows over age, and leaves the stream there
     rng = np.random.default_rng(seed)
     band, group = rng.integers(0, 4, n), rng.integers(0, 3, n)
     chance = rng.random((4, 3)) * top
@@ -425,11 +426,54 @@ def test_leavers_are_the_bernoulli_rows_of_their_cell_and_those_past_the_oldest_
     expected = np.union1d(
         rules.bernoulli_rows(one, n, top, lambda r: chance[band[r], group[r]]), over
     )
-    candidates, draws = rules.bernoulli_candidates(other, n, top)
-    rows = rules.leavers(candidates, draws, chance, band, group, over)
+    rows = rules.leavers(handle(other), top, chance, band, group, over)
     np.testing.assert_array_equal(rows, expected)
     assert rows.dtype == np.int64
-    assert one.random() == other.random()  # the stream in step
+    assert one.bit_generator.state == other.bit_generator.state  # the stream in step
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    n=st.one_of(st.integers(1, 30), st.integers(1, 12_000), st.integers(10_001, 40_000)),
+    share=st.one_of(st.just(1.0), st.floats(0.0, 0.1)),
+    seed=st.integers(0, 2**32 - 1),
+)
+def test_rows_drawn_are_numpys_choice_without_replacement_sorted(n, share, seed):
+    """numpy draws k of n rows by Floyd's algorithm and a shuffle, or, from more than 10,000
+    rows and more than a fiftieth of them, by shuffling the tail of all of them: both give
+    numpy's rows from its draws, and leave the stream where numpy's choice leaves it."""
+    k = min(n, round(share * n))
+    one, other = np.random.default_rng(seed), np.random.default_rng(seed)
+    expected = np.sort(one.choice(n, k, replace=False))
+    rows = rules.rows_drawn(other, n, k)
+    np.testing.assert_array_equal(rows, expected)
+    assert one.bit_generator.state == other.bit_generator.state
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    st.integers(0, 60),
+    st.integers(1, 5),
+    st.floats(0.3, 3.0),
+    st.integers(0, 2**32 - 1),
+)
+def test_alumni_ties_are_a_draw_below_their_areas_weight_times_the_flow(m, powers, weight, seed):
+    """A returning alumnus holds a tie to power p where a uniform draw, numpy's
+    ``random((rows, P))`` from the stream, is below the area's weight (1.5 in towns, 0.5
+    elsewhere, over ``ties_weight``) times the flow; other rows are not written."""
+    rng = np.random.default_rng(seed)
+    n = 80
+    rows = np.sort(rng.choice(n, min(m, n), replace=False)).astype(np.int64)
+    urban, flows = rng.random(n) < 0.5, rng.random(powers) * 2
+    ties = rng.random((n, powers)) < 0.5
+    before = ties.copy()
+    stream, same = np.random.default_rng(seed + 1), np.random.default_rng(seed + 1)
+    rules.ties_drawn(handle(stream), rows, urban, weight, flows, ties)
+    chance = (np.where(urban[rows], 1.5, 0.5) / weight)[:, None] * flows[None, :]
+    expected = before.copy()
+    expected[rows] = same.random(chance.shape) < chance
+    np.testing.assert_array_equal(ties, expected)
+    assert stream.bit_generator.state == same.bit_generator.state
 
 
 def test_projection_back_and_forth_returns_the_value():
@@ -504,32 +548,32 @@ def test_the_exposure_table_sums_the_drive_of_every_exposure_pattern(seed, power
 
 def test_exposure_masks_set_a_channels_bit_where_its_draw_falls_below_engagement():
     """The update reads exposure as one byte a person: bit c is set exactly where the
-    person's draw for channel c falls below their cell's engagement with it, for persons
-    from a row on (a chunk of draws) or at listed rows; drawn in the compiled pass, the
-    draws are numpy's for the same stream, and the stream ends where numpy's would."""
+    person's draw for channel c falls below their cell's engagement with it, for every
+    person or at listed rows; drawn in the compiled pass, the draws are numpy's for the
+    same stream, and the stream ends where numpy's would."""
     rng = np.random.default_rng(3)
     n, cells, channels = 500, 6, 7
     chances = rng.random((cells, channels), dtype=np.float32)
     chances[0] = 0.0  # never exposed
     chances[1] = 1.0  # always
     cell = rng.integers(0, cells, n).astype(np.uint16)
-    uniforms = rng.random((n, channels), dtype=np.float32)
-    uniforms[::7] = chances[cell[::7]]  # a draw at the chance itself: not below it
+    at_chance = chances[2:3].copy()  # a draw at the chance itself is not below it
+    assert rules.exposure_mask(at_chance, 0, 2, chances) == 0
+    assert rules.exposure_mask(np.nextafter(at_chance, -1), 0, 2, chances) == 2**channels - 1
+    stream, same = np.random.default_rng(11), np.random.default_rng(11)
     masks = np.zeros(n, np.uint8)
-    rules.exposure_masks(100, uniforms[100:], masks, cell, chances)
-    rules.exposure_masks(0, uniforms[:100], masks, cell, chances)
+    rules.exposure_masks_drawn(handle(stream), masks, cell, chances)
+    uniforms = same.random((n, channels), dtype=np.float32)
     bits = (masks[:, None] >> np.arange(channels)) & 1
     np.testing.assert_array_equal(bits.astype(bool), uniforms < chances[cell])
+    assert stream.bit_generator.state == same.bit_generator.state
     rows = np.array([3, 40, 41, 499])
     again = np.full(n, 255, np.uint8)
-    rules.exposure_masks_at(rows, again, uniforms[rows], cell, chances)
-    np.testing.assert_array_equal(again[rows], masks[rows])
+    rules.exposure_masks_at(handle(stream), rows, again, cell, chances)
     assert (np.delete(again, rows) == 255).all()  # no other row written
-    stream, same = np.random.default_rng(11), np.random.default_rng(11)
-    rules.exposure_masks_drawn(stream, masks, cell, chances)
-    expected = np.empty(n, np.uint8)
-    rules.exposure_masks(0, same.random((n, channels), dtype=np.float32), expected, cell, chances)
-    np.testing.assert_array_equal(masks, expected)
+    uniforms = same.random((rows.size, channels), dtype=np.float32)  # drawn for the rows
+    bits = (again[rows, None] >> np.arange(channels)) & 1
+    np.testing.assert_array_equal(bits.astype(bool), uniforms < chances[cell[rows]])
     assert stream.bit_generator.state == same.bit_generator.state
 
 
@@ -548,7 +592,7 @@ def test_the_news_heard_are_numpys_binomial_draws(incidents, reach, persons, see
     assert incidents.max() * min(reach, 1 - reach) <= rules.INVERSION_MOST  # by inversion
     stream, same = np.random.default_rng(seed), np.random.default_rng(seed)
     heard = np.zeros((persons, incidents.size), np.uint8)
-    rules.heard_drawn(stream, incidents, reach, heard)
+    rules.heard_drawn(handle(stream), incidents, reach, heard)
     expected = np.zeros_like(heard)
     for p in np.flatnonzero(incidents):
         expected[:, p] = same.binomial(incidents[p], reach, persons)

@@ -18,10 +18,9 @@ import numpy as np
 
 from sim.inputs.profile import Profile, age_floor
 from sim.inputs.schema import CHANNELS, DIMENSIONS, GROUP_DIMENSIONS, GroupFilter, Parameters
-from sim.model import measures, rules, threads
+from sim.model import measures, rules, streams, threads
 from sim.model.population import (
     ATTRACTION,
-    CHUNK,
     Persons,
     Tables,
     adults_in,
@@ -91,6 +90,7 @@ class Public:
         self._spare: np.ndarray | None = None  # last month's attraction, to be written over
         self._affinity: tuple | None = None  # (the messages it was computed for, affinity)
         self._sums: tuple | None = None  # (revision, sums, weight): see :meth:`sums`
+        self._handles = streams.Handles()  # the streams compiled passes draw from
         self.revision = 0
         """Raised whenever persons' attraction, identity or roles change: the month's
         measures are kept for a revision (:meth:`sums`, :func:`sim.model.measures.person_sums`),
@@ -370,18 +370,17 @@ class Public:
         persons = self.persons
         pending = self._pending
         engagement = (persons.engagement_cell, persons.engagement_table)
+        stream = self._handles(rng)
         if pending is None or pending[0] is not rng:  # (made ahead for another stream: kept)
-            return masks_drawn(rng, self.size, *engagement)
+            return masks_drawn(stream, self.size, *engagement)
         self._pending = None
         made = pending[1]
         masks = made.result() if isinstance(made, Future) else made
         changed, self._renewed = self._renewed, None
         if self.revision != self._ahead_revision or changed is None:
-            return masks_drawn(rng, self.size, *engagement)  # persons changed since
+            return masks_drawn(stream, self.size, *engagement)  # persons changed since
         if changed.size:  # in row order, once each
-            rows = np.unique(changed)
-            uniforms = rng.random((rows.size, self.gated.size), dtype=np.float32)
-            rules.exposure_masks_at(rows, masks, uniforms, *engagement)
+            rules.exposure_masks_at(stream, np.unique(changed), masks, *engagement)
         return masks
 
     def _draw_ahead(self, rng: np.random.Generator) -> None:
@@ -397,7 +396,8 @@ class Public:
         if self._pending is not None:  # made ahead for another stream, and not yet used
             return
         persons = self.persons
-        arguments = (rng, self.size, persons.engagement_cell, persons.engagement_table)
+        stream = self._handles(rng)  # the handle of a stream the public holds (_pending)
+        arguments = (stream, self.size, persons.engagement_cell, persons.engagement_table)
         made = threads.ahead(self.size, masks_drawn, *arguments)
         if made is None:
             made = masks_drawn(*arguments)
@@ -418,6 +418,11 @@ class Public:
         state = self.__dict__.copy()
         state["_spare"] = None
         return state
+
+    def __setstate__(self, state: dict) -> None:
+        """A public pickled before its streams' handles were kept reads them anew."""
+        state.setdefault("_handles", streams.Handles())
+        self.__dict__.update(state)
 
     def sums(self) -> tuple[np.ndarray, np.ndarray]:
         """The sums over everyone that the month's measures take (``sums`` (3, P + 2) and
@@ -481,7 +486,7 @@ class Public:
             return np.empty((0, 0), np.uint8), framing  # a quiet month (see monthly_update)
         heard = np.zeros((n, rate.size), np.min_scalar_type(incidents.max()))  # uint8
         if incidents.max() * min(reach, 1.0 - reach) <= rules.INVERSION_MOST:
-            rules.heard_drawn(rng, incidents, reach, heard)  # numpy's binomials, compiled
+            rules.heard_drawn(self._handles(rng), incidents, reach, heard)  # numpy's binomials
             return heard, framing
         for p in np.flatnonzero(incidents):
             for part in chunks(n):  # the same draws, in order, with small temporaries
@@ -522,9 +527,9 @@ class Public:
         immigration, mean_hazard, inflow = self._flows(cells)
         self.adults = float(rules.projected(self.adults, inflow - mean_hazard, 1 / 12))
         chance = rules.leave_chance(hazard, rules.thinning(mean_hazard, inflow), 1 / 12)
-        candidates, draws = rules.bernoulli_candidates(rng, persons.size, float(chance.max()))
         # nobody passes the oldest age
-        rows = rules.leavers(candidates, draws, chance, persons.age, persons.ethnicity, over)
+        top = float(chance.max())
+        rows = rules.leavers(self._handles(rng), top, chance, persons.age, persons.ethnicity, over)
         self._alumni_return(params, back, rng)
         self._count(counted, rows, -1)  # the leavers' parts, out until the newcomers settle
         flagged = self._replace(params, rows, month // 12, rng, inflow, immigration, counted)
@@ -617,9 +622,9 @@ class Public:
         if not back.size:
             return
         tau = per_power(params, "education_ties")
-        weight = np.where(persons.urban[back], 1.5, 0.5) / self.tables.ties_weight
-        chance = weight[:, None] * (tau * rules.pooled_flows(tau, self.pull))[None, :]
-        persons.ties[back] = rng.random(chance.shape) < chance
+        flows = tau * rules.pooled_flows(tau, self.pull)
+        ties_weight = float(self.tables.ties_weight)
+        rules.ties_drawn(self._handles(rng), back, persons.urban, ties_weight, flows, persons.ties)
 
     def _scholars_recruited(self, params: Parameters, chosen: np.ndarray, rng) -> None:
         """New members of the elites are a power's scholarship graduates with chance
@@ -758,20 +763,14 @@ class Public:
         self.revision += 1
 
 
-def masks_drawn(rng: np.random.Generator, persons: int, cells, chances) -> np.ndarray:
-    """A month's exposure masks of ``persons`` persons (:func:`sim.model.rules.exposure_masks`)
-    from the next uniforms of ``rng`` (float32, one a person and channel, in that order) and
-    persons' cells of engagement as they stand (``cells``, and each cell's ``chances``).
-    Many persons are drawn in one compiled pass that keeps no array of the draws
-    (:func:`sim.model.rules.exposure_masks_drawn`); up to :data:`CHUNK`, where handing
-    numba the generator would cost more than the draws, numpy draws them. The same numbers
-    either way. Run on the spare thread when there is one (:meth:`Public._draw_ahead`)."""
+def masks_drawn(stream: tuple, persons: int, cells, chances) -> np.ndarray:
+    """A month's exposure masks of ``persons`` persons
+    (:func:`sim.model.rules.exposure_masks_drawn`), from the stream whose handle is
+    ``stream`` (:func:`sim.model.streams.handle`), with the persons' cells of engagement as
+    they stand (``cells``, and each cell's ``chances``), in one compiled pass that keeps no
+    array of the draws. Run on the spare thread when there is one (:meth:`Public._draw_ahead`)."""
     masks = np.empty(persons, np.uint8)
-    if persons > CHUNK:
-        rules.exposure_masks_drawn(rng, masks, cells, chances)
-    else:
-        uniforms = rng.random((persons, chances.shape[1]), dtype=np.float32)
-        rules.exposure_masks(0, uniforms, masks, cells, chances)
+    rules.exposure_masks_drawn(stream, masks, cells, chances)
     return masks
 
 

@@ -18,6 +18,7 @@ import numpy as np
 from llvmlite import ir
 from numba import types
 from numba.core import cgutils
+from numba.core.errors import TypingError
 from numba.extending import intrinsic, models, overload, register_model
 from numpy.typing import NDArray
 
@@ -847,34 +848,59 @@ def exposure_mask(uniforms, k, cell, chances):
 
 
 @numba.njit(nogil=True, **_JIT)
-def exposure_masks(first, uniforms, out, cells, chances):
-    """:func:`exposure_mask` of the persons from row ``first`` on, one a row of their draws
-    ``uniforms`` (rows, C), into the same rows of ``out`` (:func:`monthly_update` reads the
-    masks: a byte a person, not the draws)."""
-    for k in range(uniforms.shape[0]):
-        out[first + k] = exposure_mask(uniforms, k, cells[first + k], chances)
-
-
-@numba.njit(nogil=True, **_JIT)
-def exposure_masks_at(rows, out, uniforms, cells, chances):
-    """:func:`exposure_mask` of the persons at ``rows`` only, row k of ``uniforms`` being
-    the draws of the person at ``rows[k]``."""
-    for k in range(rows.size):
-        i = rows[k]
-        out[i] = exposure_mask(uniforms, k, cells[i], chances)
-
-
-@numba.njit(nogil=True, **_JIT)
-def exposure_masks_drawn(rng, out, cells, chances):
-    """:func:`exposure_masks` of every person (N,), the draws taken from ``rng`` as they are
-    needed: the numbers ``rng.random((N, C), dtype=np.float32)`` gives, and the stream ends
-    where it would (numba's generator is numpy's), but no array of them is made, and no
-    lock of Python's is taken between persons."""
+def exposure_masks_drawn(stream, out, cells, chances):
+    """:func:`exposure_mask` of every person (N,), from the stream whose handle is
+    ``stream`` (:func:`sim.model.streams.handle`), the draws taken as they are needed: the
+    numbers ``rng.random((N, C), dtype=np.float32)`` gives, a row a person, and the stream
+    ends where it would (numba's generator is numpy's), but no array of them is made, and no
+    lock of Python's is taken between persons (:func:`monthly_update` reads the masks: a
+    byte a person, not the draws)."""
+    rng = generator(stream)
     draws = np.empty((1, chances.shape[1]), np.float32)
     for i in range(out.size):
         for c in range(draws.shape[1]):
             draws[0, c] = rng.random(dtype=np.float32)
         out[i] = exposure_mask(draws, 0, cells[i], chances)
+
+
+@numba.njit(nogil=True, **_JIT)
+def exposure_masks_at(stream, rows, out, cells, chances):
+    """:func:`exposure_masks_drawn` of the persons at ``rows`` only, in their order: the
+    k-th row of ``rng.random((rows.size, C), dtype=np.float32)`` is the draws of the
+    person at ``rows[k]``."""
+    rng = generator(stream)
+    draws = np.empty((1, chances.shape[1]), np.float32)
+    for k in range(rows.size):
+        for c in range(draws.shape[1]):
+            draws[0, c] = rng.random(dtype=np.float32)
+        i = rows[k]
+        out[i] = exposure_mask(draws, 0, cells[i], chances)
+
+
+@intrinsic
+def generator(typingctx, stream):
+    """numba's ``numpy.random.Generator`` on the stream whose handle is ``stream``
+    (:func:`sim.model.streams.handle`), within a compiled pass: its methods draw from that
+    stream, numpy's numbers, as numba's own generator does (:mod:`sim.model.streams`)."""
+    four = isinstance(stream, types.UniTuple) and stream.count == 4
+    if not (four and isinstance(stream.dtype, types.Integer)):
+        raise TypingError(f"a stream's handle is a tuple of four addresses, not {stream}")
+    made = types.NumPyRandomGeneratorType("generator")
+    bits_type = types.NumPyRandomBitGeneratorType("bit_generator")
+
+    def codegen(context, builder, signature, arguments):
+        addresses = [
+            context.cast(builder, value, stream.dtype, types.uintp)
+            for value in cgutils.unpack_tuple(builder, arguments[0])
+        ]
+        bits = cgutils.create_struct_proxy(bits_type)(context, builder)
+        bits.state_address = bits.state = addresses[0]
+        bits.fnptr_next_uint64, bits.fnptr_next_uint32, bits.fnptr_next_double = addresses[1:]
+        out = cgutils.create_struct_proxy(made)(context, builder)  # no parent, no meminfo:
+        out.bit_generator = bits._getvalue()  # never handed back to Python
+        return out._getvalue()
+
+    return made(stream), codegen
 
 
 INVERSION_MOST = 30.0
@@ -883,11 +909,12 @@ most this, by another method above (:func:`heard_drawn`)."""
 
 
 @numba.njit(nogil=True, **_JIT)
-def heard_drawn(rng, incidents, reach, heard):
+def heard_drawn(stream, incidents, reach, heard):
     """Into ``heard`` (N, P; zeros): for each power p with incidents, the number of them
     each person hears of, binomial of ``incidents[p]`` trials at chance ``reach``, person by
     person, power after power: the numbers that ``rng.binomial(incidents[p], reach, N)``
-    gives power after power, and the stream ends where it would. The draw is numpy's
+    gives power after power from the stream ``rng`` whose handle is ``stream``
+    (:func:`sim.model.streams.handle`), and the stream ends where it would. The draw is numpy's
     inversion (``random_binomial_inversion`` in numpy's ``distributions.c``), step by step:
     one uniform, spent down the probabilities of 0, 1, 2... hits; for a chance above 1/2,
     the misses at 1 - chance. Its setup (one exp and one log) is made once per power, where
@@ -898,6 +925,7 @@ def heard_drawn(rng, incidents, reach, heard):
     n = heard.shape[0]
     if reach == 0.0:  # numpy draws nothing then
         return
+    rng = generator(stream)
     flip = reach > 0.5
     chance = 1.0 - reach if flip else reach
     q = 1.0 - chance
@@ -1915,39 +1943,70 @@ def age_one_month(age_months, band, ethnicity, floors, oldest, groups, turning):
     return moved, over, cells, turned
 
 
-def bernoulli_candidates(
-    rng: np.random.Generator, n: int, top: float
-) -> tuple[NDArray[np.int64], NDArray[np.float64]]:
-    """The first half of :func:`bernoulli_rows`: a uniform random set of the ``n`` rows drawn
-    at chance ``top`` (its size binomial), sorted, and a uniform draw times ``top`` for
-    each; a row succeeds where its draw is below its own chance."""
-    top = min(top, 1.0)
-    if top <= 0.0 or n == 0:
-        return np.empty(0, np.int64), np.empty(0)
-    rows = np.sort(rng.choice(n, rng.binomial(n, top), replace=False))
-    return rows, rng.random(rows.size) * top
-
-
 def bernoulli_rows(rng: np.random.Generator, n: int, top: float, chance_of) -> NDArray[np.int64]:
     """The rows of ``n`` that succeed in independent Bernoulli draws, row i with chance
     ``chance_of(rows)[i]``, each at most ``top``: a uniform random set of rows drawn at
     chance ``top`` (its size binomial), each kept with its own chance over ``top``. The same
-    law as one draw per row, at a cost that grows with the successes, not the rows."""
-    rows, draws = bernoulli_candidates(rng, n, top)
-    return rows[draws < chance_of(rows)]
+    law as one draw per row, at a cost that grows with the successes, not the rows. (The
+    run draws its leavers so, in one compiled pass: :func:`leavers`.)"""
+    top = min(top, 1.0)
+    if top <= 0.0 or n == 0:
+        return np.empty(0, np.int64)
+    rows = np.sort(rng.choice(n, rng.binomial(n, top), replace=False))
+    return rows[rng.random(rows.size) * top < chance_of(rows)]
 
 
 @numba.njit(**_JIT)
-def leavers(candidates, draws, chance, band, group, over):
-    """The month's leavers, sorted: the :func:`bernoulli_candidates` whose draw is below the
-    chance of their (age band, group) cell (:func:`bernoulli_rows` with that chance), and
-    the sorted rows ``over`` the oldest age."""
+def rows_drawn(rng, n, k):
+    """``k`` of the rows 0 to ``n`` - 1, drawn uniformly without replacement, sorted: the
+    rows ``np.sort(rng.choice(n, k, replace=False))`` gives, from the same draws, and the
+    stream ends where it would. numpy's ``Generator.choice`` draws them by Floyd's algorithm
+    and then shuffles them, or, from more than 10,000 rows and more than a fiftieth of them,
+    by shuffling the tail of all the rows; each draw is ``rng.integers(0, i + 1)``
+    (tests/test_rules.py checks both against numpy's)."""
+    out = np.empty(k, np.int64)
+    if n > 10000 and k > n // 50:  # the tail of a shuffle of all the rows
+        rows = np.arange(n)
+        for i in range(n - 1, max(n - k, 1) - 1, -1):
+            j = rng.integers(0, i + 1)
+            rows[i], rows[j] = rows[j], rows[i]
+        out[:] = rows[n - k :]
+    else:  # Floyd's algorithm: the t-th draw is below n - k + t, or that row if drawn before
+        drawn = set()
+        for t in range(k):
+            last = n - k + t
+            row = rng.integers(0, last + 1)
+            if row in drawn:
+                row = last
+            drawn.add(row)
+            out[t] = row
+        for i in range(k - 1, 0, -1):  # numpy's shuffle of them: its draws (sorted after)
+            rng.integers(0, i + 1)
+    out.sort()
+    return out
+
+
+@numba.njit(**_JIT)
+def leavers(stream, top, chance, band, group, over):
+    """The month's leavers, sorted, drawn in one pass: the rows :func:`bernoulli_rows` keeps
+    at ``top`` with the chance of each row's (age band ``band``, group ``group``) cell in
+    ``chance``, merged with the sorted rows ``over`` the oldest age. The same numbers as
+    :func:`bernoulli_rows` draws with numpy's ``binomial``, ``choice`` (:func:`rows_drawn`)
+    and ``random`` from the stream whose handle is ``stream``
+    (:func:`sim.model.streams.handle`), and the stream ends where it would."""
+    rng = generator(stream)
+    n = band.size
+    top = min(top, 1.0)
+    if top > 0.0 and n > 0:
+        candidates = rows_drawn(rng, n, rng.binomial(n, top))
+    else:
+        candidates = np.empty(0, np.int64)
     kept = np.empty(candidates.size + over.size, np.int64)
     k = 0
     j = 0
-    for c in range(candidates.size):
+    for c in range(candidates.size):  # a uniform draw a candidate, in row order
         row = candidates[c]
-        if draws[c] >= chance[band[row], group[row]]:
+        if rng.random() * top >= chance[band[row], group[row]]:
             continue
         while j < over.size and over[j] < row:
             kept[k] = over[j]
@@ -1962,6 +2021,21 @@ def leavers(candidates, draws, chance, band, group, over):
         k += 1
         j += 1
     return kept[:k]
+
+
+@numba.njit(**_JIT)
+def ties_drawn(stream, rows, urban, ties_weight, flows, ties):
+    """The ties of the persons at ``rows`` who come back from their studies (docs/ODD.md
+    §7.13): the tie to power p is held where a uniform draw is below the area's weight (1.5
+    in towns, 0.5 elsewhere, over ``ties_weight``) times ``flows[p]``. The draws are
+    ``rng.random((rows.size, P))`` from the stream whose handle is ``stream``
+    (:func:`sim.model.streams.handle`), and the stream ends where it would."""
+    rng = generator(stream)
+    for k in range(rows.size):
+        i = rows[k]
+        weight = (1.5 if urban[i] else 0.5) / ties_weight
+        for p in range(flows.size):
+            ties[i, p] = rng.random() < weight * flows[p]
 
 
 # --- the powers' side -----------------------------------------------------------------------
