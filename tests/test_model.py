@@ -202,6 +202,30 @@ def test_the_powers_emit_together_as_each_alone(monkeypatch):
     np.testing.assert_array_equal(gamma.effort, before[2])
 
 
+def test_a_power_whose_class_emits_its_own_way_is_asked_to(monkeypatch):
+    """The step emits every power at once, but a power of a subclass of Power with its own
+    ``emit`` emits by it, every month, with the month's screening; the others as before."""
+    from sim.model.agents import Power
+
+    class Loud(Power):
+        calls: list = []
+
+        def emit(self, screening=None):
+            super().emit(screening)
+            self.signal = self.signal * 2.0
+            Loud.calls.append(self.model.date)
+
+    model = tiny_model(seed=4)
+    loud = Loud(model, model.powers[0], 0)
+    model.power_agents[0] = loud
+    for _ in range(3):
+        model.step()
+        np.testing.assert_array_equal(loud.signal, 2.0 * loud.unit_signal * loud.effort)
+        for power in model.power_agents[1:]:
+            np.testing.assert_array_equal(power.signal, power.unit_signal * power.effort)
+    assert Loud.calls == ["2015-02", "2015-03", "2015-04"]
+
+
 def test_tables_read_during_a_run_are_the_months_so_far():
     """A month's table rows are kept as arrays and written into Mesa's tables when they are
     read: read mid-run, the tables hold every month so far, each channel row the powers'

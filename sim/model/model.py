@@ -242,14 +242,14 @@ class MultivectorModel(mesa.Model):
         (nobody ages, the powers and the state hold still), from its own random stream;
         policy at the officials' first advice."""
         powers = self.agents_by_type[Power]
-        emit(self.power_agents)
+        self._emit()
         self.public.settle_identity(self.params, self.state.promotion())
         if self.params.mechanisms.adaptation:
             sample = np.arange(0, self.public.size, max(1, self.public.size // START_SAMPLE))
             for _ in range(START_ROUNDS):
                 self.public.settle(self.params, self.signals(), sample)
                 powers.do("start_at_rest", *self.start_values(sample))
-                emit(self.power_agents)
+                self._emit()
         self.events.measure(self)
         self.start_effort = np.array([p.effort for p in self.power_agents])  # (P, C)
         self._start_flows()
@@ -285,7 +285,7 @@ class MultivectorModel(mesa.Model):
                 "model with a later run.end to go further"
             )
         self.events.apply_due(self, self.month)
-        emit(self.power_agents, self.state.screening())
+        self._emit(self.state.screening())
         self.events.measure(self)
         self._record_flows()
         self.public.update(
@@ -308,6 +308,17 @@ class MultivectorModel(mesa.Model):
             self.agents_by_type[Power].do("adapt", self.channel_values())
         self._collect()
         self.running = self.month < self.last_month
+
+    def _emit(self, screening: np.ndarray | None = None) -> None:
+        """The powers' signals (step 2): every power at once (:func:`sim.model.agents.emit`),
+        unless a power's class has an ``emit`` of its own; then each power emits by its
+        own, as Mesa's ``agents_by_type[Power].do("emit")`` would have them."""
+        powers = self.power_agents
+        if all(type(power).emit is Power.emit for power in powers):
+            emit(powers, screening)
+        else:
+            for power in powers:
+                power.emit(screening)
 
     def channel_values(self, sample: np.ndarray | None = None, alumni: bool = True) -> np.ndarray:
         """What one more unit of each power's signal in each channel, kept a year, adds to
