@@ -44,6 +44,43 @@ def test_balanced_report_is_the_optimum(scores, lam):
     assert value >= _brute_force_report(scores, lam) - 1e-9
 
 
+@settings(max_examples=60, deadline=None)
+@given(
+    st.integers(1, 60),
+    st.integers(2, 16),
+    st.sampled_from(["none", "zero", "some"]),
+    st.floats(0.0, 0.5),
+    st.floats(0.05, 5),
+    st.integers(0, 2**32 - 1),
+)
+def test_the_officials_reports_drawn_together_are_each_balanced_report(
+    officials, powers, floors, noise, strength, seed
+):
+    """The compiled pass draws numpy's normal errors for every official and power, in order,
+    and gives each official the balanced report of their scores, floors kept: the numbers
+    of the array forms, and the stream ends where numpy's would."""
+    rng = np.random.default_rng(seed)
+    shared, biases = rng.normal(0, 0.5, powers), rng.normal(0, 0.3, (officials, powers))
+    kept = {
+        "none": None,
+        "zero": np.zeros(powers),
+        "some": rules.security_floors(rng.random(powers), 0.3),
+    }[floors]
+    stream, same = np.random.default_rng(seed + 1), np.random.default_rng(seed + 1)
+    reports = rules.balanced_reports(
+        handle(stream),
+        shared,
+        biases,
+        noise,
+        strength,
+        np.empty(0) if kept is None else kept,
+        1.0 if kept is None else 1.0 - float(kept.sum()),
+    )
+    scores = shared[None, :] + biases + same.normal(0.0, noise, biases.shape)
+    np.testing.assert_array_equal(reports, rules.balanced_report(scores, strength, kept))
+    assert stream.bit_generator.state == same.bit_generator.state
+
+
 def test_balance_strength_moves_from_bandwagon_to_even_split():
     scores = np.array([1.0, 0.6, 0.2, 0.1])
     np.testing.assert_allclose(rules.balanced_report(scores, 1e-3), [1, 0, 0, 0])

@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from sim.model.model import MultivectorModel
 
 _per_channel = attrgetter(*CHANNELS)
+_NO_FLOORS = np.empty(0)
 
 
 def per_channel(values) -> np.ndarray:
@@ -194,18 +195,27 @@ class Official(mesa.Agent):
         """
         params = model.params
         biases = model.official_biases
-        noise = model.streams["officials"].normal(0.0, params.officials.noise, biases.shape)
-        scores = shared[None, :] + biases + noise
         floors = None
         if params.mechanisms.security:
             security = np.array([p.security for p in params.powers.values()])
             floors = rules.security_floors(security, params.state.security_floor)
-        if params.mechanisms.balancing:
-            reports = rules.balanced_report(scores, params.state.balance_strength, floors)
-        else:  # the chances of backing each power alone: the noise is in the logit, so the
-            # month's draw (still made, so the stream stays aligned) is not added twice
-            reports = rules.logit_report(shared[None, :] + biases, params.officials.noise, floors)
-        model.official_reports = reports
+        if params.mechanisms.balancing:  # draws and reports in one compiled pass
+            model.official_reports = rules.balanced_reports(
+                model.handle("officials"),
+                shared,
+                biases,
+                params.officials.noise,
+                params.state.balance_strength,
+                _NO_FLOORS if floors is None else floors,
+                1.0 if floors is None else 1.0 - float(floors.sum()),
+            )
+            return
+        # the chances of backing each power alone: the noise is in the logit, so the month's
+        # draw (still made, so the stream stays aligned) is not added twice
+        model.streams["officials"].normal(0.0, params.officials.noise, biases.shape)
+        model.official_reports = rules.logit_report(
+            shared[None, :] + biases, params.officials.noise, floors
+        )
 
 
 class MiddleState(mesa.Agent):

@@ -13,7 +13,7 @@ from sim.inputs.assignments import keyword_overrides
 from sim.inputs.profile import Profile
 from sim.inputs.scenario import with_overrides
 from sim.inputs.schema import CHANNELS, ScenarioSpec, ShockEvent, month_index, month_name
-from sim.model import columns, measures, memory, rules, threads
+from sim.model import columns, measures, memory, rules, streams, threads
 from sim.model.agents import MiddleState, Official, Power, emit
 from sim.model.deferred import mesa  # Mesa, its unused parts imported on first use
 from sim.model.events import EventSchedule
@@ -213,6 +213,15 @@ class MultivectorModel(mesa.Model):
                 measures.group_rows, labels=self.public.persons.labels, powers=powers
             ),
         }
+
+    @functools.cached_property
+    def _handles(self) -> streams.Handles:
+        return streams.Handles()
+
+    def handle(self, stream: str) -> tuple[int, int, int, int]:
+        """The handle of the random stream ``stream`` (one of :data:`STREAMS`), for a
+        compiled pass that draws from it (:mod:`sim.model.streams`)."""
+        return self._handles(self.streams[stream])
 
     def __getstate__(self) -> dict:
         """For copies and pickles: the exposure stream may be drawing next month's numbers

@@ -1417,6 +1417,36 @@ def balanced_report(scores: Array, balance_strength: float, floors: Array | None
     return keep_floors(scores / (2.0 * balance_strength), floors)
 
 
+@numba.njit(error_model="numpy", **_JIT)  # x / 0 is inf or NaN, as in numpy
+def balanced_reports(stream, shared, biases, noise, strength, floors, room):
+    """Every official's :func:`balanced_report` (K, P), in one pass with its draws: official
+    k scores power p ``shared[p] + biases[k, p]`` plus a normal error of standard deviation
+    ``noise``, drawn ``rng.normal(0.0, noise, (K, P))`` from the stream whose handle is
+    ``stream`` (:func:`sim.model.streams.handle`), and balances at ``strength``, keeping
+    the ``floors`` (P,; empty for none), which leave ``room``, 1 - their sum (the caller's
+    numpy sum). The numbers of the array forms, and the stream ends where it would."""
+    rng = generator(stream)
+    officials, powers = biases.shape
+    target = np.empty((officials, powers))
+    for k in range(officials):
+        for p in range(powers):
+            target[k, p] = shared[p] + biases[k, p] + rng.normal(0.0, noise)
+    target /= 2.0 * strength
+    kept = False
+    for p in range(floors.size):
+        kept |= floors[p] != 0.0
+    if not kept:
+        return _project_rows(target)
+    for k in range(officials):
+        for p in range(powers):
+            target[k, p] = (target[k, p] - floors[p]) / room
+    out = _project_rows(target)
+    for k in range(officials):
+        for p in range(powers):
+            out[k, p] = floors[p] + room * out[k, p]
+    return out
+
+
 def keep_floors(target: Array, floors: Array | None = None) -> Array:
     """The nearest point to ``target`` (rows) on the simplex with w_p >= floors_p: the
     floors plus the projection of what lies above them onto the simplex scaled to the room
