@@ -128,6 +128,11 @@ class Power(mesa.Agent):
         self.effort = rules.fit_capacity(effort, self.settings.capacity, free)
 
 
+def efforts(powers: list[Power]) -> np.ndarray:
+    """Every power's effort per channel (P, C), in one array (each row a power's ``effort``)."""
+    return np.array([_per_channel(p.settings.effort) for p in powers], dtype=np.float64)
+
+
 def emit(powers: list[Power], screening: np.ndarray | None = None) -> None:
     """The powers' signals per channel, in one pass over them (:meth:`Power.emit`): effort
     fitted to capacity (a cut takes effect at once), then efficiency x presence x
@@ -143,7 +148,7 @@ def emit(powers: list[Power], screening: np.ndarray | None = None) -> None:
         return
     model = powers[0].model
     settings = [p.settings for p in powers]
-    effort = np.array([_per_channel(s.effort) for s in settings], dtype=np.float64)
+    effort = efforts(powers)
     capacity = np.array([s.capacity for s in settings], dtype=np.float64)
     within = effort.sum(axis=1) <= capacity  # as rules.fit_capacity asks (NaN is not)
     for k in np.flatnonzero(~within).tolist():  # rare: cut to capacity

@@ -11,6 +11,7 @@ import numpy as np
 
 from sim.inputs.schema import CHANNELS
 from sim.model import columns, rules, threads
+from sim.model.agents import efforts
 
 if TYPE_CHECKING:
     from sim.model.model import MultivectorModel
@@ -204,7 +205,7 @@ def screening(model: MultivectorModel) -> np.ndarray:
 
 
 def effort(model: MultivectorModel) -> np.ndarray:
-    return np.array([p.effort for p in model.power_agents]).sum(axis=1)
+    return efforts(model.power_agents).sum(axis=1)
 
 
 def student_flow(model: MultivectorModel) -> np.ndarray:
@@ -217,7 +218,7 @@ def effective_vectors(model: MultivectorModel) -> float:
 
 
 def dominant_power(model: MultivectorModel) -> str:
-    return model.powers[int(np.argmax(model.state.alignment))]
+    return model.powers[int(model.state.alignment.argmax())]
 
 
 def dominant_share(model: MultivectorModel) -> float:
@@ -258,7 +259,7 @@ def channel_month(model: MultivectorModel) -> tuple:
     return (
         model.steps,
         model.date,
-        np.array([p.effort for p in agents]),
+        efforts(agents),
         np.array([p.signal for p in agents]),
         model.state.screening()[[p.index for p in agents]],
     )

@@ -1483,7 +1483,7 @@ def logit_report(scores: Array, noise: float, floors: Array | None = None) -> Ar
 
 def effective_number(alignment: Array) -> float:
     """Effective number of vectors 1 / sum w^2 (Laakso & Taagepera 1979)."""
-    return float(1.0 / np.sum(np.square(alignment)))
+    return float(1.0 / np.add.reduce(np.square(alignment)))  # np.sum's numbers, quicker
 
 
 def pooled_flows(weights: Array, pull: Array) -> Array:
