@@ -629,7 +629,7 @@ def test_the_news_heard_are_numpys_binomial_draws(incidents, reach, persons, see
     assert incidents.max() * min(reach, 1 - reach) <= rules.INVERSION_MOST  # by inversion
     stream, same = np.random.default_rng(seed), np.random.default_rng(seed)
     heard = np.zeros((persons, incidents.size), np.uint8)
-    rules.heard_drawn(handle(stream), incidents, reach, heard)
+    rules.heard_drawn(stream, incidents, reach, heard)
     expected = np.zeros_like(heard)
     for p in np.flatnonzero(incidents):
         expected[:, p] = same.binomial(incidents[p], reach, persons)
@@ -637,20 +637,54 @@ def test_the_news_heard_are_numpys_binomial_draws(incidents, reach, persons, see
     assert stream.bit_generator.state == same.bit_generator.state
 
 
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(st.one_of(st.just(0.0), st.floats(0.0, 12.0), st.floats(200.0, 400.0)), max_size=6),
+    st.one_of(st.sampled_from([0.0, 0.5, 1.0]), st.floats(0.0, 1.0)),
+    st.integers(1, 200),
+    st.integers(0, 2**32 - 1),
+)
+def test_the_months_news_are_numpys_poisson_then_binomial_draws(rate, reach, persons, seed):
+    """The compiled pass draws each power's incidents as numpy's ``poisson`` does, then the
+    news each person heard as numpy's ``binomial``; where numpy would draw those by another
+    method, or a power has more incidents than a byte holds, or none has any, it hands back
+    the incidents only, the stream just past them."""
+    rate = np.array(rate, np.float64)
+    stream, same = np.random.default_rng(seed), np.random.default_rng(seed)
+    incidents, heard = rules.news_drawn(handle(stream), rate, reach, persons)
+    expected = same.poisson(rate)
+    np.testing.assert_array_equal(incidents, expected)
+    most = int(expected.max(initial=0))
+    if most == 0 or most > 255 or most * min(reach, 1 - reach) > rules.INVERSION_MOST:
+        assert heard.shape == (0, 0)
+    else:
+        assert heard.dtype == np.uint8 and heard.shape == (persons, rate.size)
+        for p in np.flatnonzero(expected):
+            np.testing.assert_array_equal(heard[:, p], same.binomial(expected[p], reach, persons))
+    assert stream.bit_generator.state == same.bit_generator.state
+
+
 def test_a_month_of_news_is_the_same_drawn_by_numpy_itself(monkeypatch):
-    """Where numpy would draw the news heard by another method than inversion (many
-    incidents), the model leaves the draw to numpy; both ways give the same run."""
+    """Where the compiled pass hands the news back to numpy (many incidents), the model
+    draws them with numpy's own binomials; a run whose news numpy draws every month is the
+    same run as one whose news the compiled pass draws."""
     import pandas as pd
 
-    settings = {"powers.Alpha.hostility": 60.0, "backlash.reach": 0.6}
-    compiled_draws = []
-    draw = rules.heard_drawn
-    monkeypatch.setattr(rules, "heard_drawn", lambda *a: compiled_draws.append(draw(*a)))
+    settings = {"powers.Alpha.hostility": 24.0, "backlash.reach": 0.6}
+    drawn = rules.news_drawn
+    compiled_heard = []
+
+    def record(*arguments):
+        incidents, heard = drawn(*arguments)
+        compiled_heard.append(heard.size)
+        return incidents, heard
+
+    monkeypatch.setattr(rules, "news_drawn", record)
     compiled = tiny_model(seed=2, **settings).run_to("2016-06")
-    months = len(compiled_draws)
-    monkeypatch.setattr(rules, "INVERSION_MOST", -1.0)  # always numpy's own binomial
+    assert sum(size > 0 for size in compiled_heard) > 10  # the compiled pass drew the news
+    # the incidents only (no person to draw for): numpy draws the news heard every month
+    monkeypatch.setattr(rules, "news_drawn", lambda s, r, reach, n: drawn(s, r, reach, 0))
     by_numpy = tiny_model(seed=2, **settings).run_to("2016-06")
-    assert months > 10 and len(compiled_draws) == months  # none drawn compiled the second time
     for one, other in (
         (compiled.timeseries(), by_numpy.timeseries()),
         (compiled.persons(), by_numpy.persons()),

@@ -471,8 +471,8 @@ class Public:
     def _news(self, params: Parameters, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
         """This month's news of incidents, as :func:`sim.model.rules.monthly_update` takes it:
         the incidents each person heard of (N, P; Poisson counts per power, each heard with
-        chance ``backlash.reach``: numpy's binomial draws, made in one compiled pass,
-        :func:`sim.model.rules.heard_drawn`), and each media diet's framing (K, P; see
+        chance ``backlash.reach``: numpy's poisson and binomial draws, made in one compiled
+        pass, :func:`sim.model.rules.news_drawn`), and each media diet's framing (K, P; see
         :meth:`valence`); the framed news is their product. Without stochastic exposure, no
         draws: each diet's expected incidents heard times its framing (K, P)."""
         n = self.persons.size
@@ -481,14 +481,11 @@ class Public:
         framing = self._valence_table(params)
         if not params.mechanisms.stochastic_exposure:
             return np.empty((0, 0), np.uint8), np.array(rate * reach)[None, :] * framing
-        incidents = rng.poisson(rate)
-        if not incidents.any():
-            return np.empty((0, 0), np.uint8), framing  # a quiet month (see monthly_update)
-        heard = np.zeros((n, rate.size), np.min_scalar_type(incidents.max()))  # uint8
-        if incidents.max() * min(reach, 1.0 - reach) <= rules.INVERSION_MOST:
-            rules.heard_drawn(self._handles(rng), incidents, reach, heard)  # numpy's binomials
+        incidents, heard = rules.news_drawn(self._handles(rng), rate, reach, n)  # compiled
+        if heard.size or not incidents.any():  # (none: a quiet month, see monthly_update)
             return heard, framing
-        for p in np.flatnonzero(incidents):
+        heard = np.zeros((n, rate.size), np.min_scalar_type(incidents.max()))
+        for p in np.flatnonzero(incidents):  # numpy's own binomials: many incidents
             for part in chunks(n):  # the same draws, in order, with small temporaries
                 heard[part, p] = rng.binomial(incidents[p], reach, part.stop - part.start)
         return heard, framing

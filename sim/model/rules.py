@@ -909,12 +909,35 @@ most this, by another method above (:func:`heard_drawn`)."""
 
 
 @numba.njit(nogil=True, **_JIT)
-def heard_drawn(stream, incidents, reach, heard):
+def news_drawn(stream, rate, reach, persons):
+    """The month's incidents of each power (P,), Poisson of ``rate``, and the number of them
+    each of ``persons`` persons hears of (persons, P; uint8; :func:`heard_drawn`), drawn
+    from the stream whose handle is ``stream`` (:func:`sim.model.streams.handle`): the
+    numbers of ``rng.poisson(rate)``, then of ``rng.binomial(incidents[p], reach,
+    persons)`` power after power, and the stream ends where it would. In a quiet month (no
+    incident), or when a power has more than 255 incidents or numpy would draw the
+    binomials by another method than inversion (:data:`INVERSION_MOST`), the incidents
+    only, with an empty (0, 0) array: the caller then draws the news heard itself."""
+    rng = generator(stream)
+    incidents = np.empty(rate.size, np.int64)
+    for p in range(rate.size):
+        incidents[p] = rng.poisson(rate[p])
+    most = 0
+    for p in range(rate.size):
+        most = max(most, incidents[p])
+    if most == 0 or most > 255 or most * min(reach, 1.0 - reach) > INVERSION_MOST:
+        return incidents, np.zeros((0, 0), np.uint8)
+    heard = np.zeros((persons, rate.size), np.uint8)
+    heard_drawn(rng, incidents, reach, heard)
+    return incidents, heard
+
+
+@numba.njit(nogil=True, **_JIT)
+def heard_drawn(rng, incidents, reach, heard):
     """Into ``heard`` (N, P; zeros): for each power p with incidents, the number of them
     each person hears of, binomial of ``incidents[p]`` trials at chance ``reach``, person by
     person, power after power: the numbers that ``rng.binomial(incidents[p], reach, N)``
-    gives power after power from the stream ``rng`` whose handle is ``stream``
-    (:func:`sim.model.streams.handle`), and the stream ends where it would. The draw is numpy's
+    gives power after power, and the stream ends where it would. The draw is numpy's
     inversion (``random_binomial_inversion`` in numpy's ``distributions.c``), step by step:
     one uniform, spent down the probabilities of 0, 1, 2... hits; for a chance above 1/2,
     the misses at 1 - chance. Its setup (one exp and one log) is made once per power, where
@@ -925,7 +948,6 @@ def heard_drawn(stream, incidents, reach, heard):
     n = heard.shape[0]
     if reach == 0.0:  # numpy draws nothing then
         return
-    rng = generator(stream)
     flip = reach > 0.5
     chance = 1.0 - reach if flip else reach
     q = 1.0 - chance
