@@ -12,6 +12,10 @@ calls a month makes (counted with cProfile in a round of its own; counted, not t
 stages are timed by wrapping the model's own methods, which adds well under a microsecond a
 stage; "the rest" is the month less its stages: Mesa's step and event list, the powers'
 signals, the state's screening and promotion as the step asks for them.
+
+It then times what handing a random stream to a compiled pass costs, as a
+``numpy.random.Generator`` and as its handle (:mod:`sim.model.streams`), warm and with the
+processor's caches flushed, as within a month.
 """
 
 from __future__ import annotations
@@ -22,15 +26,21 @@ import os
 import pstats
 import statistics
 import time
+import timeit
 from collections.abc import Callable
 
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")  # as the command line sets it
 
+import numba
+import numpy as np
+
 from sim.inputs.scenario import load_with_profile
 from sim.inputs.schema import month_index, month_name
 from sim.model import model as model_module
+from sim.model import rules
 from sim.model.agents import Power
 from sim.model.model import MultivectorModel
+from sim.model.streams import handle
 
 STAGES = (
     ("events", "the scenario's events applied, then measured"),
@@ -129,6 +139,45 @@ def calls_a_month(population: int = 1000, months: int = 100) -> float:
     return sum(calls for _, calls, _, _, _ in stats.values()) / months
 
 
+@numba.njit(cache=True)
+def _one_draw(rng):
+    return rng.random()
+
+
+@numba.njit(cache=True)
+def _one_draw_by_handle(stream):
+    return rules.generator(stream).random()
+
+
+def stream_handoff(calls: int = 2000, rounds: int = 5) -> dict[str, tuple[float, float]]:
+    """Seconds a call of a compiled pass that draws one number, handed the stream as a
+    ``numpy.random.Generator`` (numba reads it through Python's ctypes) or as its handle
+    (:mod:`sim.model.streams`): ``"warm"``, the fastest of ``rounds`` loops of ``calls``
+    calls, and ``"cold"``, the median of ``calls`` calls each after 16 MiB are summed, which
+    pushes the code out of the processor's caches as the rest of a month does. By key:
+    (Generator, handle)."""
+    rng = np.random.default_rng(0)
+    stream = handle(rng)
+    flush = np.ones(2 * 1024 * 1024)
+    out = {}
+    for label, call in (
+        ("Generator", lambda: _one_draw(rng)),
+        ("handle", lambda: _one_draw_by_handle(stream)),
+    ):
+        call()  # compiled, or loaded from the cache
+        warm = min(timeit.repeat(call, number=calls, repeat=rounds)) / calls
+        cold = []
+        for _ in range(calls // 10):
+            flush.sum()
+            start = time.perf_counter()
+            call()
+            cold.append(time.perf_counter() - start)
+        out[label] = (warm, statistics.median(cold))
+    return {
+        kind: (out["Generator"][k], out["handle"][k]) for k, kind in enumerate(("warm", "cold"))
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--population", type=int, default=1000)
@@ -152,6 +201,10 @@ def main() -> None:
             f"{statistics.median(values) / statistics.median(times['month']):>8.0%}  {what}"
         )
     print(f"Python-level calls a month: {calls_a_month(options.population):.0f}")
+    handoff = stream_handoff()
+    print("a compiled pass handed a random stream, µs a call (Generator; its handle):")
+    for kind, (by_generator, by_handle) in handoff.items():
+        print(f"  {kind:<5} {by_generator * 1e6:6.1f} {by_handle * 1e6:6.1f}")
 
 
 if __name__ == "__main__":

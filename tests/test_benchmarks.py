@@ -32,3 +32,11 @@ def test_the_months_stages_are_timed_within_the_month():
     assert set(times) == {*stages, "month"}
     assert all(times[stage][0] > 0 for stage in stages)
     assert sum(times[stage][0] for stage in stages) <= times["month"][0]
+
+
+def test_bench_month_times_a_stream_handed_both_ways():
+    from benchmarks import bench_month
+
+    handoff = bench_month.stream_handoff(calls=20, rounds=1)
+    assert set(handoff) == {"warm", "cold"}
+    assert all(seconds > 0 for pair in handoff.values() for seconds in pair)

@@ -467,6 +467,8 @@ def test_leavers_are_the_bernoulli_rows_of_their_cell_and_those_past_the_oldest_
     np.testing.assert_array_equal(rows, expected)
     assert rows.dtype == np.int64
     assert one.bit_generator.state == other.bit_generator.state  # the stream in step
+    with pytest.raises(ValueError, match="NaN"):  # as numpy's binomial refuses it
+        rules.leavers(handle(other), float("nan"), chance, band, group, over)
 
 
 @settings(max_examples=200, deadline=None)

@@ -8,10 +8,11 @@ import pickle
 import numba
 import numpy as np
 import pytest
+from conftest import tiny_model
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from sim.model import rules, streams
+from sim.model import rules, streams, threads
 
 
 @numba.njit(cache=True)
@@ -77,3 +78,15 @@ def test_a_handle_is_four_addresses():
     assert len(handle) == 4 and all(isinstance(a, int) and a > 0 for a in handle)
     with pytest.raises(numba.TypingError, match="four addresses"):
         _draws(np.random.default_rng(0), 1)  # a Generator, not its handle
+
+
+def test_the_exposure_drawn_ahead_holds_its_stream(monkeypatch):
+    """The work that draws next month's exposure on the spare thread is handed the stream
+    itself beside its handle (the addresses of its state), so the stream lives as long as
+    the work, whatever becomes of the model meanwhile."""
+    handed = []
+    monkeypatch.setattr(threads, "ahead", lambda rows, work, *a, **k: handed.append(a) or None)
+    model = tiny_model(seed=1)
+    model.step()
+    rng, stream = handed[-1][:2]
+    assert rng is model.streams["exposure"] and stream == streams.handle(rng)

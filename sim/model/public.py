@@ -362,7 +362,7 @@ class Public:
 
     def _exposure_masks(self, rng: np.random.Generator) -> np.ndarray:
         """This month's exposure of each person as a bit mask (N,; bit c for channel c;
-        :func:`sim.model.rules.exposure_masks`): the update reads one byte a person, not
+        :func:`sim.model.rules.exposure_masks_drawn`): the update reads one byte a person, not
         the draws' four a channel. Made at the end of last month's update if they were
         (:meth:`_draw_ahead`), then made again, from draws of their own, for the persons
         whose engagement the renewal may have changed since (every person, were persons
@@ -372,13 +372,13 @@ class Public:
         engagement = (persons.engagement_cell, persons.engagement_table)
         stream = self._handles(rng)
         if pending is None or pending[0] is not rng:  # (made ahead for another stream: kept)
-            return masks_drawn(stream, self.size, *engagement)
+            return masks_drawn(rng, stream, self.size, *engagement)
         self._pending = None
         made = pending[1]
         masks = made.result() if isinstance(made, Future) else made
         changed, self._renewed = self._renewed, None
         if self.revision != self._ahead_revision or changed is None:
-            return masks_drawn(stream, self.size, *engagement)  # persons changed since
+            return masks_drawn(rng, stream, self.size, *engagement)  # persons changed since
         if changed.size:  # in row order, once each
             rules.exposure_masks_at(stream, np.unique(changed), masks, *engagement)
         return masks
@@ -396,8 +396,8 @@ class Public:
         if self._pending is not None:  # made ahead for another stream, and not yet used
             return
         persons = self.persons
-        stream = self._handles(rng)  # the handle of a stream the public holds (_pending)
-        arguments = (stream, self.size, persons.engagement_cell, persons.engagement_table)
+        stream = self._handles(rng)
+        arguments = (rng, stream, self.size, persons.engagement_cell, persons.engagement_table)
         made = threads.ahead(self.size, masks_drawn, *arguments)
         if made is None:
             made = masks_drawn(*arguments)
@@ -760,14 +760,19 @@ class Public:
         self.revision += 1
 
 
-def masks_drawn(stream: tuple, persons: int, cells, chances) -> np.ndarray:
+def masks_drawn(
+    rng: np.random.Generator, stream: tuple, persons: int, cells, chances
+) -> np.ndarray:
     """A month's exposure masks of ``persons`` persons
-    (:func:`sim.model.rules.exposure_masks_drawn`), from the stream whose handle is
+    (:func:`sim.model.rules.exposure_masks_drawn`), drawn from ``rng`` by its handle
     ``stream`` (:func:`sim.model.streams.handle`), with the persons' cells of engagement as
     they stand (``cells``, and each cell's ``chances``), in one compiled pass that keeps no
-    array of the draws. Run on the spare thread when there is one (:meth:`Public._draw_ahead`)."""
+    array of the draws. Run on the spare thread when there is one (:meth:`Public._draw_ahead`):
+    ``rng`` is an argument so that the work holds it while it draws, whatever becomes of the
+    model meanwhile."""
     masks = np.empty(persons, np.uint8)
     rules.exposure_masks_drawn(stream, masks, cells, chances)
+    del rng  # held until the pass is done
     return masks
 
 

@@ -1189,7 +1189,7 @@ def monthly_update(
     reads only this month's arrays and writes new ones.
 
     The drive is :func:`drive`'s sum_c E_ic S_pc A_ipc: a person is exposed to the channels
-    of their bit mask (:func:`exposure_masks`), and the exposed channels' signals, summed by
+    of their bit mask (:func:`exposure_masks_drawn`), and the exposed channels' signals, summed by
     kind of reach, come from :func:`reach_table`; with ``masks`` empty (no stochastic
     exposure) exposure is the engagement itself, and the sums come from
     :func:`expected_table`, one row per cell of engagement.
@@ -1217,7 +1217,7 @@ def monthly_update(
         diet, diet_access: each person's media diet (N,; an index) and each diet's share of
             each power's content in its outlets (K, P), read for :data:`BY_OUTLETS`
             (:func:`outlet_access`; empty when there are no outlets).
-        masks: (N,) this month's exposure (:func:`exposure_masks`), or empty (size 0) for
+        masks: (N,) this month's exposure (:func:`exposure_masks_drawn`), or empty (size 0) for
             expected exposure.
         heard, framing: the news of incidents. With ``masks``: ``heard`` (N, P) the
             incidents each person heard of this month (empty in a month nobody hears of
@@ -2048,6 +2048,8 @@ def leavers(stream, top, chance, band, group, over):
     (:func:`sim.model.streams.handle`), and the stream ends where it would."""
     rng = generator(stream)
     n = band.size
+    if top != top:  # as numpy's binomial refuses it
+        raise ValueError("the chance of leaving is NaN")
     top = min(top, 1.0)
     if top > 0.0 and n > 0:
         candidates = rows_drawn(rng, n, rng.binomial(n, top))
