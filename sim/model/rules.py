@@ -2015,26 +2015,33 @@ def rows_drawn(rng, n, k):
     stream ends where it would. numpy's ``Generator.choice`` draws them by Floyd's algorithm
     and then shuffles them, or, from more than 10,000 rows and more than a fiftieth of them,
     by shuffling the tail of all the rows; each draw is ``rng.integers(0, i + 1)``
-    (tests/test_rules.py checks both against numpy's)."""
-    out = np.empty(k, np.int64)
+    (tests/test_rules.py checks both against numpy's). The rows drawn are marked a bit a
+    row, and read back in order."""
+    drawn = np.zeros((n + 7) // 8, np.uint8)
     if n > 10000 and k > n // 50:  # the tail of a shuffle of all the rows
         rows = np.arange(n)
         for i in range(n - 1, max(n - k, 1) - 1, -1):
             j = rng.integers(0, i + 1)
             rows[i], rows[j] = rows[j], rows[i]
-        out[:] = rows[n - k :]
+        for i in range(n - k, n):
+            drawn[rows[i] >> 3] |= 1 << (rows[i] & 7)
     else:  # Floyd's algorithm: the t-th draw is below n - k + t, or that row if drawn before
-        drawn = set()
         for t in range(k):
             last = n - k + t
             row = rng.integers(0, last + 1)
-            if row in drawn:
+            if drawn[row >> 3] & (1 << (row & 7)):
                 row = last
-            drawn.add(row)
-            out[t] = row
+            drawn[row >> 3] |= 1 << (row & 7)
         for i in range(k - 1, 0, -1):  # numpy's shuffle of them: its draws (sorted after)
             rng.integers(0, i + 1)
-    out.sort()
+    out = np.empty(k, np.int64)
+    t = 0
+    for byte in range(drawn.size):  # the marked rows, in order
+        if drawn[byte]:
+            for bit in range(8):
+                if drawn[byte] & (1 << bit):
+                    out[t] = 8 * byte + bit
+                    t += 1
     return out
 
 

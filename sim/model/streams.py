@@ -21,7 +21,12 @@ import numpy as np
 
 def handle(rng: np.random.Generator) -> tuple[int, int, int, int]:
     """The addresses of ``rng``'s bit generator state and of its ``next_uint64``,
-    ``next_uint32`` and ``next_double``, as numba's unboxing of a Generator reads them."""
+    ``next_uint32`` and ``next_double``, as numba's unboxing of a Generator reads them.
+
+    The addresses are only good while ``rng`` lives: a pass handed the handle of a
+    generator already freed draws from freed memory (a crash, or another stream's numbers).
+    So take the handle of a stream held by name, as :class:`Handles` and the model's
+    streams are, never of a generator made in the call (``handle(default_rng(1))``)."""
     interface = rng.bit_generator.ctypes
     address = ctypes.c_void_p
     return (
