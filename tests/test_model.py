@@ -202,7 +202,7 @@ def test_the_powers_emit_together_as_each_alone(monkeypatch):
     np.testing.assert_array_equal(gamma.effort, before[2])
 
 
-def test_a_power_whose_class_emits_its_own_way_is_asked_to(monkeypatch):
+def test_a_power_whose_class_emits_its_own_way_is_asked_to():
     """The step emits every power at once, but a power of a subclass of Power with its own
     ``emit`` emits by it, every month, with the month's screening; the others as before."""
     from sim.model.agents import Power
