@@ -4,7 +4,7 @@ numba takes a ``numpy.random.Generator`` as an argument and draws the numbers nu
 its ``random``, ``integers``, ``binomial``, ``poisson`` and ``normal`` are numpy's algorithms,
 run on the generator's own bit generator, so the stream goes on where numpy's would. But
 numba reads the generator's C interface anew at every call, through Python's ``ctypes``,
-which costs more than most of the draws a pass makes (README, "Performance"). So a compiled
+which costs more than most of the draws a pass makes (docs/performance.md). So a compiled
 pass takes a stream's :func:`handle` instead: the four addresses numba would read (the bit
 generator's state and its three draws), read once per stream (:class:`Handles`); the pass
 makes numba's generator of them (:func:`sim.model.rules.generator`). The numbers are the
