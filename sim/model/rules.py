@@ -881,7 +881,8 @@ def exposure_masks_at(stream, rows, out, cells, chances):
 def generator(typingctx, stream):
     """numba's ``numpy.random.Generator`` on the stream whose handle is ``stream``
     (:func:`sim.model.streams.handle`), within a compiled pass: its methods draw from that
-    stream, numpy's numbers, as numba's own generator does (:mod:`sim.model.streams`)."""
+    stream, numpy's numbers, as numba's own generator does (:mod:`sim.model.streams`). It
+    is not a Python object: a pass must not return it, nor hand it to object mode."""
     four = isinstance(stream, types.UniTuple) and stream.count == 4
     if not (four and isinstance(stream.dtype, types.Integer)):
         raise TypingError(f"a stream's handle is a tuple of four addresses, not {stream}")
@@ -915,9 +916,10 @@ def news_drawn(stream, rate, reach, persons):
     from the stream whose handle is ``stream`` (:func:`sim.model.streams.handle`): the
     numbers of ``rng.poisson(rate)``, then of ``rng.binomial(incidents[p], reach,
     persons)`` power after power, and the stream ends where it would. In a quiet month (no
-    incident), or when a power has more than 255 incidents or numpy would draw the
-    binomials by another method than inversion (:data:`INVERSION_MOST`), the incidents
-    only, with an empty (0, 0) array: the caller then draws the news heard itself."""
+    incident) the incidents only, with an empty (0, 0) array, and nobody heard anything;
+    the same when a power has more than 255 incidents or numpy would draw the binomials by
+    another method than inversion (:data:`INVERSION_MOST`): the caller then draws the news
+    heard itself, with numpy."""
     rng = generator(stream)
     incidents = np.empty(rate.size, np.int64)
     for p in range(rate.size):

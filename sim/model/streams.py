@@ -9,7 +9,11 @@ pass takes a stream's :func:`handle` instead: the four addresses numba would rea
 generator's state and its three draws), read once per stream (:class:`Handles`); the pass
 makes numba's generator of them (:func:`sim.model.rules.generator`). The numbers are the
 same (tests/test_streams.py). A handle is valid while its generator lives, in the process
-that read it: hand a pass the handle of a stream the caller holds.
+that read it: hand a pass the handle of a stream the caller holds. A pass draws without
+numpy's lock on the stream (as numba's own generator does), so nothing else may draw from
+a stream while a pass draws from it: the one pass run on another thread, next month's
+exposure (:meth:`sim.model.public.Public.update`), draws from a stream the update alone
+uses.
 """
 
 from __future__ import annotations
@@ -46,8 +50,8 @@ class Handles:
         self._held: dict[int, tuple[np.random.Generator, tuple[int, int, int, int]]] = {}
 
     def __call__(self, rng: np.random.Generator) -> tuple[int, int, int, int]:
-        held = self._held.get(id(rng))
-        if held is None or held[0] is not rng:
+        held = self._held.get(id(rng))  # (its stream is kept: no other object has its id)
+        if held is None:
             held = self._held[id(rng)] = (rng, handle(rng))
         return held[1]
 
