@@ -8,12 +8,18 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from sim.inputs.scenario import load_with_profile
+from sim.model import streams
 from sim.model.population import (
     Diets,
     Tables,
     _undirected_rows,
+    attribute_draws,
+    categorical,
     diet_terms,
     draw_attributes,
+    immigrant_ages,
+    months_in_band,
+    newcomers_drawn,
     place_newcomers,
     synthesize,
 )
@@ -151,6 +157,42 @@ def test_the_networks_rows_are_those_of_the_sparse_adjacency(seed, n, half, shar
     assert indptr.dtype == indices.dtype == np.int32
 
 
+@settings(max_examples=40, deadline=None)
+@given(st.integers(0, 2**32 - 1), st.integers(1, 60), st.sampled_from([0.0, 0.05, 0.5, 1.0]))
+def test_newcomers_are_drawn_as_numpy_draws_them(seed, n, chance):
+    """The month's newcomers drawn in one compiled pass are numpy's numbers in numpy's
+    order: whether each immigrates, their group's draw, an immigrant's age band and age
+    (categorical, months_in_band), then attribute_draws; the stream ends where numpy's
+    does."""
+    scenario, profile, _ = load_with_profile("baseline", {"run.population": 300})
+    tables = Tables(profile, list(scenario.powers))
+    draw = np.random.default_rng(seed + 1)
+    regions, groups_count = len(profile.regions), len(profile.groups)
+    groups = np.cumsum(draw.random((2, regions, groups_count)), axis=2)
+    groups /= groups[:, :, -1:]
+    region = draw.integers(0, regions, n).astype(np.int8)
+    rng, mirror = np.random.default_rng(seed), np.random.default_rng(seed)
+    ethnicity, age_months, draws = newcomers_drawn(
+        streams.handle(rng), region, chance, groups, immigrant_ages(profile), 15 * 12, tables
+    )
+    immigrant = mirror.random(n) < chance
+    cuts = groups[immigrant.astype(np.intp), region]
+    expected = np.minimum((mirror.random(n)[:, None] >= cuts).sum(axis=1), groups_count - 1)
+    ages = np.full(n, 15 * 12, np.int16)
+    if immigrant.any():
+        band = categorical(mirror, list(profile.ages.values()), int(immigrant.sum()))
+        ages[immigrant] = months_in_band(mirror, profile, band)
+    np.testing.assert_array_equal(ethnicity, expected)
+    np.testing.assert_array_equal(age_months, ages)
+    assert age_months.dtype == np.int16
+    for name, numbers, numpy_numbers in zip(
+        draws._fields, draws, attribute_draws(mirror, n, tables), strict=True
+    ):
+        np.testing.assert_array_equal(numbers, numpy_numbers, err_msg=name)
+        assert numbers.dtype == numpy_numbers.dtype, name
+    assert rng.bit_generator.state == mirror.bit_generator.state
+
+
 @settings(max_examples=25, deadline=None)
 @given(st.integers(0, 2**32 - 1), st.integers(1, 40))
 def test_newcomers_are_placed_in_their_rows_as_they_are_drawn(seed, n):
@@ -179,9 +221,10 @@ def test_newcomers_are_placed_in_their_rows_as_they_are_drawn(seed, n):
     first = persons.next_id
     affinity = np.zeros((persons.size, len(params.powers)), np.float32)
     messages = draw.random((len(params.powers), 3))
+    draws = attribute_draws(np.random.default_rng(seed + 2), n, tables)
     speaks, follows, *lost = place_newcomers(
-        persons, rows, groups, ethnicity_draws, age_months, 2019, profile, params,
-        np.random.default_rng(seed + 2), tables, affinity, messages,
+        persons, rows, ethnicity, age_months, draws, 2019, profile, params, tables, affinity,
+        messages,
     )  # fmt: skip
     np.testing.assert_array_equal(speaks, expected.pop("speaks"))
     np.testing.assert_array_equal(follows, expected.pop("follows"))

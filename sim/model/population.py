@@ -446,6 +446,86 @@ def attribute_draws(rng: np.random.Generator, n: int, tables: Tables) -> Attribu
     return AttributeDraws(uniforms, normals, personal, chances, outlets)
 
 
+class ImmigrantAges(NamedTuple):
+    """What an immigrant's age is drawn from (:func:`immigrant_ages`)."""
+
+    cumulative: np.ndarray  # (B,) the age bands' cumulative shares, the last 1
+    floors: np.ndarray  # (B,) each band's floor in years
+    tops: np.ndarray  # (B,) each band's top in years, the oldest age for the open top band
+    old_mean: float  # years above the top band's floor, on average
+    oldest: float
+
+
+def immigrant_ages(profile: Profile) -> ImmigrantAges:
+    """The profile's age bands as :func:`categorical` and :func:`months_in_band` draw an
+    immigrant's band and age from them."""
+    cumulative = np.cumsum(list(profile.ages.values()))
+    floors = _floors_in_months(tuple(profile.ages)) / 12.0
+    demo = profile.demography
+    oldest = demo.oldest if demo else 100
+    return ImmigrantAges(
+        cumulative / cumulative[-1],
+        floors,
+        np.append(floors[1:], oldest),
+        float(demo.old_mean if demo else 12.0),
+        float(oldest),
+    )
+
+
+def newcomers_drawn(
+    stream: tuple, region: NDArray, chance: float, groups: NDArray, ages: ImmigrantAges,
+    entry_months: int, tables: Tables,
+) -> tuple[NDArray[np.int64], NDArray[np.int16], AttributeDraws]:  # fmt: skip
+    """Draw the month's newcomers of ``region`` (one each) from the stream whose handle is
+    ``stream`` (:mod:`sim.model.streams`), in one compiled pass (:func:`_newcomers_drawn`),
+    numpy's numbers in numpy's order: whether each immigrates (with ``chance``), the draw
+    of each one's group, an immigrant's age band (:func:`categorical`) and age in it
+    (:func:`months_in_band`), then their attributes' numbers (:func:`attribute_draws`).
+    ``groups``: the groups' cumulative chances (kind, region, G), kind 1 for immigrants;
+    the others turn ``entry_months`` old. Returns each newcomer's group (the first whose
+    cumulative chance their draw does not pass), age in months and attribute draws."""
+    ethnicity, age_months, *draws = _newcomers_drawn(
+        stream, region, chance, groups, *ages, np.int16(entry_months),
+        len(tables.speaks) + (tables.culture.english >= 0), len(DIMENSIONS) + 1,
+        len(tables.powers), len(tables.outlets),
+    )  # fmt: skip
+    return ethnicity, age_months, AttributeDraws(*draws)
+
+
+@numba.njit(cache=True)
+def _newcomers_drawn(
+    stream, region, chance, groups, cumulative, floors, tops, old_mean, oldest, entry, languages,
+    normals_each, powers, outlets,
+):  # fmt: skip
+    """:func:`newcomers_drawn`'s pass."""
+    rng = rules.generator(stream)
+    n = region.size
+    immigrant = rng.random(n) < chance
+    draws = rng.random(n)
+    most = groups.shape[2] - 1
+    ethnicity = np.empty(n, np.int64)
+    for i in range(n):
+        passed = 0
+        for cut in groups[np.int64(immigrant[i]), region[i]]:
+            passed += draws[i] >= cut
+        ethnicity[i] = min(passed, most)
+    age_months = np.full(n, entry, np.int16)
+    movers = np.flatnonzero(immigrant)
+    if movers.size:
+        band = np.minimum(np.searchsorted(cumulative, rng.random(movers.size)), floors.size - 1)
+        years = floors[band] + rng.random(band.size) * (tops - floors)[band]
+        top = band == floors.size - 1
+        above = rng.exponential(old_mean, np.count_nonzero(top))
+        years[top] = np.minimum(floors[-1] + above, oldest - 1.0)
+        age_months[movers] = (years * 12).astype(np.int16)
+    uniforms = rng.random(n * (1 + languages))
+    normals = rng.standard_normal(n * normals_each)
+    personal = rng.standard_normal(2 * n * powers, np.float32).reshape(2, n, powers)
+    chances = rng.random(2 * n * powers, np.float32).reshape(2, n, powers)
+    chosen = rng.random(n * outlets).reshape(outlets, n)
+    return ethnicity, age_months, uniforms, normals, personal, chances, chosen
+
+
 def susceptibility_of(personal: np.ndarray, params: Parameters) -> np.ndarray:
     """The stereotype's personal factor (n, P), log-normal with mean 1, from the first of the
     personal draws (:class:`AttributeDraws`)."""
@@ -488,29 +568,26 @@ def _term_arguments(params, tables: Tables) -> tuple:
 def place_newcomers(
     persons: Persons,
     rows: NDArray[np.int64],
-    groups: NDArray[np.float64],
-    ethnicity_draws: NDArray[np.float64],
+    ethnicity: NDArray[np.int64],
     age_months: NDArray[np.int16],
+    draws: AttributeDraws,
     year: int,
     profile: Profile,
     params: Parameters,
-    rng: np.random.Generator,
     tables: Tables,
     affinity: NDArray[np.float32] | None = None,
     messages: NDArray[np.float64] | None = None,
 ) -> tuple[NDArray[np.bool_], NDArray[np.bool_], int, int]:
     """Newcomers into the persons' ``rows`` (sorted), written by one compiled pass
-    (:func:`_drawn_terms`): their group is the first whose cumulative chance in
-    ``groups`` (rows, G) their draw does not pass, and the rest is what
+    (:func:`_drawn_terms`): of the given group, and age, the rest is what
     :func:`draw_attributes` gives persons of that group, area, region and age, from the
-    same draws (:func:`attribute_draws`, drawn here) and the same compiled rules, written
-    into their rows; so are their ids (from ``persons.next_id``, then moved on), their
-    ``affinity`` (N, P) to the powers' ``messages`` (P, D) if kept, and their roles, which
-    they do not hold yet. Returns the languages each speaks and the outlets each follows
-    (for :meth:`Patterns.of`), and the number of elite and NGO roles the leavers held."""
+    same draws (:func:`attribute_draws`; for the month's newcomers,
+    :func:`newcomers_drawn`) and the same compiled rules, written into their rows; so are
+    their ids (from ``persons.next_id``, then moved on), their ``affinity`` (N, P) to the
+    powers' ``messages`` (P, D) if kept, and their roles, which they do not hold yet.
+    Returns the languages each speaks and the outlets each follows (for
+    :meth:`Patterns.of`), and the number of elite and NGO roles the leavers held."""
     n = rows.size
-    ethnicity = np.minimum((ethnicity_draws[:, None] >= groups).sum(axis=1), groups.shape[1] - 1)
-    draws = attribute_draws(rng, n, tables)
     into = (
         persons.ethnicity,
         persons.language,
@@ -528,7 +605,7 @@ def place_newcomers(
         persons.ngo,
     )
     speaks, follows, elites, links = _write_terms(
-        into, rows, persons.next_id, ethnicity.astype(np.int64, copy=False),
+        into, rows, persons.next_id, np.asarray(ethnicity, np.int64),
         persons.urban[rows], persons.region[rows], age_months, year, profile, params, tables,
         draws,
     )  # fmt: skip

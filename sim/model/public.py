@@ -21,13 +21,14 @@ from sim.inputs.schema import CHANNELS, DIMENSIONS, GROUP_DIMENSIONS, GroupFilte
 from sim.model import measures, rules, streams, threads
 from sim.model.population import (
     ATTRACTION,
+    ImmigrantAges,
     Persons,
     Tables,
     adults_in,
-    categorical,
     chunks,
     elite_eligible,
-    months_in_band,
+    immigrant_ages,
+    newcomers_drawn,
     place_newcomers,
     refresh_engagement,
 )
@@ -569,24 +570,27 @@ class Public:
         n = rows.size
         if n == 0:
             return ()
-        immigrant = rng.random(n) < (immigration / inflow if inflow > 0 else 0.0)
-        groups = self._newcomer_groups[immigrant.astype(np.intp), persons.region[rows]]
-        ethnicity_draws = rng.random(n)  # each newcomer's group: place_newcomers
-        age_months = np.full(n, d.entry_age * 12, np.int16)  # turned the entry age this month
-        if immigrant.any():
-            band = categorical(rng, list(profile.ages.values()), int(immigrant.sum()))
-            age_months[immigrant] = months_in_band(rng, profile, band)
+        # immigrants, groups, the immigrants' ages (the others turn the entry age this
+        # month) and the attributes' numbers, drawn in one compiled pass
+        ethnicity, age_months, draws = newcomers_drawn(
+            self._handles(rng),
+            persons.region[rows],
+            immigration / inflow if inflow > 0 else 0.0,
+            self._newcomer_groups,
+            self._immigrant_ages,
+            d.entry_age * 12,
+            self.tables,
+        )
         said, kept = self._affinity if self._affinity is not None else (None, None)
         speaks, follows, *lost = place_newcomers(
             persons,
             rows,
-            groups,
-            ethnicity_draws,
+            ethnicity,
             age_months,
+            draws,
             year,
             profile,
             params,
-            rng,
             self.tables,
             kept,  # the newcomers' own affinity, if kept
             None if said is None else np.array(said),
@@ -716,6 +720,11 @@ class Public:
         weights[empty] = entrants
         cumulative = np.cumsum(weights, axis=2)
         return cumulative / cumulative[:, :, -1:]
+
+    @functools.cached_property
+    def _immigrant_ages(self) -> ImmigrantAges:
+        """The age bands an immigrant's age is drawn from: fixed by the profile."""
+        return immigrant_ages(self.profile)
 
     def _pick_eligible(self, flag: str, count: int, rng) -> np.ndarray:
         """``count`` persons, drawn at random, who may hold ``flag`` (elites: urban, aged
