@@ -88,23 +88,3 @@ def test_the_months_poll_is_the_persons_answers_and_sees_a_shock():
             ):
                 expected = answer(a, cut, s.spread).mean(axis=0)
                 np.testing.assert_allclose(measure(model), expected, atol=1e-6)
-
-
-@settings(max_examples=30, deadline=None)
-@given(arrays(np.float32, (40, 4), elements=st.floats(0, 1, width=32)), st.floats(0.01, 0.2))
-def test_the_polls_sum_over_the_grid_is_the_tables_product_with_the_weights(a, spread):
-    """The poll's shares, summed over the persons' whole-number weights on the grid in one
-    pass, are the answer table times those weights scaled to floats (as numpy's product
-    gives it) to rounding, and the persons' mean answer to the table's error."""
-    from sim.model import rules
-
-    n = a.shape[0]
-    nobody = np.zeros(n, np.bool_)
-    _, weight = measures.sums_of_rows(0, n, a, nobody, nobody, np.zeros(n, np.float32))
-    cuts = np.array([0.4, 0.6])
-    table = rules.answer_table(cuts, spread)
-    shares = measures.shares_of_weights(table, weight, float(n))
-    np.testing.assert_allclose(shares, table @ (weight / measures.FIXED).T / n, rtol=1e-12)
-    for k, cut in enumerate(cuts):
-        expected = survey.favourable(a.astype(np.float64), cut, spread).mean(axis=0)
-        np.testing.assert_allclose(shares[k], expected, atol=1e-5)

@@ -61,7 +61,9 @@ def poll(model: MultivectorModel) -> np.ndarray:
         if table is None or table[0] != instrument:
             model._answer_table = table = (instrument, rules.answer_table(cuts, s.spread))
         _, counts, _, weight = person_sums(model)
-        shares = shares_of_weights(table[1], weight, max(counts[0], 1.0))
+        # the product with the whole numbers, then scaled: the same to the bit as with the
+        # weights scaled (2**-40 is a power of two), with a quicker conversion
+        shares = table[1] @ weight.astype(np.float64).T / FIXED / max(counts[0], 1.0)
     model._poll = (key, shares)
     return shares
 
@@ -87,8 +89,8 @@ def person_sums(model: MultivectorModel) -> tuple[np.ndarray, ...]:
     """This month's sums over persons: attraction (3, P) and head counts (3,) of everyone,
     the elites and the NGO-linked; national identity (a number); and the persons' weights
     on the grid of the answer table (P, :data:`~sim.model.rules.ANSWER_GRID` + 1; whole
-    numbers of 2**-40, :func:`shares_of_weights`, not to be changed). Those
-    the public keeps, made as the month's update ends and mended by its renewal
+    numbers of 2**-40, not to be changed). Those the public keeps, made as the month's
+    update ends and mended by its renewal
     (:meth:`Public.sums <sim.model.public.Public.sums>`), else one pass over everyone
     (:func:`sums_of_rows`). Kept until the persons change (the month and
     :attr:`Public.revision <sim.model.public.Public.revision>`): the officials' advice and
@@ -104,23 +106,6 @@ def person_sums(model: MultivectorModel) -> tuple[np.ndarray, ...]:
             (scaled[:, :powers], sums[:, powers].astype(np.float64), scaled[0, -1], weight),
         )
     return cached[1]
-
-
-@numba.njit(cache=True)
-def shares_of_weights(table, weight, persons):
-    """The mean over ``persons`` of the answer table (K, grid + 1) at each person's
-    attraction to each power, from the persons' weights on its grid (P, grid + 1; whole
-    numbers of 2**-40, :func:`_count_person`): (K, P), each sum over the grid in grid
-    order. Grid points no person weighs add nothing, and are skipped."""
-    cuts, powers = table.shape[0], weight.shape[0]
-    shares = np.zeros((cuts, powers))
-    for p in range(powers):
-        for k in range(weight.shape[1]):
-            w = weight[p, k]
-            if w != 0:
-                for c in range(cuts):
-                    shares[c, p] += table[c, k] * np.float64(w)
-    return shares / FIXED / persons
 
 
 FIXED = 2.0**40
