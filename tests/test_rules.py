@@ -535,6 +535,36 @@ def test_identity_at_rest_is_the_fixed_point_of_its_update(baseline, promotion, 
     np.testing.assert_allclose(after, rest, atol=1e-12)
 
 
+@given(
+    arrays(np.float32, st.integers(0, 30), elements=st.floats(0, 1, width=32)),
+    st.floats(0, 1),
+    st.floats(0, 0.5),
+    st.floats(0, 0.5),
+)
+def test_identity_at_rest_is_the_formula_to_the_bit(baseline, promotion, response, decay):
+    """The compiled pass gives numpy's numbers for the fixed point, and the baseline when
+    neither promotion nor decay acts."""
+    rest = rules.equilibrium_identity(baseline, promotion, response, decay)
+    b, pull = baseline.astype(np.float64), response * promotion
+    expected = np.clip((pull + decay * b) / (pull + decay), 0.0, 1.0) if pull + decay > 0 else b
+    np.testing.assert_array_equal(rest, expected)
+
+
+@given(
+    arrays(np.float64, st.tuples(st.integers(1, 60), st.integers(1, 9)), elements=st.floats(0, 5)),
+    st.data(),
+)
+def test_the_pull_on_students_is_numpys_mean_over_the_years_to_the_bit(history, data):
+    """Each power's mean education signal over the history, relative to the start's (1
+    where the start had none), as numpy's sum over the first axis gives it."""
+    reference = data.draw(
+        arrays(np.float64, history.shape[1], elements=st.just(0.0) | st.floats(1e-6, 5))
+    )
+    mean = np.add.reduce(history, axis=0) / history.shape[0]
+    expected = np.divide(mean, reference, out=np.ones_like(mean), where=reference > 0)
+    np.testing.assert_array_equal(rules.relative_means(history, reference), expected)
+
+
 def test_the_compiled_update_moves_identity_as_identity_update_does():
     """monthly_update's identity is :func:`identity_update` of the month's promotion, to the
     bit."""

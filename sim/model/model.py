@@ -313,7 +313,7 @@ class MultivectorModel(mesa.Model):
         )
         self._advise()
         self.state.set_policy(self.reports())
-        if self.params.mechanisms.adaptation and self.date.endswith("-12"):
+        if self.params.mechanisms.adaptation and self.month % 12 == 11:  # December
             self.agents_by_type[Power].do("adapt", self.channel_values())
         self._collect()
         self.running = self.month < self.last_month
@@ -381,9 +381,7 @@ class MultivectorModel(mesa.Model):
         history[self.steps % history.shape[0]] = self._education_signal()
         if not self.params.mechanisms.alumni:
             return
-        reference = self.education_reference
-        mean = np.add.reduce(history, axis=0) / history.shape[0]  # history.mean(axis=0)
-        self.public.pull = np.divide(mean, reference, out=np.ones_like(mean), where=reference > 0)
+        self.public.pull = rules.relative_means(history, self.education_reference)
 
     def _advise(self) -> None:
         """The state assesses the powers; every official writes a report."""

@@ -1523,6 +1523,23 @@ def pooled_flows(weights: Array, pull: Array) -> Array:
     return pull * (weights.sum() / total)
 
 
+@numba.njit(**_JIT)
+def relative_means(history, reference):
+    """Each column's mean over the rows of ``history`` (rows added in order, as numpy's sum
+    over the first axis adds them), relative to ``reference`` (1 where it is not above 0):
+    each power's pull on students, its education signal over the years of study against
+    the start's (docs/ODD.md §7.13)."""
+    rows, columns = history.shape
+    out = np.ones(columns)
+    for p in range(columns):
+        total = 0.0
+        for i in range(rows):
+            total += history[i, p]
+        if reference[p] > 0:
+            out[p] = total / rows / reference[p]
+    return out
+
+
 def pooled_flow_gain(weights: Array, pull: Array) -> Array:
     """d f_p / d pull_p of :func:`pooled_flows`: sum_q w_q / T x (1 - w_p pull_p / T), with
     T = sum_q w_q pull_q. What more pull is worth falls as the power's share of the pool
@@ -1696,14 +1713,21 @@ def identity_update(identity, baseline, promotion, response, decay):
     return out
 
 
-def equilibrium_identity(baseline: Array, promotion: float, response: float, decay: float) -> Array:
+@numba.njit(**_JIT)
+def equilibrium_identity(baseline, promotion, response, decay):
     """Identity at rest under a steady promotion: the fixed point of :func:`identity_update`,
     kappa_iota p (1 - iota) = delta_iota (iota - iota0), so iota* = (kappa_iota p +
-    delta_iota iota0) / (kappa_iota p + delta_iota); the baseline when neither acts."""
+    delta_iota iota0) / (kappa_iota p + delta_iota), clipped to [0, 1]; the baseline when
+    neither acts. In double precision (N,)."""
     pull = response * promotion
-    if pull + decay <= 0.0:
-        return np.asarray(baseline, np.float64).copy()
-    return np.clip((pull + decay * np.asarray(baseline, np.float64)) / (pull + decay), 0.0, 1.0)
+    out = np.empty(baseline.size)
+    for i in range(baseline.size):
+        iota0 = np.float64(baseline[i])
+        if pull + decay <= 0.0:
+            out[i] = iota0
+        else:
+            out[i] = min(1.0, max(0.0, (pull + decay * iota0) / (pull + decay)))
+    return out
 
 
 # --- persons at rest, and what one more unit of signal would bring -------------------------
