@@ -1526,7 +1526,8 @@ def pooled_flows(weights: Array, pull: Array) -> Array:
 @numba.njit(**_JIT)
 def relative_means(history, reference):
     """Each column's mean over the rows of ``history`` (rows added in order, as numpy's sum
-    over the first axis adds them), relative to ``reference`` (1 where it is not above 0):
+    over the first axis adds them in a C-ordered array of two columns or more: a scenario
+    has two powers or more), relative to ``reference`` (1 where it is not above 0):
     each power's pull on students, its education signal over the years of study against
     the start's (docs/ODD.md §7.13)."""
     rows, columns = history.shape
