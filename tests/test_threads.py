@@ -443,6 +443,28 @@ def test_a_pass_does_not_wait_for_work_started_ahead(small_blocks):
     assert sorted(parts) == [(0, 200), (200, 400)]
 
 
+def test_work_started_ahead_has_started_when_ahead_returns(small_blocks):
+    """ahead returns once its work has started on the spare thread (here, a pool thread
+    already waiting for work), so the work does not wait for the caller to let go of
+    Python's lock, which a month's Python may hold for milliseconds."""
+    import threading
+
+    with threads.using(2):
+        threads.ahead(400, int).result()  # the pool's thread is up and waiting
+        for _ in range(20):
+            started, release = threading.Event(), threading.Event()
+
+            def work(started=started, release=release):
+                started.set()
+                release.wait()
+
+            future = threads.ahead(400, work)
+            assert future is not None
+            assert started.is_set()
+            release.set()
+            future.result()
+
+
 @pytest.mark.filterwarnings("ignore:This process .* is multi-threaded")  # what is tested
 def test_a_process_forked_while_draws_are_made_ahead_goes_on(small_blocks, monkeypatch):
     """A fork waits for work started ahead: the child has none of the parent's threads,

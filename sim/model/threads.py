@@ -119,18 +119,34 @@ def ahead[T](rows: int, work: Callable[..., T], *arguments, **options) -> Future
         return None
     with _pool_lock:
         _ahead += 1
+    started = threading.Event()
     try:
-        future = _threads(1).submit(_counted, work, arguments, options)
+        future = _threads(1).submit(_counted, work, arguments, options, started)
     except BaseException:
         _ahead_done()
         raise
     _started_ahead.add(future)
     future.add_done_callback(_started_ahead.discard)
+    # Wait, without the GIL, until the work has started: it then holds the GIL until its
+    # compiled pass lets go of it, and this thread goes on then. Else the work would start
+    # only when this thread next let go of the GIL, which the month's Python may not do
+    # for milliseconds (Python's switch interval is 5 ms).
+    started.wait(STARTS_WITHIN)
     return future
 
 
-def _counted[T](work: Callable[..., T], arguments: tuple, options: dict) -> T:
-    """``work``, counted in :data:`_ahead` until it ends (before its result is seen)."""
+STARTS_WITHIN = 1.0
+"""Seconds :func:`ahead` waits at most for its work to start (it starts within
+microseconds on an idle pool; the bound only keeps a stalled pool from stopping the run)."""
+
+
+def _counted[T](
+    work: Callable[..., T], arguments: tuple, options: dict, started: threading.Event | None = None
+) -> T:
+    """``work``, counted in :data:`_ahead` until it ends (before its result is seen);
+    ``started`` is set as it starts."""
+    if started is not None:
+        started.set()
     try:
         return work(*arguments, **options)
     finally:
