@@ -158,13 +158,19 @@ def test_the_networks_rows_are_those_of_the_sparse_adjacency(seed, n, half, shar
 
 
 @settings(max_examples=40, deadline=None)
-@given(st.integers(0, 2**32 - 1), st.integers(1, 60), st.sampled_from([0.0, 0.05, 0.5, 1.0]))
-def test_newcomers_are_drawn_as_numpy_draws_them(seed, n, chance):
+@given(
+    st.integers(0, 2**32 - 1),
+    st.integers(1, 60),
+    st.sampled_from([0.0, 0.05, 0.5, 1.0]),
+    st.lists(st.sampled_from([0.0, 0.1, 0.3, 1.0]), min_size=4, max_size=4).filter(any),
+)
+def test_newcomers_are_drawn_as_numpy_draws_them(seed, n, chance, shares):
     """The month's newcomers drawn in one compiled pass are numpy's numbers in numpy's
-    order: whether each immigrates, their group's draw, an immigrant's age band and age
-    (categorical, months_in_band), then attribute_draws; the stream ends where numpy's
-    does."""
+    order: whether each immigrates, their group's draw, an immigrant's age band (of age
+    bands' ``shares``, some of them none) and age (categorical, months_in_band), then
+    attribute_draws; the stream ends where numpy's does."""
     scenario, profile, _ = load_with_profile("baseline", {"run.population": 300})
+    assert len(profile.ages) == len(shares)
     tables = Tables(profile, list(scenario.powers))
     draw = np.random.default_rng(seed + 1)
     regions, groups_count = len(profile.regions), len(profile.groups)
@@ -172,18 +178,20 @@ def test_newcomers_are_drawn_as_numpy_draws_them(seed, n, chance):
     groups /= groups[:, :, -1:]
     region = draw.integers(0, regions, n).astype(np.int8)
     rng, mirror = np.random.default_rng(seed), np.random.default_rng(seed)
+    cumulative = np.cumsum(shares)
+    ages = immigrant_ages(profile)._replace(cumulative=cumulative / cumulative[-1])
     ethnicity, age_months, draws = newcomers_drawn(
-        streams.handle(rng), region, chance, groups, immigrant_ages(profile), 15 * 12, tables
+        streams.handle(rng), region, chance, groups, ages, 15 * 12, tables
     )
     immigrant = mirror.random(n) < chance
     cuts = groups[immigrant.astype(np.intp), region]
     expected = np.minimum((mirror.random(n)[:, None] >= cuts).sum(axis=1), groups_count - 1)
-    ages = np.full(n, 15 * 12, np.int16)
+    months = np.full(n, 15 * 12, np.int16)
     if immigrant.any():
-        band = categorical(mirror, list(profile.ages.values()), int(immigrant.sum()))
-        ages[immigrant] = months_in_band(mirror, profile, band)
+        band = categorical(mirror, shares, int(immigrant.sum()))
+        months[immigrant] = months_in_band(mirror, profile, band)
     np.testing.assert_array_equal(ethnicity, expected)
-    np.testing.assert_array_equal(age_months, ages)
+    np.testing.assert_array_equal(age_months, months)
     assert age_months.dtype == np.int16
     for name, numbers, numpy_numbers in zip(
         draws._fields, draws, attribute_draws(mirror, n, tables), strict=True

@@ -548,6 +548,7 @@ def test_identity_at_rest_is_the_formula_to_the_bit(baseline, promotion, respons
     b, pull = baseline.astype(np.float64), response * promotion
     expected = np.clip((pull + decay * b) / (pull + decay), 0.0, 1.0) if pull + decay > 0 else b
     np.testing.assert_array_equal(rest, expected)
+    assert np.isnan(rules.equilibrium_identity(np.array([np.nan]), promotion, 0.5, 0.1)[0])
 
 
 @given(

@@ -101,6 +101,8 @@ def person_sums(model: MultivectorModel) -> tuple[np.ndarray, ...]:
         sums, weight = model.public.sums()
         powers = weight.shape[0]
         scaled = sums / FIXED
+        weight = weight.view()  # the public's own, which its renewal mends: read-only here
+        weight.flags.writeable = False
         model._sums = cached = (
             key,
             (scaled[:, :powers], sums[:, powers].astype(np.float64), scaled[0, -1], weight),

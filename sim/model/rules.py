@@ -1526,8 +1526,9 @@ def pooled_flows(weights: Array, pull: Array) -> Array:
 @numba.njit(**_JIT)
 def relative_means(history, reference):
     """Each column's mean over the rows of ``history`` (rows added in order, as numpy's sum
-    over the first axis adds them in a C-ordered array of two columns or more: a scenario
-    has two powers or more), relative to ``reference`` (1 where it is not above 0):
+    over the first axis adds them in a C-ordered float64 array of two columns or more: the
+    model's history is one, and a scenario has two powers or more), relative to
+    ``reference`` (1 where it is not above 0):
     each power's pull on students, its education signal over the years of study against
     the start's (docs/ODD.md §7.13)."""
     rows, columns = history.shape
@@ -1718,8 +1719,9 @@ def identity_update(identity, baseline, promotion, response, decay):
 def equilibrium_identity(baseline, promotion, response, decay):
     """Identity at rest under a steady promotion: the fixed point of :func:`identity_update`,
     kappa_iota p (1 - iota) = delta_iota (iota - iota0), so iota* = (kappa_iota p +
-    delta_iota iota0) / (kappa_iota p + delta_iota), clipped to [0, 1]; the baseline when
-    neither acts. In double precision (N,)."""
+    delta_iota iota0) / (kappa_iota p + delta_iota), clipped to [0, 1] (NaN stays NaN, as
+    numpy's clip keeps it); the baseline when neither acts. In double precision (N,), from
+    a 1-D baseline."""
     pull = response * promotion
     out = np.empty(baseline.size)
     for i in range(baseline.size):
@@ -1727,7 +1729,8 @@ def equilibrium_identity(baseline, promotion, response, decay):
         if pull + decay <= 0.0:
             out[i] = iota0
         else:
-            out[i] = min(1.0, max(0.0, (pull + decay * iota0) / (pull + decay)))
+            rest = (pull + decay * iota0) / (pull + decay)
+            out[i] = min(1.0, max(0.0, rest)) if rest == rest else rest
     return out
 
 
