@@ -27,8 +27,7 @@ def column_mean(values: np.ndarray, members: np.ndarray | None = None) -> np.nda
 
 
 def attraction(model: MultivectorModel) -> np.ndarray:
-    totals, counts, _, _ = person_sums(model)
-    return totals[0] / max(counts[0], 1.0)
+    return audiences(model)[0].copy()
 
 
 def favourable(model: MultivectorModel) -> np.ndarray:
@@ -72,16 +71,25 @@ def elite_attraction(model: MultivectorModel) -> np.ndarray:
     """Mean attraction of the elites; with no elite (a small population, or
     ``population.elite_share = 0``), the mean of everyone: what officials then weigh as the
     elites' interest (:func:`audiences`), so the column shows what the model used."""
-    return audiences(model)[1]
+    return audiences(model)[1].copy()
 
 
 def audiences(model: MultivectorModel) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Mean attraction to each power (P,) of everyone, of the elites and of persons linked to
-    foreign-funded NGOs: what officials weigh. A group with no member counts as everyone."""
+    foreign-funded NGOs: what officials weigh. A group with no member counts as everyone.
+    Kept, read-only, while the month's sums are (:func:`person_sums`): the officials' advice
+    and the records both ask."""
+    key = (model.steps, model.public.revision)
+    kept = getattr(model, "_audiences", None)
+    if kept is not None and kept[0] == key:
+        return kept[1]
     totals, counts, _, _ = person_sums(model)
     public = totals[0] / max(counts[0], 1.0)
     elite = totals[1] / counts[1] if counts[1] else public
     advocacy = totals[2] / counts[2] if counts[2] else public
+    for means in (public, elite, advocacy):
+        means.flags.writeable = False
+    model._audiences = (key, (public, elite, advocacy))
     return public, elite, advocacy
 
 

@@ -297,20 +297,11 @@ class MultivectorModel(mesa.Model):
         self._emit(self.state.screening())
         self.events.measure(self)
         self._record_flows()
+        signals, promotion = self.signals(), self.state.promotion()  # the update's and renewal's
         self.public.update(
-            self.params,
-            self.signals(),
-            self.state.promotion(),
-            self.streams["exposure"],
-            self.streams["incidents"],
+            self.params, signals, promotion, self.streams["exposure"], self.streams["incidents"]
         )
-        self.public.renew(
-            self.params,
-            self.signals(),
-            self.state.promotion(),
-            self.month,
-            self.streams["demography"],
-        )
+        self.public.renew(self.params, signals, promotion, self.month, self.streams["demography"])
         self._advise()
         self.state.set_policy(self.reports())
         if self.params.mechanisms.adaptation and self.month % 12 == 11:  # December
