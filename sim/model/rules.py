@@ -2132,14 +2132,27 @@ def ties_drawn(stream, rows, urban, ties_weight, flows, ties):
 # --- the powers' side -----------------------------------------------------------------------
 
 
-def fit_capacity(effort: Array, capacity: float, free: NDArray[np.bool_]) -> Array:
+@numba.njit(**_JIT)
+def fit_capacity(effort, capacity, free):
     """Scale effort down to capacity, taking it from the free channels first (those no
-    scenario ramp holds); if the held channels alone exceed capacity, scale everything."""
-    if effort.sum() <= capacity:
-        return effort
-    room = capacity - effort[~free].sum()
-    if room <= 0 or not free.any():
-        return effort * capacity / effort.sum()
+    scenario ramp holds); if the held channels alone exceed capacity, scale everything. A
+    new array (C,); each sum over the channels in their order, as numpy sums fewer than
+    eight numbers (a power has six channels)."""
+    total, held, spare = 0.0, 0.0, 0.0
+    for c in range(effort.size):
+        total += effort[c]
+        if free[c]:
+            spare += effort[c]
+        else:
+            held += effort[c]
     fitted = effort.copy()
-    fitted[free] *= room / effort[free].sum()
+    if total <= capacity:
+        return fitted
+    room = capacity - held
+    if room <= 0 or not free.any():
+        return effort * capacity / total
+    scale = room / spare
+    for c in range(effort.size):
+        if free[c]:
+            fitted[c] *= scale
     return fitted
