@@ -497,32 +497,53 @@ def _newcomers_drawn(
     stream, region, chance, groups, cumulative, floors, tops, old_mean, oldest, entry, languages,
     normals_each, powers, outlets,
 ):  # fmt: skip
-    """:func:`newcomers_drawn`'s pass."""
+    """:func:`newcomers_drawn`'s pass: numpy's draws of whole arrays, one number at a time
+    in their order (the same numbers: numpy fills an array one draw after another), in
+    loops rather than array expressions, which take more compiled code."""
     rng = rules.generator(stream)
     n = region.size
-    immigrant = rng.random(n) < chance
-    draws = rng.random(n)
+    immigrant = np.empty(n, np.bool_)
+    for i in range(n):
+        immigrant[i] = rng.random() < chance
     most = groups.shape[2] - 1
     ethnicity = np.empty(n, np.int64)
     for i in range(n):
-        passed = 0
-        for cut in groups[np.int64(immigrant[i]), region[i]]:
-            passed += draws[i] >= cut
+        draw, kind, passed = rng.random(), np.int64(immigrant[i]), 0
+        for g in range(groups.shape[2]):
+            passed += draw >= groups[kind, region[i], g]
         ethnicity[i] = min(passed, most)
     age_months = np.full(n, entry, np.int16)
     movers = np.flatnonzero(immigrant)
-    if movers.size:
-        band = np.minimum(np.searchsorted(cumulative, rng.random(movers.size)), floors.size - 1)
-        years = floors[band] + rng.random(band.size) * (tops - floors)[band]
-        top = band == floors.size - 1
-        above = rng.exponential(old_mean, np.count_nonzero(top))
-        years[top] = np.minimum(floors[-1] + above, oldest - 1.0)
-        age_months[movers] = (years * 12).astype(np.int16)
-    uniforms = rng.random(n * (1 + languages))
-    normals = rng.standard_normal(n * normals_each)
-    personal = rng.standard_normal(2 * n * powers, np.float32).reshape(2, n, powers)
-    chances = rng.random(2 * n * powers, np.float32).reshape(2, n, powers)
-    chosen = rng.random(n * outlets).reshape(outlets, n)
+    last = floors.size - 1
+    band = np.empty(movers.size, np.int64)
+    for j in range(movers.size):  # categorical
+        band[j] = min(np.searchsorted(cumulative, rng.random()), last)
+    years = np.empty(movers.size)
+    for j in range(movers.size):  # months_in_band: uniform in the band...
+        b = band[j]
+        years[j] = floors[b] + rng.random() * (tops[b] - floors[b])
+    for j in range(movers.size):  # ...falling off exponentially in the open top band
+        if band[j] == last:
+            years[j] = min(floors[last] + rng.exponential(old_mean), oldest - 1.0)
+    for j in range(movers.size):
+        age_months[movers[j]] = np.int16(years[j] * 12)
+    uniforms = np.empty(n * (1 + languages))
+    for j in range(uniforms.size):
+        uniforms[j] = rng.random()
+    normals = np.empty(n * normals_each)
+    for j in range(normals.size):
+        normals[j] = rng.standard_normal()
+    personal = np.empty(2 * n * powers, np.float32)
+    for j in range(personal.size):
+        personal[j] = rng.standard_normal(dtype=np.float32)
+    chances = np.empty(2 * n * powers, np.float32)
+    for j in range(chances.size):
+        chances[j] = rng.random(dtype=np.float32)
+    chosen = np.empty(n * outlets)
+    for j in range(chosen.size):
+        chosen[j] = rng.random()
+    personal, chances = personal.reshape(2, n, powers), chances.reshape(2, n, powers)
+    chosen = chosen.reshape(outlets, n)
     return ethnicity, age_months, uniforms, normals, personal, chances, chosen
 
 
