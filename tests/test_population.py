@@ -13,11 +13,11 @@ from sim.model.population import (
     Diets,
     Tables,
     _undirected_rows,
+    age_bands,
     attribute_draws,
     categorical,
     diet_terms,
     draw_attributes,
-    immigrant_ages,
     months_in_band,
     newcomers_drawn,
     place_newcomers,
@@ -179,7 +179,7 @@ def test_newcomers_are_drawn_as_numpy_draws_them(seed, n, chance, shares):
     region = draw.integers(0, regions, n).astype(np.int8)
     rng, mirror = np.random.default_rng(seed), np.random.default_rng(seed)
     cumulative = np.cumsum(shares)
-    ages = immigrant_ages(profile)._replace(cumulative=cumulative / cumulative[-1])
+    ages = age_bands(profile)._replace(cumulative=cumulative / cumulative[-1])
     ethnicity, age_months, draws = newcomers_drawn(
         streams.handle(rng), region, chance, groups, ages, 15 * 12, tables
     )

@@ -446,24 +446,26 @@ def attribute_draws(rng: np.random.Generator, n: int, tables: Tables) -> Attribu
     return AttributeDraws(uniforms, normals, personal, chances, outlets)
 
 
-class ImmigrantAges(NamedTuple):
-    """What an immigrant's age is drawn from (:func:`immigrant_ages`)."""
+class AgeBands(NamedTuple):
+    """The profile's age bands as a person's band and age in it are drawn from them
+    (:func:`age_bands`)."""
 
-    cumulative: np.ndarray  # (B,) the age bands' cumulative shares, the last 1
+    cumulative: np.ndarray  # (B,) the bands' cumulative shares, the last 1 (categorical)
     floors: np.ndarray  # (B,) each band's floor in years
     tops: np.ndarray  # (B,) each band's top in years, the oldest age for the open top band
     old_mean: float  # years above the top band's floor, on average
     oldest: float
 
 
-def immigrant_ages(profile: Profile) -> ImmigrantAges:
-    """The profile's age bands as :func:`categorical` and :func:`months_in_band` draw an
-    immigrant's band and age from them."""
+def age_bands(profile: Profile) -> AgeBands:
+    """The profile's age bands, as :func:`categorical` draws a band from their shares and
+    :func:`months_in_band` an age in it (for the month's immigrants:
+    :func:`newcomers_drawn`)."""
     cumulative = np.cumsum(list(profile.ages.values()))
     floors = _floors_in_months(tuple(profile.ages)) / 12.0
     demo = profile.demography
     oldest = demo.oldest if demo else 100
-    return ImmigrantAges(
+    return AgeBands(
         cumulative / cumulative[-1],
         floors,
         np.append(floors[1:], oldest),
@@ -473,7 +475,7 @@ def immigrant_ages(profile: Profile) -> ImmigrantAges:
 
 
 def newcomers_drawn(
-    stream: tuple, region: NDArray, chance: float, groups: NDArray, ages: ImmigrantAges,
+    stream: tuple, region: NDArray, chance: float, groups: NDArray, ages: AgeBands,
     entry_months: int, tables: Tables,
 ) -> tuple[NDArray[np.int64], NDArray[np.int16], AttributeDraws]:  # fmt: skip
     """Draw the month's newcomers of ``region`` (one each) from the stream whose handle is
@@ -846,13 +848,10 @@ def months_in_band(rng, profile: Profile, band: NDArray) -> NDArray[np.int16]:
     """An age in months within each person's band: uniform, except in the open top band,
     where it falls off exponentially (``demography.old_mean`` years on average above its
     floor) and stops below the oldest age."""
-    floors = _floors_in_months(tuple(profile.ages)) / 12.0
-    demo = profile.demography
-    oldest = demo.oldest if demo else 100
-    tops = np.append(floors[1:], oldest)
+    floors, tops, old_mean, oldest = age_bands(profile)[1:]
     years = floors[band] + rng.random(band.size) * (tops - floors)[band]
     top = band == floors.size - 1
-    above = rng.exponential(demo.old_mean if demo else 12.0, top.sum())
+    above = rng.exponential(old_mean, top.sum())
     years[top] = np.minimum(floors[-1] + above, oldest - 1.0)
     return (years * 12).astype(np.int16)
 

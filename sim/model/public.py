@@ -21,13 +21,13 @@ from sim.inputs.schema import CHANNELS, DIMENSIONS, GROUP_DIMENSIONS, GroupFilte
 from sim.model import measures, rules, streams, threads
 from sim.model.population import (
     ATTRACTION,
-    ImmigrantAges,
+    AgeBands,
     Persons,
     Tables,
     adults_in,
+    age_bands,
     chunks,
     elite_eligible,
-    immigrant_ages,
     newcomers_drawn,
     place_newcomers,
     refresh_engagement,
@@ -577,7 +577,7 @@ class Public:
             persons.region[rows],
             immigration / inflow if inflow > 0 else 0.0,
             self._newcomer_groups,
-            self._immigrant_ages,
+            self._age_bands,
             d.entry_age * 12,
             self.tables,
         )
@@ -722,9 +722,9 @@ class Public:
         return cumulative / cumulative[:, :, -1:]
 
     @functools.cached_property
-    def _immigrant_ages(self) -> ImmigrantAges:
+    def _age_bands(self) -> AgeBands:
         """The age bands an immigrant's age is drawn from: fixed by the profile."""
-        return immigrant_ages(self.profile)
+        return age_bands(self.profile)
 
     def _pick_eligible(self, flag: str, count: int, rng) -> np.ndarray:
         """``count`` persons, drawn at random, who may hold ``flag`` (elites: urban, aged

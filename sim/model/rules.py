@@ -1525,12 +1525,11 @@ def pooled_flows(weights: Array, pull: Array) -> Array:
 
 @numba.njit(**_JIT)
 def relative_means(history, reference):
-    """Each column's mean over the rows of ``history`` (rows added in order, as numpy's sum
-    over the first axis adds them in a C-ordered float64 array of two columns or more: the
-    model's history is one, and a scenario has two powers or more), relative to
-    ``reference`` (1 where it is not above 0):
-    each power's pull on students, its education signal over the years of study against
-    the start's (docs/ODD.md §7.13)."""
+    """Each column's mean over the rows of ``history``, relative to ``reference`` (1 where it
+    is not above 0): each power's pull on students, its education signal over the years of
+    study against the start's (docs/ODD.md §7.13). Rows are added in order, as numpy's sum
+    over the first axis adds them in a C-ordered float64 array of two columns or more (the
+    model's history is one, and a scenario has two powers or more)."""
     rows, columns = history.shape
     out = np.ones(columns)
     for p in range(columns):
