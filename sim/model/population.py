@@ -848,11 +848,12 @@ def months_in_band(rng, profile: Profile, band: NDArray) -> NDArray[np.int16]:
     """An age in months within each person's band: uniform, except in the open top band,
     where it falls off exponentially (``demography.old_mean`` years on average above its
     floor) and stops below the oldest age."""
-    floors, tops, old_mean, oldest = age_bands(profile)[1:]
+    bands = age_bands(profile)
+    floors, tops = bands.floors, bands.tops
     years = floors[band] + rng.random(band.size) * (tops - floors)[band]
     top = band == floors.size - 1
-    above = rng.exponential(old_mean, top.sum())
-    years[top] = np.minimum(floors[-1] + above, oldest - 1.0)
+    above = rng.exponential(bands.old_mean, top.sum())
+    years[top] = np.minimum(floors[-1] + above, bands.oldest - 1.0)
     return (years * 12).astype(np.int16)
 
 
