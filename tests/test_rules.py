@@ -649,7 +649,8 @@ def test_exposure_masks_set_a_channels_bit_where_its_draw_falls_below_engagement
     assert stream.bit_generator.state == same.bit_generator.state
     rows = np.array([3, 40, 41, 499])
     again = np.full(n, 255, np.uint8)
-    rules.exposure_masks_at(handle(stream), rows, again, cell, chances)
+    listed = np.array([41, 499, 3, 41, 40, 3])  # the rows in any order, some twice
+    rules.exposure_masks_at(handle(stream), listed, again, cell, chances)
     assert (np.delete(again, rows) == 255).all()  # no other row written
     uniforms = same.random((rows.size, channels), dtype=np.float32)  # drawn for the rows
     bits = (again[rows, None] >> np.arange(channels)) & 1

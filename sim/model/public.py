@@ -12,6 +12,7 @@ from __future__ import annotations
 import functools
 import sys
 from concurrent.futures import Future
+from operator import attrgetter
 from typing import NamedTuple
 
 import numpy as np
@@ -79,7 +80,7 @@ class Public:
             gated, self.outlet_channel if profile.outlets else None
         )  # each channel's reach: fixed by the profile
         self.adults = adults_in(profile, start_year) or float(profile.population)
-        self._tongue_access: tuple[tuple, np.ndarray] | None = None
+        self._tongue_access: tuple[tuple, np.ndarray] | None = None  # (languages, sets; table)
         self._age_floors = np.array(age_floor(list(profile.ages)), np.int64) * 12  # in months
         self.tables = Tables(profile, powers)
         self.pull = np.ones(len(powers))  # each power's education signal, relative to the start
@@ -138,7 +139,7 @@ class Public:
         everyone when the powers' messages changed since the last call (and for newcomers'
         rows by :meth:`renew`). Kept, not computed in the compiled passes where they need
         it: that took a sixth longer at 10,000 to 100,000 persons for 16 bytes a person."""
-        said = [[getattr(p.message, d) for d in DIMENSIONS] for p in params.powers.values()]
+        said = [_per_dimension(p.message) for p in params.powers.values()]
         kept = self._affinity
         if kept is None or kept[0] != said:  # compared as numbers: no array made each month
             key = np.array(said)
@@ -153,10 +154,11 @@ class Public:
         (``persons.tongues``; a person's row is ``persons.tongue``), recomputed only when
         the powers' languages or the sets changed since the last call."""
         tongues, powers = self.persons.tongues, params.powers.values()
-        key = (tuple(tuple(p.languages.items()) for p in powers), len(tongues.rows))
+        key = ([p.languages for p in powers], len(tongues.rows))  # the dicts, compared as such
         if self._tongue_access is None or self._tongue_access[0] != key:
             availability = [[p.languages.get(lang, 0.0) for lang in self.languages] for p in powers]
             table = rules.language_access(tongues.rows, np.array(availability))
+            key = ([dict(p.languages) for p in powers], key[1])  # copies: a dict may change
             self._tongue_access = (key, table.astype(np.float32))
         return self._tongue_access[1]
 
@@ -380,8 +382,8 @@ class Public:
         changed, self._renewed = self._renewed, None
         if self.revision != self._ahead_revision or changed is None:
             return masks_drawn(rng, stream, self.size, *engagement)  # persons changed since
-        if changed.size:  # in row order, once each
-            rules.exposure_masks_at(stream, np.unique(changed), masks, *engagement)
+        if changed.size:  # in row order, once each (exposure_masks_at sorts them)
+            rules.exposure_masks_at(stream, changed, masks, *engagement)
         return masks
 
     def _draw_ahead(self, rng: np.random.Generator) -> None:
@@ -698,9 +700,9 @@ class Public:
         immigration, the mean yearly chance of leaving, and the yearly inflow (entrants plus
         immigration), each a share of the population."""
         hazard, immigrants = self._hazards
-        composition = cells.sum(axis=0) / self.persons.size
+        composition = np.add.reduce(cells, axis=0) / self.persons.size  # cells.sum(axis=0)
         immigration = float(composition @ immigrants)
-        mean_hazard = float((cells * hazard).sum()) / self.persons.size
+        mean_hazard = float(np.add.reduce(cells * hazard, axis=None)) / self.persons.size
         return immigration, mean_hazard, self.profile.demography.entrants + immigration
 
     @functools.cached_property
@@ -789,6 +791,9 @@ def per_power(params: Parameters, name: str) -> np.ndarray:
     """A scalar parameter of every power, in the scenario's order (P,)."""
     return np.array([getattr(p, name) for p in params.powers.values()])
 
+
+_per_dimension = attrgetter(*DIMENSIONS)
+"""A power's message as a tuple of its position on each cultural dimension."""
 
 _NO_OUTLETS = np.empty((0, 0), np.float32)
 """The outlets' access when the profile has no outlets (no channel reads it)."""

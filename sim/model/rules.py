@@ -865,15 +865,19 @@ def exposure_masks_drawn(stream, out, cells, chances):
 
 @numba.njit(nogil=True, **_JIT)
 def exposure_masks_at(stream, rows, out, cells, chances):
-    """:func:`exposure_masks_drawn` of the persons at ``rows`` only, in their order: the
-    k-th row of ``rng.random((rows.size, C), dtype=np.float32)`` is the draws of the
-    person at ``rows[k]``."""
+    """:func:`exposure_masks_drawn` of the persons at ``rows`` only, each once, in row order
+    (``rows`` may repeat a row and be in any order): the k-th row of
+    ``rng.random((m, C), dtype=np.float32)`` is the draws of the k-th of the m distinct
+    rows, ``np.unique(rows)[k]``."""
     rng = generator(stream)
     draws = np.empty((1, chances.shape[1]), np.float32)
-    for k in range(rows.size):
+    ordered = np.sort(rows)
+    for k in range(ordered.size):
+        i = ordered[k]
+        if k and i == ordered[k - 1]:  # drawn already
+            continue
         for c in range(draws.shape[1]):
             draws[0, c] = rng.random(dtype=np.float32)
-        i = rows[k]
         out[i] = exposure_mask(draws, 0, cells[i], chances)
 
 
@@ -1515,12 +1519,13 @@ def pooled_flows(weights: Array, pull: Array) -> Array:
     chooses among the powers in proportion to weight x pull (docs/ODD.md §7.13):
     f_p = pull_p sum_q w_q / sum_q w_q pull_q, so that sum_p w_p f_p = sum_p w_p; 1 for
     every power at the start's pull (or with no weight anywhere), 0 when nobody pulls."""
-    if weights.sum() <= 0:
+    weight = np.add.reduce(weights)  # weights.sum()'s number, without the method's overhead
+    if weight <= 0:
         return np.ones_like(pull)
     total = float(weights @ pull)
     if total <= 0:  # nobody pulls: nobody goes
         return np.zeros_like(pull)
-    return pull * (weights.sum() / total)
+    return pull * (weight / total)
 
 
 @numba.njit(**_JIT)
