@@ -11,7 +11,9 @@ and the median round of each stage, a month's share of each, and the number of P
 calls a month makes (counted with cProfile in a round of its own; counted, not timed). The
 stages are timed by wrapping the model's own methods, which adds well under a microsecond a
 stage; "the rest" is the month less its stages: Mesa's step and event list, the powers'
-signals, the state's screening and promotion as the step asks for them.
+signals, the state's screening and promotion as the step asks for them. In a round of its
+own, it splits the month in three: the compiled passes (their work and the calls into them),
+Mesa's step around the model's, and the model's Python, the rest.
 
 It then times what handing a random stream to a compiled pass costs, as a
 ``numpy.random.Generator`` and as its handle (:mod:`sim.model.streams`), warm and with the
@@ -25,6 +27,7 @@ import cProfile
 import os
 import pstats
 import statistics
+import sys
 import time
 import timeit
 from collections.abc import Callable
@@ -139,6 +142,74 @@ def calls_a_month(population: int = 1000, months: int = 100) -> float:
     return sum(calls for _, calls, _, _, _ in stats.values()) / months
 
 
+def compiled_share(population: int = 1000, months: int = 200, rounds: int = 5) -> dict:
+    """Where a month goes, in three parts, by round (seconds a month, lists, by key): the
+    compiled passes the month's Python calls (``"compiled"``: their work and their calls,
+    each call timed by a wrapper, which adds well under a microsecond), Mesa's own step
+    around the model's (``"mesa"``: its event list and clock), and the whole ``"month"``;
+    with ``"calls"``, the compiled calls a month. The rest of the month is the model's
+    Python."""
+    model = baseline(population, 12 + months * rounds)
+    modules = [module for name, module in sys.modules.items() if name.startswith("sim.")]
+    passes = {
+        id(value): value
+        for module in modules
+        for value in vars(module).values()
+        if isinstance(value, numba.core.registry.CPUDispatcher)
+    }
+    spent = {"compiled": 0.0, "calls": 0, "model": 0.0}
+
+    def timed_pass(function: Callable) -> Callable:
+        def timed(*arguments, **options):
+            start = time.perf_counter()
+            try:
+                return function(*arguments, **options)
+            finally:
+                spent["compiled"] += time.perf_counter() - start
+                spent["calls"] += 1
+
+        return timed
+
+    wrappers = {key: timed_pass(function) for key, function in passes.items()}
+    patched = [
+        (module, name, value)
+        for module in modules
+        for name, value in list(vars(module).items())
+        if id(value) in wrappers
+    ]
+    own_step = model._user_step  # what Mesa's step calls: the model's own
+
+    def timed_step() -> None:
+        start = time.perf_counter()
+        try:
+            own_step()
+        finally:
+            spent["model"] += time.perf_counter() - start
+
+    for _ in range(12):
+        model.step()
+    for module, name, value in patched:
+        setattr(module, name, wrappers[id(value)])
+    model._user_step = timed_step
+    out: dict[str, list[float]] = {"compiled": [], "mesa": [], "month": [], "calls": []}
+    try:
+        for _ in range(rounds):
+            spent.update(compiled=0.0, calls=0, model=0.0)
+            start = time.perf_counter()
+            for _ in range(months):
+                model.step()
+            month = (time.perf_counter() - start) / months
+            out["month"].append(month)
+            out["compiled"].append(spent["compiled"] / months)
+            out["mesa"].append(month - spent["model"] / months)
+            out["calls"].append(spent["calls"] / months)
+    finally:
+        for module, name, value in patched:
+            setattr(module, name, value)
+        model._user_step = own_step
+    return out
+
+
 @numba.njit(cache=True)
 def _one_draw(rng):
     return rng.random()
@@ -201,6 +272,15 @@ def main() -> None:
             f"{statistics.median(values) / statistics.median(times['month']):>8.0%}  {what}"
         )
     print(f"Python-level calls a month: {calls_a_month(options.population):.0f}")
+    parts = compiled_share(options.population, options.months, options.rounds)
+    median = {key: statistics.median(values) for key, values in parts.items()}
+    python = median["month"] - median["compiled"] - median["mesa"]
+    print(
+        f"of a month (median of {options.rounds} rounds, {median['month'] * 1e6:.0f} µs): "
+        f"compiled passes {median['compiled'] * 1e6:.0f} µs in {median['calls']:.1f} calls "
+        f"(their work and their calls); Mesa's step around the model's "
+        f"{median['mesa'] * 1e6:.0f} µs; the model's Python {python * 1e6:.0f} µs"
+    )
     handoff = stream_handoff()
     print("a compiled pass handed a random stream, µs a call (Generator; its handle):")
     for kind, (by_generator, by_handle) in handoff.items():

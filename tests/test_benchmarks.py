@@ -40,3 +40,18 @@ def test_bench_month_times_a_stream_handed_both_ways():
     handoff = bench_month.stream_handoff(calls=20, rounds=1)
     assert set(handoff) == {"warm", "cold"}
     assert all(seconds > 0 for pair in handoff.values() for seconds in pair)
+
+
+def test_bench_month_splits_the_month_and_puts_the_passes_back():
+    """The split finds the compiled passes a month calls, its parts fit in the month, and
+    the model's modules hold their own compiled passes again afterwards."""
+    from benchmarks import bench_month
+    from sim.model import population, public
+
+    before = (rules.monthly_update, public.newcomers_drawn, population.newcomers_drawn)
+    parts = bench_month.compiled_share(population=300, months=12, rounds=1)
+    assert set(parts) == {"compiled", "mesa", "month", "calls"}
+    assert parts["calls"][0] >= 5  # the update, the sums, the exposure, the ageing, ...
+    assert parts["compiled"][0] > 0 and parts["mesa"][0] > 0
+    assert parts["compiled"][0] + parts["mesa"][0] < parts["month"][0]
+    assert (rules.monthly_update, public.newcomers_drawn, population.newcomers_drawn) == before
