@@ -11,9 +11,10 @@ and the median round of each stage, a month's share of each, and the number of P
 calls a month makes (counted with cProfile in a round of its own; counted, not timed). The
 stages are timed by wrapping the model's own methods, which adds well under a microsecond a
 stage; "the rest" is the month less its stages: Mesa's step and event list, the powers'
-signals, the state's screening and promotion as the step asks for them. In a round of its
-own, it splits the month in three: the compiled passes (their work and the calls into them),
-Mesa's step around the model's, and the model's Python, the rest.
+signals, the state's screening and promotion as the step asks for them. In rounds of
+their own, it splits the month in three: the compiled passes (their work and the calls into
+them; the table's "compiled" column, by stage), Mesa's step around the model's, and the
+model's Python, the rest.
 
 It then times what handing a random stream to a compiled pass costs, as a
 ``numpy.random.Generator`` and as its handle (:mod:`sim.model.streams`), warm and with the
@@ -31,6 +32,7 @@ import sys
 import time
 import timeit
 from collections.abc import Callable
+from contextlib import contextmanager
 
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")  # as the command line sets it
 
@@ -59,13 +61,22 @@ STAGES = (
 """The stages of a month, in the order of the step."""
 
 
-def _timed(spent: dict[str, float], stage: str, function: Callable) -> Callable:
+def _timed(
+    spent: dict[str, float], stage: str, function: Callable, current: list | None = None
+) -> Callable:
+    """``function``, adding the time of each call to ``spent[stage]``; with ``current``,
+    ``current[0]`` names the stage while the call runs."""
+
     def timed(*arguments, **options):
+        if current is not None:
+            outer, current[0] = current[0], stage
         start = time.perf_counter()
         try:
             return function(*arguments, **options)
         finally:
             spent[stage] += time.perf_counter() - start
+            if current is not None:
+                current[0] = outer
 
     return timed
 
@@ -80,10 +91,13 @@ def baseline(population: int, months: int) -> MultivectorModel:
     return MultivectorModel(scenario, profile)
 
 
-def instrumented(population: int, months: int) -> tuple[MultivectorModel, dict[str, float]]:
+def instrumented(
+    population: int, months: int, current: list | None = None
+) -> tuple[MultivectorModel, dict[str, float]]:
     """A model of the baseline at ``population`` persons, running at least ``months``
     months, whose stages add their time to the returned dict (seconds, by stage of
-    :data:`STAGES`)."""
+    :data:`STAGES`; with ``current``, ``current[0]`` names the stage running). Emission
+    and adaptation are timed by :func:`staged`."""
     model = baseline(population, months)
     spent = dict.fromkeys((name for name, _ in STAGES), 0.0)
     for stage, owner, name in (
@@ -97,22 +111,31 @@ def instrumented(population: int, months: int) -> tuple[MultivectorModel, dict[s
         ("adaptation", model, "channel_values"),
         ("records", model, "_collect"),
     ):
-        setattr(owner, name, _timed(spent, stage, getattr(owner, name)))
+        setattr(owner, name, _timed(spent, stage, getattr(owner, name), current))
     return model, spent
+
+
+@contextmanager
+def staged(population: int, months: int, current: list | None = None):
+    """:func:`instrumented`'s model and dict, emission timed through the model module's
+    ``emit``, which the step calls, and adaptation also as each power's ``adapt``, until
+    the block ends; after a year's warm-up."""
+    model, spent = instrumented(population, 12 + months, current)
+    emit, adapt = model_module.emit, Power.adapt
+    model_module.emit = _timed(spent, "emission", emit, current)
+    Power.adapt = _timed(spent, "adaptation", adapt, current)
+    try:
+        for _ in range(12):
+            model.step()
+        yield model, spent
+    finally:
+        model_module.emit, Power.adapt = emit, adapt
 
 
 def month_stages(population: int = 1000, months: int = 200, rounds: int = 5) -> dict:
     """Seconds a month of each stage and of the whole month, in each round (lists, by stage;
-    ``"month"`` the whole), after a year's warm-up. Emission is timed through the model
-    module's ``emit``, which the step calls, and adaptation as the channels' values and
-    each power's ``adapt``."""
-    model, spent = instrumented(population, 12 + months * rounds)
-    emit, adapt = model_module.emit, Power.adapt
-    model_module.emit = _timed(spent, "emission", emit)
-    Power.adapt = _timed(spent, "adaptation", adapt)
-    try:
-        for _ in range(12):
-            model.step()
+    ``"month"`` the whole), after a year's warm-up (:func:`staged`)."""
+    with staged(population, months * rounds) as (model, spent):
         out: dict[str, list[float]] = {name: [] for name in (*spent, "month")}
         for _ in range(rounds):
             for stage in spent:
@@ -123,8 +146,6 @@ def month_stages(population: int = 1000, months: int = 200, rounds: int = 5) -> 
             out["month"].append((time.perf_counter() - start) / months)
             for stage, seconds in spent.items():
                 out[stage].append(seconds / months)
-    finally:
-        model_module.emit, Power.adapt = emit, adapt
     return out
 
 
@@ -147,9 +168,11 @@ def compiled_share(population: int = 1000, months: int = 200, rounds: int = 5) -
     compiled passes the month's Python calls (``"compiled"``: their work and their calls,
     each call timed by a wrapper, which adds well under a microsecond), Mesa's own step
     around the model's (``"mesa"``: its event list and clock), and the whole ``"month"``;
-    with ``"calls"``, the compiled calls a month. The rest of the month is the model's
-    Python."""
-    model = baseline(population, 12 + months * rounds)
+    with ``"calls"``, the compiled calls a month, and the compiled passes of each stage of
+    :data:`STAGES` by its name (``"the rest"``: those of no stage). The rest of the month is
+    the model's Python. Every thread's calls count: from 5,000 persons, where passes run on
+    two threads side by side, the compiled time may exceed the month's share it takes."""
+    current: list[str | None] = [None]
     modules = [module for name, module in sys.modules.items() if name.startswith("sim.")]
     passes = {
         id(value): value
@@ -157,7 +180,8 @@ def compiled_share(population: int = 1000, months: int = 200, rounds: int = 5) -
         for value in vars(module).values()
         if isinstance(value, numba.core.registry.CPUDispatcher)
     }
-    spent = {"compiled": 0.0, "calls": 0, "model": 0.0}
+    stages = [name for name, _ in STAGES]
+    spent = dict.fromkeys((*stages, "the rest", "calls", "model"), 0.0)
 
     def timed_pass(function: Callable) -> Callable:
         def timed(*arguments, **options):
@@ -165,7 +189,7 @@ def compiled_share(population: int = 1000, months: int = 200, rounds: int = 5) -
             try:
                 return function(*arguments, **options)
             finally:
-                spent["compiled"] += time.perf_counter() - start
+                spent[current[0] or "the rest"] += time.perf_counter() - start
                 spent["calls"] += 1
 
         return timed
@@ -177,36 +201,40 @@ def compiled_share(population: int = 1000, months: int = 200, rounds: int = 5) -
         for name, value in list(vars(module).items())
         if id(value) in wrappers
     ]
-    own_step = model._user_step  # what Mesa's step calls: the model's own
+    out: dict[str, list[float]] = {
+        key: [] for key in ("compiled", "mesa", "month", "calls", *stages, "the rest")
+    }
+    with staged(population, months * rounds, current) as (model, _):
+        own_step = model._user_step  # what Mesa's step calls: the model's own
 
-    def timed_step() -> None:
-        start = time.perf_counter()
-        try:
-            own_step()
-        finally:
-            spent["model"] += time.perf_counter() - start
-
-    for _ in range(12):
-        model.step()
-    for module, name, value in patched:
-        setattr(module, name, wrappers[id(value)])
-    model._user_step = timed_step
-    out: dict[str, list[float]] = {"compiled": [], "mesa": [], "month": [], "calls": []}
-    try:
-        for _ in range(rounds):
-            spent.update(compiled=0.0, calls=0, model=0.0)
+        def timed_step() -> None:
             start = time.perf_counter()
-            for _ in range(months):
-                model.step()
-            month = (time.perf_counter() - start) / months
-            out["month"].append(month)
-            out["compiled"].append(spent["compiled"] / months)
-            out["mesa"].append(month - spent["model"] / months)
-            out["calls"].append(spent["calls"] / months)
-    finally:
+            try:
+                own_step()
+            finally:
+                spent["model"] += time.perf_counter() - start
+
         for module, name, value in patched:
-            setattr(module, name, value)
-        model._user_step = own_step
+            setattr(module, name, wrappers[id(value)])
+        model._user_step = timed_step
+        try:
+            for _ in range(rounds):
+                for key in spent:
+                    spent[key] = 0.0
+                start = time.perf_counter()
+                for _ in range(months):
+                    model.step()
+                month = (time.perf_counter() - start) / months
+                out["month"].append(month)
+                out["mesa"].append(month - spent["model"] / months)
+                out["calls"].append(spent["calls"] / months)
+                for stage in (*stages, "the rest"):
+                    out[stage].append(spent[stage] / months)
+                out["compiled"].append(sum(spent[s] for s in (*stages, "the rest")) / months)
+        finally:
+            for module, name, value in patched:
+                setattr(module, name, value)
+            model._user_step = own_step
     return out
 
 
@@ -256,30 +284,32 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=5)
     options = parser.parse_args()
     times = month_stages(options.population, options.months, options.rounds)
+    parts = compiled_share(options.population, options.months, options.rounds)
+    compiled = {key: statistics.median(values) for key, values in parts.items()}
     month = min(times["month"])
     print(
         f"a month at {options.population:,} persons: {month * 1e3:.3f} ms "
         f"(median {statistics.median(times['month']) * 1e3:.3f}; "
         f"{options.rounds} rounds of {options.months} months)"
     )
-    print(f"{'stage':<12}{'fastest':>10}{'median':>10}{'share':>8}  what")
+    print(f"{'stage':<12}{'fastest':>10}{'median':>10}{'share':>8}{'compiled':>11}  what")
     rest = [m - sum(times[s][k] for s, _ in STAGES) for k, m in enumerate(times["month"])]
     for stage, what in (*STAGES, ("the rest", "Mesa's step, signals, screening, promotion")):
         values = rest if stage == "the rest" else times[stage]
         fastest = min(values)
         print(
             f"{stage:<12}{fastest * 1e6:>8.0f} µs{statistics.median(values) * 1e6:>7.0f} µs"
-            f"{statistics.median(values) / statistics.median(times['month']):>8.0%}  {what}"
+            f"{statistics.median(values) / statistics.median(times['month']):>8.0%}"
+            f"{compiled[stage] * 1e6:>8.0f} µs  {what}"
         )
     print(f"Python-level calls a month: {calls_a_month(options.population):.0f}")
-    parts = compiled_share(options.population, options.months, options.rounds)
-    median = {key: statistics.median(values) for key, values in parts.items()}
-    python = median["month"] - median["compiled"] - median["mesa"]
+    python = compiled["month"] - compiled["compiled"] - compiled["mesa"]
     print(
-        f"of a month (median of {options.rounds} rounds, {median['month'] * 1e6:.0f} µs): "
-        f"compiled passes {median['compiled'] * 1e6:.0f} µs in {median['calls']:.1f} calls "
-        f"(their work and their calls); Mesa's step around the model's "
-        f"{median['mesa'] * 1e6:.0f} µs; the model's Python {python * 1e6:.0f} µs"
+        f"of a month (median of {options.rounds} more rounds, {compiled['month'] * 1e6:.0f} "
+        f"µs): compiled passes {compiled['compiled'] * 1e6:.0f} µs in "
+        f"{compiled['calls']:.1f} calls (their work and their calls; by stage above); "
+        f"Mesa's step around the model's {compiled['mesa'] * 1e6:.0f} µs; the model's Python "
+        f"{python * 1e6:.0f} µs"
     )
     handoff = stream_handoff()
     print("a compiled pass handed a random stream, µs a call (Generator; its handle):")

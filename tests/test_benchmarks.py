@@ -4,6 +4,7 @@ test asserts a time)."""
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from benchmarks import bench_limits
 from sim.model import rules, threads
@@ -43,15 +44,19 @@ def test_bench_month_times_a_stream_handed_both_ways():
 
 
 def test_bench_month_splits_the_month_and_puts_the_passes_back():
-    """The split finds the compiled passes a month calls, its parts fit in the month, and
-    the model's modules hold their own compiled passes again afterwards."""
+    """The split finds the compiled passes a month calls, each in its stage, its parts fit
+    in the month, and the model's modules hold their own compiled passes again afterwards."""
     from benchmarks import bench_month
     from sim.model import population, public
 
     before = (rules.monthly_update, public.newcomers_drawn, population.newcomers_drawn)
     parts = bench_month.compiled_share(population=300, months=12, rounds=1)
-    assert set(parts) == {"compiled", "mesa", "month", "calls"}
+    stages = [name for name, _ in bench_month.STAGES]
+    assert set(parts) == {"compiled", "mesa", "month", "calls", *stages, "the rest"}
     assert parts["calls"][0] >= 5  # the update, the sums, the exposure, the ageing, ...
     assert parts["compiled"][0] > 0 and parts["mesa"][0] > 0
     assert parts["compiled"][0] + parts["mesa"][0] < parts["month"][0]
+    by_stage = [parts[stage][0] for stage in (*stages, "the rest")]
+    assert sum(by_stage) == pytest.approx(parts["compiled"][0])
+    assert parts["update"][0] > 0 and parts["renewal"][0] > 0  # the update's pass, the ageing
     assert (rules.monthly_update, public.newcomers_drawn, population.newcomers_drawn) == before
