@@ -29,6 +29,7 @@ import os
 import pstats
 import statistics
 import sys
+import threading
 import time
 import timeit
 from collections.abc import Callable
@@ -96,8 +97,8 @@ def instrumented(
 ) -> tuple[MultivectorModel, dict[str, float]]:
     """A model of the baseline at ``population`` persons, running at least ``months``
     months, whose stages add their time to the returned dict (seconds, by stage of
-    :data:`STAGES`; with ``current``, ``current[0]`` names the stage running). Emission
-    and adaptation are timed by :func:`staged`."""
+    :data:`STAGES`; with ``current``, ``current[0]`` names the stage running). Emission,
+    and each power's ``adapt``, are timed by :func:`staged`."""
     model = baseline(population, months)
     spent = dict.fromkeys((name for name, _ in STAGES), 0.0)
     for stage, owner, name in (
@@ -165,13 +166,20 @@ def calls_a_month(population: int = 1000, months: int = 100) -> float:
 
 def compiled_share(population: int = 1000, months: int = 200, rounds: int = 5) -> dict:
     """Where a month goes, in three parts, by round (seconds a month, lists, by key): the
-    compiled passes the month's Python calls (``"compiled"``: their work and their calls,
-    each call timed by a wrapper, which adds well under a microsecond), Mesa's own step
-    around the model's (``"mesa"``: its event list and clock), and the whole ``"month"``;
-    with ``"calls"``, the compiled calls a month, and the compiled passes of each stage of
-    :data:`STAGES` by its name (``"the rest"``: those of no stage). The rest of the month is
-    the model's Python. Every thread's calls count: from 5,000 persons, where passes run on
-    two threads side by side, the compiled time may exceed the month's share it takes."""
+    compiled passes the month's Python calls from this thread (``"compiled"``: their work
+    and their calls, each call timed by a wrapper, which adds well under a microsecond),
+    Mesa's own step around the model's (``"mesa"``: its event list and clock), and the
+    whole ``"month"``; with ``"calls"``, this thread's compiled calls a month, the compiled
+    passes of each stage of :data:`STAGES` by its name (the stage running when the call
+    began; ``"the rest"``: those of no stage), and ``"other threads"``, the passes that ran
+    on other threads (from 5,000 persons: the parts of a pass split between threads, and
+    next month's exposure drawn ahead; they overlap this thread's time). The rest of the
+    month is the model's Python, the wrappers' calls included.
+
+    Run it once the same months have run in the process (:func:`main` runs
+    :func:`month_stages` first): numba resolves a compiled pass's globals when it compiles
+    it, and a pass compiled for the first time while the passes are wrapped would find a
+    wrapper among them and fail."""
     current: list[str | None] = [None]
     modules = [module for name, module in sys.modules.items() if name.startswith("sim.")]
     passes = {
@@ -181,16 +189,21 @@ def compiled_share(population: int = 1000, months: int = 200, rounds: int = 5) -
         if isinstance(value, numba.core.registry.CPUDispatcher)
     }
     stages = [name for name, _ in STAGES]
-    spent = dict.fromkeys((*stages, "the rest", "calls", "model"), 0.0)
+    kinds = (*stages, "the rest", "other threads")
+    spent = dict.fromkeys((*kinds, "calls", "model"), 0.0)
+    lock, main_thread = threading.Lock(), threading.get_ident()
 
     def timed_pass(function: Callable) -> Callable:
         def timed(*arguments, **options):
+            here = threading.get_ident() == main_thread
+            kind = (current[0] or "the rest") if here else "other threads"
             start = time.perf_counter()
             try:
                 return function(*arguments, **options)
             finally:
-                spent[current[0] or "the rest"] += time.perf_counter() - start
-                spent["calls"] += 1
+                with lock:
+                    spent[kind] += time.perf_counter() - start
+                    spent["calls"] += here
 
         return timed
 
@@ -201,9 +214,8 @@ def compiled_share(population: int = 1000, months: int = 200, rounds: int = 5) -
         for name, value in list(vars(module).items())
         if id(value) in wrappers
     ]
-    out: dict[str, list[float]] = {
-        key: [] for key in ("compiled", "mesa", "month", "calls", *stages, "the rest")
-    }
+    keys = ("compiled", "mesa", "month", "calls", *kinds)
+    out: dict[str, list[float]] = {key: [] for key in keys}
     with staged(population, months * rounds, current) as (model, _):
         own_step = model._user_step  # what Mesa's step calls: the model's own
 
@@ -214,10 +226,10 @@ def compiled_share(population: int = 1000, months: int = 200, rounds: int = 5) -
             finally:
                 spent["model"] += time.perf_counter() - start
 
-        for module, name, value in patched:
-            setattr(module, name, wrappers[id(value)])
-        model._user_step = timed_step
         try:
+            for module, name, value in patched:
+                setattr(module, name, wrappers[id(value)])
+            model._user_step = timed_step
             for _ in range(rounds):
                 for key in spent:
                     spent[key] = 0.0
@@ -228,8 +240,8 @@ def compiled_share(population: int = 1000, months: int = 200, rounds: int = 5) -
                 out["month"].append(month)
                 out["mesa"].append(month - spent["model"] / months)
                 out["calls"].append(spent["calls"] / months)
-                for stage in (*stages, "the rest"):
-                    out[stage].append(spent[stage] / months)
+                for kind in kinds:
+                    out[kind].append(spent[kind] / months)
                 out["compiled"].append(sum(spent[s] for s in (*stages, "the rest")) / months)
         finally:
             for module, name, value in patched:
@@ -311,6 +323,11 @@ def main() -> None:
         f"Mesa's step around the model's {compiled['mesa'] * 1e6:.0f} µs; the model's Python "
         f"{python * 1e6:.0f} µs"
     )
+    if compiled["other threads"]:
+        print(
+            f"  and on other threads, side by side with these: compiled passes "
+            f"{compiled['other threads'] * 1e6:.0f} µs a month"
+        )
     handoff = stream_handoff()
     print("a compiled pass handed a random stream, µs a call (Generator; its handle):")
     for kind, (by_generator, by_handle) in handoff.items():

@@ -45,18 +45,33 @@ def test_bench_month_times_a_stream_handed_both_ways():
 
 def test_bench_month_splits_the_month_and_puts_the_passes_back():
     """The split finds the compiled passes a month calls, each in its stage, its parts fit
-    in the month, and the model's modules hold their own compiled passes again afterwards."""
-    from benchmarks import bench_month
-    from sim.model import population, public
+    in the month, and every module holds its own compiled passes again afterwards, as the
+    model module its ``emit`` and the powers their ``adapt``."""
+    import sys
 
-    before = (rules.monthly_update, public.newcomers_drawn, population.newcomers_drawn)
+    from benchmarks import bench_month
+    from sim.model import model as model_module
+    from sim.model.agents import Power
+
+    def held() -> dict:
+        return {
+            (name, key): id(value)
+            for name, module in list(sys.modules.items())
+            if name.startswith("sim.")
+            for key, value in vars(module).items()
+            if callable(value)
+        }
+
+    before = (held(), model_module.emit, Power.adapt)
     parts = bench_month.compiled_share(population=300, months=12, rounds=1)
     stages = [name for name, _ in bench_month.STAGES]
-    assert set(parts) == {"compiled", "mesa", "month", "calls", *stages, "the rest"}
+    kinds = {*stages, "the rest", "other threads"}
+    assert set(parts) == {"compiled", "mesa", "month", "calls", *kinds}
     assert parts["calls"][0] >= 5  # the update, the sums, the exposure, the ageing, ...
     assert parts["compiled"][0] > 0 and parts["mesa"][0] > 0
     assert parts["compiled"][0] + parts["mesa"][0] < parts["month"][0]
     by_stage = [parts[stage][0] for stage in (*stages, "the rest")]
     assert sum(by_stage) == pytest.approx(parts["compiled"][0])
     assert parts["update"][0] > 0 and parts["renewal"][0] > 0  # the update's pass, the ageing
-    assert (rules.monthly_update, public.newcomers_drawn, population.newcomers_drawn) == before
+    assert parts["other threads"][0] == 0  # 300 persons: one thread
+    assert (held(), model_module.emit, Power.adapt) == before
