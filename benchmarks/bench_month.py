@@ -174,7 +174,8 @@ def compiled_share(population: int = 1000, months: int = 200, rounds: int = 5) -
     began; ``"the rest"``: those of no stage), and ``"other threads"``, the passes that ran
     on other threads (from 5,000 persons: the parts of a pass split between threads, and
     next month's exposure drawn ahead; they overlap this thread's time). The rest of the
-    month is the model's Python, the wrappers' calls included.
+    month is the model's Python, the wrappers' calls included, and, where passes ran on
+    other threads, this thread's waits for them.
 
     Run it once the same months have run in the process (:func:`main` runs
     :func:`month_stages` first): numba resolves a compiled pass's globals when it compiles
@@ -326,7 +327,8 @@ def main() -> None:
     if compiled["other threads"]:
         print(
             f"  and on other threads, side by side with these: compiled passes "
-            f"{compiled['other threads'] * 1e6:.0f} µs a month"
+            f"{compiled['other threads'] * 1e6:.0f} µs a month (the model's Python above "
+            "includes the waits for them)"
         )
     handoff = stream_handoff()
     print("a compiled pass handed a random stream, µs a call (Generator; its handle):")
