@@ -133,20 +133,28 @@ def staged(population: int, months: int, current: list | None = None):
         model_module.emit, Power.adapt = emit, adapt
 
 
+def _rounds(model: MultivectorModel, spent: dict, months: int, rounds: int):
+    """``rounds`` rounds of ``months`` months of ``model``, ``spent``'s counts set to 0
+    before each: yields, for each, the seconds a month and ``spent``'s counts a month."""
+    for _ in range(rounds):
+        for key in spent:
+            spent[key] = 0.0
+        start = time.perf_counter()
+        for _ in range(months):
+            model.step()
+        seconds = time.perf_counter() - start
+        yield seconds / months, {key: value / months for key, value in spent.items()}
+
+
 def month_stages(population: int = 1000, months: int = 200, rounds: int = 5) -> dict:
     """Seconds a month of each stage and of the whole month, in each round (lists, by stage;
     ``"month"`` the whole), after a year's warm-up (:func:`staged`)."""
     with staged(population, months * rounds) as (model, spent):
         out: dict[str, list[float]] = {name: [] for name in (*spent, "month")}
-        for _ in range(rounds):
-            for stage in spent:
-                spent[stage] = 0.0
-            start = time.perf_counter()
-            for _ in range(months):
-                model.step()
-            out["month"].append((time.perf_counter() - start) / months)
-            for stage, seconds in spent.items():
-                out[stage].append(seconds / months)
+        for month, per_month in _rounds(model, spent, months, rounds):
+            out["month"].append(month)
+            for stage, seconds in per_month.items():
+                out[stage].append(seconds)
     return out
 
 
@@ -231,19 +239,13 @@ def compiled_share(population: int = 1000, months: int = 200, rounds: int = 5) -
             for module, name, value in patched:
                 setattr(module, name, wrappers[id(value)])
             model._user_step = timed_step
-            for _ in range(rounds):
-                for key in spent:
-                    spent[key] = 0.0
-                start = time.perf_counter()
-                for _ in range(months):
-                    model.step()
-                month = (time.perf_counter() - start) / months
+            for month, per_month in _rounds(model, spent, months, rounds):
                 out["month"].append(month)
-                out["mesa"].append(month - spent["model"] / months)
-                out["calls"].append(spent["calls"] / months)
+                out["mesa"].append(month - per_month["model"])
+                out["calls"].append(per_month["calls"])
                 for kind in kinds:
-                    out[kind].append(spent[kind] / months)
-                out["compiled"].append(sum(spent[s] for s in (*stages, "the rest")) / months)
+                    out[kind].append(per_month[kind])
+                out["compiled"].append(sum(per_month[s] for s in (*stages, "the rest")))
         finally:
             for module, name, value in patched:
                 setattr(module, name, value)
