@@ -151,7 +151,7 @@ def emit(powers: list[Power], screening: np.ndarray | None = None) -> None:
     effort = efforts(powers)
     capacity = np.array([s.capacity for s in settings], dtype=np.float64)
     within = effort.sum(axis=1) <= capacity  # as rules.fit_capacity asks (NaN is not)
-    for k in np.flatnonzero(~within).tolist():  # rare: cut to capacity
+    for k in np.flatnonzero(~within).tolist():  # cut to capacity (monthly while ramps push)
         power = powers[k]
         fitted = rules.fit_capacity(effort[k], capacity[k], power.free_channels())
         power.effort = effort[k] = fitted
