@@ -80,7 +80,7 @@ class Public:
             gated, self.outlet_channel if profile.outlets else None
         )  # each channel's reach: fixed by the profile
         self.adults = adults_in(profile, start_year) or float(profile.population)
-        self._tongue_access: tuple[tuple, np.ndarray] | None = None  # (languages, sets; table)
+        self._tongue_access: tuple[tuple, np.ndarray] | None = None  # (key, table): language_table
         self._age_floors = np.array(age_floor(list(profile.ages)), np.int64) * 12  # in months
         self.tables = Tables(profile, powers)
         self.pull = np.ones(len(powers))  # each power's education signal, relative to the start

@@ -2141,7 +2141,7 @@ def fit_capacity(effort, capacity, free):
     """Scale effort down to capacity, taking it from the free channels first (those no
     scenario ramp holds); if the held channels alone exceed capacity, scale everything. A
     new array (C,); each sum over the channels in their order, as numpy sums fewer than
-    eight numbers (a power has six channels)."""
+    eight numbers (a power has seven channels, fixed by the schema)."""
     total, held, spare = 0.0, 0.0, 0.0
     for c in range(effort.size):
         total += effort[c]
