@@ -378,6 +378,27 @@ def test_effort_is_fitted_to_capacity_from_the_free_channels_first(effort, capac
         np.testing.assert_array_equal(fitted[~free], effort[~free])  # held channels kept
 
 
+@given(
+    arrays(np.float64, (3, 16), elements=st.floats(0, 5) | st.just(float("nan"))),
+    arrays(np.float64, (4, 7), elements=st.floats(0, 1)),
+    st.permutations(range(4)),
+)
+def test_the_compiled_emission_is_numpys_to_the_bit(values, screening, order):
+    """rules.over_capacity and rules.emitted, on each power's effort, presence, efficiency
+    and capacity in a row, give numpy's numbers: the powers whose effort does not sum
+    within capacity (NaN included), and unit signal (rules.unit_signal) and signal."""
+    channels = 7
+    rows = np.array(order[:3], np.int64)
+    effort, presence = values[:, :channels], values[:, channels : 2 * channels]
+    efficiency, capacity = values[:, 2 * channels], values[:, -1]
+    expected = np.flatnonzero(~(effort.sum(axis=1) <= capacity)).tolist()
+    assert list(rules.over_capacity(values, channels)) == expected
+    units, signals = rules.emitted(values, screening, rows, channels)
+    unit = rules.unit_signal(efficiency[:, None], presence, screening[rows])
+    np.testing.assert_array_equal(units, unit)
+    np.testing.assert_array_equal(signals, unit * effort)
+
+
 def test_heard_shares_split_each_channel_among_the_powers():
     rng = np.random.default_rng(1)
     access = rng.random((50, 3))

@@ -137,7 +137,9 @@ def emit(powers: list[Power], screening: np.ndarray | None = None) -> None:
     """The powers' signals per channel, in one pass over them (:meth:`Power.emit`): effort
     fitted to capacity (a cut takes effect at once), then efficiency x presence x
     (1 - screening) per unit of effort, each power's row as :func:`sim.model.rules.unit_signal`
-    computes it. Each power's ``unit_signal`` and ``signal`` become rows of (P, C) arrays.
+    computes it, in one compiled pass (:func:`sim.model.rules.emitted`: a month's few numpy
+    operations on arrays this small cost more than their arithmetic). Each power's
+    ``unit_signal`` and ``signal`` become rows of (P, C) arrays.
 
     Args:
         powers: the powers, of one model.
@@ -147,20 +149,22 @@ def emit(powers: list[Power], screening: np.ndarray | None = None) -> None:
     if not powers:
         return
     model = powers[0].model
-    settings = [p.settings for p in powers]
-    effort = efforts(powers)
-    capacity = np.array([s.capacity for s in settings], dtype=np.float64)
-    within = effort.sum(axis=1) <= capacity  # as rules.fit_capacity asks (NaN is not)
-    for k in np.flatnonzero(~within).tolist():  # cut to capacity (monthly while ramps push)
+    channels = len(CHANNELS)
+    values = np.array(  # (P, 2C + 2): effort, presence, efficiency, capacity
+        [
+            (*_per_channel(s.effort), *_per_channel(s.presence), s.efficiency, s.capacity)
+            for s in (p.settings for p in powers)
+        ],
+        dtype=np.float64,
+    )
+    for k in rules.over_capacity(values, channels):  # cut to capacity (monthly while ramps push)
         power = powers[k]
-        fitted = rules.fit_capacity(effort[k], capacity[k], power.free_channels())
-        power.effort = effort[k] = fitted
+        fitted = rules.fit_capacity(values[k, :channels], values[k, -1], power.free_channels())
+        power.effort = values[k, :channels] = fitted
     if screening is None:
         screening = model.state.screening()
-    presence = np.array([_per_channel(s.presence) for s in settings], dtype=np.float64)
-    efficiency = np.array([s.efficiency for s in settings], dtype=np.float64)[:, None]
-    units = rules.unit_signal(efficiency, presence, screening[[p.index for p in powers]])
-    signals = units * effort
+    rows = np.array([p.index for p in powers], dtype=np.int64)
+    units, signals = rules.emitted(values, screening, rows, channels)
     for k, power in enumerate(powers):
         power.unit_signal, power.signal = units[k], signals[k]
 

@@ -2137,6 +2137,39 @@ def ties_drawn(stream, rows, urban, ties_weight, flows, ties):
 
 
 @numba.njit(**_JIT)
+def over_capacity(values, channels):
+    """The powers whose effort (the first ``channels`` columns of ``values``, (P, >C))
+    sums above their capacity (the last column), each sum in the channels' order, as
+    numpy sums fewer than eight numbers; NaN counts as over, as ``not total <= capacity``."""
+    over = []
+    for k in range(values.shape[0]):
+        total = 0.0
+        for c in range(channels):
+            total += values[k, c]
+        if not total <= values[k, -1]:
+            over.append(k)
+    return over
+
+
+@numba.njit(**_JIT)
+def emitted(values, screening, rows, channels):
+    """Each power's signal per unit of effort, efficiency x presence x (1 - screening),
+    and its signal, that times effort (P, C each): ``values`` holds each power's effort,
+    presence (C each), efficiency and capacity; ``screening`` the state's (P', C), of
+    which power k's row is ``rows[k]``."""
+    powers = values.shape[0]
+    units = np.empty((powers, channels))
+    signals = np.empty((powers, channels))
+    for k in range(powers):
+        efficiency = values[k, 2 * channels]
+        for c in range(channels):
+            unit = efficiency * values[k, channels + c] * (1.0 - screening[rows[k], c])
+            units[k, c] = unit
+            signals[k, c] = unit * values[k, c]
+    return units, signals
+
+
+@numba.njit(**_JIT)
 def fit_capacity(effort, capacity, free):
     """Scale effort down to capacity, taking it from the free channels first (those no
     scenario ramp holds); if the held channels alone exceed capacity, scale everything. A
