@@ -299,6 +299,30 @@ def test_counter_measures_answer_dominance_and_stay_in_bounds(alignment, counter
         assert promoted == pytest.approx(promotion * (1 - 0.005))
 
 
+@given(
+    arrays(np.float64, 4, elements=st.floats(-0.5, 1.5) | st.just(float("nan"))),
+    arrays(np.float64, 4, elements=st.floats(0, 1)),
+    st.floats(0, 1),
+    st.integers(1, 60).flatmap(lambda k: arrays(np.float64, (k, 4), elements=st.floats(0, 1))),
+    st.floats(0, 1),
+)
+def test_the_compiled_policy_rules_are_numpys_to_the_bit(
+    alignment, counter, promotion, reports, speed
+):
+    """rules.move_policy and rules.counter_measures give the numbers of their numpy
+    definitions (the mean report as numpy sums it; NaN where numpy has it)."""
+    moved = (1.0 - speed) * alignment + speed * (np.add.reduce(reports, axis=0) / len(reports))
+    np.testing.assert_array_equal(rules.move_policy(alignment, reports, speed), moved)
+    excess = np.maximum(alignment - 0.4, 0.0) / 0.4
+    expected = counter + 0.01 * excess * (1.0 - counter) - 0.005 * counter
+    expected = np.minimum(np.maximum(expected, 0.0), 1.0)
+    top = float(excess.max(initial=0.0))
+    promoted = promotion + 0.01 * top * (1.0 - promotion) - 0.005 * promotion
+    after, got = rules.counter_measures(alignment, counter, promotion, 0.4, 0.01, 0.005)
+    np.testing.assert_array_equal(after, expected)
+    assert got == min(1.0, max(0.0, promoted))
+
+
 @pytest.mark.parametrize("share", [0.45, 0.6, 0.99])
 def test_counter_measures_settle_below_their_bound_under_lasting_dominance(share):
     """No ratchet: against a power that stays past theta they settle where their rise meets

@@ -291,8 +291,7 @@ class MiddleState(mesa.Agent):
         With ``move=False`` (the first month) the policy starts at the mean report."""
         params = self.model.params
         speed = params.state.policy_speed if move else 1.0
-        mean = np.add.reduce(reports, axis=0) / reports.shape[0]  # reports.mean(axis=0), quicker
-        self.alignment = rules.move_policy(self.alignment, mean, speed)
+        self.alignment = rules.move_policy(self.alignment, reports, speed)
         if not (params.mechanisms.counter_measures and move):
             return
         self.counter, self.counter_promotion = rules.counter_measures(

@@ -1667,19 +1667,24 @@ def _mean(values: Array) -> float:
     return np.add.reduce(values) / values.size
 
 
-def move_policy(alignment: Array, target: Array, speed: float) -> Array:
-    """Policy inertia: w(t+1) = (1 - tau) w(t) + tau x mean report."""
-    return (1.0 - speed) * alignment + speed * target
+@numba.njit(**_JIT)
+def move_policy(alignment, reports, speed):
+    """Policy inertia: w(t+1) = (1 - tau) w(t) + tau x mean report, the mean of the
+    officials' ``reports`` (K, P) summed one report after another, as numpy sums them
+    along the first axis (compiled: numpy's operations cost more than their arithmetic
+    on arrays this small)."""
+    officials, powers = reports.shape
+    moved = np.empty(powers)
+    for p in range(powers):
+        total = reports[0, p]
+        for k in range(1, officials):
+            total += reports[k, p]
+        moved[p] = (1.0 - speed) * alignment[p] + speed * (total / officials)
+    return moved
 
 
-def counter_measures(
-    alignment: Array,
-    counter: Array,
-    counter_promotion: float,
-    threshold: float,
-    rise: float,
-    fall: float,
-) -> tuple[Array, float]:
+@numba.njit(**_JIT)
+def counter_measures(alignment, counter, counter_promotion, threshold, rise, fall):
     """Counter-measures against each power, and the identity promotion they add.
 
     They answer a power in proportion to its excess over theta, e_p = max(w_p - theta, 0) /
@@ -1689,17 +1694,24 @@ def counter_measures(
 
         c' = c + rise e_p (1 - c) - fall c
 
-    Under a lasting excess e they settle at rise e / (rise e + fall), below 1; with no power
-    past theta they fade. The promotion answers the largest excess the same way.
+    clipped to [0, 1]. Under a lasting excess e they settle at rise e / (rise e + fall),
+    below 1; with no power past theta they fade. The promotion answers the largest excess
+    the same way, clipped to [0, 1]. Compiled, numpy's numbers (NaN kept as numpy keeps
+    it); returns the counter-measures (P,) and the promotion.
     """
-    excess = np.maximum(alignment - threshold, 0.0) / threshold
-    counter = counter + rise * excess * (1.0 - counter) - fall * counter
-    counter = np.minimum(np.maximum(counter, 0.0), 1.0)  # np.clip's numbers (-0.0 aside)
-    top = float(excess.max(initial=0.0))
-    promotion = (
-        counter_promotion + rise * top * (1.0 - counter_promotion) - fall * counter_promotion
-    )
-    return counter, min(1.0, max(0.0, promotion))
+    powers = alignment.size
+    updated = np.empty(powers)
+    top = 0.0
+    for p in range(powers):
+        gap = alignment[p] - threshold
+        excess = (gap if gap > 0.0 or np.isnan(gap) else 0.0) / threshold
+        if excess > top or np.isnan(excess):  # the largest, NaN if any is (numpy's max)
+            top = excess
+        c = counter[p] + rise * excess * (1.0 - counter[p]) - fall * counter[p]
+        updated[p] = 0.0 if c < 0.0 else 1.0 if c > 1.0 else c
+    held = counter_promotion
+    promotion = held + rise * top * (1.0 - held) - fall * held
+    return updated, min(1.0, max(0.0, promotion))
 
 
 @numba.njit(inline="always", **_JIT)
