@@ -323,6 +323,34 @@ def test_the_compiled_policy_rules_are_numpys_to_the_bit(
     assert got == min(1.0, max(0.0, promoted))
 
 
+@given(
+    arrays(np.float64, (6, 4), elements=st.floats(-2, 2) | st.just(float("nan"))),
+    arrays(np.float64, 5, elements=st.floats(-3, 3)),
+    arrays(np.float64, 4, elements=st.floats(0, 2) | st.just(float("nan"))),
+    st.floats(0, 1),
+)
+def test_the_compiled_advice_rules_are_numpys_to_the_bit(terms, weights, security, floor):
+    """rules.shared_score and rules.security_floors give the numbers of their numpy
+    definitions (the means and the ties' sum as numpy sums a few numbers)."""
+    offers, leverage, public, elite, advocacy, grants = terms
+
+    def mean(values):
+        return np.add.reduce(values) / values.size
+
+    w = weights.tolist()
+    expected = (
+        w[0] * offers
+        + w[1] * leverage
+        + w[2] * (public - mean(public))
+        + w[3] * (elite - mean(elite))
+        + w[4] * (advocacy - mean(advocacy)) * (1.0 - grants)
+    )
+    score = rules.shared_score(offers, leverage, public, elite, advocacy, grants, *w)
+    np.testing.assert_array_equal(score, expected)
+    floors = floor * security / max(1.0, float(security.sum()))
+    np.testing.assert_array_equal(rules.security_floors(security, floor), floors)
+
+
 @pytest.mark.parametrize("share", [0.45, 0.6, 0.99])
 def test_counter_measures_settle_below_their_bound_under_lasting_dominance(share):
     """No ratchet: against a power that stays past theta they settle where their rise meets

@@ -88,3 +88,33 @@ def test_the_months_poll_is_the_persons_answers_and_sees_a_shock():
             ):
                 expected = answer(a, cut, s.spread).mean(axis=0)
                 np.testing.assert_allclose(measure(model), expected, atol=1e-6)
+
+
+def test_the_audiences_are_the_persons_means_and_an_empty_group_is_everyone():
+    """The means officials weigh (measures.audiences) are numpy's numbers from the month's
+    whole-number sums, the persons' mean attraction to 1e-9; with no elite, the elites'
+    mean is everyone's; asked again after a change of persons, they are the new ones'."""
+    model = tiny_model(seed=4).run_to("2015-06")
+    persons, powers = model.public.persons, len(model.powers)
+    for no_elite in (False, True):
+        if no_elite:
+            persons.elite[:] = False
+            model.public.revision += 1  # persons changed: the sums are made again
+        sums, _ = model.public.sums()
+        scaled = sums / measures.FIXED
+        counts = sums[:, powers].astype(np.float64)
+        public = scaled[0, :powers] / max(counts[0], 1.0)
+        expected = [
+            public,
+            *(scaled[r, :powers] / counts[r] if counts[r] else public for r in (1, 2)),
+        ]
+        got = measures.audiences(model)
+        for mean, want in zip(got, expected, strict=True):
+            np.testing.assert_array_equal(mean, want)
+            assert not mean.flags.writeable
+        np.testing.assert_allclose(got[0], persons.attraction.mean(axis=0, dtype=float), atol=1e-9)
+        if no_elite:
+            np.testing.assert_array_equal(got[1], got[0])
+        _, counted, identity, _ = measures.person_sums(model)
+        np.testing.assert_array_equal(counted, counts)
+        assert identity == scaled[0, -1]

@@ -206,7 +206,7 @@ class Official(mesa.Agent):
         biases = model.official_biases
         floors = None
         if params.mechanisms.security:
-            security = np.array([p.security for p in params.powers.values()])
+            security = np.array([p.security for p in params.powers.values()], np.float64)
             floors = rules.security_floors(security, params.state.security_floor)
         if params.mechanisms.balancing:  # draws and reports in one compiled pass
             model.official_reports = rules.balanced_reports(
@@ -268,21 +268,19 @@ class MiddleState(mesa.Agent):
         """
         params = self.model.params
         w = params.officials
-        powers = list(params.powers.values())
+        terms = np.array([(p.offers, p.leverage) for p in params.powers.values()], np.float64)
         self.shared_score = rules.shared_score(
-            np.array([p.offers for p in powers]),
-            np.array([p.leverage for p in powers]),
+            terms[:, 0],
+            terms[:, 1],
             public,
             elite,
             advocacy,
             self.screening()[:, CHANNELS.index("grants")],
-            (
-                w.offer_weight,
-                w.leverage_weight,
-                w.public_weight,
-                w.elite_weight,
-                w.advocacy_weight,
-            ),
+            w.offer_weight,
+            w.leverage_weight,
+            w.public_weight,
+            w.elite_weight,
+            w.advocacy_weight,
         )
 
     def set_policy(self, reports: np.ndarray, *, move: bool = True) -> None:

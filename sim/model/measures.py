@@ -77,19 +77,9 @@ def elite_attraction(model: MultivectorModel) -> np.ndarray:
 def audiences(model: MultivectorModel) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Mean attraction to each power (P,) of everyone, of the elites and of persons linked to
     foreign-funded NGOs: what officials weigh. A group with no member counts as everyone.
-    Kept, read-only, while the month's sums are (:func:`person_sums`): the officials' advice
-    and the records both ask."""
-    key = (model.steps, model.public.revision)
-    kept = getattr(model, "_audiences", None)
-    if kept is not None and kept[0] == key:
-        return kept[1]
-    totals, counts, _, _ = person_sums(model)
-    public = totals[0] / max(counts[0], 1.0)
-    elite = totals[1] / counts[1] if counts[1] else public
-    advocacy = totals[2] / counts[2] if counts[2] else public
-    for means in (public, elite, advocacy):
-        means.flags.writeable = False
-    model._audiences = (key, (public, elite, advocacy))
+    Made with the month's sums and kept, read-only, while they are (:func:`person_sums`):
+    the officials' advice and the records both ask."""
+    public, elite, advocacy = _month_sums(model)[2]
     return public, elite, advocacy
 
 
@@ -103,19 +93,43 @@ def person_sums(model: MultivectorModel) -> tuple[np.ndarray, ...]:
     (:func:`sums_of_rows`). Kept until the persons change (the month and
     :attr:`Public.revision <sim.model.public.Public.revision>`): the officials' advice and
     the reporters all ask, after the public's update and renewal."""
+    return _month_sums(model)[1]
+
+
+def _month_sums(model: MultivectorModel) -> tuple:
+    """The key, :func:`person_sums` and :func:`audiences`'s means (3, P) of the month's sums,
+    made in one compiled pass (:func:`_scaled`) and kept while the key holds."""
     key = (model.steps, model.public.revision)
     cached = getattr(model, "_sums", None)
     if cached is None or cached[0] != key:
         sums, weight = model.public.sums()
-        powers = weight.shape[0]
-        scaled = sums / FIXED
+        totals, counts, identity, means = _scaled(sums)
         weight = weight.view()  # the public's own, which its renewal mends: read-only here
         weight.flags.writeable = False
-        model._sums = cached = (
-            key,
-            (scaled[:, :powers], sums[:, powers].astype(np.float64), scaled[0, -1], weight),
-        )
-    return cached[1]
+        means.flags.writeable = False
+        model._sums = cached = (key, (totals, counts, identity, weight), means)
+    return cached
+
+
+@numba.njit(cache=True)
+def _scaled(sums):
+    """From the whole numbers of the month's sums (3, P + 2; :func:`sums_of_rows`): the sums
+    of attraction (3, P) and the head counts (3,) of everyone, the elites and the
+    NGO-linked, the sum of identity, and each group's mean attraction (3, P; a group with
+    no member as everyone's), numpy's numbers."""
+    powers = sums.shape[1] - 2
+    totals, counts, means = np.empty((3, powers)), np.empty(3), np.empty((3, powers))
+    for r in range(3):
+        counts[r] = sums[r, powers]
+        for p in range(powers):
+            totals[r, p] = sums[r, p] / FIXED
+    everyone = 1.0 if counts[0] < 1.0 else counts[0]  # max(counts[0], 1.0), as Python takes it
+    for p in range(powers):
+        means[0, p] = totals[0, p] / everyone
+    for r in range(1, 3):
+        for p in range(powers):
+            means[r, p] = totals[r, p] / counts[r] if counts[r] else means[0, p]
+    return totals, counts, sums[0, powers + 1] / FIXED, means
 
 
 FIXED = 2.0**40

@@ -1425,12 +1425,20 @@ def _project_rows(v):
     return out
 
 
-def security_floors(security: Array, floor: float) -> Array:
+@numba.njit(**_JIT)
+def security_floors(security, floor):
     """The least alignment the state keeps with each power (P,): ``floor`` times the power's
     share of the state's security ties (shares that sum above 1 are scaled to sum to 1, so
-    the floors never sum above ``floor``)."""
-    security = np.asarray(security, float)
-    return floor * security / max(1.0, float(security.sum()))
+    the floors never sum above ``floor``). Compiled: numpy's numbers, the sum of the ties
+    one after another as numpy sums a few numbers."""
+    total = 0.0
+    for p in range(security.size):
+        total += security[p]
+    scale = total if total > 1.0 else 1.0  # max(1.0, total), as Python takes it
+    floors = np.empty(security.size)
+    for p in range(security.size):
+        floors[p] = floor * security[p] / scale
+    return floors
 
 
 def balanced_report(scores: Array, balance_strength: float, floors: Array | None = None) -> Array:
@@ -1632,15 +1640,11 @@ def unit_signal(efficiency: float, presence: Array, screening: Array) -> Array:
     return efficiency * presence * (1.0 - screening)
 
 
+@numba.njit(**_JIT)
 def shared_score(
-    offers: Array,
-    leverage: Array,
-    public: Array,
-    elite: Array,
-    advocacy: Array,
-    grants_screened: Array,
-    weights: Array,
-) -> Array:
+    offers, leverage, public, elite, advocacy, grants_screened, offer_w, leverage_w, public_w,
+    elite_w, advocacy_w,
+):  # fmt: skip
     """The part of every official's score u_kp that all officials share, per power:
     w_offer O + w_lev L + w_pub (A - mean A) + w_elite (E - mean E)
     + w_adv (Adv - mean Adv)(1 - screening of grants).
@@ -1650,21 +1654,28 @@ def shared_score(
         public, elite, advocacy: (P,) mean attraction of everyone, of elites, of persons
             linked to foreign-funded NGOs.
         grants_screened: (P,) screening of each power's grants.
-        weights: the five weights, in the order of the terms above.
-    """
-    offer_w, leverage_w, public_w, elite_w, advocacy_w = weights
-    return (
-        offer_w * offers
-        + leverage_w * leverage
-        + public_w * (public - _mean(public))
-        + elite_w * (elite - _mean(elite))
-        + advocacy_w * (advocacy - _mean(advocacy)) * (1.0 - grants_screened)
-    )
+        offer_w, leverage_w, public_w, elite_w, advocacy_w: the five weights, in the order
+            of the terms above.
 
-
-def _mean(values: Array) -> float:
-    """``values.mean()``, the same number, without the method's overhead on a few values."""
-    return np.add.reduce(values) / values.size
+    Compiled: numpy's numbers, each mean's sum one value after another as numpy sums a few
+    numbers."""
+    powers = public.size
+    means = np.zeros(3)
+    for p in range(powers):
+        means[0] += public[p]
+        means[1] += elite[p]
+        means[2] += advocacy[p]
+    means /= powers
+    score = np.empty(powers)
+    for p in range(powers):
+        score[p] = (
+            offer_w * offers[p]
+            + leverage_w * leverage[p]
+            + public_w * (public[p] - means[0])
+            + elite_w * (elite[p] - means[1])
+            + advocacy_w * (advocacy[p] - means[2]) * (1.0 - grants_screened[p])
+        )
+    return score
 
 
 @numba.njit(**_JIT)
