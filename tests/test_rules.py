@@ -312,15 +312,32 @@ def test_the_compiled_policy_rules_are_numpys_to_the_bit(
     """rules.move_policy and rules.counter_measures give the numbers of their numpy
     definitions (the mean report as numpy sums it; NaN where numpy has it)."""
     moved = (1.0 - speed) * alignment + speed * (np.add.reduce(reports, axis=0) / len(reports))
-    np.testing.assert_array_equal(rules.move_policy(alignment, reports, speed), moved)
+    assert_same_numbers(rules.move_policy(alignment, reports, speed), moved)
     excess = np.maximum(alignment - 0.4, 0.0) / 0.4
     expected = counter + 0.01 * excess * (1.0 - counter) - 0.005 * counter
     expected = np.minimum(np.maximum(expected, 0.0), 1.0)
     top = float(excess.max(initial=0.0))
     promoted = promotion + 0.01 * top * (1.0 - promotion) - 0.005 * promotion
     after, got = rules.counter_measures(alignment, counter, promotion, 0.4, 0.01, 0.005)
-    np.testing.assert_array_equal(after, expected)
+    assert_same_numbers(after, expected)
     assert got == min(1.0, max(0.0, promoted))
+
+
+def assert_same_numbers(got, expected):
+    """The same numbers, NaN where NaN, and the same sign of every zero."""
+    np.testing.assert_array_equal(got, expected)
+    np.testing.assert_array_equal(np.signbit(got), np.signbit(expected))
+
+
+@given(
+    arrays(np.float64, 7, elements=st.floats(-1, 2) | st.just(float("nan"))),
+    st.floats(-1, 2),
+    arrays(np.float64, 4, elements=st.floats(-1, 2) | st.just(float("nan"))),
+)
+def test_the_compiled_screening_is_numpys_to_the_bit(screenability, lever, counter):
+    expected = screenability[None, :] * (lever + counter[:, None])
+    expected = np.minimum(np.maximum(expected, 0.0), 1.0)
+    assert_same_numbers(rules.screening(screenability, lever, counter), expected)
 
 
 @given(
@@ -346,9 +363,9 @@ def test_the_compiled_advice_rules_are_numpys_to_the_bit(terms, weights, securit
         + w[4] * (advocacy - mean(advocacy)) * (1.0 - grants)
     )
     score = rules.shared_score(offers, leverage, public, elite, advocacy, grants, *w)
-    np.testing.assert_array_equal(score, expected)
+    assert_same_numbers(score, expected)
     floors = floor * security / max(1.0, float(security.sum()))
-    np.testing.assert_array_equal(rules.security_floors(security, floor), floors)
+    assert_same_numbers(rules.security_floors(security, floor), floors)
 
 
 @pytest.mark.parametrize("share", [0.45, 0.6, 0.99])
@@ -447,8 +464,8 @@ def test_the_compiled_emission_is_numpys_to_the_bit(values, screening, order):
     assert list(rules.over_capacity(values, channels)) == expected
     units, signals = rules.emitted(values, screening, rows, channels)
     unit = rules.unit_signal(efficiency[:, None], presence, screening[rows])
-    np.testing.assert_array_equal(units, unit)
-    np.testing.assert_array_equal(signals, unit * effort)
+    assert_same_numbers(units, unit)
+    assert_same_numbers(signals, unit * effort)
 
 
 def test_heard_shares_split_each_channel_among_the_powers():

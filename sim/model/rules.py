@@ -1622,12 +1622,28 @@ def reallocate(effort: Array, gain: Array, shift: float) -> Array:
 # --- the state's side: screening, assessment, policy, counter-measures, identity ----------
 
 
-def screening(screenability: Array, lever: float, counter: Array) -> Array:
+@numba.njit(inline="always", **_JIT)
+def _unit(x):
+    """``np.minimum(np.maximum(x, 0.0), 1.0)``'s number: NaN kept, -0.0 made 0.0."""
+    if x > 1.0:
+        return 1.0
+    if x > 0.0 or x != x:
+        return x
+    return 0.0
+
+
+@numba.njit(**_JIT)
+def screening(screenability, lever, counter):
     """Screening of each power's channels (P, C): screenability_c x (lever + counter_p),
     clipped to [0, 1]. Legal channels can be screened only weakly (low screenability), grants
-    fully (study §5.5)."""
-    raw = screenability[None, :] * (lever + counter[:, None])
-    return np.minimum(np.maximum(raw, 0.0), 1.0)  # np.clip, without its overhead
+    fully (study §5.5). Compiled: numpy's numbers, NaN kept."""
+    screened = np.empty((counter.size, screenability.size))
+    for p in range(counter.size):
+        level = lever + counter[p]
+        for c in range(screenability.size):
+            raw = screenability[c] * level
+            screened[p, c] = _unit(raw)
+    return screened
 
 
 def promotion(lever: float, counter: float) -> float:
@@ -1719,7 +1735,7 @@ def counter_measures(alignment, counter, counter_promotion, threshold, rise, fal
         if excess > top or np.isnan(excess):  # the largest, NaN if any is (numpy's max)
             top = excess
         c = counter[p] + rise * excess * (1.0 - counter[p]) - fall * counter[p]
-        updated[p] = 0.0 if c < 0.0 else 1.0 if c > 1.0 else c
+        updated[p] = _unit(c)
     held = counter_promotion
     promotion = held + rise * top * (1.0 - held) - fall * held
     return updated, min(1.0, max(0.0, promotion))
