@@ -4,6 +4,7 @@ capacity in the same month (docs/scenarios.md, "When an event is cut")."""
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
@@ -19,6 +20,15 @@ from sim.inputs.schema import (
 
 WATCHED = re.compile(r"^powers\.(?P<power>[^.]+)\.(?:effort\.(?P<channel>\w+)|capacity)$")
 """Paths whose events the power's capacity can cut: its effort in a channel, its capacity."""
+
+
+@functools.cache  # the same few paths, every month
+def watched(path: str) -> tuple[str, str | None] | None:
+    """A :data:`WATCHED` path's power and channel (None for its capacity); None for a path
+    the power's capacity does not cut."""
+    found = WATCHED.match(path)
+    return None if found is None else (found["power"], found["channel"])
+
 
 TOOK_EFFECT = 0.9
 """Below this share of the change it asked for, an event is reported as cut."""
@@ -127,8 +137,8 @@ class EventSchedule:
     def _watch(self, model, number: int, event, month: int) -> None:
         """Before an event on a watched path is applied: where it starts from (a ramp keeps
         the start of its first month)."""
-        found = WATCHED.match(getattr(event, "path", ""))
-        if not found:
+        found = watched(getattr(event, "path", ""))
+        if found is None:
             return
         if isinstance(event, RampEvent) and number in self.effects:
             self.effects[number].month = month
@@ -136,8 +146,9 @@ class EventSchedule:
         before = float(self.leaf(model, event.path).get())
         ends = month_index(event.until) if isinstance(event, RampEvent) else month
         effect = EventEffect(number, event.label, event.path, month, before, before, ends=ends)
-        if found["channel"] is None:
-            effect.effort_before = _total_effort(model, found["power"])
+        power, channel = found
+        if channel is None:
+            effect.effort_before = _total_effort(model, power)
         self.effects[number] = effect
 
     def _asked(self, model, number: int) -> None:
@@ -154,12 +165,12 @@ class EventSchedule:
         for effect in self.effects.values():
             if model.month < effect.month:
                 continue
-            found = WATCHED.match(effect.path)
-            if found["channel"] is not None:
+            power, channel = watched(effect.path)
+            if channel is not None:
                 if effect.month == model.month:
                     effect.effective = float(self.leaf(model, effect.path).get())
                 continue
-            change = _total_effort(model, found["power"]) - effect.effort_before
+            change = _total_effort(model, power) - effect.effort_before
             sign = 1.0 if effect.requested >= effect.before else -1.0
             if effect.effective != effect.effective:  # not measured yet
                 effect.effective = effect.before

@@ -4,6 +4,7 @@
 
 from __future__ import annotations
 
+import functools
 from typing import TYPE_CHECKING
 
 import numba
@@ -323,7 +324,7 @@ def group_month(model: MultivectorModel) -> tuple:
     cells, powers = int(offsets[-1]), pop.attraction.shape[1]
     blocks = max(1, -(-pop.size // threads.SUM_BLOCK))
     size, total, fav = (np.zeros((blocks, cells, *shape)) for shape in ((), (powers,), (powers,)))
-    table = rules.answer_table(np.array([s.favourable_cut]), max(s.spread, 0.0))[0]
+    table = _favourable_table(s.favourable_cut, max(s.spread, 0.0))
     codes = [pop.codes(dim) for dim in columns.GROUPED_BY]  # as held (area's made, 1 B a person)
     dtype = np.result_type(*codes)  # one type: the pass takes them as one tuple
     threads.over_rows(
@@ -342,6 +343,13 @@ def group_month(model: MultivectorModel) -> tuple:
         block=threads.SUM_BLOCK,
     )
     return model.steps, model.date, size.sum(axis=0), total.sum(axis=0), fav.sum(axis=0)
+
+
+@functools.lru_cache(maxsize=16)  # a run's instrument holds, mostly: made once
+def _favourable_table(cut: float, spread: float) -> np.ndarray:
+    """The chance of a favourable answer on the answer table's grid (:func:`rules.answer_table`;
+    not to be changed)."""
+    return rules.answer_table(np.array([cut]), spread)[0]
 
 
 def _group_offsets(labels: dict[str, list[str]]) -> np.ndarray:

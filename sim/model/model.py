@@ -39,6 +39,8 @@ STREAMS = (
     "burn_in",
 )
 """Independent random streams, each a child of the run's SeedSequence (in this order)."""
+EDUCATION = CHANNELS.index("education")
+"""The education channel's column in a power's signal and effort (C,)."""
 NO_SIGNAL = 1e-12
 """An education signal at the start at or below this counts as none: the pull on students
 and the alumni's worth are ratios to it (docs/ODD.md §7.13)."""
@@ -337,9 +339,8 @@ class MultivectorModel(mesa.Model):
         lasting = rules.fading_sum(params.persuasion.relaxation, months)
         values = 12.0 * params.persuasion.rate * lasting * gains
         if alumni:
-            education = CHANNELS.index("education")
             reference = self.education_reference
-            values[:, education] += public.alumni_values(params, reference, sample)
+            values[:, EDUCATION] += public.alumni_values(params, reference, sample)
         return values
 
     def start_values(self, sample: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
@@ -352,7 +353,7 @@ class MultivectorModel(mesa.Model):
         )
 
     def _education_signal(self) -> np.ndarray:
-        return np.array([p.signal[CHANNELS.index("education")] for p in self.power_agents])
+        return np.array([p.signal[EDUCATION] for p in self.power_agents])
 
     def _start_flows(self) -> None:
         """Students abroad before the start studied under the start's education signal: the
