@@ -61,11 +61,19 @@ def poll(model: MultivectorModel) -> np.ndarray:
         if table is None or table[0] != instrument:
             model._answer_table = table = (instrument, rules.answer_table(cuts, s.spread))
         _, counts, _, weight = person_sums(model)
-        # the product with the whole numbers, then scaled: the same to the bit as with the
-        # weights scaled (2**-40 is a power of two), with a quicker conversion
-        shares = table[1] @ weight.astype(np.float64).T / FIXED / max(counts[0], 1.0)
+        shares = _shares_on_grid(table[1], weight, max(counts[0], 1.0))
     model._poll = (key, shares)
     return shares
+
+
+@numba.njit(cache=True)
+def _shares_on_grid(table, weight, persons):
+    """The poll's shares (Q, P): the answer table (Q, grid + 1) times the persons' weights on
+    its grid (P, grid + 1, whole numbers of 2**-40), over ``persons``. The product with the
+    whole numbers, then scaled: the same to the bit as with the weights scaled (2**-40 is a
+    power of two). One compiled pass; numba takes the product from scipy's BLAS, which on
+    this project's machine gives numpy's ``@``'s numbers to the bit."""
+    return np.dot(table, weight.astype(np.float64).T) / FIXED / persons
 
 
 def elite_attraction(model: MultivectorModel) -> np.ndarray:
