@@ -943,3 +943,51 @@ def test_far_ties_are_each_blocks_ties_beyond_the_near_rows_in_order(seed, perso
             if abs(int(j) - i) > rules.NEAR_ROWS
         ]
         assert rows[starts[block] : starts[block + 1]].tolist() == expected
+
+
+@given(arrays(np.float64, st.integers(0, 400), elements=st.floats(-1e6, 1e6)))
+def test_numpy_sum_is_numpys_pairwise_sum_to_the_bit(values):
+    """rules.numpy_sum adds as np.add.reduce does: one after another below 8 numbers, in
+    eight lanes up to 128, halves beyond."""
+    assert_same_numbers(np.array(rules.numpy_sum(values)), np.array(np.add.reduce(values)))
+
+
+def _numpy_dot_is_fused() -> bool:
+    """Whether numpy's dot product of a few terms rounds each multiply-add once, as OpenBLAS
+    does on a processor with FMA: -1 + (1 + 2**-30)(1 - 2**-30) is -2**-60 rounded once,
+    0 if the product is rounded first."""
+    a = np.array([1.0, 1.0 + 2.0**-30])
+    b = np.array([-1.0, 1.0 - 2.0**-30])
+    return float(a @ b) != 0.0
+
+
+@pytest.mark.skipif(not _numpy_dot_is_fused(), reason="numpy's BLAS does not fuse multiply-adds")
+@given(
+    st.integers(1, 15).flatmap(
+        lambda n: st.tuples(*(arrays(np.float64, n, elements=st.floats(-1e3, 1e3)),) * 2)
+    )
+)
+def test_small_dot_is_numpys_dot_product_to_the_bit(vectors):
+    """rules.small_dot gives numpy's ``a @ b`` for fewer than 16 terms, where numpy's BLAS
+    fuses its multiply-adds (so the compiled flows are numpy's numbers)."""
+    a, b = vectors
+    assert_same_numbers(np.array(rules.small_dot(a, b)), np.array(a @ b))
+
+
+@given(
+    arrays(np.int64, (4, 7), elements=st.integers(0, 500)),
+    arrays(np.float64, (4, 7), elements=st.floats(0, 0.2)),
+    arrays(np.float64, 7, elements=st.floats(0, 0.05)),
+    st.floats(0, 0.05),
+)
+def test_the_compiled_population_flows_are_numpys(cells, hazard, immigrants, entrants):
+    persons = int(cells.sum()) + 1
+    composition = np.add.reduce(cells, axis=0) / persons
+    immigration = float(composition @ immigrants)
+    mean_hazard = float(np.add.reduce(cells * hazard, axis=None)) / persons
+    got = rules.population_flows(cells, persons, hazard, immigrants, entrants)
+    expected = (immigration, mean_hazard, entrants + immigration)
+    if _numpy_dot_is_fused():
+        assert got == expected
+    else:
+        assert got == pytest.approx(expected, rel=1e-12)

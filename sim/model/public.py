@@ -698,12 +698,10 @@ class Public:
     def _flows(self, cells: np.ndarray) -> tuple[float, float, float]:
         """From the count of persons in each (age band, group) cell: the yearly net
         immigration, the mean yearly chance of leaving, and the yearly inflow (entrants plus
-        immigration), each a share of the population."""
+        immigration), each a share of the population (:func:`rules.population_flows`)."""
         hazard, immigrants = self._hazards
-        composition = np.add.reduce(cells, axis=0) / self.persons.size  # cells.sum(axis=0)
-        immigration = float(composition @ immigrants)
-        mean_hazard = float(np.add.reduce(cells * hazard, axis=None)) / self.persons.size
-        return immigration, mean_hazard, self.profile.demography.entrants + immigration
+        entrants = float(self.profile.demography.entrants)
+        return rules.population_flows(cells, self.persons.size, hazard, immigrants, entrants)
 
     @functools.cached_property
     def _newcomer_groups(self) -> np.ndarray:

@@ -1517,20 +1517,111 @@ def logit_report(scores: Array, noise: float, floors: Array | None = None) -> Ar
     return keep_floors(out, floors)
 
 
+@intrinsic
+def _fused(typingctx, a, b, c):
+    """a x b + c, rounded once (LLVM's fma)."""
+    if not all(t == types.float64 for t in (a, b, c)):
+        return None
+    sig = types.float64(types.float64, types.float64, types.float64)
+
+    def codegen(context, builder, signature, args):
+        d = ir.DoubleType()
+        fma = builder.module.declare_intrinsic("llvm.fma", [d], ir.FunctionType(d, [d, d, d]))
+        return builder.call(fma, args)
+
+    return sig, codegen
+
+
+@numba.njit(inline="always", **_JIT)
+def small_dot(a, b):
+    """The dot product of two float64 vectors, term after term, each a fused multiply-add
+    (rounded once): what numpy's ``a @ b`` computes for fewer than 16 terms where its BLAS
+    (OpenBLAS, on a processor with FMA) does (checked on this project's machine, and held
+    to it by the tests); a well-defined sum of the same terms anywhere."""
+    total = 0.0
+    for k in range(a.size):
+        total = _fused(a[k], b[k], total)
+    return total
+
+
+@numba.njit(**_JIT)
+def numpy_sum(values):
+    """The sum of a 1-D float64 array as numpy's ``np.add.reduce`` adds it, to the bit: its
+    pairwise summation (fewer than 8 numbers one after another; up to 128 in eight lanes;
+    more, split in two halves, the first a multiple of 8, each summed alike and then
+    added). The halves are walked with a stack of their own (numba does not cache a
+    function that calls itself)."""
+    n = values.size
+    if n <= _PAIRWISE_BLOCK:
+        return 0.0 + _pairwise_block(values, 0, n)  # numpy's sum starts at 0.0 (not -0.0)
+    starts, sizes = np.empty(64, np.int64), np.empty(64, np.int64)
+    firsts, done = np.empty(64), np.zeros(64, np.bool_)  # a part's first half's sum, if done
+    starts[0], sizes[0], top = 0, n, 0
+    while True:
+        size = sizes[top]
+        if size > _PAIRWISE_BLOCK:  # split: its first half next
+            half = size // 2
+            half -= half % 8
+            done[top] = False
+            starts[top + 1], sizes[top + 1] = starts[top], half
+            top += 1
+            continue
+        total = _pairwise_block(values, starts[top], size)
+        top -= 1
+        while top >= 0 and done[top]:  # both halves summed: the part's sum
+            total = firsts[top] + total
+            top -= 1
+        if top < 0:
+            return 0.0 + total
+        firsts[top], done[top] = total, True  # its second half next
+        half = sizes[top] // 2
+        half -= half % 8
+        starts[top + 1], sizes[top + 1] = starts[top] + half, sizes[top] - half
+        top += 1
+
+
+_PAIRWISE_BLOCK = 128
+"""numpy's block of pairwise summation (``PW_BLOCKSIZE``)."""
+
+
+@numba.njit(inline="always", **_JIT)
+def _pairwise_block(a, start, n):
+    if n < 8:
+        total = -0.0
+        for i in range(start, start + n):
+            total += a[i]
+        return total
+    r0, r1, r2, r3 = a[start], a[start + 1], a[start + 2], a[start + 3]
+    r4, r5, r6, r7 = a[start + 4], a[start + 5], a[start + 6], a[start + 7]
+    i = 8
+    while i < n - n % 8:
+        j = start + i
+        r0, r1, r2, r3 = r0 + a[j], r1 + a[j + 1], r2 + a[j + 2], r3 + a[j + 3]
+        r4, r5, r6, r7 = r4 + a[j + 4], r5 + a[j + 5], r6 + a[j + 6], r7 + a[j + 7]
+        i += 8
+    total = ((r0 + r1) + (r2 + r3)) + ((r4 + r5) + (r6 + r7))
+    while i < n:
+        total += a[start + i]
+        i += 1
+    return total
+
+
 def effective_number(alignment: Array) -> float:
     """Effective number of vectors 1 / sum w^2 (Laakso & Taagepera 1979)."""
     return float(1.0 / np.add.reduce(np.square(alignment)))  # np.sum's numbers, quicker
 
 
-def pooled_flows(weights: Array, pull: Array) -> Array:
+@numba.njit(**_JIT)
+def pooled_flows(weights, pull):
     """Each power's flow of students relative to the start, when a pool of fixed size
     chooses among the powers in proportion to weight x pull (docs/ODD.md §7.13):
     f_p = pull_p sum_q w_q / sum_q w_q pull_q, so that sum_p w_p f_p = sum_p w_p; 1 for
-    every power at the start's pull (or with no weight anywhere), 0 when nobody pulls."""
-    weight = np.add.reduce(weights)  # weights.sum()'s number, without the method's overhead
+    every power at the start's pull (or with no weight anywhere), 0 when nobody pulls.
+    Compiled: numpy's sum (:func:`numpy_sum`) and dot product (:func:`small_dot`)."""
+    weight = numpy_sum(weights)
     if weight <= 0:
         return np.ones_like(pull)
-    total = float(weights @ pull)
+    total = small_dot(weights, pull)
     if total <= 0:  # nobody pulls: nobody goes
         return np.zeros_like(pull)
     return pull * (weight / total)
@@ -2015,6 +2106,28 @@ def projected(value: Array, growth: Array, years: float) -> Array:
     """A quantity growing at a yearly rate, continuously: value x exp(growth x years) (the
     profile's census counts and shares carried to another year; years < 0 goes back)."""
     return value * np.exp(growth * years)
+
+
+@numba.njit(**_JIT)
+def population_flows(cells, persons, hazard, immigrants, entrants):
+    """From the count of the ``persons`` in each (age band, group) cell (B, G), the yearly
+    chance of leaving of each cell (B, G), each group's yearly net immigration (G,) and the
+    yearly entrants: the yearly net immigration, the mean yearly chance of leaving and the
+    yearly inflow (entrants plus immigration), each a share of the population. Compiled,
+    numpy's numbers (:func:`numpy_sum`, :func:`small_dot`)."""
+    bands, groups = cells.shape
+    composition = np.empty(groups)
+    for g in range(groups):
+        count = cells[0, g]
+        for b in range(1, bands):
+            count += cells[b, g]
+        composition[g] = count / persons
+    weighted = np.empty(bands * groups)
+    for b in range(bands):
+        for g in range(groups):
+            weighted[b * groups + g] = cells[b, g] * hazard[b, g]
+    immigration = small_dot(composition, immigrants)
+    return immigration, numpy_sum(weighted) / persons, entrants + immigration
 
 
 def thinning(mean_hazard: float, inflow: float) -> float:
