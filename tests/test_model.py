@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from pydantic import BaseModel
 
 from sim.inputs.scenario import load_with_profile
-from sim.inputs.schema import CHANNELS, Parameters, PowerSettings, bounds
+from sim.inputs.schema import CHANNELS, Effort, Parameters, PowerSettings, bounds
 from sim.model.columns import CHANNEL_COLUMNS
 from sim.model.model import MultivectorModel
 
@@ -200,6 +200,30 @@ def test_the_powers_emit_together_as_each_alone(monkeypatch):
     assert alpha.effort.sum() == pytest.approx(alpha.settings.capacity)
     assert alpha.effort[held][0] == before[0][held][0]  # the held channel kept
     np.testing.assert_array_equal(gamma.effort, before[2])
+
+
+def test_a_powers_effort_is_set_as_pydantic_sets_its_fields():
+    """Power.effort's setter writes the changed channels as pydantic's own assignment does
+    (values, the fields marked set, what a dump of the set fields holds), at once when the
+    schema allows it (no validation on assignment, not frozen: the schema's case)."""
+    from sim.model import agents
+
+    assert agents._PLAIN_ASSIGNMENT
+    power = tiny_model(seed=1).power_agents[0]
+    power.settings.effort = Effort(media=1.0, grants=0.5)  # the others unset: defaults
+    twin = Effort(media=1.0, grants=0.5)
+    new = power.effort * 0.5
+    new[2] = 0.75  # a channel left at its default until now: marked set by both
+    new[0] = power.effort[0]  # one channel unchanged: not marked set by either
+    power.effort = new
+    for channel, value in zip(CHANNELS, new.tolist(), strict=True):
+        if value != getattr(twin, channel):
+            setattr(twin, channel, value)
+    effort = power.settings.effort
+    assert effort == twin
+    assert effort.model_fields_set == twin.model_fields_set
+    assert effort.model_dump(exclude_unset=True) == twin.model_dump(exclude_unset=True)
+    np.testing.assert_array_equal(power.effort, new)
 
 
 def test_a_power_whose_class_emits_its_own_way_is_asked_to():

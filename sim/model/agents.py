@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from sim.inputs.schema import CHANNELS
+from sim.inputs.schema import CHANNELS, Effort
 from sim.model import rules
 from sim.model.deferred import mesa  # Mesa, its unused parts imported on first use
 
@@ -22,6 +22,10 @@ if TYPE_CHECKING:
 
 _per_channel = attrgetter(*CHANNELS)
 _NO_FLOORS = np.empty(0)
+_PLAIN_ASSIGNMENT = not any(Effort.model_config.get(k) for k in ("validate_assignment", "frozen"))
+"""Whether pydantic sets an effort's field by storing the value and marking it set (no
+validation, not frozen): the emission's cut to capacity then writes a power's channels
+in one update (it writes several every month while a scenario's ramps push)."""
 
 
 def per_channel(values) -> np.ndarray:
@@ -56,11 +60,20 @@ class Power(mesa.Agent):
     @effort.setter
     def effort(self, values: np.ndarray) -> None:
         effort = self.settings.effort
-        held = _per_channel(effort)
-        for channel, old, value in zip(
-            CHANNELS, held, np.asarray(values, float).tolist(), strict=True
-        ):
-            if value != old:  # a pydantic field is costly to set: only those that change
+        changed = {  # a pydantic field is costly to set: only those that change
+            channel: value
+            for channel, old, value in zip(
+                CHANNELS, _per_channel(effort), np.asarray(values, float).tolist(), strict=True
+            )
+            if value != old
+        }
+        if not changed:
+            return
+        if _PLAIN_ASSIGNMENT:  # what pydantic's setattr does then, at once for the fields
+            effort.__dict__.update(changed)
+            effort.__pydantic_fields_set__.update(changed)
+        else:
+            for channel, value in changed.items():
                 setattr(effort, channel, value)
 
     def free_channels(self, held: frozenset[str] | None = None) -> np.ndarray:
