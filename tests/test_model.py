@@ -226,6 +226,25 @@ def test_a_powers_effort_is_set_as_pydantic_sets_its_fields():
     np.testing.assert_array_equal(power.effort, new)
 
 
+def test_the_security_floors_kept_follow_the_ties_and_the_floor():
+    """The floors the officials keep for the month's reports are the rule's for the ties
+    and the floor in force: made again when an event (or a user) changes either."""
+    from sim.model import agents, rules
+
+    model = tiny_model(seed=1).run_to("2015-03")
+    params = model.params
+    for change in (None, "ties", "floor"):
+        if change == "ties":
+            next(iter(params.powers.values())).security = 0.9
+        elif change == "floor":
+            params.state.security_floor = 0.05
+        security = np.array([p.security for p in params.powers.values()])
+        expected = rules.security_floors(security, params.state.security_floor)
+        floors, rest = agents._security_floors(model)
+        np.testing.assert_array_equal(floors, expected)
+        assert rest == 1.0 - float(expected.sum())
+
+
 def test_a_power_whose_class_emits_its_own_way_is_asked_to():
     """The step emits every power at once, but a power of a subclass of Power with its own
     ``emit`` emits by it, every month, with the month's screening; the others as before."""

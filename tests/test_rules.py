@@ -368,6 +368,23 @@ def test_the_compiled_advice_rules_are_numpys_to_the_bit(terms, weights, securit
     assert_same_numbers(rules.security_floors(security, floor), floors)
 
 
+def test_a_month_of_policy_is_the_move_then_the_counter_measures():
+    """rules.next_policy is rules.move_policy, then rules.counter_measures on the moved
+    alignment when they are on; else the counter-measures and promotion as they were."""
+    rng = np.random.default_rng(3)
+    alignment, reports, counter = rng.random(4), rng.random((30, 4)), rng.random(4)
+    moved = rules.move_policy(alignment, reports, 0.2)
+    after, promoted = rules.counter_measures(moved, counter, 0.3, 0.25, 0.01, 0.005)
+    got = rules.next_policy(alignment, reports, 0.2, counter, 0.3, 0.25, 0.01, 0.005, True)
+    assert_same_numbers(got[0], moved)
+    assert_same_numbers(got[1], after)
+    assert got[2] == promoted
+    off = rules.next_policy(alignment, reports, 0.2, counter, 0.3, 0.25, 0.01, 0.005, False)
+    assert_same_numbers(off[0], moved)
+    assert_same_numbers(off[1], counter)
+    assert off[2] == 0.3
+
+
 @pytest.mark.parametrize("share", [0.45, 0.6, 0.99])
 def test_counter_measures_settle_below_their_bound_under_lasting_dominance(share):
     """No ratchet: against a power that stays past theta they settle where their rise meets
@@ -453,16 +470,16 @@ def test_effort_is_fitted_to_capacity_from_the_free_channels_first(effort, capac
     st.permutations(range(4)),
 )
 def test_the_compiled_emission_is_numpys_to_the_bit(values, screening, order):
-    """rules.over_capacity and rules.emitted, on each power's effort, presence, efficiency
-    and capacity in a row, give numpy's numbers: the powers whose effort does not sum
-    within capacity (NaN included), and unit signal (rules.unit_signal) and signal."""
+    """rules.emitted, on each power's effort, presence, efficiency and capacity in a row,
+    gives numpy's numbers: the powers whose effort does not sum within capacity (NaN
+    included), and unit signal (rules.unit_signal) and signal."""
     channels = 7
     rows = np.array(order[:3], np.int64)
     effort, presence = values[:, :channels], values[:, channels : 2 * channels]
     efficiency, capacity = values[:, 2 * channels], values[:, -1]
     expected = np.flatnonzero(~(effort.sum(axis=1) <= capacity)).tolist()
-    assert list(rules.over_capacity(values, channels)) == expected
-    units, signals = rules.emitted(values, screening, rows, channels)
+    over, units, signals = rules.emitted(values, screening, rows, channels)
+    assert list(over) == expected
     unit = rules.unit_signal(efficiency[:, None], presence, screening[rows])
     assert_same_numbers(units, unit)
     assert_same_numbers(signals, unit * effort)

@@ -170,14 +170,16 @@ def emit(powers: list[Power], screening: np.ndarray | None = None) -> None:
         ],
         dtype=np.float64,
     )
-    for k in rules.over_capacity(values, channels):  # cut to capacity (monthly while ramps push)
-        power = powers[k]
-        fitted = rules.fit_capacity(values[k, :channels], values[k, -1], power.free_channels())
-        power.effort = values[k, :channels] = fitted
     if screening is None:
         screening = model.state.screening()
     rows = np.array([p.index for p in powers], dtype=np.int64)
-    units, signals = rules.emitted(values, screening, rows, channels)
+    over, units, signals = rules.emitted(values, screening, rows, channels)
+    for k in over:  # cut to capacity (monthly while ramps push), then the signals again
+        power = powers[k]
+        fitted = rules.fit_capacity(values[k, :channels], values[k, -1], power.free_channels())
+        power.effort = values[k, :channels] = fitted
+    if over:
+        _, units, signals = rules.emitted(values, screening, rows, channels)
     for k, power in enumerate(powers):
         power.unit_signal, power.signal = units[k], signals[k]
 
@@ -217,10 +219,9 @@ class Official(mesa.Agent):
         """
         params = model.params
         biases = model.official_biases
-        floors = None
+        floors, rest = None, 1.0
         if params.mechanisms.security:
-            security = np.array([p.security for p in params.powers.values()], np.float64)
-            floors = rules.security_floors(security, params.state.security_floor)
+            floors, rest = _security_floors(model)
         if params.mechanisms.balancing:  # draws and reports in one compiled pass
             model.official_reports = rules.balanced_reports(
                 model.handle("officials"),
@@ -229,7 +230,7 @@ class Official(mesa.Agent):
                 params.officials.noise,
                 params.state.balance_strength,
                 _NO_FLOORS if floors is None else floors,
-                1.0 if floors is None else 1.0 - float(floors.sum()),
+                rest,
             )
             return
         # the chances of backing each power alone: the noise is in the logit, so the month's
@@ -238,6 +239,19 @@ class Official(mesa.Agent):
         model.official_reports = rules.logit_report(
             shared[None, :] + biases, params.officials.noise, floors
         )
+
+
+def _security_floors(model: MultivectorModel) -> tuple[np.ndarray, float]:
+    """The state's security floors (:func:`sim.model.rules.security_floors`) and what they
+    leave of the simplex (1 less their sum), kept while the powers' security ties and the
+    floor hold (not to be changed)."""
+    params = model.params
+    key = (tuple(p.security for p in params.powers.values()), params.state.security_floor)
+    kept = getattr(model, "_security_floors", None)
+    if kept is None or kept[0] != key:
+        floors = rules.security_floors(np.array(key[0], np.float64), key[1])
+        kept = model._security_floors = (key, floors, 1.0 - float(floors.sum()))
+    return kept[1], kept[2]
 
 
 class MiddleState(mesa.Agent):
@@ -301,15 +315,15 @@ class MiddleState(mesa.Agent):
 
         With ``move=False`` (the first month) the policy starts at the mean report."""
         params = self.model.params
-        speed = params.state.policy_speed if move else 1.0
-        self.alignment = rules.move_policy(self.alignment, reports, speed)
-        if not (params.mechanisms.counter_measures and move):
-            return
-        self.counter, self.counter_promotion = rules.counter_measures(
+        state = params.state
+        self.alignment, self.counter, self.counter_promotion = rules.next_policy(
             self.alignment,
+            reports,
+            state.policy_speed if move else 1.0,
             self.counter,
-            self.counter_promotion,
-            params.state.dominance_threshold,
-            params.state.counter_rate,
-            params.state.counter_decay,
+            float(self.counter_promotion),
+            state.dominance_threshold,
+            state.counter_rate,
+            state.counter_decay,
+            bool(params.mechanisms.counter_measures and move),
         )

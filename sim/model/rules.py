@@ -1832,6 +1832,21 @@ def counter_measures(alignment, counter, counter_promotion, threshold, rise, fal
     return updated, min(1.0, max(0.0, promotion))
 
 
+@numba.njit(**_JIT)
+def next_policy(
+    alignment, reports, speed, counter, counter_promotion, threshold, rise, fall, counter_on
+):
+    """A month of the state's policy in one compiled pass: the alignment moved toward the
+    mean report (:func:`move_policy`), then, with ``counter_on``, the counter-measures and
+    their promotion (:func:`counter_measures`); else those as they were. Returns the
+    alignment, the counter-measures and the promotion."""
+    moved = move_policy(alignment, reports, speed)
+    if not counter_on:
+        return moved, counter, counter_promotion
+    updated, promotion = counter_measures(moved, counter, counter_promotion, threshold, rise, fall)
+    return moved, updated, promotion
+
+
 @numba.njit(inline="always", **_JIT)
 def next_identity(identity, baseline, gain, decay):
     """Next month's identity: iota + gain (1 - iota) - delta_iota (iota - iota0), clipped to
@@ -2288,7 +2303,7 @@ def ties_drawn(stream, rows, urban, ties_weight, flows, ties):
 # --- the powers' side -----------------------------------------------------------------------
 
 
-@numba.njit(**_JIT)
+@numba.njit(inline="always", **_JIT)
 def over_capacity(values, channels):
     """The powers whose effort (the first ``channels`` columns of ``values``, (P, >C))
     sums above their capacity (the last column), each sum in the channels' order, as
@@ -2305,10 +2320,11 @@ def over_capacity(values, channels):
 
 @numba.njit(**_JIT)
 def emitted(values, screening, rows, channels):
-    """Each power's signal per unit of effort, efficiency x presence x (1 - screening),
-    and its signal, that times effort (P, C each): ``values`` holds each power's effort,
-    presence (C each), efficiency and capacity; ``screening`` the state's (P', C), of
-    which power k's row is ``rows[k]``."""
+    """The powers over capacity (:func:`over_capacity`), and each power's signal per unit
+    of effort, efficiency x presence x (1 - screening), and its signal, that times effort
+    (P, C each): ``values`` holds each power's effort, presence (C each), efficiency and
+    capacity; ``screening`` the state's (P', C), of which power k's row is ``rows[k]``.
+    The signals stand if no power is over; else the caller fits efforts and asks again."""
     powers = values.shape[0]
     units = np.empty((powers, channels))
     signals = np.empty((powers, channels))
@@ -2318,7 +2334,7 @@ def emitted(values, screening, rows, channels):
             unit = efficiency * values[k, channels + c] * (1.0 - screening[rows[k], c])
             units[k, c] = unit
             signals[k, c] = unit * values[k, c]
-    return units, signals
+    return over_capacity(values, channels), units, signals
 
 
 @numba.njit(**_JIT)
