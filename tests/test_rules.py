@@ -1008,3 +1008,23 @@ def test_the_compiled_population_flows_are_numpys(cells, hazard, immigrants, ent
         assert got == expected
     else:
         assert got == pytest.approx(expected, rel=1e-12)
+
+
+def test_a_month_older_is_the_ageing_then_the_flows_of_its_cells():
+    """rules.a_month_older is rules.age_one_month (in place, the same rows) and then
+    rules.population_flows of the cells it counts."""
+    rng = np.random.default_rng(5)
+    floors = np.array([0, 180, 360, 720], np.int16)
+    ages = rng.integers(180, 1200, 500).astype(np.int16)
+    bands = (np.searchsorted(floors, ages, side="right") - 1).astype(np.int8)
+    groups = rng.integers(0, 3, 500).astype(np.int8)
+    hazard, immigrants = rng.random((4, 3)) * 0.05, rng.random(3) * 0.01
+    aged, banded = ages.copy(), bands.copy()
+    moved, over, cells, turned = rules.age_one_month(aged, banded, groups, floors, 1190, 3, 300)
+    flows = rules.population_flows(cells, 500, hazard, immigrants, 0.02)
+    got = rules.a_month_older(ages, bands, groups, floors, 1190, 3, 300, hazard, immigrants, 0.02)
+    for a, b in zip(got[:3], (moved, over, turned), strict=True):
+        np.testing.assert_array_equal(a, b)
+    assert got[3:] == flows
+    np.testing.assert_array_equal(ages, aged)
+    np.testing.assert_array_equal(bands, banded)

@@ -514,7 +514,8 @@ class Public:
         counted = kept[1:] if kept is not None and kept[0] == self.revision else None
         self._sums = None  # until mended (:meth:`sums`)
         self.revision += 1  # ages, roles and newcomers change what the measures sum
-        moved, over, cells, back = rules.age_one_month(
+        hazard, immigrants = self._hazards
+        moved, over, back, immigration, mean_hazard, inflow = rules.a_month_older(
             persons.age_months,
             persons.age,
             persons.ethnicity,
@@ -522,9 +523,10 @@ class Public:
             d.oldest * 12,
             len(profile.groups),
             params.population.alumni_age * 12,
-        )
-        hazard, _ = self._hazards
-        immigration, mean_hazard, inflow = self._flows(cells)
+            hazard,
+            immigrants,
+            float(d.entrants),
+        )  # and the flows of the persons' cells (:meth:`_flows`)
         self.adults = float(rules.projected(self.adults, inflow - mean_hazard, 1 / 12))
         chance = rules.leave_chance(hazard, rules.thinning(mean_hazard, inflow), 1 / 12)
         # nobody passes the oldest age
@@ -625,9 +627,11 @@ class Public:
         if not back.size:
             return
         tau = per_power(params, "education_ties")
-        flows = tau * rules.pooled_flows(tau, self.pull)
         ties_weight = float(self.tables.ties_weight)
-        rules.ties_drawn(self._handles(rng), back, persons.urban, ties_weight, flows, persons.ties)
+        stream = self._handles(rng)
+        rules.alumni_ties_drawn(
+            stream, back, persons.urban, ties_weight, tau, self.pull, persons.ties
+        )
 
     def _scholars_recruited(self, params: Parameters, chosen: np.ndarray, rng) -> None:
         """New members of the elites are a power's scholarship graduates with chance

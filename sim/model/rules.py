@@ -2286,6 +2286,27 @@ def leavers(stream, top, chance, band, group, over):
 
 
 @numba.njit(**_JIT)
+def a_month_older(
+    age_months, band, ethnicity, floors, oldest, groups, turning, hazard, immigrants, entrants
+):  # fmt: skip
+    """:func:`age_one_month`, then the :func:`population_flows` of its cells, in one call:
+    the rows whose band changed, that would pass ``oldest`` and that turn ``turning`` months
+    old, then the yearly net immigration, mean chance of leaving and inflow."""
+    moved, over, cells, turned = age_one_month(
+        age_months, band, ethnicity, floors, oldest, groups, turning
+    )
+    flows = population_flows(cells, age_months.size, hazard, immigrants, entrants)
+    return moved, over, turned, flows[0], flows[1], flows[2]
+
+
+@numba.njit(**_JIT)
+def alumni_ties_drawn(stream, rows, urban, ties_weight, tau, pull, ties):
+    """:func:`ties_drawn` with each power's flows tau_p x its pooled flow of students
+    (:func:`pooled_flows`), in one call."""
+    ties_drawn(stream, rows, urban, ties_weight, tau * pooled_flows(tau, pull), ties)
+
+
+@numba.njit(**_JIT)
 def ties_drawn(stream, rows, urban, ties_weight, flows, ties):
     """The ties of the persons at ``rows`` who come back from their studies (docs/ODD.md
     §7.13): the tie to power p is held where a uniform draw is below the area's weight (1.5
