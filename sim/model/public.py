@@ -514,8 +514,7 @@ class Public:
         counted = kept[1:] if kept is not None and kept[0] == self.revision else None
         self._sums = None  # until mended (:meth:`sums`)
         self.revision += 1  # ages, roles and newcomers change what the measures sum
-        hazard, immigrants = self._hazards
-        moved, over, back, immigration, mean_hazard, inflow = rules.a_month_older(
+        moved, over, cells, back = rules.age_one_month(
             persons.age_months,
             persons.age,
             persons.ethnicity,
@@ -523,10 +522,9 @@ class Public:
             d.oldest * 12,
             len(profile.groups),
             params.population.alumni_age * 12,
-            hazard,
-            immigrants,
-            float(d.entrants),
-        )  # and the flows of the persons' cells (:meth:`_flows`)
+        )
+        hazard, _ = self._hazards
+        immigration, mean_hazard, inflow = self._flows(cells)
         self.adults = float(rules.projected(self.adults, inflow - mean_hazard, 1 / 12))
         chance = rules.leave_chance(hazard, rules.thinning(mean_hazard, inflow), 1 / 12)
         # nobody passes the oldest age
@@ -627,11 +625,9 @@ class Public:
         if not back.size:
             return
         tau = per_power(params, "education_ties")
+        flows = tau * rules.pooled_flows(tau, self.pull)
         ties_weight = float(self.tables.ties_weight)
-        stream = self._handles(rng)
-        rules.alumni_ties_drawn(
-            stream, back, persons.urban, ties_weight, tau, self.pull, persons.ties
-        )
+        rules.ties_drawn(self._handles(rng), back, persons.urban, ties_weight, flows, persons.ties)
 
     def _scholars_recruited(self, params: Parameters, chosen: np.ndarray, rng) -> None:
         """New members of the elites are a power's scholarship graduates with chance

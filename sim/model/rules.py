@@ -1425,20 +1425,12 @@ def _project_rows(v):
     return out
 
 
-@numba.njit(**_JIT)
-def security_floors(security, floor):
+def security_floors(security: Array, floor: float) -> Array:
     """The least alignment the state keeps with each power (P,): ``floor`` times the power's
     share of the state's security ties (shares that sum above 1 are scaled to sum to 1, so
-    the floors never sum above ``floor``). Compiled: numpy's numbers, the sum of the ties
-    one after another as numpy sums a few numbers."""
-    total = 0.0
-    for p in range(security.size):
-        total += security[p]
-    scale = total if total > 1.0 else 1.0  # max(1.0, total), as Python takes it
-    floors = np.empty(security.size)
-    for p in range(security.size):
-        floors[p] = floor * security[p] / scale
-    return floors
+    the floors never sum above ``floor``)."""
+    security = np.asarray(security, float)
+    return floor * security / max(1.0, float(security.sum()))
 
 
 def balanced_report(scores: Array, balance_strength: float, floors: Array | None = None) -> Array:
@@ -1611,17 +1603,15 @@ def effective_number(alignment: Array) -> float:
     return float(1.0 / np.add.reduce(np.square(alignment)))  # np.sum's numbers, quicker
 
 
-@numba.njit(**_JIT)
-def pooled_flows(weights, pull):
+def pooled_flows(weights: Array, pull: Array) -> Array:
     """Each power's flow of students relative to the start, when a pool of fixed size
     chooses among the powers in proportion to weight x pull (docs/ODD.md §7.13):
     f_p = pull_p sum_q w_q / sum_q w_q pull_q, so that sum_p w_p f_p = sum_p w_p; 1 for
-    every power at the start's pull (or with no weight anywhere), 0 when nobody pulls.
-    Compiled: numpy's sum (:func:`numpy_sum`) and dot product (:func:`small_dot`)."""
-    weight = numpy_sum(weights)
+    every power at the start's pull (or with no weight anywhere), 0 when nobody pulls."""
+    weight = np.add.reduce(weights)  # weights.sum()'s number, without the method's overhead
     if weight <= 0:
         return np.ones_like(pull)
-    total = small_dot(weights, pull)
+    total = float(weights @ pull)
     if total <= 0:  # nobody pulls: nobody goes
         return np.zeros_like(pull)
     return pull * (weight / total)
@@ -2283,27 +2273,6 @@ def leavers(stream, top, chance, band, group, over):
         k += 1
         j += 1
     return kept[:k]
-
-
-@numba.njit(**_JIT)
-def a_month_older(
-    age_months, band, ethnicity, floors, oldest, groups, turning, hazard, immigrants, entrants
-):  # fmt: skip
-    """:func:`age_one_month`, then the :func:`population_flows` of its cells, in one call:
-    the rows whose band changed, that would pass ``oldest`` and that turn ``turning`` months
-    old, then the yearly net immigration, mean chance of leaving and inflow."""
-    moved, over, cells, turned = age_one_month(
-        age_months, band, ethnicity, floors, oldest, groups, turning
-    )
-    flows = population_flows(cells, age_months.size, hazard, immigrants, entrants)
-    return moved, over, turned, flows[0], flows[1], flows[2]
-
-
-@numba.njit(**_JIT)
-def alumni_ties_drawn(stream, rows, urban, ties_weight, tau, pull, ties):
-    """:func:`ties_drawn` with each power's flows tau_p x its pooled flow of students
-    (:func:`pooled_flows`), in one call."""
-    ties_drawn(stream, rows, urban, ties_weight, tau * pooled_flows(tau, pull), ties)
 
 
 @numba.njit(**_JIT)
