@@ -1781,14 +1781,22 @@ def move_policy(alignment, reports, speed):
     officials' ``reports`` (K, P) summed one report after another, as numpy sums them
     along the first axis (compiled: numpy's operations cost more than their arithmetic
     on arrays this small)."""
-    officials, powers = reports.shape
-    moved = np.empty(powers)
-    for p in range(powers):
-        total = reports[0, p]
-        for k in range(1, officials):
-            total += reports[k, p]
-        moved[p] = (1.0 - speed) * alignment[p] + speed * (total / officials)
+    totals = first_axis_sums(reports)
+    moved = np.empty(totals.size)
+    for p in range(totals.size):
+        moved[p] = (1.0 - speed) * alignment[p] + speed * (totals[p] / reports.shape[0])
     return moved
+
+
+@numba.njit(inline="always", **_JIT)
+def first_axis_sums(values):
+    """The sums of a 2-D array's columns, row after row from the first, as numpy sums a
+    C-ordered array along its first axis (in the array's type: whole numbers exactly)."""
+    totals = values[0].copy()
+    for k in range(1, values.shape[0]):
+        for p in range(values.shape[1]):
+            totals[p] += values[k, p]
+    return totals
 
 
 @numba.njit(**_JIT)
@@ -2121,12 +2129,7 @@ def population_flows(cells, persons, hazard, immigrants, entrants):
     yearly inflow (entrants plus immigration), each a share of the population. Compiled,
     numpy's numbers (:func:`numpy_sum`, :func:`small_dot`)."""
     bands, groups = cells.shape
-    composition = np.empty(groups)
-    for g in range(groups):
-        count = cells[0, g]
-        for b in range(1, bands):
-            count += cells[b, g]
-        composition[g] = count / persons
+    composition = first_axis_sums(cells) / persons
     weighted = np.empty(bands * groups)
     for b in range(bands):
         for g in range(groups):
