@@ -208,7 +208,7 @@ def test_a_powers_effort_is_set_as_pydantic_sets_its_fields():
     schema allows it (no validation on assignment, not frozen: the schema's case)."""
     from sim.model import agents
 
-    assert agents._PLAIN_ASSIGNMENT
+    assert agents.plain_assignment(Effort)
     power = tiny_model(seed=1).power_agents[0]
     power.settings.effort = Effort(media=1.0, grants=0.5)  # the others unset: defaults
     twin = Effort(media=1.0, grants=0.5)
@@ -243,6 +243,39 @@ def test_the_security_floors_kept_follow_the_ties_and_the_floor():
         floors, rest = agents._security_floors(model)
         np.testing.assert_array_equal(floors, expected)
         assert rest == 1.0 - float(expected.sum())
+
+
+def test_an_effort_table_that_validates_or_freezes_is_set_through_pydantic():
+    """A subclass of the effort table that validates assignments, or is frozen (or has a
+    frozen field), is written through pydantic's own assignment: a bad value is refused
+    and a frozen table is not written."""
+    from pydantic import ConfigDict, Field, ValidationError
+
+    from sim.model import agents
+
+    class Checked(Effort):
+        model_config = ConfigDict(validate_assignment=True)
+
+    class Frozen(Effort):
+        model_config = ConfigDict(frozen=True)
+
+    class OneFrozen(Effort):
+        media: float = Field(0.0, frozen=True)
+
+    assert not any(agents.plain_assignment(t) for t in (Checked, Frozen, OneFrozen))
+    power = tiny_model(seed=1).power_agents[0]
+    power.settings.effort = Checked(media=1.0)
+    new = power.effort
+    new[CHANNELS.index("media")] = 99.0  # above the schema's bound
+    with pytest.raises(ValidationError):
+        power.effort = new
+    for table in (Frozen, OneFrozen):
+        power.settings.effort = table(media=1.0)
+        new = power.effort
+        new[CHANNELS.index("media")] = 2.0
+        with pytest.raises(ValidationError):
+            power.effort = new
+        assert power.settings.effort.media == 1.0
 
 
 def test_a_power_whose_class_emits_its_own_way_is_asked_to():

@@ -341,12 +341,16 @@ def test_the_compiled_screening_is_numpys_to_the_bit(screenability, lever, count
 
 
 @given(
-    arrays(np.float64, (6, 4), elements=st.floats(-2, 2) | st.just(float("nan"))),
+    st.integers(2, 16).flatmap(
+        lambda powers: arrays(
+            np.float64, (6, powers), elements=st.floats(-2, 2) | st.just(float("nan"))
+        )
+    ),
     arrays(np.float64, 5, elements=st.floats(-3, 3)),
 )
 def test_the_compiled_shared_score_is_numpys_to_the_bit(terms, weights):
-    """rules.shared_score gives the numbers of its numpy definition (the means as numpy
-    sums a few numbers)."""
+    """rules.shared_score gives the numbers of its numpy definition, for 2 to 16 powers (the
+    means as numpy sums them: one after another below 8, in lanes from 8)."""
     offers, leverage, public, elite, advocacy, grants = terms
 
     def mean(values):

@@ -7,12 +7,14 @@ state; every equation is there, not here. The population is not an agent: it is 
 
 from __future__ import annotations
 
+import functools
 from operator import attrgetter
 from typing import TYPE_CHECKING
 
 import numpy as np
+from pydantic import BaseModel
 
-from sim.inputs.schema import CHANNELS, Effort
+from sim.inputs.schema import CHANNELS
 from sim.model import rules
 from sim.model.deferred import mesa  # Mesa, its unused parts imported on first use
 
@@ -22,10 +24,18 @@ if TYPE_CHECKING:
 
 _per_channel = attrgetter(*CHANNELS)
 _NO_FLOORS = np.empty(0)
-_PLAIN_ASSIGNMENT = not any(Effort.model_config.get(k) for k in ("validate_assignment", "frozen"))
-"""Whether pydantic sets an effort's field by storing the value and marking it set (no
-validation, not frozen): the emission's cut to capacity then writes a power's channels
-in one update (it writes several every month while a scenario's ramps push)."""
+
+
+@functools.cache
+def plain_assignment(table: type[BaseModel]) -> bool:
+    """Whether pydantic sets a field of ``table`` (a class of channel table) by storing the
+    value and marking it set: no validation on assignment, neither the class nor a field
+    frozen. The emission's cut to capacity then writes a power's channels in one update (it
+    writes several every month while a scenario's ramps push)."""
+    config = table.model_config
+    if config.get("validate_assignment") or config.get("frozen"):
+        return False
+    return not any(field.frozen for field in table.model_fields.values())
 
 
 def per_channel(values) -> np.ndarray:
@@ -69,7 +79,7 @@ class Power(mesa.Agent):
         }
         if not changed:
             return
-        if _PLAIN_ASSIGNMENT:  # what pydantic's setattr does then, at once for the fields
+        if plain_assignment(type(effort)):  # what pydantic's setattr does, at once
             effort.__dict__.update(changed)
             effort.__pydantic_fields_set__.update(changed)
         else:

@@ -1754,23 +1754,19 @@ def shared_score(
         offer_w, leverage_w, public_w, elite_w, advocacy_w: the five weights, in the order
             of the terms above.
 
-    Compiled: numpy's numbers, each mean's sum one value after another as numpy sums a few
-    numbers."""
+    Compiled: numpy's numbers, each mean's sum as numpy adds it (:func:`numpy_sum`)."""
     powers = public.size
-    means = np.zeros(3)
-    for p in range(powers):
-        means[0] += public[p]
-        means[1] += elite[p]
-        means[2] += advocacy[p]
-    means /= powers
+    public_mean = numpy_sum(public) / powers
+    elite_mean = numpy_sum(elite) / powers
+    advocacy_mean = numpy_sum(advocacy) / powers
     score = np.empty(powers)
     for p in range(powers):
         score[p] = (
             offer_w * offers[p]
             + leverage_w * leverage[p]
-            + public_w * (public[p] - means[0])
-            + elite_w * (elite[p] - means[1])
-            + advocacy_w * (advocacy[p] - means[2]) * (1.0 - grants_screened[p])
+            + public_w * (public[p] - public_mean)
+            + elite_w * (elite[p] - elite_mean)
+            + advocacy_w * (advocacy[p] - advocacy_mean) * (1.0 - grants_screened[p])
         )
     return score
 
@@ -2126,8 +2122,10 @@ def population_flows(cells, persons, hazard, immigrants, entrants):
     """From the count of the ``persons`` in each (age band, group) cell (B, G), the yearly
     chance of leaving of each cell (B, G), each group's yearly net immigration (G,) and the
     yearly entrants: the yearly net immigration, the mean yearly chance of leaving and the
-    yearly inflow (entrants plus immigration), each a share of the population. Compiled,
-    numpy's numbers (:func:`numpy_sum`, :func:`small_dot`)."""
+    yearly inflow (entrants plus immigration), each a share of the population. Compiled:
+    numpy's numbers for fewer than 16 groups (:func:`numpy_sum`, :func:`small_dot`; the
+    profiles have 6 and 7); with more, the immigration's dot product is still its terms
+    fused one after another, which numpy's BLAS may sum otherwise in the last bits."""
     bands, groups = cells.shape
     composition = first_axis_sums(cells) / persons
     weighted = np.empty(bands * groups)
