@@ -278,6 +278,30 @@ def test_an_effort_table_that_validates_or_freezes_is_set_through_pydantic():
         assert power.settings.effort.media == 1.0
 
 
+def test_the_months_names_and_the_effort_column_are_the_months_own():
+    """model.date names the month from the run's names kept once (and past the run's end
+    as month_name does); the effort column, which reads the channels' month while it is
+    recorded, is each power's total effort then and when asked later."""
+    from sim.inputs.schema import month_name
+    from sim.model import measures
+    from sim.model.agents import efforts
+
+    model = tiny_model(seed=1)
+    for _ in range(14):
+        assert model.date == month_name(model.month)
+        model.step()
+    assert model._recording is None
+    ts = model.timeseries()
+    last = ts[ts["date"] == model.date]
+    np.testing.assert_array_equal(last["effort"], efforts(model.power_agents).sum(axis=1))
+    np.testing.assert_array_equal(measures.effort(model), last["effort"])
+    power = model.power_agents[0]
+    power.effort = power.effort * 0.5  # asked later: the effort as it is now
+    np.testing.assert_array_equal(measures.effort(model), efforts(model.power_agents).sum(axis=1))
+    model.steps += 1000  # beyond the names kept
+    assert model.date == month_name(model.first_month + model.steps)
+
+
 def test_a_power_whose_class_emits_its_own_way_is_asked_to():
     """The step emits every power at once, but a power of a subclass of Power with its own
     ``emit`` emits by it, every month, with the month's screening; the others as before."""

@@ -241,7 +241,9 @@ def screening(model: MultivectorModel) -> np.ndarray:
 
 
 def effort(model: MultivectorModel) -> np.ndarray:
-    return efforts(model.power_agents).sum(axis=1)
+    recording = getattr(model, "_recording", None)  # the channels' month, while recorded
+    each = recording[2] if recording is not None else efforts(model.power_agents)
+    return each.sum(axis=1)
 
 
 def student_flow(model: MultivectorModel) -> np.ndarray:

@@ -283,7 +283,14 @@ class MultivectorModel(mesa.Model):
     @property
     def date(self) -> str:
         """The current month, ``YYYY-MM``."""
-        return month_name(self.month)
+        names, k = self._month_names, self.steps
+        return names[k] if k < len(names) else month_name(self.first_month + k)
+
+    @functools.cached_property
+    def _month_names(self) -> tuple[str, ...]:
+        """The run's months as ``YYYY-MM``, named once (the records name each month three
+        times, and a name made anew cost a few microseconds within the month)."""
+        return tuple(map(month_name, range(self.first_month, self.last_month + 1)))
 
     # --- one month ----------------------------------------------------------------------------
 
@@ -411,11 +418,17 @@ class MultivectorModel(mesa.Model):
         self.public.shock(self.powers.index(event.power), event.delta, chosen)
 
     def _collect(self) -> None:
-        self.datacollector.collect(self)
         if not self.tables:
+            self.datacollector.collect(self)
             return
+        month = measures.channel_month(self)  # its efforts are the effort reporter's too
+        self._recording = month
+        try:
+            self.datacollector.collect(self)
+        finally:
+            self._recording = None
         rows = self._table_rows
-        self.datacollector.keep_rows("channels", rows["channels"], measures.channel_month(self))
+        self.datacollector.keep_rows("channels", rows["channels"], month)
         yearly = self.steps == 0 or self.date.endswith("-12")
         if yearly or self.month == self.last_month:
             self.datacollector.keep_rows("groups", rows["groups"], measures.group_month(self))
