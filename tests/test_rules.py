@@ -472,7 +472,7 @@ def test_effort_is_fitted_to_capacity_from_the_free_channels_first(effort, capac
 def test_the_compiled_emission_is_numpys_to_the_bit(values, screening, order):
     """rules.emitted, on each power's effort, presence, efficiency and capacity in a row,
     gives numpy's numbers: the powers whose effort does not sum within capacity (NaN
-    included), and unit signal (rules.unit_signal) and signal."""
+    included), and unit signal (rules.unit_signal, in numpy) and signal."""
     channels = 7
     rows = np.array(order[:3], np.int64)
     effort, presence = values[:, :channels], values[:, channels : 2 * channels]
@@ -480,7 +480,7 @@ def test_the_compiled_emission_is_numpys_to_the_bit(values, screening, order):
     expected = np.flatnonzero(~(effort.sum(axis=1) <= capacity)).tolist()
     over, units, signals = rules.emitted(values, screening, rows, channels)
     assert list(over) == expected
-    unit = rules.unit_signal(efficiency[:, None], presence, screening[rows])
+    unit = efficiency[:, None] * presence * (1.0 - screening[rows])  # numpy's numbers
     assert_same_numbers(units, unit)
     assert_same_numbers(signals, unit * effort)
 

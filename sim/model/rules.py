@@ -1732,8 +1732,10 @@ def promotion(lever: float, counter: float) -> float:
     return min(1.0, lever + counter)
 
 
-def unit_signal(efficiency: float, presence: Array, screening: Array) -> Array:
-    """Signal per unit of effort in each channel: efficiency x presence x (1 - screening)."""
+@numba.njit(inline="always", **_JIT)
+def unit_signal(efficiency, presence, screening):
+    """Signal per unit of effort in a channel: efficiency x presence x (1 - screening), on
+    numbers (:func:`emitted`) or on arrays that broadcast."""
     return efficiency * presence * (1.0 - screening)
 
 
@@ -2322,7 +2324,7 @@ def emitted(values, screening, rows, channels):
     for k in range(powers):
         efficiency = values[k, 2 * channels]
         for c in range(channels):
-            unit = efficiency * values[k, channels + c] * (1.0 - screening[rows[k], c])
+            unit = unit_signal(efficiency, values[k, channels + c], screening[rows[k], c])
             units[k, c] = unit
             signals[k, c] = unit * values[k, c]
     return over_capacity(values, channels), units, signals
