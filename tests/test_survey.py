@@ -100,7 +100,7 @@ def test_the_audiences_are_the_persons_means_and_an_empty_group_is_everyone():
         if no_elite:
             persons.elite[:] = False
             model.public.revision += 1  # persons changed: the sums are made again
-        sums, _ = model.public.sums()
+        sums, _ = model.public.sums(measures.poll_table(model.params.survey))
         scaled = sums / measures.FIXED
         counts = sums[:, powers].astype(np.float64)
         public = scaled[0, :powers] / max(counts[0], 1.0)
@@ -115,21 +115,23 @@ def test_the_audiences_are_the_persons_means_and_an_empty_group_is_everyone():
         np.testing.assert_allclose(got[0], persons.attraction.mean(axis=0, dtype=float), atol=1e-9)
         if no_elite:
             np.testing.assert_array_equal(got[1], got[0])
-        _, counted, identity, _ = measures.person_sums(model)
+        _, counted, identity = measures.person_sums(model)
         np.testing.assert_array_equal(counted, counts)
         assert identity == scaled[0, -1]
 
 
-def test_the_polls_compiled_product_is_numpys():
-    """The poll's shares from the compiled product (numba takes it from scipy's BLAS) are
-    numpy's product of the table and the weights: to the bit on this project's machine,
-    to a few units in the last place wherever the two BLAS libraries differ."""
+def test_the_poll_sums_each_persons_chances_in_whole_numbers():
+    """The poll's shares are each person's chance of each answer, the answer table
+    interpolated at their attraction (rules.shares_on_table's numbers), rounded to 2**-40
+    a person and summed: to 1e-12 of the interpolated mean; asked with another
+    instrument, they are that instrument's."""
     model = tiny_model(seed=4).run_to("2015-06")
-    s = model.params.survey
-    _, counts, _, weight = measures.person_sums(model)
-    model._poll = None  # made again
-    got = measures.poll(model)
-    cuts = np.array([s.favourable_cut, s.approval_cut])
-    table = rules.answer_table(cuts, s.spread)
-    expected = table @ weight.astype(np.float64).T / measures.FIXED / max(counts[0], 1.0)
-    np.testing.assert_allclose(got, expected, rtol=1e-13, atol=0)
+    a = model.public.persons.attraction
+    for spread in (model.params.survey.spread, 0.05):
+        model.params.survey.spread = spread
+        s = model.params.survey
+        cuts = np.array([s.favourable_cut, s.approval_cut])
+        expected = rules.shares_on_table(a, cuts, spread, rules.answer_table(cuts, spread))
+        got = measures.poll(model)
+        np.testing.assert_allclose(got, expected, rtol=0, atol=1e-12)
+        assert not got.flags.writeable

@@ -3,6 +3,8 @@ results to the bit whatever the number of threads (sim.model.threads)."""
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -193,12 +195,12 @@ def test_the_sums_the_renewal_mends_are_those_of_a_new_pass(small_blocks, monkey
             public = model.public
             while model.month < model.last_month:  # four years
                 model.step()
-                revision, sums, weight = public._sums  # kept from the update, mended
+                revision, table, sums, answers = public._sums  # kept from the update, mended
                 assert revision == public.revision
                 public._sums = None
-                fresh, fresh_weight = public.sums()
+                fresh, fresh_answers = public.sums(table)
                 np.testing.assert_array_equal(sums, fresh)
-                np.testing.assert_array_equal(weight, fresh_weight)
+                np.testing.assert_array_equal(answers, fresh_answers)
     assert {"elite", "ngo"} <= set(passed)  # both roles passed on to persons drawn
 
 
@@ -227,31 +229,29 @@ def test_sums_of_whole_numbers_split_and_mend_exactly(persons, data):
     identity = np.array([p[2] for p in persons])
     elite = np.array([p[3] for p in persons])
     ngo = np.array([p[4] for p in persons])
-    arrays = (attraction, elite, ngo, identity)
+    table = measures.poll_table(SimpleNamespace(favourable_cut=0.4, approval_cut=0.6, spread=0.03))
+    arrays = (attraction, elite, ngo, identity, table)
     n = len(persons)
-    whole, whole_weight = measures.sums_of_rows(0, n, *arrays)
+    whole, whole_answers = measures.sums_of_rows(0, n, *arrays)
     cut = data.draw(st.integers(0, n))
-    (a, a_weight), (b, b_weight) = (
+    (a, a_answers), (b, b_answers) = (
         measures.sums_of_rows(*rows, *arrays) for rows in ((0, cut), (cut, n))
     )
     np.testing.assert_array_equal(a + b, whole)
-    np.testing.assert_array_equal(a_weight + b_weight, whole_weight)
+    np.testing.assert_array_equal(a_answers + b_answers, whole_answers)
     rows = np.array(data.draw(st.lists(st.integers(0, n - 1), unique=True)), np.int64)
-    sums, weight = whole.copy(), whole_weight.copy()
-    measures.count_rows(rows, -1, *arrays, sums, weight)
-    measures.count_rows(rows, 1, *arrays, sums, weight)
+    sums, answers = whole.copy(), whole_answers.copy()
+    measures.count_rows(rows, -1, *arrays, sums, answers)
+    measures.count_rows(rows, 1, *arrays, sums, answers)
     np.testing.assert_array_equal(sums, whole)
-    np.testing.assert_array_equal(weight, whole_weight)
+    np.testing.assert_array_equal(answers, whole_answers)
     scaled = whole / measures.FIXED
     np.testing.assert_allclose(scaled[0, :2], attraction.astype(float).sum(axis=0), atol=1e-12 * n)
     assert scaled[0, 3] == pytest.approx(identity.sum(), abs=1e-12 * n)
     assert whole[1, 2] == elite.sum() and whole[2, 2] == ngo.sum()
-    # the grid weights of every power are a person's whole unit each, around their attraction
-    np.testing.assert_array_equal(whole_weight.sum(axis=1), np.full(2, n * 2**40))
-    position = (
-        (whole_weight / measures.FIXED) @ np.arange(whole_weight.shape[1]) / rules.ANSWER_GRID
-    )
-    np.testing.assert_allclose(position, attraction.astype(float).sum(axis=0), atol=1e-9 * n)
+    # each person's chance of each answer, the table interpolated at their attraction
+    interpolated = rules.shares_on_table(attraction, np.array([0.4, 0.6]), 0.03, table) * n
+    np.testing.assert_allclose(whole_answers / measures.FIXED, interpolated, atol=1e-12 * n)
 
 
 def test_the_measures_see_a_change_made_within_the_month():

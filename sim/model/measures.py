@@ -42,38 +42,38 @@ def approval(model: MultivectorModel) -> np.ndarray:
 
 
 def poll(model: MultivectorModel) -> np.ndarray:
-    """This month's favourable and approval shares (2, P): the answer function tabulated
-    (:func:`sim.model.rules.answer_table`, kept while the instrument holds) times the
-    persons' weights on its grid (:func:`person_sums`); with a hard cut-off, a count. Kept
-    for the month while the persons and the instrument hold (both columns ask)."""
+    """This month's favourable and approval shares (2, P): each person's chance of each
+    answer, the answer function tabulated (:func:`poll_table`) and interpolated at their
+    attraction, summed over persons in whole numbers (:func:`person_sums`) and scaled; with
+    a hard cut-off, a count. Kept for the month while the persons and the instrument hold
+    (both columns ask)."""
     s = model.params.survey
-    instrument = (s.favourable_cut, s.approval_cut, s.spread)
-    key = (model.steps, model.public.revision, instrument)
+    if s.spread > 0.0:
+        return _month_sums(model)[3]
+    key = (model.steps, model.public.revision, s.favourable_cut, s.approval_cut)
     kept = getattr(model, "_poll", None)
-    if kept is not None and kept[0] == key:
-        return kept[1]
-    cuts = np.array(instrument[:2])
-    if s.spread <= 0.0:  # a hard cut-off: a count, no table
-        attraction = model.public.persons.attraction
-        shares = rules.shares_on_table(attraction, cuts, s.spread, np.empty((2, 0)))
-    else:
-        table = getattr(model, "_answer_table", None)
-        if table is None or table[0] != instrument:
-            model._answer_table = table = (instrument, rules.answer_table(cuts, s.spread))
-        _, counts, _, weight = person_sums(model)
-        shares = _shares_on_grid(table[1], weight, max(counts[0], 1.0))
-    model._poll = (key, shares)
-    return shares
+    if kept is None or kept[0] != key:  # a hard cut-off: a count, no table
+        cuts = np.array(key[2:])
+        shares = rules.shares_on_table(model.public.persons.attraction, cuts, 0.0, _NO_TABLE)
+        model._poll = kept = (key, shares)
+    return kept[1]
 
 
-@numba.njit(cache=True)
-def _shares_on_grid(table, weight, persons):
-    """The poll's shares (Q, P): the answer table (Q, grid + 1) times the persons' weights on
-    its grid (P, grid + 1, whole numbers of 2**-40), over ``persons``. The product with the
-    whole numbers, then scaled: the same to the bit as with the weights scaled (2**-40 is a
-    power of two). One compiled pass; numba takes the product from scipy's BLAS, which on
-    this project's machine gives numpy's ``@``'s numbers to the bit."""
-    return np.dot(table, weight.astype(np.float64).T) / FIXED / persons
+_NO_TABLE = np.empty((2, 0))
+
+
+def poll_table(survey) -> np.ndarray:
+    """The chance of a favourable answer and of approval (2, grid + 1) on the answer table's
+    grid (:func:`sim.model.rules.answer_table`), for the instrument ``survey``
+    (``params.survey``): made once per instrument, not to be changed."""
+    return _answer_tables(survey.favourable_cut, survey.approval_cut, max(survey.spread, 0.0))
+
+
+@functools.lru_cache(maxsize=16)  # a run's instrument holds, mostly: made once
+def _answer_tables(favourable_cut: float, approval_cut: float, spread: float) -> np.ndarray:
+    table = rules.answer_table(np.array([favourable_cut, approval_cut]), spread)
+    table.flags.writeable = False
+    return table
 
 
 def elite_attraction(model: MultivectorModel) -> np.ndarray:
@@ -94,38 +94,37 @@ def audiences(model: MultivectorModel) -> tuple[np.ndarray, np.ndarray, np.ndarr
 
 def person_sums(model: MultivectorModel) -> tuple[np.ndarray, ...]:
     """This month's sums over persons: attraction (3, P) and head counts (3,) of everyone,
-    the elites and the NGO-linked; national identity (a number); and the persons' weights
-    on the grid of the answer table (P, :data:`~sim.model.rules.ANSWER_GRID` + 1; whole
-    numbers of 2**-40, not to be changed). Those the public keeps, made as the month's
-    update ends and mended by its renewal
+    the elites and the NGO-linked; and national identity (a number). Those the public keeps,
+    made as the month's update ends and mended by its renewal
     (:meth:`Public.sums <sim.model.public.Public.sums>`), else one pass over everyone
-    (:func:`sums_of_rows`). Kept until the persons change (the month and
-    :attr:`Public.revision <sim.model.public.Public.revision>`): the officials' advice and
-    the reporters all ask, after the public's update and renewal."""
+    (:func:`sums_of_rows`). Kept until the persons or the poll's instrument change (the
+    month and :attr:`Public.revision <sim.model.public.Public.revision>`): the officials'
+    advice and the reporters all ask, after the public's update and renewal."""
     return _month_sums(model)[1]
 
 
 def _month_sums(model: MultivectorModel) -> tuple:
-    """The key, :func:`person_sums` and :func:`audiences`'s means (3, P) of the month's sums,
-    made in one compiled pass (:func:`_scaled`) and kept while the key holds."""
-    key = (model.steps, model.public.revision)
+    """The key, :func:`person_sums`, :func:`audiences`'s means (3, P) and the poll's shares
+    (2, P) of the month's sums, made in one compiled pass (:func:`_scaled`) and kept while
+    the key holds."""
+    s = model.params.survey
+    key = (model.steps, model.public.revision, s.favourable_cut, s.approval_cut, s.spread)
     cached = getattr(model, "_sums", None)
     if cached is None or cached[0] != key:
-        sums, weight = model.public.sums()
-        totals, counts, identity, means = _scaled(sums)
-        weight = weight.view()  # the public's own, which its renewal mends: read-only here
-        weight.flags.writeable = False
+        sums, answers = model.public.sums(poll_table(s))
+        totals, counts, identity, means, shares = _scaled(sums, answers)
         means.flags.writeable = False
-        model._sums = cached = (key, (totals, counts, identity, weight), means)
+        shares.flags.writeable = False
+        model._sums = cached = (key, (totals, counts, identity), means, shares)
     return cached
 
 
 @numba.njit(cache=True)
-def _scaled(sums):
-    """From the whole numbers of the month's sums (3, P + 2; :func:`sums_of_rows`): the sums
-    of attraction (3, P) and the head counts (3,) of everyone, the elites and the
-    NGO-linked, the sum of identity, and each group's mean attraction (3, P; a group with
-    no member as everyone's), numpy's numbers."""
+def _scaled(sums, answers):
+    """From the whole numbers of the month's sums (3, P + 2 and 2, P; :func:`sums_of_rows`):
+    the sums of attraction (3, P) and the head counts (3,) of everyone, the elites and the
+    NGO-linked, the sum of identity, each group's mean attraction (3, P; a group with no
+    member as everyone's), and the poll's shares (2, P; of everyone), numpy's numbers."""
     powers = sums.shape[1] - 2
     totals, counts, means = np.empty((3, powers)), np.empty(3), np.empty((3, powers))
     for r in range(3):
@@ -138,7 +137,11 @@ def _scaled(sums):
     for r in range(1, 3):
         for p in range(powers):
             means[r, p] = totals[r, p] / counts[r] if counts[r] else means[0, p]
-    return totals, counts, sums[0, powers + 1] / FIXED, means
+    shares = np.empty(answers.shape)
+    for q in range(answers.shape[0]):
+        for p in range(powers):
+            shares[q, p] = answers[q, p] / FIXED / everyone
+    return totals, counts, sums[0, powers + 1] / FIXED, means, shares
 
 
 FIXED = 2.0**40
@@ -157,13 +160,14 @@ assert rules.ANSWER_GRID == 1 << _GRID_BITS, "the grid's steps are the attractio
 
 
 @numba.njit(nogil=True, cache=True, inline="always")
-def _count_person(i, sign, attraction, elite, ngo, identity, sums, weight):
+def _count_person(i, sign, attraction, elite, ngo, identity, table, sums, answers):
     """Add person i's part to the sums (``sign`` 1) or take it out (-1): ``sums`` (3, P + 2)
     holds, for everyone, the elites and the NGO-linked, the attraction to each power, the
-    head count and the identity; ``weight`` (P, grid + 1), the person's weights on the grid
-    of the answer table, the linear interpolation between the two grid points around their
-    attraction (:func:`sim.model.rules.shares_on_table`), each whole number of 2**-40 split
-    between the two (the grid's 2**12 steps are the top 12 bits of the attraction's 40)."""
+    head count and the identity; ``answers`` (Q, P), everyone's chance of a yes to each
+    question of the answer ``table`` (Q, grid + 1; :func:`poll_table`) about each power,
+    the table interpolated linearly between the two grid points around the attraction
+    (:func:`sim.model.rules.shares_on_table`; the grid's 2**12 steps are the top 12 bits
+    of the attraction's 40). Each term a whole number of 2**-40."""
     powers = attraction.shape[1]
     grid = rules.ANSWER_GRID
     elite_i, ngo_i = elite[i], ngo[i]
@@ -176,8 +180,10 @@ def _count_person(i, sign, attraction, elite, ngo, identity, sums, weight):
             sums[2, p] += sign * part
         k = min(part >> (40 - _GRID_BITS), grid - 1)  # the grid step below the attraction
         f = (part << _GRID_BITS) - (k << 40)  # the way from it to the next, in 2**-40
-        weight[p, k] += sign * (_ONE - f)
-        weight[p, k + 1] += sign * f
+        below, above = np.float64(_ONE - f), np.float64(f)
+        for q in range(table.shape[0]):
+            yes = table[q, k] * below + table[q, k + 1] * above  # in 2**-40
+            answers[q, p] += sign * np.int64(yes + 0.5)
     ident = sign * min(max(np.int64(identity[i] * FIXED + 0.5), 0), _ONE)
     sums[0, powers] += sign
     sums[0, powers + 1] += ident
@@ -190,24 +196,24 @@ def _count_person(i, sign, attraction, elite, ngo, identity, sums, weight):
 
 
 @numba.njit(nogil=True, cache=True)
-def sums_of_rows(first, last, attraction, elite, ngo, identity):
-    """The sums of :func:`_count_person` (``sums``, ``weight``) of rows ``first`` to
+def sums_of_rows(first, last, attraction, elite, ngo, identity, table):
+    """The sums of :func:`_count_person` (``sums``, ``answers``) of rows ``first`` to
     ``last``: a pass for :func:`sim.model.threads.over_rows`, whose parts' sums add up to
     everyone's."""
     powers = attraction.shape[1]
     sums = np.zeros((3, powers + 2), np.int64)
-    weight = np.zeros((powers, rules.ANSWER_GRID + 1), np.int64)
+    answers = np.zeros((table.shape[0], powers), np.int64)
     for i in range(first, last):
-        _count_person(i, 1, attraction, elite, ngo, identity, sums, weight)
-    return sums, weight
+        _count_person(i, 1, attraction, elite, ngo, identity, table, sums, answers)
+    return sums, answers
 
 
 @numba.njit(nogil=True, cache=True)
-def count_rows(rows, sign, attraction, elite, ngo, identity, sums, weight):
+def count_rows(rows, sign, attraction, elite, ngo, identity, table, sums, answers):
     """Add the parts of the persons at ``rows`` to the sums (``sign`` 1), or take them out
     (-1), in place."""
     for i in rows:
-        _count_person(i, sign, attraction, elite, ngo, identity, sums, weight)
+        _count_person(i, sign, attraction, elite, ngo, identity, table, sums, answers)
 
 
 def channel_reach(model: MultivectorModel) -> np.ndarray:
@@ -264,7 +270,7 @@ def dominant_share(model: MultivectorModel) -> float:
 
 
 def identity(model: MultivectorModel) -> float:
-    _, counts, identities, _ = person_sums(model)
+    _, counts, identities = person_sums(model)
     return float(identities / max(counts[0], 1.0))
 
 

@@ -91,7 +91,7 @@ class Public:
         self._ahead_revision = 0
         self._spare: np.ndarray | None = None  # last month's attraction, to be written over
         self._affinity: tuple | None = None  # (the messages it was computed for, affinity)
-        self._sums: tuple | None = None  # (revision, sums, weight): see :meth:`sums`
+        self._sums: tuple | None = None  # (revision, table, sums, answers): :meth:`sums`
         self._handles = streams.Handles()  # the streams compiled passes draw from
         self.revision = 0
         """Raised whenever persons' attraction, identity or roles change: the month's
@@ -350,7 +350,7 @@ class Public:
         self._spare = None if held else old
         self.revision += 1
         if measure:
-            self.sums()
+            self.sums(measures.poll_table(params.survey))
         if params.mechanisms.stochastic_exposure and exposure_rng is not incidents_rng:
             self._draw_ahead(exposure_rng)  # the exposure stream is the update's alone
 
@@ -427,18 +427,18 @@ class Public:
         state.setdefault("_handles", streams.Handles())
         self.__dict__.update(state)
 
-    def sums(self) -> tuple[np.ndarray, np.ndarray]:
+    def sums(self, table: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """The sums over everyone that the month's measures take (``sums`` (3, P + 2) and
-        ``weight`` (P, grid + 1), whole numbers: :func:`sim.model.measures.sums_of_rows`),
-        not to be changed. Made in one pass split between threads, and kept: the month's
-        renewal mends them, taking out the part of each person it changes and putting it
-        back once changed (whole numbers: the same to the bit as a new pass), so that the
-        pass runs as the update ends, while every thread is free, not after the renewal,
-        while the exposure is drawn ahead. Made again if persons changed otherwise
-        (:attr:`revision`)."""
+        ``answers`` (Q, P), whole numbers, ``answers`` of the poll's answer ``table``:
+        :func:`sim.model.measures.sums_of_rows`), not to be changed. Made in one pass split
+        between threads, and kept: the month's renewal mends them, taking out the part of
+        each person it changes and putting it back once changed (whole numbers: the same to
+        the bit as a new pass), so that the pass runs as the update ends, while every thread
+        is free, not after the renewal, while the exposure is drawn ahead. Made again if
+        persons changed otherwise (:attr:`revision`) or for another table."""
         kept = self._sums
-        if kept is not None and kept[0] == self.revision:
-            return kept[1], kept[2]
+        if kept is not None and kept[0] == self.revision and kept[1] is table:
+            return kept[2], kept[3]
         persons = self.persons
         parts = threads.over_rows(
             measures.sums_of_rows,
@@ -447,17 +447,19 @@ class Public:
             persons.elite,
             persons.ngo,
             persons.identity,
+            table,
         )
-        sums, weight = parts[0]
-        for more, more_weight in parts[1:]:
+        sums, answers = parts[0]
+        for more, more_answers in parts[1:]:
             sums += more
-            weight += more_weight
-        self._sums = (self.revision, sums, weight)
-        return sums, weight
+            answers += more_answers
+        self._sums = (self.revision, table, sums, answers)
+        return sums, answers
 
     def _count(self, counted: tuple | None, rows: np.ndarray, sign: int) -> None:
-        """Put the parts of the persons at ``rows`` into the kept sums ``counted`` (``sign``
-        1), or take them out (-1); nothing if none are kept."""
+        """Put the parts of the persons at ``rows`` into the kept sums ``counted`` (their
+        table and sums, :meth:`sums`; ``sign`` 1), or take them out (-1); nothing if none
+        are kept."""
         if counted is None or not len(rows):
             return
         persons = self.persons
