@@ -124,12 +124,13 @@ def test_the_poll_sums_each_persons_chances_in_whole_numbers():
     """The poll's shares are each person's chance of each answer, the answer table
     interpolated at their attraction (rules.shares_on_table's numbers), rounded to 2**-40
     a person and summed: to 1e-12 of the interpolated mean; asked with another
-    instrument, they are that instrument's."""
+    instrument, in the month or months later, they are that instrument's."""
     model = tiny_model(seed=4).run_to("2015-06")
-    a = model.public.persons.attraction
-    for spread in (model.params.survey.spread, 0.05):
+    for spread, months in ((model.params.survey.spread, 0), (0.05, 0), (0.05, 2), (0.02, 1)):
         model.params.survey.spread = spread
-        s = model.params.survey
+        for _ in range(months):  # the sums kept and mended by the renewal, of this table
+            model.step()
+        a, s = model.public.persons.attraction, model.params.survey
         cuts = np.array([s.favourable_cut, s.approval_cut])
         expected = rules.shares_on_table(a, cuts, spread, rules.answer_table(cuts, spread))
         got = measures.poll(model)

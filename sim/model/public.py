@@ -512,8 +512,10 @@ class Public:
         if d is None or not params.mechanisms.demography:
             return 0
         tracked = self._renewed is not None and self.revision == self._ahead_revision
-        kept = self._sums
-        counted = kept[1:] if kept is not None and kept[0] == self.revision else None
+        kept, table = self._sums, measures.poll_table(params.survey)
+        # the kept sums are mended if they are this month's, of this instrument's table
+        held = kept is not None and kept[0] == self.revision and kept[1] is table
+        counted = kept[1:] if held else None
         self._sums = None  # until mended (:meth:`sums`)
         self.revision += 1  # ages, roles and newcomers change what the measures sum
         moved, over, cells, back = rules.age_one_month(
