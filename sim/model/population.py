@@ -392,34 +392,38 @@ def draw_attributes(
     roles = np.empty(n, np.int32), np.zeros(n, np.bool_), np.zeros(n, np.bool_)  # none yet
     speaks, follows, _, _ = _write_terms(
         (*drawn.values(), *roles), np.arange(n), 0, np.asarray(ethnicity, np.int64), urban,
-        region, age_months, year, profile, params, tables, draws,
+        region, age_months, year, profile, params, tables, draws, _NO_AFFINITY, _NO_MESSAGES,
     )  # fmt: skip
     return {**drawn, "speaks": speaks, "follows": follows}
 
 
 def _write_terms(
     into: tuple, rows, first_id, ethnicity, urban, region, age_months, year, profile, params,
-    tables, draws,
+    tables, draws, affinity, messages,
 ) -> tuple:  # fmt: skip
-    """Age band and cohort (:func:`_age_terms`), then what :func:`_drawn_terms` gives
-    persons of the given group, area, region and age from their draws, written into the
-    arrays ``into`` (ethnicity to kin, then ids, elite and NGO roles) at ``rows``."""
-    band, english_band, cohort = _age_terms(*_age_arguments(profile, tables, age_months, year))
+    """What :func:`_drawn_terms` gives persons of the given group, area, region and age from
+    their draws, age band and cohort included (:func:`_age_terms`), written into the arrays
+    ``into`` (ethnicity to kin, then ids, elite and NGO roles) at ``rows``, and their
+    ``affinity`` (N, P) to the powers' ``messages`` (P, D) unless both are empty."""
     return _drawn_terms(  # arrays one by one: numba types a tuple's arrays one at a time, in
         rows,  # Python, at every call
         first_id,
         *into,
+        affinity,
+        messages,
         susceptibility_of(draws.personal, params),
         ethnicity,
         urban,
         region,
-        band,
-        english_band,
-        cohort,
-        age_months,
+        *_age_arguments(profile, tables, age_months, year),
         *draws,
         *_term_arguments(params, tables),
     )
+
+
+_NO_AFFINITY = np.empty((0, 0), np.float32)
+_NO_MESSAGES = np.empty((0, 0))
+"""No affinity to write (the persons' first draw: it is computed for everyone later)."""
 
 
 class AttributeDraws(NamedTuple):
@@ -627,13 +631,12 @@ def place_newcomers(
         persons.elite,
         persons.ngo,
     )
+    kept = affinity is not None and messages is not None
     speaks, follows, elites, links = _write_terms(
         into, rows, persons.next_id, np.asarray(ethnicity, np.int64),
         persons.urban[rows], persons.region[rows], age_months, year, profile, params, tables,
-        draws,
+        draws, affinity if kept else _NO_AFFINITY, messages if kept else _NO_MESSAGES,
     )  # fmt: skip
-    if affinity is not None and messages is not None:
-        affinity[rows] = rules.affinity(persons.culture[rows], messages)
     persons.next_id += n
     return speaks, follows, elites, links
 
@@ -656,14 +659,17 @@ def _drawn_terms(
     person_id,
     elite,
     ngo,
+    affinity_of,
+    messages,
     susceptibility,
     ethnicity,
     urban,
     region,
-    band,
-    english_band,
-    cohort,
     age_months,
+    floors,
+    years_to_census,
+    year,
+    born_until,
     uniforms,
     normals,
     personal_draws,
@@ -716,6 +722,7 @@ def _drawn_terms(
     powers = education_ties.size
     languages = speak_daily.size
     dims = 3
+    band, english_band, cohort = _age_terms(age_months, floors, years_to_census, year, born_until)
     cell = ethnicity.astype(np.int64) * cohorts + cohort
     language = np.empty(n, np.int8)
     for k, i in enumerate(np.argsort(cell, kind="mergesort")):
@@ -791,6 +798,8 @@ def _drawn_terms(
         cohort_of[i] = cohort[k]
         for d in range(dims):  # element by element: a row's slice assignment costs
             culture_of[i, d] = culture[k, d]  # numba much more code
+        for p in range(messages.shape[0]):  # of the culture as kept (float32)
+            affinity_of[i, p] = rules.person_affinity(culture_of, i, messages, p)
         identity_of[i] = identity[k]
         for p in range(powers):
             susceptibility_of[i, p] = susceptibility[k, p]

@@ -34,15 +34,21 @@ def affinity(culture: Array, messages: Array) -> Array:
         culture: (N, D) persons' profiles in [0, 1].
         messages: (P, D) powers' messages in [0, 1].
     """
-    n, dims = culture.shape
-    f = np.empty((n, messages.shape[0]))
-    for i in range(n):
+    f = np.empty((culture.shape[0], messages.shape[0]))
+    for i in range(culture.shape[0]):
         for p in range(messages.shape[0]):
-            distance = 0.0
-            for d in range(dims):
-                distance += abs(np.float64(culture[i, d]) - messages[p, d])
-            f[i, p] = 1.0 - distance / dims
+            f[i, p] = person_affinity(culture, i, messages, p)
     return f
+
+
+@numba.njit(inline="always", **_JIT)
+def person_affinity(culture, i, messages, p):
+    """:func:`affinity` of person i (a row of ``culture``) to power p."""
+    dims = culture.shape[1]
+    distance = 0.0
+    for d in range(dims):
+        distance += abs(np.float64(culture[i, d]) - messages[p, d])
+    return 1.0 - distance / dims
 
 
 @numba.njit(inline="always", **_JIT)
