@@ -250,7 +250,8 @@ def test_sums_of_whole_numbers_split_and_mend_exactly(persons, data):
     assert scaled[0, 3] == pytest.approx(identity.sum(), abs=1e-12 * n)
     assert whole[1, 2] == elite.sum() and whole[2, 2] == ngo.sum()
     # each person's chance of each answer, the table interpolated at their attraction
-    interpolated = rules.shares_on_table(attraction, np.array([0.4, 0.6]), 0.03, table) * n
+    cuts, grid = np.array([0.4, 0.6]), np.ascontiguousarray(table.T)  # (2, grid + 1)
+    interpolated = rules.shares_on_table(attraction, cuts, 0.03, grid) * n
     np.testing.assert_allclose(whole_answers / measures.FIXED, interpolated, atol=1e-12 * n)
 
 

@@ -63,15 +63,16 @@ _NO_TABLE = np.empty((2, 0))
 
 
 def poll_table(survey) -> np.ndarray:
-    """The chance of a favourable answer and of approval (2, grid + 1) on the answer table's
-    grid (:func:`sim.model.rules.answer_table`), for the instrument ``survey``
+    """The chance of a favourable answer and of approval at each point of the answer table's
+    grid (grid + 1, 2; :func:`sim.model.rules.answer_table`'s, transposed: a point's two
+    chances, and the next point's, side by side in memory), for the instrument ``survey``
     (``params.survey``): made once per instrument, not to be changed."""
     return _answer_tables(survey.favourable_cut, survey.approval_cut, max(survey.spread, 0.0))
 
 
 @functools.lru_cache(maxsize=16)  # a run's instrument holds, mostly: made once
 def _answer_tables(favourable_cut: float, approval_cut: float, spread: float) -> np.ndarray:
-    table = rules.answer_table(np.array([favourable_cut, approval_cut]), spread)
+    table = rules.answer_table(np.array([favourable_cut, approval_cut]), spread).T.copy()
     table.flags.writeable = False
     return table
 
@@ -163,11 +164,11 @@ assert rules.ANSWER_GRID == 1 << _GRID_BITS, "the grid's steps are the attractio
 def _count_person(i, sign, attraction, elite, ngo, identity, table, sums, answers):
     """Add person i's part to the sums (``sign`` 1) or take it out (-1): ``sums`` (3, P + 2)
     holds, for everyone, the elites and the NGO-linked, the attraction to each power, the
-    head count and the identity; ``answers`` (Q, P), everyone's chance of a yes to each
-    question of the answer ``table`` (Q, grid + 1; :func:`poll_table`) about each power,
-    the table interpolated linearly between the two grid points around the attraction
-    (:func:`sim.model.rules.shares_on_table`; the grid's 2**12 steps are the top 12 bits
-    of the attraction's 40). Each term a whole number of 2**-40."""
+    head count and the identity; ``answers`` (2, P), everyone's chance of a yes to each of
+    the poll's two questions (the answer ``table``, grid + 1, 2: :func:`poll_table`) about
+    each power, the table interpolated linearly between the two grid points around the
+    attraction (:func:`sim.model.rules.shares_on_table`; the grid's 2**12 steps are the top
+    12 bits of the attraction's 40). Each term a whole number of 2**-40."""
     powers = attraction.shape[1]
     grid = rules.ANSWER_GRID
     elite_i, ngo_i = elite[i], ngo[i]
@@ -180,10 +181,11 @@ def _count_person(i, sign, attraction, elite, ngo, identity, table, sums, answer
             sums[2, p] += sign * part
         k = min(part >> (40 - _GRID_BITS), grid - 1)  # the grid step below the attraction
         f = (part << _GRID_BITS) - (k << 40)  # the way from it to the next, in 2**-40
-        below, above = np.float64(_ONE - f), np.float64(f)
-        for q in range(table.shape[0]):
-            yes = table[q, k] * below + table[q, k + 1] * above  # in 2**-40
-            answers[q, p] += sign * np.int64(yes + 0.5)
+        below, above = np.float64(_ONE - f), np.float64(f)  # the two questions, written
+        favourable = table[k, 0] * below + table[k + 1, 0] * above  # out: a loop over them
+        approval = table[k, 1] * below + table[k + 1, 1] * above  # took a third longer
+        answers[0, p] += sign * np.int64(favourable + 0.5)  # (in 2**-40)
+        answers[1, p] += sign * np.int64(approval + 0.5)
     ident = sign * min(max(np.int64(identity[i] * FIXED + 0.5), 0), _ONE)
     sums[0, powers] += sign
     sums[0, powers + 1] += ident
@@ -202,7 +204,7 @@ def sums_of_rows(first, last, attraction, elite, ngo, identity, table):
     everyone's."""
     powers = attraction.shape[1]
     sums = np.zeros((3, powers + 2), np.int64)
-    answers = np.zeros((table.shape[0], powers), np.int64)
+    answers = np.zeros((2, powers), np.int64)
     for i in range(first, last):
         _count_person(i, 1, attraction, elite, ngo, identity, table, sums, answers)
     return sums, answers
