@@ -4,6 +4,7 @@ instruments")."""
 from __future__ import annotations
 
 import numpy as np
+import pytest
 from conftest import tiny_model
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -123,16 +124,48 @@ def test_the_audiences_are_the_persons_means_and_an_empty_group_is_everyone():
 def test_the_poll_sums_each_persons_chances_in_whole_numbers():
     """The poll's shares are each person's chance of each answer, the answer table
     interpolated at their attraction (rules.shares_on_table's numbers), rounded to 2**-40
-    a person and summed: to 1e-12 of the interpolated mean; asked with another
-    instrument, in the month or months later, they are that instrument's."""
+    a person and summed: to 1e-12 of the interpolated mean; with a hard cut-off (no
+    spread), the share above the cut. Asked with another instrument (another cut-off or
+    spread), in the month or months later, they are that instrument's."""
     model = tiny_model(seed=4).run_to("2015-06")
-    for spread, months in ((model.params.survey.spread, 0), (0.05, 0), (0.05, 2), (0.02, 1)):
-        model.params.survey.spread = spread
+    s = model.params.survey
+    instruments = [
+        (s.favourable_cut, s.approval_cut, s.spread, 0),
+        (s.favourable_cut, s.approval_cut, 0.05, 0),
+        (0.3, s.approval_cut, 0.05, 0),
+        (0.3, 0.7, 0.05, 2),
+        (0.3, 0.7, 0.0, 0),
+        (0.4, 0.6, 0.0, 1),
+        (0.4, 0.6, 0.02, 1),
+    ]
+    for favourable, approval, spread, months in instruments:
+        s.favourable_cut, s.approval_cut, s.spread = favourable, approval, spread
         for _ in range(months):  # the sums kept and mended by the renewal, of this table
             model.step()
-        a, s = model.public.persons.attraction, model.params.survey
+        a = model.public.persons.attraction
         cuts = np.array([s.favourable_cut, s.approval_cut])
         expected = rules.shares_on_table(a, cuts, spread, rules.answer_table(cuts, spread))
         got = measures.poll(model)
         np.testing.assert_allclose(got, expected, rtol=0, atol=1e-12)
         assert not got.flags.writeable
+
+
+def test_the_polls_table_is_one_of_floats_and_the_sums_take_no_other():
+    """The poll's table is made from floats, whatever numbers the instrument holds (an
+    event clamps a value to a bound, which may be an integer): numba compiles the table
+    once. The month's sums take that table only: read-only, a grid point's two chances
+    side by side."""
+    from types import SimpleNamespace
+
+    whole = measures.poll_table(SimpleNamespace(favourable_cut=1, approval_cut=0, spread=0))
+    assert whole is measures.poll_table(
+        SimpleNamespace(favourable_cut=1.0, approval_cut=0.0, spread=0.0)
+    )
+    assert whole.shape == (rules.ANSWER_GRID + 1, 2) and not whole.flags.writeable
+    assert all(str(kind[1]) == "float64" for kind in rules.answer_table.signatures)
+    public = tiny_model(seed=4).public
+    writable, transposed = whole.copy(), np.ascontiguousarray(whole.T)
+    transposed.flags.writeable = False
+    for wrong in (writable, transposed):
+        with pytest.raises(ValueError, match="poll_table"):
+            public.sums(wrong)

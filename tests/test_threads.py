@@ -173,19 +173,26 @@ def test_the_sums_the_renewal_mends_are_those_of_a_new_pass(small_blocks, monkey
     """The month's sums are made as the update ends and kept; the renewal takes out the
     part of every person it changes and puts it back once changed. Month after month, on
     one thread and on three, they are what a new pass over everyone gives, to the bit, in
-    months where newcomers came and roles passed on."""
+    months where newcomers came and roles passed on; and a month makes one pass over
+    everyone, the update's: the renewal mends it, and the advice and records take it."""
     from sim.inputs.scenario import load_with_profile
+    from sim.model import measures
     from sim.model.model import MultivectorModel
     from sim.model.public import Public
 
-    passed = []
-    pick = Public._pick_eligible
+    passed, passes = [], []
+    pick, whole = Public._pick_eligible, measures.sums_of_rows
 
     def picking(self, flag, count, rng):
         passed.append(flag)
         return pick(self, flag, count, rng)
 
+    def counted(first, *arguments):
+        passes.append(first == 0)  # a pass's first part
+        return whole(first, *arguments)
+
     monkeypatch.setattr(Public, "_pick_eligible", picking)
+    monkeypatch.setattr(measures, "sums_of_rows", counted)
     scenario, profile, _ = load_with_profile(
         "baseline", {"run.population": 2000, "run.burn_in": 0, "population.elite_share": 0.2}
     )
@@ -194,7 +201,9 @@ def test_the_sums_the_renewal_mends_are_those_of_a_new_pass(small_blocks, monkey
             model = MultivectorModel(scenario, profile, seed=4, until="2018-12")
             public = model.public
             while model.month < model.last_month:  # four years
+                passes.clear()
                 model.step()
+                assert sum(passes) == 1
                 revision, table, sums, answers = public._sums  # kept from the update, mended
                 assert revision == public.revision
                 public._sums = None

@@ -44,9 +44,10 @@ def approval(model: MultivectorModel) -> np.ndarray:
 def poll(model: MultivectorModel) -> np.ndarray:
     """This month's favourable and approval shares (2, P): each person's chance of each
     answer, the answer function tabulated (:func:`poll_table`) and interpolated at their
-    attraction, summed over persons in whole numbers (:func:`person_sums`) and scaled; with
-    a hard cut-off, a count. Kept for the month while the persons and the instrument hold
-    (both columns ask)."""
+    attraction, summed over persons in whole numbers with the month's other sums
+    (:func:`sums_of_rows`, kept by :meth:`Public.sums <sim.model.public.Public.sums>`)
+    and scaled; with a hard cut-off, a count. Kept for the month while the persons and the
+    instrument hold (both columns ask)."""
     s = model.params.survey
     if s.spread > 0.0:
         return _month_sums(model)[3]
@@ -55,6 +56,7 @@ def poll(model: MultivectorModel) -> np.ndarray:
     if kept is None or kept[0] != key:  # a hard cut-off: a count, no table
         cuts = np.array(key[2:])
         shares = rules.shares_on_table(model.public.persons.attraction, cuts, 0.0, _NO_TABLE)
+        shares.flags.writeable = False
         model._poll = kept = (key, shares)
     return kept[1]
 
@@ -66,8 +68,11 @@ def poll_table(survey) -> np.ndarray:
     """The chance of a favourable answer and of approval at each point of the answer table's
     grid (grid + 1, 2; :func:`sim.model.rules.answer_table`'s, transposed: a point's two
     chances, and the next point's, side by side in memory), for the instrument ``survey``
-    (``params.survey``): made once per instrument, not to be changed."""
-    return _answer_tables(survey.favourable_cut, survey.approval_cut, max(survey.spread, 0.0))
+    (``params.survey``): made once per instrument, not to be changed (from floats: a value
+    an event clamped to a bound may be an integer, for which numba would compile the table
+    anew)."""
+    cuts = float(survey.favourable_cut), float(survey.approval_cut)
+    return _answer_tables(*cuts, float(max(survey.spread, 0.0)))
 
 
 @functools.lru_cache(maxsize=16)  # a run's instrument holds, mostly: made once
@@ -181,10 +186,11 @@ def _count_person(i, sign, attraction, elite, ngo, identity, table, sums, answer
             sums[2, p] += sign * part
         k = min(part >> (40 - _GRID_BITS), grid - 1)  # the grid step below the attraction
         f = (part << _GRID_BITS) - (k << 40)  # the way from it to the next, in 2**-40
-        below, above = np.float64(_ONE - f), np.float64(f)  # the two questions, written
-        favourable = table[k, 0] * below + table[k + 1, 0] * above  # out: a loop over them
-        approval = table[k, 1] * below + table[k + 1, 1] * above  # took a third longer
-        answers[0, p] += sign * np.int64(favourable + 0.5)  # (in 2**-40)
+        # the two questions written out (a loop over them took a third longer), in 2**-40
+        below, above = np.float64(_ONE - f), np.float64(f)
+        favourable = table[k, 0] * below + table[k + 1, 0] * above
+        approval = table[k, 1] * below + table[k + 1, 1] * above
+        answers[0, p] += sign * np.int64(favourable + 0.5)
         answers[1, p] += sign * np.int64(approval + 0.5)
     ident = sign * min(max(np.int64(identity[i] * FIXED + 0.5), 0), _ONE)
     sums[0, powers] += sign
@@ -342,7 +348,7 @@ def group_month(model: MultivectorModel) -> tuple:
     cells, powers = int(offsets[-1]), pop.attraction.shape[1]
     blocks = max(1, -(-pop.size // threads.SUM_BLOCK))
     size, total, fav = (np.zeros((blocks, cells, *shape)) for shape in ((), (powers,), (powers,)))
-    table = _favourable_table(s.favourable_cut, max(s.spread, 0.0))
+    table = _favourable_table(float(s.favourable_cut), float(max(s.spread, 0.0)))  # as poll_table
     codes = [pop.codes(dim) for dim in columns.GROUPED_BY]  # as held (area's made, 1 B a person)
     dtype = np.result_type(*codes)  # one type: the pass takes them as one tuple
     threads.over_rows(
@@ -413,7 +419,8 @@ def _group_sums(first, last, block, codes, offsets, attraction, cut, hard, table
     (blocks, G), ``total`` and ``fav`` (blocks, G, P). One pass: each person's chances are
     computed once for all the dimensions. The chance is the answer function tabulated at
     the cut (``table``, :func:`sim.model.rules.answer_table`) interpolated at the person's
-    attraction, as for the national poll (:func:`person_sums`); with ``hard`` (a spread of
+    attraction, in floats (the national poll interpolates at the attraction rounded to
+    2**-40 and rounds the chance to it: :func:`_count_person`); with ``hard`` (a spread of
     1e-9 or less), 1 above the cut and 0 below."""
     powers = attraction.shape[1]
     grid = rules.ANSWER_GRID

@@ -421,8 +421,7 @@ def _write_terms(
     )
 
 
-_NO_AFFINITY = np.empty((0, 0), np.float32)
-_NO_MESSAGES = np.empty((0, 0))
+_NO_AFFINITY, _NO_MESSAGES = np.empty((0, 0), np.float32), np.empty((0, 0))
 """No affinity to write (the persons' first draw: it is computed for everyone later)."""
 
 
@@ -698,8 +697,12 @@ def _drawn_terms(
     """The attributes :func:`draw_attributes` draws, from its random numbers (docs/ODD.md
     §5), written into the arrays ``ethnicity_of`` to ``kin_of`` at ``rows`` (the persons'
     own, for newcomers: :func:`place_newcomers`), with ids from ``first_id``; the roles
-    there (``elite``, ``ngo``) are counted and taken away. Returns the languages spoken and
-    the outlets followed (rows, L and rows, O), and the two counts of roles. The rules:
+    there (``elite``, ``ngo``) are counted and taken away; and each person's affinity to
+    the powers (:func:`sim.model.rules.affinity`) into ``affinity_of`` (N, P) at ``rows``,
+    from their culture as kept and the powers' ``messages`` (P, D; none if empty). Age band
+    and cohort come from the ages (:func:`_age_terms`: ``floors`` to ``born_until``).
+    Returns the languages spoken and the outlets followed (rows, L and rows, O), and the
+    two counts of roles. The rules:
 
     - daily language: a categorical draw from the shares of the person's group and cohort
       (persons taken cell by cell, in row order within a cell);

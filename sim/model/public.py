@@ -436,6 +436,8 @@ class Public:
         the bit as a new pass), so that the pass runs as the update ends, while every thread
         is free, not after the renewal, while the exposure is drawn ahead. Made again if
         persons changed otherwise (:attr:`revision`) or for another table."""
+        if table.shape[1:] != (2,) or table.flags.writeable:
+            raise ValueError("table: expected measures.poll_table's (grid + 1, 2), read-only")
         kept = self._sums
         if kept is not None and kept[0] == self.revision and kept[1] is table:
             return kept[2], kept[3]
