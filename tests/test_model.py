@@ -228,7 +228,8 @@ def test_a_powers_effort_is_set_as_pydantic_sets_its_fields():
 
 def test_the_security_floors_kept_follow_the_ties_and_the_floor():
     """The floors the officials keep for the month's reports are the rule's for the ties
-    and the floor in force: made again when an event (or a user) changes either."""
+    and the floor in force: made again when an event (or a user) changes either; kept
+    read-only, so that nothing changes them for the months after."""
     from sim.model import agents, rules
 
     model = tiny_model(seed=1).run_to("2015-03")
@@ -243,6 +244,7 @@ def test_the_security_floors_kept_follow_the_ties_and_the_floor():
         floors, rest = agents._security_floors(model)
         np.testing.assert_array_equal(floors, expected)
         assert rest == 1.0 - float(expected.sum())
+        assert not floors.flags.writeable
 
 
 def test_an_effort_table_that_validates_or_freezes_is_set_through_pydantic():

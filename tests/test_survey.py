@@ -162,6 +162,7 @@ def test_the_polls_table_is_one_of_floats_and_the_sums_take_no_other():
         SimpleNamespace(favourable_cut=1.0, approval_cut=0.0, spread=0.0)
     )
     assert whole.shape == (rules.ANSWER_GRID + 1, 2) and not whole.flags.writeable
+    assert not measures._favourable_table(1.0, 0.0).flags.writeable  # the group table's
     assert all(str(kind[1]) == "float64" for kind in rules.answer_table.signatures)
     public = tiny_model(seed=4).public
     writable, transposed = whole.copy(), np.ascontiguousarray(whole.T)

@@ -24,6 +24,7 @@ if TYPE_CHECKING:
 
 _per_channel = attrgetter(*CHANNELS)
 _NO_FLOORS = np.empty(0)
+_NO_FLOORS.flags.writeable = False  # as the floors kept (:func:`_security_floors`)
 
 
 @functools.cache
@@ -252,14 +253,15 @@ class Official(mesa.Agent):
 
 
 def _security_floors(model: MultivectorModel) -> tuple[np.ndarray, float]:
-    """The state's security floors (:func:`sim.model.rules.security_floors`) and what they
-    leave of the simplex (1 less their sum), kept while the powers' security ties and the
-    floor hold (not to be changed)."""
+    """The state's security floors (:func:`sim.model.rules.security_floors`; read-only) and
+    what they leave of the simplex (1 less their sum), kept while the powers' security ties
+    and the floor hold."""
     params = model.params
     key = (tuple(p.security for p in params.powers.values()), params.state.security_floor)
     kept = getattr(model, "_security_floors", None)
     if kept is None or kept[0] != key:
         floors = rules.security_floors(np.array(key[0], np.float64), key[1])
+        floors.flags.writeable = False
         kept = model._security_floors = (key, floors, 1.0 - float(floors.sum()))
     return kept[1], kept[2]
 

@@ -372,8 +372,10 @@ def group_month(model: MultivectorModel) -> tuple:
 @functools.lru_cache(maxsize=16)  # a run's instrument holds, mostly: made once
 def _favourable_table(cut: float, spread: float) -> np.ndarray:
     """The chance of a favourable answer on the answer table's grid (:func:`rules.answer_table`;
-    not to be changed)."""
-    return rules.answer_table(np.array([cut]), spread)[0]
+    read-only)."""
+    table = rules.answer_table(np.array([cut]), spread)[0]
+    table.flags.writeable = False
+    return table
 
 
 def _group_offsets(labels: dict[str, list[str]]) -> np.ndarray:
