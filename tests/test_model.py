@@ -373,6 +373,99 @@ def test_kept_months_go_to_the_tables_they_were_kept_for_and_a_failure_loses_non
     assert collector.tables == {"a": {"x": [1]}, "b": {"y": [2]}}
 
 
+def test_the_reporters_values_read_during_a_run_are_each_months_own():
+    """The reporters' values are made from the months' records when read: read mid-run and
+    at the end they are those of a run read only at its end, and each month's are what
+    every reporter returned in that month."""
+    from sim.model import measures
+
+    whole = tiny_model(seed=5).run_to("2016-03").timeseries()
+    model = tiny_model(seed=5)
+    asked = []
+    for _ in range(6):
+        model.step()
+        reporters = measures.model_reporters().items()
+        asked.append({name: reporter(model) for name, reporter in reporters})
+    early = model.datacollector.get_model_vars_dataframe()
+    assert len(early) == 7 and model.datacollector._months == []
+    for month, values in zip(early.to_dict("records")[1:], asked, strict=True):
+        for name, value in values.items():
+            np.testing.assert_array_equal(month[name], value)
+    model.run_to("2016-03")
+    pd.testing.assert_frame_equal(model.timeseries(), whole)
+
+
+def test_a_reporter_of_ones_own_is_asked_every_month_with_the_models():
+    """Adding a reporter of one's own turns the records off: from then on every reporter is
+    called each month, Mesa's way, and the months recorded before keep their place."""
+    model = tiny_model(seed=5).run_to("2015-04")
+    collector = model.datacollector
+    collector._new_model_reporter("month", lambda m: m.month)
+    model.run_to("2015-07")
+    assert collector._months == []
+    values = collector.model_vars
+    assert values.pop("month") == [model.month - 2, model.month - 1, model.month]
+    assert values["date"][-4:] == ["2015-04", "2015-05", "2015-06", "2015-07"]
+    pd.testing.assert_frame_equal(
+        pd.DataFrame(values),
+        tiny_model(seed=5).run_to("2015-07").datacollector.get_model_vars_dataframe(),
+    )
+
+
+def test_a_collector_pickled_before_the_records_reads_as_mesas():
+    """A collector's state from before the months were recorded (Mesa's ``model_vars``, no
+    records) loads with its values, and collects each reporter as Mesa does."""
+    from sim.model.model import Collector
+
+    collector = Collector(model_reporters={"x": lambda m: 1})
+    state = collector.__dict__.copy()
+    state["model_vars"] = {"x": [1, 2]}
+    for key in ("_model_vars", "_months", "_recorder"):
+        state.pop(key)
+    old = Collector.__new__(Collector)
+    old.__setstate__(state)
+    assert old.model_vars == {"x": [1, 2]} and old._recorder is None
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.integers(1, 6),
+    st.integers(2, 10),
+    st.integers(1, 9),
+    st.randoms(use_true_random=False),
+)
+def test_the_records_columns_reduce_each_month_as_the_month_alone(months, powers, channels, rnd):
+    """The records' columns take each measure of all months at once: each month's value is
+    what numpy gives for that month's arrays alone (the reporters' own formulas)."""
+    from sim.model import measures, rules
+
+    rng = np.random.default_rng(rnd.randrange(2**32))
+    names = tuple(f"p{k}" for k in range(powers))
+    kept = []
+    for step in range(months):
+        arrays = (rng.random((3, powers)), rng.random((2, powers)), rng.dirichlet(np.ones(powers)))
+        channel_arrays = (rng.random((powers, channels)), rng.random((powers, channels)) * 3)
+        flows = (rng.random(powers).tolist(), rng.random(powers) * 2)
+        numbers = tuple(float(x) for x in rng.random(3))
+        kept.append(measures.Month(step, "2015-01", *arrays, *channel_arrays, *flows, *numbers))
+    made = measures.record_columns(kept, names)
+    for k, m in enumerate(kept):
+        np.testing.assert_array_equal(made["attraction"][k], m.means[0])
+        np.testing.assert_array_equal(made["elite_attraction"][k], m.means[1])
+        np.testing.assert_array_equal(made["favourable"][k], m.poll[0])
+        np.testing.assert_array_equal(made["approval"][k], m.poll[1])
+        np.testing.assert_array_equal(made["alignment"][k], m.alignment)
+        screened = np.add.reduce(m.screening, axis=1) / m.screening.shape[1]
+        np.testing.assert_array_equal(made["screening"][k], screened)
+        np.testing.assert_array_equal(made["effort"][k], m.effort.sum(axis=1))
+        assert made["effective_vectors"][k] == rules.effective_number(m.alignment)
+        assert made["dominant_power"][k] == names[int(m.alignment.argmax())]
+        assert made["dominant_share"][k] == float(m.alignment.max())
+        flows = rules.pooled_flows(np.array(m.education_ties), m.pull)
+        np.testing.assert_array_equal(made["student_flow"][k], flows)
+    assert made["attraction"][0].flags.writeable  # the values are the reporters' own
+
+
 def idle_power(prestige: float) -> dict:
     """A power with no capacity, effort, presence, leverage or offers."""
     return {

@@ -5,7 +5,8 @@
 from __future__ import annotations
 
 import functools
-from typing import TYPE_CHECKING
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, NamedTuple
 
 import numba
 import numpy as np
@@ -28,17 +29,17 @@ def column_mean(values: np.ndarray, members: np.ndarray | None = None) -> np.nda
 
 
 def attraction(model: MultivectorModel) -> np.ndarray:
-    return audiences(model)[0].copy()
+    return _reported(model, "attraction")
 
 
 def favourable(model: MultivectorModel) -> np.ndarray:
     """Expected share answering "favourable" (:func:`sim.model.survey.favourable`)."""
-    return poll(model)[0]
+    return _reported(model, "favourable")
 
 
 def approval(model: MultivectorModel) -> np.ndarray:
     """Expected share approving of each power's leadership (:func:`sim.model.survey.approval`)."""
-    return poll(model)[1]
+    return _reported(model, "approval")
 
 
 def poll(model: MultivectorModel) -> np.ndarray:
@@ -86,7 +87,7 @@ def elite_attraction(model: MultivectorModel) -> np.ndarray:
     """Mean attraction of the elites; with no elite (a small population, or
     ``population.elite_share = 0``), the mean of everyone: what officials then weigh as the
     elites' interest (:func:`audiences`), so the column shows what the model used."""
-    return audiences(model)[1].copy()
+    return _reported(model, "elite_attraction")
 
 
 def audiences(model: MultivectorModel) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -246,51 +247,48 @@ def aired_shares(model: MultivectorModel, channel: str) -> np.ndarray:
 
 
 def alignment(model: MultivectorModel) -> np.ndarray:
-    return model.state.alignment.copy()
+    return _reported(model, "alignment")
 
 
 def screening(model: MultivectorModel) -> np.ndarray:
-    screened = model.state.screening()
-    return np.add.reduce(screened, axis=1) / screened.shape[1]  # the mean of each row
+    """The mean screening of each power's channels."""
+    return _reported(model, "screening")
 
 
 def effort(model: MultivectorModel) -> np.ndarray:
-    recording = getattr(model, "_recording", None)  # the channels' month, while recorded
-    each = recording[2] if recording is not None else efforts(model.power_agents)
-    return each.sum(axis=1)
+    return _reported(model, "effort")
 
 
 def student_flow(model: MultivectorModel) -> np.ndarray:
     """Each power's flow of students abroad relative to the start's (docs/ODD.md §7.13)."""
-    return model.public.student_flows(model.params)
+    return _reported(model, "student_flow")
 
 
 def effective_vectors(model: MultivectorModel) -> float:
-    return rules.effective_number(model.state.alignment)
+    return _reported(model, "effective_vectors")
 
 
 def dominant_power(model: MultivectorModel) -> str:
-    return model.powers[int(model.state.alignment.argmax())]
+    return _reported(model, "dominant_power")
 
 
 def dominant_share(model: MultivectorModel) -> float:
-    return float(model.state.alignment.max())
+    return _reported(model, "dominant_share")
 
 
 def identity(model: MultivectorModel) -> float:
-    _, counts, identities = person_sums(model)
-    return float(identities / max(counts[0], 1.0))
+    return _reported(model, "identity")
 
 
 def promotion(model: MultivectorModel) -> float:
-    return model.state.promotion()
+    return _reported(model, "promotion")
 
 
 def population(model: MultivectorModel) -> float:
     """The population aged 15 and over that the persons stand for (the profile's size in its
     census year, moved by entries, deaths and migration when demography is on); without a
     demography in the profile, the profile's whole population, fixed."""
-    return float(model.public.adults)
+    return _reported(model, "population")
 
 
 PER_POWER = tuple(globals()[name] for name in columns.PER_POWER)
@@ -301,6 +299,101 @@ PER_STATE = tuple(globals()[name] for name in columns.OF_STATE)
 def model_reporters() -> dict:
     """Reporters for mesa's DataCollector, keyed by column name."""
     return {f.__name__: f for f in (*PER_POWER, *PER_STATE)}
+
+
+# --- the month's record ---------------------------------------------------------------------
+
+
+class Month(NamedTuple):
+    """What the month's reporters read, taken as the month ends (:func:`month_record`): the
+    model's DataCollector keeps each month as this and makes the reporters' columns only
+    when they are read (:func:`record_columns`), a month paying for no column it is not
+    asked. Every array in it is one that nothing changes later: read-only, a copy, or one
+    the model replaces, never writes into."""
+
+    step: int
+    date: str
+    means: np.ndarray  # (3, P) read-only: mean attraction of everyone, elites, NGO-linked
+    poll: np.ndarray  # (2, P) read-only: the favourable and approval shares
+    alignment: np.ndarray  # (P,) a copy of the state's
+    screening: np.ndarray  # (P, C) read-only: the state's screening of each power's channels
+    effort: np.ndarray  # (P, C): each power's effort per channel
+    education_ties: list[float]  # (P,)
+    pull: np.ndarray  # (P,): each power's pull on students (replaced month by month)
+    identity: float
+    promotion: float
+    population: float
+
+
+def month_record(model: MultivectorModel) -> Month:
+    """The month as it stands, as its reporters read it (:class:`Month`)."""
+    kept = _month_sums(model)
+    _, counts, identities = kept[1]
+    state = model.state
+    return Month(
+        model.steps,
+        model.date,
+        kept[2],
+        poll(model),
+        state.alignment.copy(),
+        state.screening(),
+        _efforts(model),
+        [power.education_ties for power in model.params.powers.values()],
+        model.public.pull,
+        float(identities / max(counts[0], 1.0)),
+        state.promotion(),
+        float(model.public.adults),
+    )
+
+
+def _efforts(model: MultivectorModel) -> np.ndarray:
+    """Every power's effort per channel (P, C): the channels' month's while it is recorded
+    (:meth:`MultivectorModel._collect <sim.model.model.MultivectorModel._collect>`)."""
+    recording = getattr(model, "_recording", None)
+    return recording[2] if recording is not None else efforts(model.power_agents)
+
+
+RECORDED = ("step", "date", *columns.PER_POWER, *columns.OF_STATE)
+"""The columns a month's record makes (:func:`record_columns`)."""
+
+
+def record_columns(months: Sequence[Month], powers: Sequence[str]) -> dict[str, list]:
+    """The reporters' columns of the months recorded (:func:`month_record`, in order; the
+    model's ``powers``): for each name of :data:`RECORDED`, the reporter's value in each
+    month (arrays of their own). The months' arrays are stacked and each measure taken of
+    all months at once: numpy reduces each row of a stack as it reduces the row alone
+    (tests/test_measures.py holds them to that)."""
+    if not months:
+        return {name: [] for name in RECORDED}
+    means = np.array([m.means for m in months])  # (M, 3, P), the reporters' own copy
+    shares = np.array([m.poll for m in months])  # (M, 2, P)
+    aligned = np.array([m.alignment for m in months])  # (M, P)
+    screened = np.array([m.screening for m in months])  # (M, P, C)
+    effort = np.array([m.effort for m in months])
+    strongest = aligned.argmax(axis=1)
+    return {
+        "step": [m.step for m in months],
+        "date": [m.date for m in months],
+        "attraction": list(means[:, 0]),
+        "favourable": list(shares[:, 0]),
+        "approval": list(shares[:, 1]),
+        "elite_attraction": list(means[:, 1]),
+        "alignment": list(aligned),
+        "screening": list(np.add.reduce(screened, axis=2) / screened.shape[2]),
+        "effort": list(effort.sum(axis=2)),
+        "student_flow": [rules.pooled_flows(np.array(m.education_ties), m.pull) for m in months],
+        "effective_vectors": (1.0 / np.add.reduce(np.square(aligned), axis=1)).tolist(),
+        "dominant_power": [powers[k] for k in strongest.tolist()],
+        "dominant_share": aligned.max(axis=1).tolist(),
+        "identity": [m.identity for m in months],
+        "promotion": [m.promotion for m in months],
+        "population": [m.population for m in months],
+    }
+
+
+def _reported(model: MultivectorModel, name: str):
+    """A reporter's value now: its column of the month as it stands."""
+    return record_columns((month_record(model),), model.powers)[name][0]
 
 
 def channel_month(model: MultivectorModel) -> tuple:

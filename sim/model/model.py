@@ -53,32 +53,81 @@ class Collector(mesa.DataCollector):
     so no row can change with the model later. The first collection is Mesa's own, which
     validates the reporters.
 
+    With ``months``, a pair (``record``, ``columns``), the reporters given are collected as
+    a record of the month, ``record(model)``, and their values are made from the records
+    when ``model_vars`` is read: ``columns(records)`` returns each reporter's value in each
+    month recorded (:func:`sim.model.measures.month_record` and
+    :func:`~sim.model.measures.record_columns`; Mesa's ``get_model_vars_dataframe`` reads
+    ``model_vars`` too). Were the reporters changed (one added, removed or replaced), or
+    agents' reporters added, every reporter is called each month again, as Mesa does.
+
     A month's rows of a table may be kept as the arrays they come from (:meth:`keep_rows`)
     and written into the table's columns when :attr:`tables` is read (as Mesa's
     ``get_table_dataframe`` and ``add_table_row`` do): the table is then the same, and a
     month does not pay for lists of Python numbers that only a finished run's tables need.
-    So read ``tables`` again for the months since: a column taken from it earlier catches
-    up only when it is read."""
+    So read ``model_vars`` and ``tables`` again for the months since: a column taken from
+    them earlier catches up only when they are read."""
 
-    def __init__(self, *args: Any, **kwargs: Any):
+    def __init__(
+        self,
+        *args: Any,
+        months: tuple[Callable[[mesa.Model], Any], Callable[[list], dict[str, list]]] | None = None,
+        **kwargs: Any,
+    ):
         self._kept: dict[str, tuple[Callable[[list], dict[str, list]], list]] = {}
+        self._months: list = []  # the records not yet made into columns
+        self._model_vars: dict[str, list] = {}
         super().__init__(*args, **kwargs)
+        # the records stand for these reporters, and only these
+        self._recorder = None if months is None else (*months, dict(self.model_reporters))
 
     def __setstate__(self, state: dict) -> None:
-        """A collector pickled before months were kept has its tables as Mesa's."""
+        """A collector pickled before months were kept has its tables and reporters'
+        values as Mesa's."""
         if "tables" in state:
             state["_tables"] = state.pop("tables")
+        if "model_vars" in state:
+            state["_model_vars"] = state.pop("model_vars")
         state.setdefault("_kept", {})
+        state.setdefault("_months", [])
+        state.setdefault("_recorder", None)
         self.__dict__.update(state)
 
     def collect(self, model: mesa.Model) -> None:
-        if not self._validated or self.agent_reporters or self.agenttype_reporters:
+        recorder = self._recorder
+        alone = not self.agent_reporters and not self.agenttype_reporters
+        if alone and recorder is not None and self.model_reporters == recorder[2]:
+            self._validated = True  # the model's own reporters: nothing to validate
+            self._collection_steps.append(model.time)
+            self._months.append(recorder[0](model))
+            return
+        if not self._validated or not alone:
             super().collect(model)
             return
         self._collection_steps.append(model.time)
+        model_vars = self.model_vars
         for var, reporter in self.model_reporters.items():
             value = reporter(model)
-            self.model_vars[var].append(value.copy() if isinstance(value, np.ndarray) else value)
+            model_vars[var].append(value.copy() if isinstance(value, np.ndarray) else value)
+
+    @property
+    def model_vars(self) -> dict[str, list]:
+        """Mesa's reporters' values (lists by reporter), the months recorded made into them.
+        The values of every month are made before any is written, so a failure leaves them
+        as they were and the months recorded."""
+        if self._months:
+            made = self._recorder[1](self._months)
+            self._months = []
+            for var, values in made.items():
+                if var in self._model_vars:  # (a reporter removed since: left out)
+                    self._model_vars[var].extend(values)
+        return self._model_vars
+
+    @model_vars.setter
+    def model_vars(self, value: dict[str, list]) -> None:
+        if getattr(self, "_months", None):  # the months recorded belong to the values replaced
+            _ = self.model_vars
+        self._model_vars = value
 
     def keep_rows(self, table: str, rows: Callable[[list], dict[str, list]], month: Any) -> None:
         """Keep a month's rows of ``table`` as ``month``, until the tables are read: then
@@ -199,6 +248,10 @@ class MultivectorModel(mesa.Model):
                 **measures.model_reporters(),
             },
             tables={"groups": columns.GROUP_COLUMNS, "channels": columns.CHANNEL_COLUMNS},
+            months=(
+                measures.month_record,
+                functools.partial(measures.record_columns, powers=tuple(self.powers)),
+            ),
         )
         self.events.apply_due(self, self.month)
         self._settle()
