@@ -185,12 +185,11 @@ def emit(powers: list[Power], screening: np.ndarray | None = None) -> None:
         screening = model.state.screening()
     rows = np.array([p.index for p in powers], dtype=np.int64)
     over, units, signals = rules.emitted(values, screening, rows, channels)
-    for k in over:  # cut to capacity (monthly while ramps push), then the signals again
+    for k in over:  # cut to capacity (monthly while ramps push), then the power's signals
         power = powers[k]
         fitted = rules.fit_capacity(values[k, :channels], values[k, -1], power.free_channels())
         power.effort = values[k, :channels] = fitted
-    if over:
-        _, units, signals = rules.emitted(values, screening, rows, channels)
+        signals[k] = units[k] * fitted  # as emitted multiplies them, one product each
     for k, power in enumerate(powers):
         power.unit_signal, power.signal = units[k], signals[k]
 

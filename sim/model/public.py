@@ -246,10 +246,13 @@ class Public:
             baseline, promotion, params.identity.response, params.identity.decay
         )
 
-    def settle(self, params: Parameters, signals: np.ndarray, rows=None) -> None:
+    def settle(
+        self, params: Parameters, signals: np.ndarray, rows=None, promotion: float | None = None
+    ) -> None:
         """Start persons at the equilibrium of this month's expected forces
         (:func:`sim.model.rules.settle_rows`): everyone, or the persons at ``rows``
-        (newcomers)."""
+        (newcomers). With ``promotion``, their identity is first started at rest, as
+        :meth:`settle_identity` starts it, in the same pass."""
         persons = self.persons
         self.revision += 1
         if rows is None:
@@ -257,6 +260,7 @@ class Public:
             if persons.attraction.shape != shape:  # else written over: no second array
                 persons.attraction = np.empty(shape, ATTRACTION)
             rows = np.arange(persons.size)
+        moves = params.mechanisms.identity and promotion is not None
         rules.settle_rows(
             np.asarray(rows, np.int64),
             persons.attraction,
@@ -266,6 +270,10 @@ class Public:
             self._valence_table(params),
             update_rates(params),
             params.backlash.reach,
+            persons.identity_baseline,
+            promotion is not None,
+            params.identity.response * promotion if moves else 0.0,  # 0 and 0: the baseline
+            params.identity.decay if moves else 0.0,
         )
 
     def _person_terms(self, params: Parameters, signals: np.ndarray) -> tuple:
@@ -542,9 +550,8 @@ class Public:
         # engagement follows age band and roles; a row listed twice is computed twice alike
         changed = np.concatenate((moved, rows, *flagged))
         refresh_engagement(persons, changed)
-        if rows.size:
-            self.settle_identity(params, promotion, rows)
-            self.settle(params, signals, rows)
+        if rows.size:  # identity at rest, then attraction, in one pass
+            self.settle(params, signals, rows, promotion)
         if counted is not None:
             self._count(counted, rows, 1)  # the newcomers' parts
             self._sums = (self.revision, *counted)

@@ -1876,13 +1876,18 @@ def equilibrium_identity(baseline, promotion, response, decay):
     pull = response * promotion
     out = np.empty(baseline.size)
     for i in range(baseline.size):
-        iota0 = np.float64(baseline[i])
-        if pull + decay <= 0.0:
-            out[i] = iota0
-        else:
-            rest = (pull + decay * iota0) / (pull + decay)
-            out[i] = min(1.0, max(0.0, rest)) if rest == rest else rest
+        out[i] = identity_at_rest(np.float64(baseline[i]), pull, decay)
     return out
+
+
+@numba.njit(inline="always", **_JIT)
+def identity_at_rest(iota0, pull, decay):
+    """:func:`equilibrium_identity` of one person (baseline ``iota0``), ``pull`` the
+    response times the promotion."""
+    if pull + decay <= 0.0:
+        return iota0
+    rest = (pull + decay * iota0) / (pull + decay)
+    return min(1.0, max(0.0, rest)) if rest == rest else rest
 
 
 # --- persons at rest, and what one more unit of signal would bring -------------------------
@@ -1929,19 +1934,28 @@ def settle_rows(
     valence,
     rates,
     reach,
+    baseline,
+    settle_identity,
+    identity_pull,
+    identity_decay,
 ):
     """Write into ``attraction`` the :func:`equilibrium_attraction` of the persons at ``rows``
     under this month's expected forces: the drive at expected exposure (the engagement),
     the expected news of :func:`expected_news` (``hostility``: incidents a month per
     power, heard with chance ``reach``; ``valence``: the framing of each media diet, (K, P)),
-    receptivity and baseline as in :func:`monthly_update`. One compiled pass; the other
-    arguments as :func:`monthly_update`'s.
+    receptivity and baseline as in :func:`monthly_update`. With ``settle_identity``, each
+    person's ``identity`` is first set at rest, :func:`equilibrium_identity` of their
+    ``baseline`` (``identity_pull``: the response times the promotion; 0 and 0 keep the
+    baseline). One compiled pass; the other arguments as :func:`monthly_update`'s.
     Those terms are written out here and there alike: a function shared by both doubled
     the update's time."""
     powers = attraction.shape[1]
     table = expected_table(chances, signals, kinds)
     outlets = diet_access.size > 0
     for i in rows:
+        if settle_identity:
+            iota0 = np.float64(baseline[i])
+            identity[i] = identity_at_rest(iota0, identity_pull, identity_decay)
         elite_factor = rates.elite_stereotype if elite[i] else 1.0
         ident = identity[i]
         parts = table[cells[i]]
@@ -2323,7 +2337,8 @@ def emitted(values, screening, rows, channels):
     of effort, efficiency x presence x (1 - screening), and its signal, that times effort
     (P, C each): ``values`` holds each power's effort, presence (C each), efficiency and
     capacity; ``screening`` the state's (P', C), of which power k's row is ``rows[k]``.
-    The signals stand if no power is over; else the caller fits efforts and asks again."""
+    The signals stand if no power is over; else the caller fits the efforts of those over
+    and multiplies their units by them."""
     powers = values.shape[0]
     units = np.empty((powers, channels))
     signals = np.empty((powers, channels))
