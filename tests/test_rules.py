@@ -543,6 +543,18 @@ def test_a_month_of_ageing_moves_bands_and_counts_cells(age_months, ethnicity):
     np.testing.assert_array_equal(moved, np.flatnonzero(band != old_band))
     np.testing.assert_array_equal(over, np.flatnonzero(age_months + 1 > 1200))
     np.testing.assert_array_equal(cells, np.histogram2d(band, ethnicity, [range(4), range(4)])[0])
+    # the renewal's call: the same ages, then the population's flows of those cells
+    hazard, immigrants = np.linspace(0.01, 0.2, 9).reshape(3, 3), np.array([0.0, 0.01, 0.003])
+    ages, bands = before + 1, old_band.copy()
+    *rows, immigration, mean_hazard, inflow = rules.month_of_ageing(
+        ages, bands, ethnicity, floors, 1200, 3, 25 * 12, hazard, immigrants, 0.02
+    )
+    np.testing.assert_array_equal(ages, before + 2)
+    again = rules.age_one_month(before + 1, old_band.copy(), ethnicity, floors, 1200, 3, 25 * 12)
+    for got, expected in zip(rows, (again[0], again[1], again[3]), strict=True):
+        np.testing.assert_array_equal(got, expected)
+    flows = rules.population_flows(again[2], ages.size, hazard, immigrants, 0.02)
+    assert (immigration, mean_hazard, inflow) == flows
 
 
 def test_bernoulli_rows_follow_each_rows_chance():

@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from sim.model.model import MultivectorModel
 
 _per_channel = attrgetter(*CHANNELS)
+GRANTS = CHANNELS.index("grants")
 _NO_FLOORS = np.empty(0)
 _NO_FLOORS.flags.writeable = False  # as the floors kept (:func:`_security_floors`)
 
@@ -297,12 +298,19 @@ class MiddleState(mesa.Agent):
         """Identity promotion in force: the lever plus the counter-measures' share."""
         return rules.promotion(self.model.params.identity.promotion, self.counter_promotion)
 
-    def assess(self, public: np.ndarray, elite: np.ndarray, advocacy: np.ndarray) -> None:
+    def assess(
+        self,
+        public: np.ndarray,
+        elite: np.ndarray,
+        advocacy: np.ndarray,
+        screening: np.ndarray | None = None,
+    ) -> None:
         """The part of every official's score that all officials share.
 
         Args:
             public, elite, advocacy: (P,) mean attraction of everyone, of the elites, and of
                 persons linked to foreign-funded NGOs.
+            screening: the state's screening (:meth:`screening`), if the caller has it.
         """
         params = self.model.params
         w = params.officials
@@ -313,7 +321,7 @@ class MiddleState(mesa.Agent):
             public,
             elite,
             advocacy,
-            self.screening()[:, CHANNELS.index("grants")],
+            (self.screening() if screening is None else screening)[:, GRANTS],
             w.offer_weight,
             w.leverage_weight,
             w.public_weight,

@@ -396,17 +396,21 @@ def _reported(model: MultivectorModel, name: str):
     return record_columns((month_record(model),), model.powers)[name][0]
 
 
-def channel_month(model: MultivectorModel) -> tuple:
+def channel_month(model: MultivectorModel, signals: np.ndarray | None = None) -> tuple:
     """A month of the channels table as the model keeps it until the table is read
     (:func:`channel_rows`): the step, the date, and the effort, signal and screening of each
-    power's channels (P, C each)."""
+    power's channels (P, C each; ``signals``: the powers' signals, if the caller has them,
+    an array nothing changes later). The screening is the state's own, read-only, when the
+    powers are in its order."""
     agents = model.power_agents
+    screening = model.state.screening()
+    rows = [p.index for p in agents]
     return (
         model.steps,
         model.date,
         efforts(agents),
-        np.array([p.signal for p in agents]),
-        model.state.screening()[[p.index for p in agents]],
+        np.array([p.signal for p in agents]) if signals is None else signals,
+        screening if rows == list(range(len(screening))) else screening[rows],
     )
 
 

@@ -356,7 +356,8 @@ class MultivectorModel(mesa.Model):
                 "model with a later run.end to go further"
             )
         self.events.apply_due(self, self.month)
-        self._emit(self.state.screening())
+        screening = self.state.screening()  # until the month's policy: the signals' and advice's
+        self._emit(screening)
         self.events.measure(self)
         self._record_flows()
         signals, promotion = self.signals(), self.state.promotion()  # the update's and renewal's
@@ -364,11 +365,11 @@ class MultivectorModel(mesa.Model):
             self.params, signals, promotion, self.streams["exposure"], self.streams["incidents"]
         )
         self.public.renew(self.params, signals, promotion, self.month, self.streams["demography"])
-        self._advise()
+        self._advise(screening)
         self.state.set_policy(self.reports())
         if self.params.mechanisms.adaptation and self.month % 12 == 11:  # December
             self.agents_by_type[Power].do("adapt", self.channel_values())
-        self._collect()
+        self._collect(signals)
         self.running = self.month < self.last_month
 
     def _emit(self, screening: np.ndarray | None = None) -> None:
@@ -435,9 +436,9 @@ class MultivectorModel(mesa.Model):
             return
         self.public.pull = rules.relative_means(history, self.education_reference)
 
-    def _advise(self) -> None:
+    def _advise(self, screening: np.ndarray | None = None) -> None:
         """The state assesses the powers; every official writes a report."""
-        self.state.assess(*measures.audiences(self))
+        self.state.assess(*measures.audiences(self), screening)
         Official.write_reports(self.state.shared_score, self)
 
     def run_to(self, date: str | None = None) -> MultivectorModel:
@@ -470,11 +471,13 @@ class MultivectorModel(mesa.Model):
             chosen[part] &= rng.random(part.stop - part.start) < event.reach
         self.public.shock(self.powers.index(event.power), event.delta, chosen)
 
-    def _collect(self) -> None:
+    def _collect(self, signals: np.ndarray | None = None) -> None:
+        """The month's records and the tables' months (``signals``: the month's, if the
+        caller has them)."""
         if not self.tables:
             self.datacollector.collect(self)
             return
-        month = measures.channel_month(self)  # its efforts are the effort reporter's too
+        month = measures.channel_month(self, signals)  # its efforts are the records' too
         self._recording = month
         try:
             self.datacollector.collect(self)

@@ -528,7 +528,8 @@ class Public:
         counted = kept[1:] if held else None
         self._sums = None  # until mended (:meth:`sums`)
         self.revision += 1  # ages, roles and newcomers change what the measures sum
-        moved, over, cells, back = rules.age_one_month(
+        hazard, immigrants = self._hazards
+        moved, over, back, immigration, mean_hazard, inflow = rules.month_of_ageing(
             persons.age_months,
             persons.age,
             persons.ethnicity,
@@ -536,9 +537,10 @@ class Public:
             d.oldest * 12,
             len(profile.groups),
             params.population.alumni_age * 12,
-        )
-        hazard, _ = self._hazards
-        immigration, mean_hazard, inflow = self._flows(cells)
+            hazard,
+            immigrants,
+            float(d.entrants),
+        )  # the ages, then the flows of the persons by (age band, group) (:meth:`_flows`)
         self.adults = float(rules.projected(self.adults, inflow - mean_hazard, 1 / 12))
         chance = rules.leave_chance(hazard, rules.thinning(mean_hazard, inflow), 1 / 12)
         # nobody passes the oldest age
@@ -675,7 +677,8 @@ class Public:
             ages, elites = persons.age_months, np.flatnonzero(persons.elite)
         else:
             ages, elites = persons.age_months[sample], sample[persons.elite[sample]]
-        returning = np.mean((ages >= pop.alumni_age * 12) & (ages < pop.alumni_age * 12 + 12))
+        turning = (ages >= pop.alumni_age * 12) & (ages < pop.alumni_age * 12 + 12)
+        returning = np.count_nonzero(turning) / max(ages.size, 1)  # the mean; none: 0
         recruited = self._elite_turnover(params, elites)
         tau = per_power(params, "education_ties")
         sigma = per_power(params, "scholarship_ties")

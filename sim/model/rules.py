@@ -2209,6 +2209,21 @@ def age_one_month(age_months, band, ethnicity, floors, oldest, groups, turning):
     return moved, over, cells, turned
 
 
+@numba.njit(**_JIT)
+def month_of_ageing(
+    age_months, band, ethnicity, floors, oldest, groups, turning, hazard, immigrants, entrants
+):  # fmt: skip
+    """:func:`age_one_month`, then :func:`population_flows` of its cells, in one call: the
+    rows whose band changed, the rows past ``oldest`` within the next month, the rows
+    turning ``turning`` months old, and the yearly net immigration, mean chance of leaving
+    and inflow, each a share of the population."""
+    moved, over, cells, turned = age_one_month(
+        age_months, band, ethnicity, floors, oldest, groups, turning
+    )
+    flows = population_flows(cells, age_months.size, hazard, immigrants, entrants)
+    return moved, over, turned, flows[0], flows[1], flows[2]
+
+
 def bernoulli_rows(rng: np.random.Generator, n: int, top: float, chance_of) -> NDArray[np.int64]:
     """The rows of ``n`` that succeed in independent Bernoulli draws, row i with chance
     ``chance_of(rows)[i]``, each at most ``top``: a uniform random set of rows drawn at
