@@ -244,3 +244,26 @@ def test_newcomers_are_placed_in_their_rows_as_they_are_drawn(seed, n):
     np.testing.assert_array_equal(
         affinity[rows], rules.affinity(persons.culture[rows], messages).astype(np.float32)
     )
+
+
+def test_the_terms_kept_for_newcomers_follow_the_parameters():
+    """The tables keep the arguments newcomers' attributes take from the parameters while
+    those hold, and make them anew when one changes."""
+    from sim.model.population import _term_arguments
+
+    scenario, profile, _ = load_with_profile("baseline", {"run.population": 300})
+    params = scenario.parameters()
+    tables = Tables(profile, list(params.powers))
+    first = _term_arguments(params, tables)
+    assert _term_arguments(params, tables) is first
+    power = next(iter(params.powers))
+    params.powers[power].education_ties = 0.5 * params.powers[power].education_ties + 0.01
+    ties = _term_arguments(params, tables)
+    assert ties is not first
+    assert ties[9][0] == params.powers[power].education_ties
+    params.population.cohort_effect = 0.5 * params.population.cohort_effect
+    assert _term_arguments(params, tables)[8] == params.population.cohort_effect
+    params.persuasion.idiosyncrasy = 0.5 * params.persuasion.idiosyncrasy + 0.01
+    assert _term_arguments(params, tables)[-1] == params.persuasion.idiosyncrasy
+    params.population.alumni_age += 1
+    assert _term_arguments(params, tables)[-2] == params.population.alumni_age * 12

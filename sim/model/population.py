@@ -235,6 +235,19 @@ class Tables:
         urban, elite, ngo = ((cells >> bit & 1).astype(bool) for bit in (2, 1, 0))
         _engagement_rows(self.engagement_table, cells, cells >> 3, urban, elite, ngo, *factors)
 
+    @functools.cached_property
+    def age_floors(self) -> np.ndarray:
+        """Each age band's floor in months (B,)."""
+        return _floors_in_months(tuple(self.profile.ages))
+
+    @functools.cached_property
+    def draw_sizes(self) -> tuple[int, int, int, int]:
+        """What a person's attribute draws number (:func:`attribute_draws`): uniforms for the
+        languages besides the daily one and English, normals (culture, identity), powers
+        and outlets."""
+        languages = len(self.speaks) + int(self.culture.english >= 0)
+        return languages, len(DIMENSIONS) + 1, len(self.powers), len(self.outlets)
+
     def mains(self, cohort_effect: float) -> dict[tuple[int, int], tuple[np.ndarray, np.ndarray]]:
         """Per (group, cohort): the cumulative shares of the daily languages (as
         :func:`categorical` draws them) and their codes."""
@@ -439,13 +452,12 @@ def attribute_draws(rng: np.random.Generator, n: int, tables: Tables) -> Attribu
     """The random numbers of ``n`` persons' attributes, in five calls, in the order the rules
     use them (daily language, other languages, English, culture, identity, susceptibility,
     personal deviation, ties, kin, outlets)."""
-    languages = len(tables.speaks) + (tables.culture.english >= 0)
-    powers = len(tables.powers)
+    languages, normals_each, powers, outlets = tables.draw_sizes
     uniforms = rng.random(n * (1 + languages))
-    normals = rng.standard_normal(n * (len(DIMENSIONS) + 1))
+    normals = rng.standard_normal(n * normals_each)
     personal = rng.standard_normal(2 * n * powers, np.float32).reshape(2, n, powers)
     chances = rng.random(2 * n * powers, np.float32).reshape(2, n, powers)
-    outlets = rng.random(n * len(tables.outlets)).reshape(len(tables.outlets), n)
+    outlets = rng.random(n * outlets).reshape(outlets, n)
     return AttributeDraws(uniforms, normals, personal, chances, outlets)
 
 
@@ -490,10 +502,8 @@ def newcomers_drawn(
     the others turn ``entry_months`` old. Returns each newcomer's group (the first whose
     cumulative chance their draw does not pass), age in months and attribute draws."""
     ethnicity, age_months, *draws = _newcomers_drawn(
-        stream, region, chance, groups, *ages, np.int16(entry_months),
-        len(tables.speaks) + (tables.culture.english >= 0), len(DIMENSIONS) + 1,
-        len(tables.powers), len(tables.outlets),
-    )  # fmt: skip
+        stream, region, chance, groups, *ages, np.int16(entry_months), *tables.draw_sizes
+    )
     return ethnicity, age_months, AttributeDraws(*draws)
 
 
@@ -563,13 +573,23 @@ def _age_arguments(profile, tables: Tables, age_months, year: int) -> tuple:
     """:func:`_age_terms`' arguments: English by age is the census year's, so a person keeps
     the English of their cohort."""
     census = profile.demography.census_year if profile.demography else year
-    floors = _floors_in_months(tuple(profile.ages))
-    return age_months, floors, census - year, year, tables.born_until
+    return age_months, tables.age_floors, census - year, year, tables.born_until
 
 
 def _term_arguments(params, tables: Tables) -> tuple:
     """What :func:`_drawn_terms` takes after the draws: the profile's tables and the
-    parameters that shape the attributes."""
+    parameters that shape the attributes; kept on ``tables`` while those parameters hold
+    (newcomers arrive every month)."""
+    pop = params.population
+    ties = [params.powers[pw].education_ties for pw in tables.powers]
+    key = (pop.cohort_effect, ties, pop.alumni_age, params.persuasion.idiosyncrasy)
+    kept = tables.__dict__.get("_term_arguments")
+    if kept is None or kept[0] != key:
+        kept = tables._term_arguments = (key, _made_term_arguments(params, tables, ties))
+    return kept[1]
+
+
+def _made_term_arguments(params, tables: Tables, ties: list[float]) -> tuple:
     cumulative, codes, length = tables.main_arrays(params.population.cohort_effect)
     return (
         cumulative,
@@ -581,7 +601,7 @@ def _term_arguments(params, tables: Tables) -> tuple:
         tables.english_by_age,
         tables.culture,
         params.population.cohort_effect,
-        np.array([params.powers[pw].education_ties for pw in tables.powers]),
+        np.array(ties),
         tables.ties_weight,
         tables.kin,
         tables.outlet_languages,
