@@ -200,3 +200,31 @@ def test_language_access_follows_the_powers_languages_and_newcomers():
             params.powers["China"].languages["ru"] = 0.9
         check()
     assert len(public.persons.tongues.rows) > sets  # newcomers spoke new sets of languages
+
+
+def test_newcomers_settle_alike_with_the_updates_terms_or_without():
+    """The renewal settles its newcomers with the terms the month's update took: the same
+    attraction and identity as terms made anew; terms of other parameters are not taken."""
+    import copy
+
+    from conftest import tiny_model
+
+    model = tiny_model(seed=2).run_to("2016-06")
+    signals, promotion = model.signals(), model.state.promotion()
+    public = model.public
+    streams = model.streams["exposure"], model.streams["incidents"]
+    terms = public.update(model.params, signals, promotion, *streams)
+    rows = np.arange(0, public.size, 7)
+
+    def settled(terms):
+        twin = copy.deepcopy(public)
+        twin.settle(model.params, signals, rows, promotion, terms)
+        return twin.persons.attraction, twin.persons.identity
+
+    attraction, identity = settled(terms)
+    louder = terms._replace(hostility=terms.hostility * 4.0 + 1.0)
+    others = copy.deepcopy(model.params)
+    for made in (settled(None), settled(louder._replace(params=others))):
+        np.testing.assert_array_equal(made[0], attraction)
+        np.testing.assert_array_equal(made[1], identity)
+    assert not np.array_equal(settled(louder)[0], attraction)  # the terms given are taken

@@ -361,10 +361,12 @@ class MultivectorModel(mesa.Model):
         self.events.measure(self)
         self._record_flows()
         signals, promotion = self.signals(), self.state.promotion()  # the update's and renewal's
-        self.public.update(
+        terms = self.public.update(
             self.params, signals, promotion, self.streams["exposure"], self.streams["incidents"]
         )
-        self.public.renew(self.params, signals, promotion, self.month, self.streams["demography"])
+        self.public.renew(
+            self.params, signals, promotion, self.month, self.streams["demography"], terms
+        )
         self._advise(screening)
         self.state.set_policy(self.reports())
         if self.params.mechanisms.adaptation and self.month % 12 == 11:  # December

@@ -48,6 +48,18 @@ class Attitudes(NamedTuple):
     access: np.ndarray
 
 
+class UpdateTerms(NamedTuple):
+    """What the month's update took that its renewal takes again for the newcomers it
+    settles (:meth:`Public.update` returns it, :meth:`Public.renew` takes it): made of
+    ``params`` and ``signals``, which nothing changes in between."""
+
+    params: Parameters
+    signals: np.ndarray
+    persons: tuple  # :meth:`Public._person_terms`, from affinity to the languages spoken
+    rates: rules.Rates  # the month's, the promotion's identity gain in them
+    hostility: np.ndarray  # each power's incidents a month (P,)
+
+
 class Public:
     """The persons of the middle state and their attitudes toward the powers.
 
@@ -90,7 +102,8 @@ class Public:
         self._renewed: np.ndarray | None = None
         self._ahead_revision = 0
         self._spare: np.ndarray | None = None  # last month's attraction, to be written over
-        self._affinity: tuple | None = None  # (the messages it was computed for, affinity)
+        # (the messages it was computed for, affinity, the messages as an array)
+        self._affinity: tuple | None = None
         self._sums: tuple | None = None  # (revision, table, sums, answers): :meth:`sums`
         self._handles = streams.Handles()  # the streams compiled passes draw from
         self.revision = 0
@@ -146,7 +159,7 @@ class Public:
             values = np.empty((self.size, key.shape[0]), np.float32)
             for part in chunks(self.size):  # chunk by chunk: small temporaries
                 values[part] = rules.affinity(self.persons.culture[part], key)
-            self._affinity = kept = (said, values)
+            self._affinity = kept = (said, values, key)
         return kept[1]
 
     def language_table(self, params: Parameters) -> np.ndarray:
@@ -247,12 +260,18 @@ class Public:
         )
 
     def settle(
-        self, params: Parameters, signals: np.ndarray, rows=None, promotion: float | None = None
+        self,
+        params: Parameters,
+        signals: np.ndarray,
+        rows=None,
+        promotion: float | None = None,
+        terms: UpdateTerms | None = None,
     ) -> None:
         """Start persons at the equilibrium of this month's expected forces
         (:func:`sim.model.rules.settle_rows`): everyone, or the persons at ``rows``
         (newcomers). With ``promotion``, their identity is first started at rest, as
-        :meth:`settle_identity` starts it, in the same pass."""
+        :meth:`settle_identity` starts it, in the same pass. ``terms``: what this month's
+        update took (:meth:`update`), of these parameters and signals, unchanged since."""
         persons = self.persons
         self.revision += 1
         if rows is None:
@@ -260,15 +279,19 @@ class Public:
             if persons.attraction.shape != shape:  # else written over: no second array
                 persons.attraction = np.empty(shape, ATTRACTION)
             rows = np.arange(persons.size)
+        if terms is None or terms.params is not params or terms.signals is not signals:
+            terms = self._update_terms(params, signals, 0.0)
         moves = params.mechanisms.identity and promotion is not None
         rules.settle_rows(
             np.asarray(rows, np.int64),
             persons.attraction,
             persons.identity,
-            *self._person_terms(params, signals),
-            per_power(params, "hostility") / 12.0,
+            *terms.persons,
+            self.language_table(params),  # read anew: newcomers may bring languages and
+            *self._diet_terms(),  # media diets
+            terms.hostility,
             self._valence_table(params),
-            update_rates(params),
+            terms.rates,  # (its identity terms are the update's, which settle_rows leaves)
             params.backlash.reach,
             persons.identity_baseline,
             promotion is not None,
@@ -276,9 +299,22 @@ class Public:
             params.identity.decay if moves else 0.0,
         )
 
+    def _update_terms(
+        self, params: Parameters, signals: np.ndarray, promotion: float
+    ) -> UpdateTerms:
+        """The terms of the month's update that its renewal takes again (:class:`UpdateTerms`)."""
+        return UpdateTerms(
+            params,
+            signals,
+            self._person_terms(params, signals),
+            update_rates(params, promotion),
+            per_power(params, "hostility") / 12.0,
+        )
+
     def _person_terms(self, params: Parameters, signals: np.ndarray) -> tuple:
         """The arguments that :func:`sim.model.rules.monthly_update` and
-        :func:`sim.model.rules.settle_rows` share, from affinity to the outlets' access."""
+        :func:`sim.model.rules.settle_rows` share, from affinity to the languages persons
+        speak (the language access and the media diets follow)."""
         persons = self.persons
         return (
             self.affinity(params),
@@ -294,8 +330,6 @@ class Public:
             np.ascontiguousarray(signals, np.float64),
             self._kinds,
             persons.tongue,
-            self.language_table(params),
-            *self._diet_terms(),
         )
 
     def valence(self, params: Parameters) -> np.ndarray:
@@ -320,18 +354,20 @@ class Public:
         exposure_rng: np.random.Generator,
         incidents_rng: np.random.Generator,
         measure: bool = True,
-    ) -> None:
+    ) -> UpdateTerms:
         """One month of attraction (exposure, persuasion, backlash, relaxation, comparison,
         social influence) and identity, in one compiled pass (step 3 of the schedule;
         :func:`sim.model.rules.monthly_update`) over parts of the persons, one per thread
         (:mod:`sim.model.threads`). With ``measure``, then the sums the month's measures
-        take (:meth:`sums`), while every thread is free."""
+        take (:meth:`sums`), while every thread is free. Returns the terms it took that the
+        month's renewal takes again (:meth:`renew`)."""
         persons = self.persons
         if params.mechanisms.stochastic_exposure:  # exposed where the draw is below engagement
             masks = self._exposure_masks(exposure_rng)
         else:
             masks = np.empty(0, np.uint8)
-        heard, framing = self._news(params, incidents_rng)  # before the new attraction
+        terms = self._update_terms(params, signals, promotion)
+        heard, framing = self._news(params, incidents_rng, terms.hostility)  # before the update
         attraction = self._new_attraction()
         threads.over_rows(
             rules.monthly_update,
@@ -341,12 +377,14 @@ class Public:
             persons.attraction,
             persons.identity,
             persons.identity_baseline,
-            *self._person_terms(params, signals),
+            *terms.persons,
+            self.language_table(params),
+            *self._diet_terms(),
             masks,
             heard,
             framing,
             *persons.network,  # indptr, indices, far_starts, far_rows
-            update_rates(params, promotion),
+            terms.rates,
             block=rules.FAR_BLOCK,  # parts start where blocks do (rules.FAR_BLOCK)
         )
         old, persons.attraction = persons.attraction, attraction
@@ -361,6 +399,7 @@ class Public:
             self.sums(measures.poll_table(params.survey))
         if params.mechanisms.stochastic_exposure and exposure_rng is not incidents_rng:
             self._draw_ahead(exposure_rng)  # the exposure stream is the update's alone
+        return terms
 
     def _new_attraction(self) -> np.ndarray:
         """An array for the update's new attraction: the spare, last month's, when of the
@@ -483,7 +522,9 @@ class Public:
             *counted,
         )
 
-    def _news(self, params: Parameters, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    def _news(
+        self, params: Parameters, rng: np.random.Generator, rate: np.ndarray | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
         """This month's news of incidents, as :func:`sim.model.rules.monthly_update` takes it:
         the incidents each person heard of (N, P; Poisson counts per power, each heard with
         chance ``backlash.reach``: numpy's poisson and binomial draws, made in one compiled
@@ -491,7 +532,8 @@ class Public:
         :meth:`valence`); the framed news is their product. Without stochastic exposure, no
         draws: each diet's expected incidents heard times its framing (K, P)."""
         n = self.persons.size
-        rate = per_power(params, "hostility") / 12.0
+        if rate is None:  # each power's incidents a month (the update has them)
+            rate = per_power(params, "hostility") / 12.0
         reach = params.backlash.reach
         framing = self._valence_table(params)
         if not params.mechanisms.stochastic_exposure:
@@ -508,14 +550,21 @@ class Public:
     # --- generations ---------------------------------------------------------------------
 
     def renew(
-        self, params: Parameters, signals: np.ndarray, promotion: float, month: int, rng
+        self,
+        params: Parameters,
+        signals: np.ndarray,
+        promotion: float,
+        month: int,
+        rng,
+        terms: UpdateTerms | None = None,
     ) -> int:
         """One month of demography (docs/ODD.md, "Generations"): everyone ages a month and
         moves to their new age band; persons leave by age-specific mortality, emigration of
         their group and, where the population grows, a uniform thinning that keeps the
         fixed number of rows a representative sample; newcomers take the rows they leave:
         persons turning the entry age, or adult immigrants of groups with net immigration,
-        drawn in the same region. ``month`` is a month index. Returns the number of
+        drawn in the same region. ``month`` is a month index; ``terms``: what this month's
+        update returned, if nothing changed the parameters since. Returns the number of
         newcomers. Its cost grows with the leavers, apart from one compiled pass of ageing."""
         persons, profile = self.persons, self.profile
         d = profile.demography
@@ -553,7 +602,7 @@ class Public:
         changed = np.concatenate((moved, rows, *flagged))
         refresh_engagement(persons, changed)
         if rows.size:  # identity at rest, then attraction, in one pass
-            self.settle(params, signals, rows, promotion)
+            self.settle(params, signals, rows, promotion, terms)
         if counted is not None:
             self._count(counted, rows, 1)  # the newcomers' parts
             self._sums = (self.revision, *counted)
@@ -598,7 +647,9 @@ class Public:
             d.entry_age * 12,
             self.tables,
         )
-        said, kept = self._affinity if self._affinity is not None else (None, None)
+        said, kept, *messages = self._affinity if self._affinity is not None else (None, None)
+        if said is not None and not messages:  # (a public pickled before the array was kept)
+            messages = [np.array(said)]
         speaks, follows, *lost = place_newcomers(
             persons,
             rows,
@@ -610,7 +661,7 @@ class Public:
             params,
             self.tables,
             kept,  # the newcomers' own affinity, if kept
-            None if said is None else np.array(said),
+            messages[0] if messages else None,
         )
         persons.diet[rows] = persons.diets.of(follows)
         persons.tongue[rows] = persons.tongues.of(speaks)

@@ -2167,7 +2167,7 @@ def thinning(mean_hazard: float, inflow: float) -> float:
 def leave_chance(hazard: Array, thinning: float, years: float) -> Array:
     """Chance of leaving within ``years`` at a yearly ``hazard`` (mortality of the age band,
     emigration of the group) plus the population's :func:`thinning`: 1 - exp(-rate x years)."""
-    return 1.0 - np.exp(-(np.asarray(hazard) + thinning) * years)
+    return 1.0 - np.exp((hazard + thinning) * -years)  # -(x) y is x (-y), to the bit
 
 
 @numba.njit(**_JIT)
