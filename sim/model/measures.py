@@ -347,10 +347,13 @@ def month_record(model: MultivectorModel) -> Month:
 
 
 def _efforts(model: MultivectorModel) -> np.ndarray:
-    """Every power's effort per channel (P, C): the channels' month's while it is recorded
+    """Every power's effort per channel (P, C): the channels' month's (or the month's
+    efforts as emitted) while it is recorded
     (:meth:`MultivectorModel._collect <sim.model.model.MultivectorModel._collect>`)."""
     recording = getattr(model, "_recording", None)
-    return recording[2] if recording is not None else efforts(model.power_agents)
+    if recording is None or recording[2] is None:
+        return efforts(model.power_agents)
+    return recording[2]
 
 
 RECORDED = ("step", "date", *columns.PER_POWER, *columns.OF_STATE)
@@ -396,19 +399,21 @@ def _reported(model: MultivectorModel, name: str):
     return record_columns((month_record(model),), model.powers)[name][0]
 
 
-def channel_month(model: MultivectorModel, signals: np.ndarray | None = None) -> tuple:
+def channel_month(
+    model: MultivectorModel, signals: np.ndarray | None = None, effort: np.ndarray | None = None
+) -> tuple:
     """A month of the channels table as the model keeps it until the table is read
     (:func:`channel_rows`): the step, the date, and the effort, signal and screening of each
-    power's channels (P, C each; ``signals``: the powers' signals, if the caller has them,
-    an array nothing changes later). The screening is the state's own, read-only, when the
-    powers are in its order."""
+    power's channels (P, C each; ``signals`` and ``effort``: the powers' now, if the caller
+    has them, arrays nothing changes later). The screening is the state's own, read-only,
+    when the powers are in its order."""
     agents = model.power_agents
     screening = model.state.screening()
     rows = [p.index for p in agents]
     return (
         model.steps,
         model.date,
-        efforts(agents),
+        efforts(agents) if effort is None else effort,
         np.array([p.signal for p in agents]) if signals is None else signals,
         screening if rows == list(range(len(screening))) else screening[rows],
     )

@@ -357,7 +357,7 @@ class MultivectorModel(mesa.Model):
             )
         self.events.apply_due(self, self.month)
         screening = self.state.screening()  # until the month's policy: the signals' and advice's
-        self._emit(screening)
+        efforts = self._emit(screening)  # the month's, unless the powers adapt
         self.events.measure(self)
         self._record_flows()
         signals, promotion = self.signals(), self.state.promotion()  # the update's and renewal's
@@ -371,19 +371,21 @@ class MultivectorModel(mesa.Model):
         self.state.set_policy(self.reports())
         if self.params.mechanisms.adaptation and self.month % 12 == 11:  # December
             self.agents_by_type[Power].do("adapt", self.channel_values())
-        self._collect(signals)
+            efforts = None
+        self._collect(signals, efforts)
         self.running = self.month < self.last_month
 
-    def _emit(self, screening: np.ndarray | None = None) -> None:
+    def _emit(self, screening: np.ndarray | None = None) -> np.ndarray | None:
         """The powers' signals (step 2): every power at once (:func:`sim.model.agents.emit`),
         unless a power's class has an ``emit`` of its own; then each power emits by its
-        own, as Mesa's ``agents_by_type[Power].do("emit")`` would have them."""
+        own, as Mesa's ``agents_by_type[Power].do("emit")`` would have them. Returns the
+        powers' efforts as emitted (P, C), if they emitted at once."""
         powers = self.power_agents
         if all(type(power).emit is Power.emit for power in powers):
-            emit(powers, screening)
-        else:
-            for power in powers:
-                power.emit(screening)
+            return emit(powers, screening)
+        for power in powers:
+            power.emit(screening)
+        return None
 
     def channel_values(self, sample: np.ndarray | None = None, alumni: bool = True) -> np.ndarray:
         """What one more unit of each power's signal in each channel, kept a year, adds to
@@ -473,18 +475,24 @@ class MultivectorModel(mesa.Model):
             chosen[part] &= rng.random(part.stop - part.start) < event.reach
         self.public.shock(self.powers.index(event.power), event.delta, chosen)
 
-    def _collect(self, signals: np.ndarray | None = None) -> None:
-        """The month's records and the tables' months (``signals``: the month's, if the
-        caller has them)."""
-        if not self.tables:
-            self.datacollector.collect(self)
-            return
-        month = measures.channel_month(self, signals)  # its efforts are the records' too
+    def _collect(
+        self, signals: np.ndarray | None = None, efforts: np.ndarray | None = None
+    ) -> None:
+        """The month's records and the tables' months (``signals`` and ``efforts``: the
+        powers' now, if the caller has them). While the records are made, ``_recording``
+        holds the channels' month, or the step, the date and the efforts without tables:
+        the records take its efforts (:func:`sim.model.measures.month_record`)."""
+        if self.tables:
+            month = measures.channel_month(self, signals, efforts)
+        else:
+            month = (self.steps, self.date, efforts)
         self._recording = month
         try:
             self.datacollector.collect(self)
         finally:
             self._recording = None
+        if not self.tables:
+            return
         rows = self._table_rows
         self.datacollector.keep_rows("channels", rows["channels"], month)
         yearly = self.steps == 0 or self.date.endswith("-12")
