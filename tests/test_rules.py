@@ -745,6 +745,23 @@ def test_the_exposure_table_sums_the_drive_of_every_exposure_pattern(seed, power
     np.testing.assert_allclose(looked_up, expected, rtol=1e-12, atol=1e-12)
 
 
+@settings(max_examples=30, deadline=None)
+@given(st.integers(0, 2**31 - 1), st.integers(1, 8), st.integers(1, 6))
+def test_the_exposure_tables_sums_are_the_channels_in_order(seed, channels, powers):
+    """Each pattern's sums are its channels' signals added in the channels' order from 0,
+    by kind of reach, to the bit (the table is made pattern from pattern)."""
+    rng = np.random.default_rng(seed)
+    signals = rng.random((powers, channels)) * 10.0 ** rng.integers(-8, 3, (powers, channels))
+    kinds = rng.integers(0, 3, channels).astype(np.int8)
+    table = rules.reach_table(signals, kinds)
+    expected = np.zeros((1 << channels, 3, powers))
+    for mask in range(1 << channels):
+        for c in range(channels):
+            if mask >> c & 1:
+                expected[mask, kinds[c]] += signals[:, c]
+    np.testing.assert_array_equal(table, expected)
+
+
 def test_exposure_masks_set_a_channels_bit_where_its_draw_falls_below_engagement():
     """The update reads exposure as one byte a person: bit c is set exactly where the
     person's draw for channel c falls below their cell's engagement with it, for every

@@ -790,12 +790,20 @@ def reach_table(signals, kinds):
     channels summed in order. A person's drive is then three lookups
     (:func:`monthly_update`)."""
     powers, channels = signals.shape
-    table = np.zeros((1 << channels, 3, powers))
-    for mask in range(1 << channels):
-        for c in range(channels):
-            if mask >> c & 1:
-                for p in range(powers):
-                    table[mask, kinds[c], p] += signals[p, c]
+    table = np.empty((1 << channels, 3, powers))
+    table[0] = 0.0
+    top = 0  # the highest channel of the pattern
+    for mask in range(1, 1 << channels):
+        if mask >> (top + 1):
+            top += 1
+        # the pattern without its highest channel, that channel added last: its sums are
+        # those of the channels in order, to the bit
+        below, kind = mask ^ (1 << top), kinds[top]
+        for k in range(3):
+            for p in range(powers):
+                table[mask, k, p] = table[below, k, p]
+        for p in range(powers):
+            table[mask, kind, p] += signals[p, top]
     return table
 
 
