@@ -5,6 +5,7 @@ capacity in the same month (docs/scenarios.md, "When an event is cut")."""
 from __future__ import annotations
 
 import functools
+import operator
 import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
@@ -162,12 +163,13 @@ class EventSchedule:
         effort event is measured in the month it is (last) applied; a capacity event from
         then on, by the largest change of the power's total effort in its direction (a raise
         may make room for efforts that grow later)."""
+        month = model.month
         for effect in self.effects.values():
-            if model.month < effect.month:
+            if month < effect.month:
                 continue
             power, channel = watched(effect.path)
             if channel is not None:
-                if effect.month == model.month:
+                if effect.month == month:
                     effect.effective = float(self.leaf(model, effect.path).get())
                 continue
             change = _total_effort(model, power) - effect.effort_before
@@ -229,5 +231,7 @@ class EventSchedule:
 
 
 def _total_effort(model: MultivectorModel, power: str) -> float:
-    effort = model.params.powers[power].effort
-    return float(sum(getattr(effort, c) for c in CHANNELS))
+    return float(sum(_per_channel(model.params.powers[power].effort)))
+
+
+_per_channel = operator.attrgetter(*CHANNELS)
