@@ -158,15 +158,17 @@ def efforts(powers: list[Power]) -> np.ndarray:
     return np.array([_per_channel(p.settings.effort) for p in powers], dtype=np.float64)
 
 
-def emit(powers: list[Power], screening: np.ndarray | None = None) -> np.ndarray | None:
+def emit(
+    powers: list[Power], screening: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray] | None:
     """The powers' signals per channel, in one pass over them (:meth:`Power.emit`): effort
     fitted to capacity (a cut takes effect at once), then efficiency x presence x
     (1 - screening) per unit of effort, each power's row as :func:`sim.model.rules.unit_signal`
     computes it, in one compiled pass (:func:`sim.model.rules.emitted`: a month's few numpy
     operations on arrays this small cost more than their arithmetic). Each power's
     ``unit_signal`` and ``signal`` become rows of (P, C) arrays. Returns the powers' effort
-    per channel as they emit it (P, C; :func:`efforts` now, to the bit), or None without
-    powers.
+    per channel as they emit it (P, C; :func:`efforts` now, to the bit) and the signals
+    (P, C; the array of their ``signal`` rows), or None without powers.
 
     Args:
         powers: the powers, of one model.
@@ -195,7 +197,7 @@ def emit(powers: list[Power], screening: np.ndarray | None = None) -> np.ndarray
         signals[k] = units[k] * fitted  # as emitted multiplies them, one product each
     for k, power in enumerate(powers):
         power.unit_signal, power.signal = units[k], signals[k]
-    return values[:, :channels]
+    return values[:, :channels], signals
 
 
 class Official(mesa.Agent):

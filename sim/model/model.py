@@ -357,10 +357,11 @@ class MultivectorModel(mesa.Model):
             )
         self.events.apply_due(self, self.month)
         screening = self.state.screening()  # until the month's policy: the signals' and advice's
-        efforts = self._emit(screening)  # the month's, unless the powers adapt
+        emitted = self._emit(screening)  # the efforts (the month's, unless the powers adapt)
+        efforts, signals = emitted if emitted is not None else (None, self.signals())
         self.events.measure(self)
-        self._record_flows()
-        signals, promotion = self.signals(), self.state.promotion()  # the update's and renewal's
+        self._record_flows(signals)
+        promotion = self.state.promotion()  # the update's and renewal's, as the signals
         terms = self.public.update(
             self.params, signals, promotion, self.streams["exposure"], self.streams["incidents"]
         )
@@ -368,18 +369,18 @@ class MultivectorModel(mesa.Model):
             self.params, signals, promotion, self.month, self.streams["demography"], terms
         )
         self._advise(screening)
-        self.state.set_policy(self.reports())
+        self.state.set_policy(self.official_reports)  # (read, not written)
         if self.params.mechanisms.adaptation and self.month % 12 == 11:  # December
             self.agents_by_type[Power].do("adapt", self.channel_values())
             efforts = None
         self._collect(signals, efforts)
         self.running = self.month < self.last_month
 
-    def _emit(self, screening: np.ndarray | None = None) -> np.ndarray | None:
+    def _emit(self, screening: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray] | None:
         """The powers' signals (step 2): every power at once (:func:`sim.model.agents.emit`),
         unless a power's class has an ``emit`` of its own; then each power emits by its
         own, as Mesa's ``agents_by_type[Power].do("emit")`` would have them. Returns the
-        powers' efforts as emitted (P, C), if they emitted at once."""
+        powers' efforts and signals as emitted (P, C each), if they emitted at once."""
         powers = self.power_agents
         if all(type(power).emit is Power.emit for power in powers):
             return emit(powers, screening)
@@ -430,12 +431,14 @@ class MultivectorModel(mesa.Model):
         months = 12 * self.params.population.study_years
         self._education_history = np.tile(signal, (months, 1))
 
-    def _record_flows(self) -> None:
-        """This month's education signal joins the history; each power's pull on students
-        is its mean over the years of study, relative to the start's (1 with ``alumni`` off
-        or no education signal at the start)."""
+    def _record_flows(self, signals: np.ndarray | None = None) -> None:
+        """This month's education signal joins the history (of the month's ``signals``, if
+        the caller has them); each power's pull on students is its mean over the years of
+        study, relative to the start's (1 with ``alumni`` off or no education signal at the
+        start)."""
         history = self._education_history
-        history[self.steps % history.shape[0]] = self._education_signal()
+        signal = self._education_signal() if signals is None else signals[:, EDUCATION]
+        history[self.steps % history.shape[0]] = signal
         if not self.params.mechanisms.alumni:
             return
         self.public.pull = rules.relative_means(history, self.education_reference)
