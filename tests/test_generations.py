@@ -228,3 +228,27 @@ def test_newcomers_settle_alike_with_the_updates_terms_or_without():
         np.testing.assert_array_equal(made[0], attraction)
         np.testing.assert_array_equal(made[1], identity)
     assert not np.array_equal(settled(louder)[0], attraction)  # the terms given are taken
+
+
+@pytest.mark.parametrize("moves", [True, False])
+def test_settled_persons_identity_is_at_rest_under_the_promotion(moves):
+    """Settled with the month's promotion, persons' identity is the fixed point of its update
+    (rules.equilibrium_identity of their baseline); their baseline when identity does not
+    move; untouched without the promotion."""
+    from conftest import tiny_model
+
+    from sim.model import rules
+
+    model = tiny_model(seed=3, **{"mechanisms.identity": moves}).run_to("2015-06")
+    public, params = model.public, model.params
+    rows = np.arange(1, public.size, 5)
+    before = public.persons.identity.copy()
+    public.settle(params, model.signals(), rows)
+    np.testing.assert_array_equal(public.persons.identity, before)
+    public.settle(params, model.signals(), rows, 0.4)
+    baseline = public.persons.identity_baseline[rows]
+    i = params.identity
+    rest = rules.equilibrium_identity(baseline, 0.4, i.response, i.decay) if moves else baseline
+    np.testing.assert_array_equal(public.persons.identity[rows], rest)
+    others = np.setdiff1d(np.arange(public.size), rows)
+    np.testing.assert_array_equal(public.persons.identity[others], before[others])

@@ -307,17 +307,17 @@ class MultivectorModel(mesa.Model):
         policy at the officials' first advice."""
         powers = self.agents_by_type[Power]
         self._emit()
-        self.public.settle_identity(self.params, self.state.promotion())
+        promotion = self.state.promotion()  # identity at rest under it, with attraction
         if self.params.mechanisms.adaptation:
             sample = np.arange(0, self.public.size, max(1, self.public.size // START_SAMPLE))
-            for _ in range(START_ROUNDS):
-                self.public.settle(self.params, self.signals(), sample)
+            for _ in range(START_ROUNDS):  # (only the sample's identity is read meanwhile)
+                self.public.settle(self.params, self.signals(), sample, promotion)
                 powers.do("start_at_rest", *self.start_values(sample))
                 self._emit()
         self.events.measure(self)
         self.start_effort = np.array([p.effort for p in self.power_agents])  # (P, C)
         self._start_flows()
-        self.public.settle(self.params, self.signals())
+        self.public.settle(self.params, self.signals(), None, promotion)
         burn = self.streams["burn_in"]
         for _ in range(self.params.run.burn_in):
             self.public.update(

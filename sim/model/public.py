@@ -244,21 +244,6 @@ class Public:
 
     # --- the month's changes ----------------------------------------------------------------
 
-    def settle_identity(self, params: Parameters, promotion: float, rows=None) -> None:
-        """Start persons' identity (everyone's, or at ``rows``) at rest under this month's
-        identity promotion (:func:`sim.model.rules.equilibrium_identity`); at their
-        baseline when identity does not move (``mechanisms.identity`` off)."""
-        persons = self.persons
-        rows = slice(None) if rows is None else rows
-        baseline = persons.identity_baseline[rows]
-        self.revision += 1
-        if not params.mechanisms.identity:
-            persons.identity[rows] = baseline
-            return
-        persons.identity[rows] = rules.equilibrium_identity(
-            baseline, promotion, params.identity.response, params.identity.decay
-        )
-
     def settle(
         self,
         params: Parameters,
@@ -269,8 +254,10 @@ class Public:
     ) -> None:
         """Start persons at the equilibrium of this month's expected forces
         (:func:`sim.model.rules.settle_rows`): everyone, or the persons at ``rows``
-        (newcomers). With ``promotion``, their identity is first started at rest, as
-        :meth:`settle_identity` starts it, in the same pass. ``terms``: what this month's
+        (newcomers). With ``promotion``, their identity is first started at rest under this
+        month's identity promotion (:func:`sim.model.rules.equilibrium_identity`; at their
+        baseline when identity does not move, ``mechanisms.identity`` off), in the same
+        pass. ``terms``: what this month's
         update took (:meth:`update`), of these parameters and signals, unchanged since."""
         persons = self.persons
         self.revision += 1
