@@ -282,8 +282,9 @@ def test_an_effort_table_that_validates_or_freezes_is_set_through_pydantic():
 
 def test_the_months_names_and_the_effort_column_are_the_months_own():
     """model.date names the month from the run's names kept once (and past the run's end
-    as month_name does); the effort column, which reads the channels' month while it is
-    recorded, is each power's total effort then and when asked later."""
+    as month_name does); the effort column, which the month's record takes from the
+    efforts the powers emitted (or read after they adapt), is each power's total effort
+    then and when asked later."""
     from sim.inputs.schema import month_name
     from sim.model import measures
     from sim.model.agents import efforts
@@ -292,7 +293,6 @@ def test_the_months_names_and_the_effort_column_are_the_months_own():
     for _ in range(14):
         assert model.date == month_name(model.month)
         model.step()
-    assert model._recording is None
     ts = model.timeseries()
     last = ts[ts["date"] == model.date]
     np.testing.assert_array_equal(last["effort"], efforts(model.power_agents).sum(axis=1))
@@ -412,6 +412,20 @@ def test_a_reporter_of_ones_own_is_asked_every_month_with_the_models():
     )
 
 
+def test_the_channels_months_are_the_records_and_those_kept_before_read_alike():
+    """The channels table's months are the month's records; a month kept as the five
+    arrays of a model pickled before the records makes the same rows."""
+    from sim.model import measures
+
+    model = tiny_model(seed=6).run_to("2015-03")
+    month = measures.month_record(model)
+    old = (month.step, month.date, month.effort, month.signal, month.screening)
+    powers = tuple(model.powers)
+    assert measures.channel_rows([old], powers) == measures.channel_rows([month], powers)
+    rows = measures.channel_rows([month], powers)
+    np.testing.assert_array_equal(rows["signal"], model.signals().ravel())
+
+
 def test_a_collector_pickled_before_the_records_reads_as_mesas():
     """A collector's state from before the months were recorded (Mesa's ``model_vars``, no
     records) loads with its values, and collects each reporter as Mesa does."""
@@ -444,7 +458,7 @@ def test_the_records_columns_reduce_each_month_as_the_month_alone(months, powers
     kept = []
     for step in range(months):
         arrays = (rng.random((3, powers)), rng.random((2, powers)), rng.dirichlet(np.ones(powers)))
-        channel_arrays = (rng.random((powers, channels)), rng.random((powers, channels)) * 3)
+        channel_arrays = tuple(rng.random((powers, channels)) * 3 for _ in range(3))
         flows = (rng.random(powers).tolist(), rng.random(powers) * 2)
         numbers = tuple(float(x) for x in rng.random(3))
         kept.append(measures.Month(step, "2015-01", *arrays, *channel_arrays, *flows, *numbers))

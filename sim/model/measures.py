@@ -305,9 +305,10 @@ def model_reporters() -> dict:
 
 
 class Month(NamedTuple):
-    """What the month's reporters read, taken as the month ends (:func:`month_record`): the
-    model's DataCollector keeps each month as this and makes the reporters' columns only
-    when they are read (:func:`record_columns`), a month paying for no column it is not
+    """The month as it ends (:func:`month_record`): what its reporters read, and the
+    channels table's month. The model's DataCollector keeps each month as this and makes
+    the reporters' columns (:func:`record_columns`) and the channels table's rows
+    (:func:`channel_rows`) only when they are read, a month paying for no column it is not
     asked. Every array in it is one that nothing changes later: read-only, a copy, or one
     the model replaces, never writes into."""
 
@@ -318,6 +319,7 @@ class Month(NamedTuple):
     alignment: np.ndarray  # (P,) a copy of the state's
     screening: np.ndarray  # (P, C) read-only: the state's screening of each power's channels
     effort: np.ndarray  # (P, C): each power's effort per channel
+    signal: np.ndarray  # (P, C): each power's signal per channel
     education_ties: list[float]  # (P,)
     pull: np.ndarray  # (P,): each power's pull on students (replaced month by month)
     identity: float
@@ -325,11 +327,15 @@ class Month(NamedTuple):
     population: float
 
 
-def month_record(model: MultivectorModel) -> Month:
-    """The month as it stands, as its reporters read it (:class:`Month`)."""
+def month_record(
+    model: MultivectorModel, signals: np.ndarray | None = None, effort: np.ndarray | None = None
+) -> Month:
+    """The month as it stands (:class:`Month`); ``signals`` and ``effort``: the powers' now
+    (P, C each, arrays nothing changes later), if the caller has them. The powers are in
+    the state's order (as the model holds them)."""
     kept = _month_sums(model)
     _, counts, identities = kept[1]
-    state = model.state
+    state, agents = model.state, model.power_agents
     return Month(
         model.steps,
         model.date,
@@ -337,23 +343,14 @@ def month_record(model: MultivectorModel) -> Month:
         poll(model),
         state.alignment.copy(),
         state.screening(),
-        _efforts(model),
+        efforts(agents) if effort is None else effort,
+        np.array([p.signal for p in agents]) if signals is None else signals,
         [power.education_ties for power in model.params.powers.values()],
         model.public.pull,
         float(identities / max(counts[0], 1.0)),
         state.promotion(),
         float(model.public.adults),
     )
-
-
-def _efforts(model: MultivectorModel) -> np.ndarray:
-    """Every power's effort per channel (P, C): the channels' month's (or the month's
-    efforts as emitted) while it is recorded
-    (:meth:`MultivectorModel._collect <sim.model.model.MultivectorModel._collect>`)."""
-    recording = getattr(model, "_recording", None)
-    if recording is None or recording[2] is None:
-        return efforts(model.power_agents)
-    return recording[2]
 
 
 RECORDED = ("step", "date", *columns.PER_POWER, *columns.OF_STATE)
@@ -399,33 +396,19 @@ def _reported(model: MultivectorModel, name: str):
     return record_columns((month_record(model),), model.powers)[name][0]
 
 
-def channel_month(
-    model: MultivectorModel, signals: np.ndarray | None = None, effort: np.ndarray | None = None
-) -> tuple:
-    """A month of the channels table as the model keeps it until the table is read
-    (:func:`channel_rows`): the step, the date, and the effort, signal and screening of each
-    power's channels (P, C each; ``signals`` and ``effort``: the powers' now, if the caller
-    has them, arrays nothing changes later). The screening is the state's own, read-only,
-    when the powers are in its order."""
-    agents = model.power_agents
-    screening = model.state.screening()
-    rows = [p.index for p in agents]
-    return (
-        model.steps,
-        model.date,
-        efforts(agents) if effort is None else effort,
-        np.array([p.signal for p in agents]) if signals is None else signals,
-        screening if rows == list(range(len(screening))) else screening[rows],
-    )
-
-
-def channel_rows(months: list[tuple], powers: tuple[str, ...]) -> dict[str, list]:
+def channel_rows(months: list[Month], powers: tuple[str, ...]) -> dict[str, list]:
     """Effort, signal and screening per power and channel: the table's rows as columns, of
-    the months kept by :func:`channel_month` (one entry per month, power and channel;
+    the months recorded (:func:`month_record`; one entry per month, power and channel;
     months outermost, then powers)."""
     if not months:
         return {name: [] for name in columns.CHANNEL_COLUMNS}
-    steps, dates, effort, signal, screening = zip(*months, strict=True)
+    steps, dates, effort, signal, screening = zip(
+        *(  # (a month kept by a model pickled before the records: its five as a tuple)
+            (m.step, m.date, m.effort, m.signal, m.screening) if isinstance(m, Month) else m
+            for m in months
+        ),
+        strict=True,
+    )
     per_month = len(powers) * len(CHANNELS)
     return {
         "step": np.repeat(steps, per_month).tolist(),

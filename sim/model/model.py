@@ -93,13 +93,14 @@ class Collector(mesa.DataCollector):
         state.setdefault("_recorder", None)
         self.__dict__.update(state)
 
-    def collect(self, model: mesa.Model) -> None:
+    def collect(self, model: mesa.Model, record: Any = None) -> None:
+        """Collect the month (``record``: the month's record, if the caller has made it)."""
         recorder = self._recorder
         alone = not self.agent_reporters and not self.agenttype_reporters
         if alone and recorder is not None and self.model_reporters == recorder[2]:
             self._validated = True  # the model's own reporters: nothing to validate
             self._collection_steps.append(model.time)
-            self._months.append(recorder[0](model))
+            self._months.append(recorder[0](model) if record is None else record)
             return
         if not self._validated or not alone:
             super().collect(model)
@@ -481,19 +482,11 @@ class MultivectorModel(mesa.Model):
     def _collect(
         self, signals: np.ndarray | None = None, efforts: np.ndarray | None = None
     ) -> None:
-        """The month's records and the tables' months (``signals`` and ``efforts``: the
-        powers' now, if the caller has them). While the records are made, ``_recording``
-        holds the channels' month, or the step, the date and the efforts without tables:
-        the records take its efforts (:func:`sim.model.measures.month_record`)."""
-        if self.tables:
-            month = measures.channel_month(self, signals, efforts)
-        else:
-            month = (self.steps, self.date, efforts)
-        self._recording = month
-        try:
-            self.datacollector.collect(self)
-        finally:
-            self._recording = None
+        """The month's record (:func:`sim.model.measures.month_record`; ``signals`` and
+        ``efforts``: the powers' now, if the caller has them), for the reporters and the
+        channels table, and in Decembers the groups table's month."""
+        month = measures.month_record(self, signals, efforts)
+        self.datacollector.collect(self, month)
         if not self.tables:
             return
         rows = self._table_rows
