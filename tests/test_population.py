@@ -236,6 +236,10 @@ def test_newcomers_are_placed_in_their_rows_as_they_are_drawn(seed, n):
     )  # fmt: skip
     np.testing.assert_array_equal(speaks, expected.pop("speaks"))
     np.testing.assert_array_equal(follows, expected.pop("follows"))
+    tongues, diets = len(persons.tongues.rows), len(persons.diets.rows)
+    np.testing.assert_array_equal(persons.tongue[rows], persons.tongues.of(speaks))
+    np.testing.assert_array_equal(persons.diet[rows], persons.diets.of(follows))
+    assert (len(persons.tongues.rows), len(persons.diets.rows)) == (tongues, diets)  # all held
     for name, values in expected.items():
         np.testing.assert_array_equal(getattr(persons, name)[rows], values, err_msg=name)
     np.testing.assert_array_equal(persons.person_id[rows], np.arange(first, first + n))
@@ -267,3 +271,27 @@ def test_the_terms_kept_for_newcomers_follow_the_parameters():
     assert _term_arguments(params, tables)[-1] == params.persuasion.idiosyncrasy
     params.population.alumni_age += 1
     assert _term_arguments(params, tables)[-2] == params.population.alumni_age * 12
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.integers(0, 2**32 - 1), st.integers(0, 9), st.integers(1, 80))
+def test_a_patterns_lookup_holds_each_rows_index(seed, width, n):
+    """Patterns.lookup gives each row held its index (by the row as a bit mask) and -1 to
+    rows not held, as rows are added; a Patterns pickled before the lookup makes it."""
+    import pickle
+
+    from sim.model.population import Patterns, _masks
+
+    rng = np.random.default_rng(seed)
+    patterns = Patterns(width)
+    for _ in range(3):
+        flags = rng.random((n, width)) < 0.3
+        ids = patterns.of(flags)
+        np.testing.assert_array_equal(patterns.lookup[_masks(flags)], ids)
+    held = np.zeros(1 << width, bool)
+    held[_masks(patterns.rows)] = True
+    assert (patterns.lookup[~held] == -1).all()
+    old = pickle.loads(pickle.dumps(patterns))
+    del old.__dict__["_lookup"]
+    np.testing.assert_array_equal(old.lookup, patterns.lookup)
+    assert Patterns(17).lookup.size == 0  # wider rows: looked up by Patterns.of

@@ -403,7 +403,7 @@ def draw_attributes(
         "kin": np.empty((n, powers), np.bool_),
     }
     roles = np.empty(n, np.int32), np.zeros(n, np.bool_), np.zeros(n, np.bool_)  # none yet
-    speaks, follows, _, _ = _write_terms(
+    speaks, follows, *_ = _write_terms(
         (*drawn.values(), *roles), np.arange(n), 0, np.asarray(ethnicity, np.int64), urban,
         region, age_months, year, profile, params, tables, draws, _NO_AFFINITY, _NO_MESSAGES,
     )  # fmt: skip
@@ -412,18 +412,25 @@ def draw_attributes(
 
 def _write_terms(
     into: tuple, rows, first_id, ethnicity, urban, region, age_months, year, profile, params,
-    tables, draws, affinity, messages,
+    tables, draws, affinity, messages, patterns=None,
 ) -> tuple:  # fmt: skip
     """What :func:`_drawn_terms` gives persons of the given group, area, region and age from
     their draws, age band and cohort included (:func:`_age_terms`), written into the arrays
     ``into`` (ethnicity to kin, then ids, elite and NGO roles) at ``rows``, and their
-    ``affinity`` (N, P) to the powers' ``messages`` (P, D) unless both are empty."""
+    ``affinity`` (N, P) to the powers' ``messages`` (P, D) unless both are empty; with
+    ``patterns`` (the persons' ``tongue``, ``tongues``, ``diet`` and ``diets``), the index
+    of each one's sets of languages and outlets held already."""
+    tongue, tongues, diet, diets = patterns or (_NO_INDEX, None, _NO_INDEX, None)
     return _drawn_terms(  # arrays one by one: numba types a tuple's arrays one at a time, in
         rows,  # Python, at every call
         first_id,
         *into,
         affinity,
         messages,
+        tongue,
+        _NO_INDEX if tongues is None else tongues.lookup,
+        diet,
+        _NO_INDEX if diets is None else diets.lookup,
         susceptibility_of(draws.personal, params),
         ethnicity,
         urban,
@@ -436,6 +443,9 @@ def _write_terms(
 
 _NO_AFFINITY, _NO_MESSAGES = np.empty((0, 0), np.float32), np.empty((0, 0))
 """No affinity to write (the persons' first draw: it is computed for everyone later)."""
+
+_NO_INDEX = np.empty(0, np.int32)
+"""No index of the sets of languages and outlets to write, or none to look them up in."""
 
 
 class AttributeDraws(NamedTuple):
@@ -630,9 +640,10 @@ def place_newcomers(
     same draws (:func:`attribute_draws`; for the month's newcomers,
     :func:`newcomers_drawn`) and the same compiled rules, written into their rows; so are
     their ids (from ``persons.next_id``, then moved on), their ``affinity`` (N, P) to the
-    powers' ``messages`` (P, D) if kept, and their roles, which they do not hold yet.
-    Returns the languages each speaks and the outlets each follows (for
-    :meth:`Patterns.of`), and the number of elite and NGO roles the leavers held."""
+    powers' ``messages`` (P, D) if kept, their roles, which they do not hold yet, and the
+    index of their sets of languages and of outlets (``tongue``, ``diet``; a set not held
+    yet is added, :meth:`Patterns.of`). Returns the languages each speaks and the outlets
+    each follows, and the number of elite and NGO roles the leavers held."""
     n = rows.size
     into = (
         persons.ethnicity,
@@ -651,12 +662,16 @@ def place_newcomers(
         persons.ngo,
     )
     kept = affinity is not None and messages is not None
-    speaks, follows, elites, links = _write_terms(
+    patterns = persons.tongue, persons.tongues, persons.diet, persons.diets
+    speaks, follows, elites, links, missed = _write_terms(
         into, rows, persons.next_id, np.asarray(ethnicity, np.int64),
         persons.urban[rows], persons.region[rows], age_months, year, profile, params, tables,
-        draws, affinity if kept else _NO_AFFINITY, messages if kept else _NO_MESSAGES,
+        draws, affinity if kept else _NO_AFFINITY, messages if kept else _NO_MESSAGES, patterns,
     )  # fmt: skip
     persons.next_id += n
+    if missed:  # a set of languages or outlets not held yet: added, and every index written
+        persons.tongue[rows] = persons.tongues.of(speaks)
+        persons.diet[rows] = persons.diets.of(follows)
     return speaks, follows, elites, links
 
 
@@ -680,6 +695,10 @@ def _drawn_terms(
     ngo,
     affinity_of,
     messages,
+    tongue_of,
+    tongue_lookup,
+    diet_of,
+    diet_lookup,
     susceptibility,
     ethnicity,
     urban,
@@ -720,9 +739,12 @@ def _drawn_terms(
     there (``elite``, ``ngo``) are counted and taken away; and each person's affinity to
     the powers (:func:`sim.model.rules.affinity`) into ``affinity_of`` (N, P) at ``rows``,
     from their culture as kept and the powers' ``messages`` (P, D; none if empty). Age band
-    and cohort come from the ages (:func:`_age_terms`: ``floors`` to ``born_until``).
-    Returns the languages spoken and the outlets followed (rows, L and rows, O), and the
-    two counts of roles. The rules:
+    and cohort come from the ages (:func:`_age_terms`: ``floors`` to ``born_until``). The
+    index of each person's set of languages and of outlets is written into ``tongue_of``
+    and ``diet_of`` at ``rows`` where the set is held already (``tongue_lookup`` and
+    ``diet_lookup``: :attr:`Patterns.lookup`; none if empty). Returns the languages spoken
+    and the outlets followed (rows, L and rows, O), the two counts of roles, and the
+    number of sets not held (their persons' indices not written). The rules:
 
     - daily language: a categorical draw from the shares of the person's group and cohort
       (persons taken cell by cell, in row order within a cell);
@@ -834,7 +856,27 @@ def _drawn_terms(
         links += ngo[i]
         elite[i] = False
         ngo[i] = False
-    return speaks, follows, elites, links
+    missed = 0
+    if tongue_lookup.size and diet_lookup.size:  # the sets' indices, where held already
+        for k in range(n):
+            tongue, diet = _row_mask(speaks, k), _row_mask(follows, k)
+            if tongue_lookup[tongue] < 0 or diet_lookup[diet] < 0:
+                missed += 1
+            else:
+                tongue_of[rows[k]] = tongue_lookup[tongue]
+                diet_of[rows[k]] = diet_lookup[diet]
+    else:
+        missed = n
+    return speaks, follows, elites, links, missed
+
+
+@numba.njit(inline="always", cache=True)
+def _row_mask(flags, k):
+    """Row k of ``flags`` (N, W) as a bit mask, bit j for flag j (:attr:`Patterns.lookup`)."""
+    mask = 0
+    for j in range(flags.shape[1]):
+        mask |= np.int64(flags[k, j]) << j
+    return mask
 
 
 # --- ages, cohorts and the population's renewal ---------------------------------------------
@@ -966,6 +1008,14 @@ FEW = 64
 """Rows that :meth:`Patterns.of` looks up one by one (a month's newcomers); more are sorted
 and looked up once per distinct row."""
 
+LOOKUP_FLAGS = 16
+"""The widest rows :attr:`Patterns.lookup` holds (a table of 2**16 indices, 256 KiB)."""
+
+
+def _masks(rows: NDArray[np.bool_]) -> NDArray[np.int64]:
+    """Each row of flags (N, W) as a bit mask, bit j for flag j (:func:`_row_mask`)."""
+    return (rows.astype(np.int64) << np.arange(rows.shape[1])).sum(axis=1)
+
 
 class Patterns:
     """Distinct rows of flags that persons hold (K, W), each kept once: a person holds the
@@ -979,6 +1029,26 @@ class Patterns:
     def __init__(self, width: int):
         self.rows = np.empty((0, width), np.bool_)
         self._index: dict[bytes, int] = {}
+        self._lookup = self._lookup_of(self.rows)
+
+    @property
+    def lookup(self) -> NDArray[np.int32]:
+        """The index of each row held by the row as a bit mask (bit j for flag j), -1 for a
+        row not held: compiled code looks a row up here (:func:`_drawn_terms`). Empty for
+        rows of more than :data:`LOOKUP_FLAGS` flags (then looked up by :meth:`of`)."""
+        table = self.__dict__.get("_lookup")
+        if table is None:  # (pickled before the lookup was kept)
+            table = self._lookup = self._lookup_of(self.rows)
+        return table
+
+    @staticmethod
+    def _lookup_of(rows: NDArray[np.bool_]) -> NDArray[np.int32]:
+        width = rows.shape[1]
+        if width > LOOKUP_FLAGS:
+            return np.empty(0, np.int32)
+        table = np.full(1 << width, -1, np.int32)
+        table[_masks(rows)] = np.arange(len(rows), dtype=np.int32)
+        return table
 
     def of(self, flags: NDArray[np.bool_]) -> NDArray[np.int32]:
         """The index of each row of ``flags`` (N, W), adding rows not held yet."""
@@ -1011,7 +1081,11 @@ class Patterns:
         return ids[inverse.ravel()]
 
     def _add(self, rows: NDArray[np.bool_]) -> None:
+        start = len(self.rows)
         self.rows = np.concatenate((self.rows, rows))
+        table = self.__dict__.get("_lookup")
+        if table is not None and table.size:
+            table[_masks(rows)] = np.arange(start, start + len(rows), dtype=np.int32)
 
 
 class Diets(Patterns):

@@ -637,7 +637,7 @@ class Public:
         said, kept, *messages = self._affinity if self._affinity is not None else (None, None)
         if said is not None and not messages:  # (a public pickled before the array was kept)
             messages = [np.array(said)]
-        speaks, follows, *lost = place_newcomers(
+        _, _, *lost = place_newcomers(
             persons,
             rows,
             ethnicity,
@@ -650,8 +650,6 @@ class Public:
             kept,  # the newcomers' own affinity, if kept
             messages[0] if messages else None,
         )
-        persons.diet[rows] = persons.diets.of(follows)
-        persons.tongue[rows] = persons.tongues.of(speaks)
         flagged = []
         for flag, count in zip(("elite", "ngo"), lost, strict=True):  # the leavers' roles
             flags = getattr(persons, flag)
