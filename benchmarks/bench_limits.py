@@ -15,8 +15,9 @@ It measures, in one process unless said otherwise:
   arrays themselves; the neighbours' rows it reads at random are not counted), and the
   ratio of its time to the streaming floor for those bytes;
 - the fixed cost of a month: a step at 1,000 persons, where per-person work is small (the
-  fastest of three measurements of 60 months); and that step less its persons' share, the
-  step's time extrapolated to no persons from steps at 1,000 and 4,000;
+  fastest of three measurements of 60 months, printed with all three to the microsecond);
+  and that step less its persons' share, the step's time extrapolated to no persons from
+  steps at 1,000 and 4,000;
 - 100,000 persons over 40 years, monthly, in-process, setup included;
 - 1,000,000 persons over 20 years in a new process: seconds (setup included, after a
   1,000-person month that loads the compiled passes) and peak resident memory above the
@@ -297,11 +298,13 @@ def main() -> None:
         "<= 5x at 1,000,000",
     )
 
-    fixed = min(fixed_cost_per_step() for _ in range(3))
-    line("fixed cost of a month (1,000 persons)", f"{fixed * 1e3:.2f} ms", "<= 0.3 ms")
+    steps = sorted(fixed_cost_per_step() for _ in range(3))
+    fixed = steps[0]  # three decimals: the goal's own 0.3 is not hidden by rounding
+    figure = f"{fixed * 1e3:.3f} ms (of 3: {', '.join(f'{t * 1e3:.3f}' for t in steps)})"
+    line("fixed cost of a month (1,000 persons)", figure, "<= 0.3 ms")
     larger = min(fixed_cost_per_step(4000) for _ in range(3))
     intercept = fixed - (larger - fixed) / 3  # the step at 1,000 less a person's share
-    line("  less its persons' share (from a step at 4,000)", f"{intercept * 1e3:.2f} ms", "-")
+    line("  less its persons' share (from a step at 4,000)", f"{intercept * 1e3:.3f} ms", "-")
     seconds = whole_run(100_000, "2054-12")
     line("100,000 persons x 40 years, in-process", f"{seconds:.1f} s", "<= 5 s on 2 cores")
 

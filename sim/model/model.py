@@ -51,7 +51,7 @@ class Collector(mesa.DataCollector):
     value (Mesa copies every value, which cost about a twentieth of a month at 1,000
     persons). Every reporter returns a number, a string or an array; an array is copied,
     so no row can change with the model later. The first collection is Mesa's own, which
-    validates the reporters.
+    validates the reporters (unless they are the records', below: the model's own).
 
     With ``months``, a pair (``record``, ``columns``), the reporters given are collected as
     a record of the month, ``record(model)``, and their values are made from the records
@@ -484,7 +484,7 @@ class MultivectorModel(mesa.Model):
     ) -> None:
         """The month's record (:func:`sim.model.measures.month_record`; ``signals`` and
         ``efforts``: the powers' now, if the caller has them), for the reporters and the
-        channels table, and in Decembers the groups table's month."""
+        channels table, and yearly (and in the last month) the groups table's month."""
         month = measures.month_record(self, signals, efforts)
         self.datacollector.collect(self, month)
         if not self.tables:

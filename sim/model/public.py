@@ -257,8 +257,8 @@ class Public:
         (newcomers). With ``promotion``, their identity is first started at rest under this
         month's identity promotion (:func:`sim.model.rules.equilibrium_identity`; at their
         baseline when identity does not move, ``mechanisms.identity`` off), in the same
-        pass. ``terms``: what this month's
-        update took (:meth:`update`), of these parameters and signals, unchanged since."""
+        pass. ``terms``: what this month's update took (:meth:`update`), of these
+        parameters and signals, unchanged since (else they are made anew)."""
         persons = self.persons
         self.revision += 1
         if rows is None:
