@@ -362,7 +362,7 @@ def record_columns(months: Sequence[Month], powers: Sequence[str]) -> dict[str, 
     model's ``powers``): for each name of :data:`RECORDED`, the reporter's value in each
     month (arrays of their own). The months' arrays are stacked and each measure taken of
     all months at once: numpy reduces each row of a stack as it reduces the row alone
-    (tests/test_measures.py holds them to that)."""
+    (tests/test_model.py holds them to that)."""
     if not months:
         return {name: [] for name in RECORDED}
     means = np.array([m.means for m in months])  # (M, 3, P), the reporters' own copy
