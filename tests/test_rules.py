@@ -1020,6 +1020,26 @@ def test_small_dot_is_numpys_dot_product_to_the_bit(vectors):
     assert_same_numbers(np.array(rules.small_dot(a, b)), np.array(a @ b))
 
 
+@settings(max_examples=40, deadline=None)
+@given(st.integers(0, 2**32 - 1), st.integers(1, 400), st.integers(1, 60))
+def test_the_elites_turnover_is_numpys(seed, n, elites):
+    """The elites' share replaced in a year is numpy's mean of their chance of leaving plus
+    the thinning of the population's flows, to the bit."""
+    rng = np.random.default_rng(seed)
+    bands, groups = 5, 7
+    band = rng.integers(0, bands, n).astype(np.int8)
+    group = rng.integers(0, groups, n).astype(np.int8)
+    rows = np.sort(rng.choice(n, min(elites, n), replace=False)).astype(np.int64)
+    hazard = rng.random((bands, groups)) * 10.0 ** rng.integers(-4, 0, (bands, groups))
+    immigrants, entrants = rng.random(groups) * 0.02, float(rng.random() * 0.03)
+    cells = np.bincount(band.astype(np.int64) * groups + group, minlength=bands * groups)
+    _, mean_hazard, inflow = rules.population_flows(
+        cells.reshape(bands, groups), n, hazard, immigrants, entrants
+    )
+    expected = float(hazard[band[rows], group[rows]].mean()) + rules.thinning(mean_hazard, inflow)
+    assert rules.elite_turnover(band, group, rows, hazard, immigrants, entrants) == expected
+
+
 @given(
     arrays(np.int64, (4, 7), elements=st.integers(0, 500)),
     arrays(np.float64, (4, 7), elements=st.floats(0, 0.2)),

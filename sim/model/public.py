@@ -576,7 +576,7 @@ class Public:
             hazard,
             immigrants,
             float(d.entrants),
-        )  # the ages, then the flows of the persons by (age band, group) (:meth:`_flows`)
+        )  # the ages, then the flows of the persons by (age band, group)
         self.adults = float(rules.projected(self.adults, inflow - mean_hazard, 1 / 12))
         chance = rules.leave_chance(hazard, rules.thinning(mean_hazard, inflow), 1 / 12)
         # nobody passes the oldest age
@@ -729,31 +729,16 @@ class Public:
     def _elite_turnover(self, params: Parameters, elites: np.ndarray) -> float:
         """The share of the elites (at the rows ``elites``) replaced in a year: their mean
         yearly rate of leaving, the thinning of a growing population included (§7.11; 0
-        without demography)."""
+        without demography; :func:`sim.model.rules.elite_turnover`)."""
         demography = self.profile.demography is not None and params.mechanisms.demography
         if not demography or not elites.size:
             return 0.0
-        hazard, _ = self._hazards
-        persons = self.persons
-        bands, groups = hazard.shape
-        cells = sum(  # persons per (band, group), by chunks: no array of every person
-            np.bincount(
-                persons.age[part].astype(np.int64) * groups + persons.ethnicity[part],
-                minlength=bands * groups,
-            )
-            for part in chunks(persons.size)
-        ).reshape(bands, groups)
-        _, mean_hazard, inflow = self._flows(cells)
-        thinning = rules.thinning(mean_hazard, inflow)
-        return float(hazard[persons.age[elites], persons.ethnicity[elites]].mean()) + thinning
-
-    def _flows(self, cells: np.ndarray) -> tuple[float, float, float]:
-        """From the count of persons in each (age band, group) cell: the yearly net
-        immigration, the mean yearly chance of leaving, and the yearly inflow (entrants plus
-        immigration), each a share of the population (:func:`rules.population_flows`)."""
         hazard, immigrants = self._hazards
-        entrants = float(self.profile.demography.entrants)
-        return rules.population_flows(cells, self.persons.size, hazard, immigrants, entrants)
+        persons, entrants = self.persons, float(self.profile.demography.entrants)
+        rows = np.asarray(elites, np.int64)
+        return rules.elite_turnover(
+            persons.age, persons.ethnicity, rows, hazard, immigrants, entrants
+        )
 
     @functools.cached_property
     def _newcomer_groups(self) -> np.ndarray:

@@ -2232,6 +2232,25 @@ def month_of_ageing(
     return moved, over, turned, flows[0], flows[1], flows[2]
 
 
+@numba.njit(**_JIT)
+def elite_turnover(band, group, elites, hazard, immigrants, entrants):
+    """The share of the elites (at the rows ``elites``, one or more) replaced in a year:
+    their mean yearly chance of leaving, ``hazard`` of their age band and group (numpy's
+    mean: :func:`numpy_sum` over them), plus the uniform :func:`thinning` of the whole
+    population's flows (:func:`population_flows` of everyone's count by age band and
+    group, ``band`` and ``group``), in one pass."""
+    bands, groups = hazard.shape
+    cells = np.zeros((bands, groups), np.int64)
+    for i in range(band.size):
+        cells[band[i], group[i]] += 1
+    _, mean_hazard, inflow = population_flows(cells, band.size, hazard, immigrants, entrants)
+    values = np.empty(elites.size)
+    for k in range(elites.size):
+        values[k] = hazard[band[elites[k]], group[elites[k]]]
+    growth = inflow - mean_hazard  # thinning: max(0.0, growth), as Python takes it
+    return numpy_sum(values) / elites.size + (growth if growth > 0.0 else 0.0)
+
+
 def bernoulli_rows(rng: np.random.Generator, n: int, top: float, chance_of) -> NDArray[np.int64]:
     """The rows of ``n`` that succeed in independent Bernoulli draws, row i with chance
     ``chance_of(rows)[i]``, each at most ``top``: a uniform random set of rows drawn at
