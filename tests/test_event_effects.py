@@ -7,6 +7,8 @@ import json
 
 import pytest
 from conftest import TINY, invoke
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from sim.inputs.scenario import load_with_profile, shipped_scenarios
 from sim.model.model import MultivectorModel
@@ -87,3 +89,40 @@ def test_a_capacity_cut_still_on_its_way_down_is_not_reported_before_its_end():
     effects = [e for e in model.events.effects.values() if e.capacity]
     assert effects and all(e.share < 0.1 for e in effects)  # it has not bound yet ...
     assert model.cut_events() == []  # ... and the ramp is not over: no warning
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    st.lists(
+        st.tuples(st.integers(0, 30), st.integers(0, 30), st.sampled_from("abc")),
+        max_size=5,
+    ),
+    st.lists(st.integers(-5, 40), min_size=1, max_size=30),
+)
+def test_the_paths_held_are_the_ramps_of_the_month_asked_in_any_order(ramps, months):
+    """EventSchedule.held keeps its set for the months until a ramp starts or ends: asked
+    in any order, it is each month's ramps' paths."""
+    from sim.inputs.schema import RampEvent, SetEvent, month_index, month_name
+    from sim.model.events import EventSchedule
+
+    start = month_index("2015-01")
+    events = [
+        RampEvent(
+            action="ramp",
+            path=f"powers.{path}.capacity",
+            value=1.0,
+            date=month_name(start + min(a, b)),
+            until=month_name(start + max(a, b) + 1),
+        )
+        for a, b, path in ramps
+    ]
+    events.append(SetEvent(action="set", path="state.screening", value=0.5, date="2015-03"))
+    schedule = EventSchedule(events)
+    for offset in months:
+        month = start + offset
+        expected = {
+            e.path
+            for e in events
+            if isinstance(e, RampEvent) and month_index(e.date) <= month <= month_index(e.until)
+        }
+        assert schedule.held(month) == expected

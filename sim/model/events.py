@@ -101,7 +101,8 @@ class EventSchedule:
 
     events: list
     _ramp_start: dict[int, float] = field(default_factory=dict)
-    _held: tuple[int, frozenset[str]] = (-1, frozenset())
+    _held_months: tuple[int, int, frozenset[str]] = (1, 0, frozenset())
+    """The paths held (:meth:`held`) and the months, first and last, they are held in."""
     effects: dict[int, EventEffect] = field(default_factory=dict)
     _leaves: tuple[object, dict[str, Leaf]] = field(default_factory=lambda: (None, {}))
     """The parameters whose leaves are kept, and those leaves by path."""
@@ -186,16 +187,28 @@ class EventSchedule:
         return [e for e in measured if e.cut]
 
     def held(self, month: int) -> frozenset[str]:
-        """Parameter paths that a ramp holds on its line in ``month`` (kept for the month:
-        every power asks at every emission)."""
-        if self._held[0] != month:
-            paths = frozenset(
-                event.path
-                for event, (begins, ends) in zip(self.events, self._months, strict=True)
-                if isinstance(event, RampEvent) and begins <= month <= ends
-            )
-            self._held = (month, paths)
-        return self._held[1]
+        """Parameter paths that a ramp holds on its line in ``month``: kept, the same set,
+        for the months until a ramp starts or ends (every power asks at every emission)."""
+        first, last, paths = self._held_months
+        if first <= month <= last:
+            return paths
+        paths = frozenset(
+            event.path
+            for event, (begins, ends) in zip(self.events, self._months, strict=True)
+            if isinstance(event, RampEvent) and begins <= month <= ends
+        )
+        first, last = -(2**62), 2**62  # narrowed to the months the same ramps hold
+        for event, (begins, ends) in zip(self.events, self._months, strict=True):
+            if not isinstance(event, RampEvent):
+                continue
+            if begins <= month <= ends:  # held: within its months
+                first, last = max(first, begins), min(last, ends)
+            elif ends < month:  # ended: after its last month
+                first = max(first, ends + 1)
+            else:  # not begun: before its first month
+                last = min(last, begins - 1)
+        self._held_months = (first, last, paths)
+        return paths
 
     def stated(self, month: int) -> frozenset[str]:
         """Parameter paths an event of ``month`` sets, scales, adds to or ramps: what the
