@@ -134,7 +134,7 @@ class EventSchedule:
             elif begins == month:
                 self._watch(model, number, event, month)
                 self._apply_once(model, event)
-                self._asked(model, number)
+                self._asked(model, number, month)
 
     def _watch(self, model, number: int, event, month: int) -> None:
         """Before an event on a watched path is applied: where it starts from (a ramp keeps
@@ -153,11 +153,13 @@ class EventSchedule:
             effect.effort_before = _total_effort(model, power)
         self.effects[number] = effect
 
-    def _asked(self, model, number: int) -> None:
-        """After an event on a watched path: what it asked for."""
-        if number in self.effects and self.effects[number].month == model.month:
-            effect = self.effects[number]
-            effect.requested = float(self.leaf(model, effect.path).get())
+    def _asked(self, model, number: int, month: int, leaf: Leaf | None = None) -> None:
+        """After an event on a watched path in ``month``: what it asked for (``leaf``: the
+        event's path, if the caller has it)."""
+        effect = self.effects.get(number)
+        if effect is not None and effect.month == month:
+            leaf = self.leaf(model, effect.path) if leaf is None else leaf
+            effect.requested = float(leaf.get())
 
     def measure(self, model: MultivectorModel) -> None:
         """After the powers' emission (which fits effort to capacity): what took effect. An
@@ -228,7 +230,7 @@ class EventSchedule:
         start = self._ramp_start[number]
         fraction = (month - begins) / (ends - begins)
         leaf.set(start + fraction * (event.value - start))
-        self._asked(model, number)
+        self._asked(model, number, month, leaf)
 
     def _apply_once(self, model: MultivectorModel, event) -> None:
         if isinstance(event, ShockEvent):
