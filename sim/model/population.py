@@ -462,12 +462,12 @@ def attribute_draws(rng: np.random.Generator, n: int, tables: Tables) -> Attribu
     """The random numbers of ``n`` persons' attributes, in five calls, in the order the rules
     use them (daily language, other languages, English, culture, identity, susceptibility,
     personal deviation, ties, kin, outlets)."""
-    languages, normals_each, powers, outlets = tables.draw_sizes
+    languages, normals_each, powers, followed = tables.draw_sizes
     uniforms = rng.random(n * (1 + languages))
     normals = rng.standard_normal(n * normals_each)
     personal = rng.standard_normal(2 * n * powers, np.float32).reshape(2, n, powers)
     chances = rng.random(2 * n * powers, np.float32).reshape(2, n, powers)
-    outlets = rng.random(n * outlets).reshape(outlets, n)
+    outlets = rng.random(n * followed).reshape(followed, n)
     return AttributeDraws(uniforms, normals, personal, chances, outlets)
 
 
