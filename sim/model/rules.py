@@ -1612,9 +1612,10 @@ def _pairwise_block(a, start, n):
     return total
 
 
-def effective_number(alignment: Array) -> float:
-    """Effective number of vectors 1 / sum w^2 (Laakso & Taagepera 1979)."""
-    return float(1.0 / np.add.reduce(np.square(alignment)))  # np.sum's numbers, quicker
+def effective_number(alignment: Array) -> Array:
+    """Effective number of vectors 1 / sum w^2 (Laakso & Taagepera 1979), of the alignment
+    (P,), or of each row of alignments (M, P)."""
+    return 1.0 / np.add.reduce(np.square(alignment), axis=-1)  # np.sum's numbers, quicker
 
 
 def pooled_flows(weights: Array, pull: Array) -> Array:
