@@ -171,29 +171,19 @@ def _count_person(i, sign, attraction, elite, ngo, identity, table, sums, answer
     """Add person i's part to the sums (``sign`` 1) or take it out (-1): ``sums`` (3, P + 2)
     holds, for everyone, the elites and the NGO-linked, the attraction to each power, the
     head count and the identity; ``answers`` (2, P), everyone's chance of a yes to each of
-    the poll's two questions (the answer ``table``, grid + 1, 2: :func:`poll_table`) about
-    each power, the table interpolated linearly between the two grid points around the
-    attraction (:func:`sim.model.rules.shares_on_table`; the grid's 2**12 steps are the top
-    12 bits of the attraction's 40). Each term a whole number of 2**-40."""
+    the poll's two questions about each power (:func:`_parts`)."""
     powers = attraction.shape[1]
-    grid = rules.ANSWER_GRID
     elite_i, ngo_i = elite[i], ngo[i]
     for p in range(powers):
-        part = min(max(np.int64(np.float64(attraction[i, p]) * FIXED + 0.5), 0), _ONE)
+        part, favourable, approval = _parts(attraction[i, p], table)
         sums[0, p] += sign * part
         if elite_i:
             sums[1, p] += sign * part
         if ngo_i:
             sums[2, p] += sign * part
-        k = min(part >> (40 - _GRID_BITS), grid - 1)  # the grid step below the attraction
-        f = (part << _GRID_BITS) - (k << 40)  # the way from it to the next, in 2**-40
-        # the two questions written out (a loop over them took a third longer), in 2**-40
-        below, above = np.float64(_ONE - f), np.float64(f)
-        favourable = table[k, 0] * below + table[k + 1, 0] * above
-        approval = table[k, 1] * below + table[k + 1, 1] * above
-        answers[0, p] += sign * np.int64(favourable + 0.5)
-        answers[1, p] += sign * np.int64(approval + 0.5)
-    ident = sign * min(max(np.int64(identity[i] * FIXED + 0.5), 0), _ONE)
+        answers[0, p] += sign * favourable
+        answers[1, p] += sign * approval
+    ident = sign * _whole(identity[i])
     sums[0, powers] += sign
     sums[0, powers + 1] += ident
     if elite_i:
@@ -204,16 +194,60 @@ def _count_person(i, sign, attraction, elite, ngo, identity, table, sums, answer
         sums[2, powers + 1] += ident
 
 
+@numba.njit(nogil=True, cache=True)  # (not inlined by numba: LLVM inlines it, faster)
+def _whole(value):
+    """A term in [0, 1] as a whole number of 2**-40, rounded (outside, the nearer end)."""
+    return min(max(np.int64(np.float64(value) * FIXED + 0.5), 0), _ONE)
+
+
+@numba.njit(nogil=True, cache=True)  # (not inlined by numba: LLVM inlines it, faster)
+def _parts(attraction, table):
+    """A person's parts of the sums for one power, each a whole number of 2**-40: the
+    attraction, and the chance of a yes to each of the poll's two questions (the answer
+    ``table``, grid + 1, 2: :func:`poll_table`), the table interpolated linearly between
+    the two grid points around the attraction (:func:`sim.model.rules.shares_on_table`;
+    the grid's 2**12 steps are the top 12 bits of the attraction's 40)."""
+    part = _whole(attraction)
+    k = min(part >> (40 - _GRID_BITS), rules.ANSWER_GRID - 1)  # the grid step below it
+    f = (part << _GRID_BITS) - (k << 40)  # the way from it to the next, in 2**-40
+    # the two questions written out (a loop over them took a third longer)
+    below, above = np.float64(_ONE - f), np.float64(f)
+    favourable = table[k, 0] * below + table[k + 1, 0] * above
+    approval = table[k, 1] * below + table[k + 1, 1] * above
+    return part, np.int64(favourable + 0.5), np.int64(approval + 0.5)
+
+
 @numba.njit(nogil=True, cache=True)
 def sums_of_rows(first, last, attraction, elite, ngo, identity, table):
     """The sums of :func:`_count_person` (``sums``, ``answers``) of rows ``first`` to
     ``last``: a pass for :func:`sim.model.threads.over_rows`, whose parts' sums add up to
-    everyone's."""
+    everyone's. Power by power, each sum held apart until the rows are done (whole
+    numbers: the same sums as person by person, in any order), a quarter faster."""
     powers = attraction.shape[1]
     sums = np.zeros((3, powers + 2), np.int64)
     answers = np.zeros((2, powers), np.int64)
+    for p in range(powers):
+        everyone = elites = linked = favourable = approval = np.int64(0)
+        for i in range(first, last):
+            part, yes, approves = _parts(attraction[i, p], table)
+            everyone += part
+            elites += part * np.int64(elite[i])
+            linked += part * np.int64(ngo[i])
+            favourable += yes
+            approval += approves
+        sums[0, p], sums[1, p], sums[2, p] = everyone, elites, linked
+        answers[0, p], answers[1, p] = favourable, approval
+    elites = linked = identity_sum = elite_identity = linked_identity = np.int64(0)
     for i in range(first, last):
-        _count_person(i, 1, attraction, elite, ngo, identity, table, sums, answers)
+        ident, e, g = _whole(identity[i]), np.int64(elite[i]), np.int64(ngo[i])
+        elites += e
+        linked += g
+        identity_sum += ident
+        elite_identity += ident * e
+        linked_identity += ident * g
+    sums[0, powers], sums[1, powers], sums[2, powers] = max(last - first, 0), elites, linked
+    sums[0, powers + 1], sums[1, powers + 1] = identity_sum, elite_identity
+    sums[2, powers + 1] = linked_identity
     return sums, answers
 
 
