@@ -1020,6 +1020,15 @@ def test_small_dot_is_numpys_dot_product_to_the_bit(vectors):
     assert_same_numbers(np.array(rules.small_dot(a, b)), np.array(a @ b))
 
 
+def test_small_dot_of_products_too_small_for_a_float_is_plus_zero():
+    """A negative product too small for a float rounds to -0; numpy's dot (and small_dot)
+    gives +0 (a case hypothesis found)."""
+    a, b = np.array([3.08376145e-274]), np.array([-4.02192914e-181])
+    assert_same_numbers(np.array(rules.small_dot(a, b)), np.array(0.0))
+    if _numpy_dot_is_fused():
+        assert_same_numbers(np.array(rules.small_dot(a, b)), np.array(a @ b))
+
+
 @settings(max_examples=40, deadline=None)
 @given(st.integers(0, 2**32 - 1), st.integers(1, 400), st.integers(1, 60))
 def test_the_elites_turnover_is_numpys(seed, n, elites):

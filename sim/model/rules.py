@@ -1543,11 +1543,13 @@ def small_dot(a, b):
     """The dot product of two float64 vectors, term after term, each a fused multiply-add
     (rounded once): what numpy's ``a @ b`` computes for fewer than 16 terms where its BLAS
     (OpenBLAS, on a processor with FMA) does (checked on this project's machine, and held
-    to it by the tests); a well-defined sum of the same terms anywhere."""
+    to it by the tests); a well-defined sum of the same terms anywhere. A zero comes out
+    +0, as OpenBLAS's (whose last step adds lanes that start at +0): a product too small
+    for a float rounds to -0 when negative."""
     total = 0.0
     for k in range(a.size):
         total = _fused(a[k], b[k], total)
-    return total
+    return total + 0.0  # -0 + 0 is +0; any other number is itself
 
 
 @numba.njit(**_JIT)
