@@ -230,7 +230,7 @@ class Public:
             persons.tongue,
             self.language_table(params),
             *self._diet_terms(),
-            update_rates(params),
+            update_rates(params).numbers,
             block=threads.SUM_BLOCK,
         )
         return gains.sum(axis=0) / max(count, 1)
@@ -278,7 +278,7 @@ class Public:
             *self._diet_terms(),  # media diets
             terms.hostility,
             self._valence_table(params),
-            terms.rates,  # (its identity terms are the update's, which settle_rows leaves)
+            terms.rates.numbers,  # (its identity terms: the update's, which settle_rows leaves)
             params.backlash.reach,
             persons.identity_baseline,
             promotion is not None,
@@ -371,7 +371,7 @@ class Public:
             heard,
             framing,
             *persons.network,  # indptr, indices, far_starts, far_rows
-            terms.rates,
+            terms.rates.numbers,
             block=rules.FAR_BLOCK,  # parts start where blocks do (rules.FAR_BLOCK)
         )
         old, persons.attraction = persons.attraction, attraction

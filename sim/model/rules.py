@@ -753,7 +753,10 @@ def framed_response(attraction, framed, identity, strength):
 
 
 class Rates(NamedTuple):
-    """The scalar parameters of one month's update (see :func:`monthly_update`)."""
+    """The scalar parameters of one month's update (see :func:`monthly_update`). The
+    compiled passes take a Rates or its numbers as a plain tuple, and make it a Rates again
+    at no cost; the model hands them the plain tuple (:attr:`numbers`): numba types a named
+    tuple in Python at every call (some 1.2 µs), a plain one in C."""
 
     persuasion: float  # alpha
     relaxation: float  # delta
@@ -767,6 +770,11 @@ class Rates(NamedTuple):
     confidence: float  # epsilon
     identity_gain: float  # kappa_iota x promotion (0 when identity does not move)
     identity_decay: float  # delta_iota (0 when identity does not move)
+
+    @property
+    def numbers(self) -> tuple[float, ...]:
+        """The rates as a plain tuple, as the model hands them to the compiled passes."""
+        return tuple(self)
 
 
 OPEN, BY_LANGUAGE, BY_OUTLETS = 0, 1, 2
@@ -1247,7 +1255,8 @@ def monthly_update(
             incidents heard times its framing, and ``heard`` is not read.
         indptr, indices: the network in CSR form.
         far_starts, far_rows: each block's far neighbours (:func:`far_ties`).
-        rates: :class:`Rates`, in double precision (Python's floats).
+        rates: :class:`Rates`, or its numbers as a plain tuple, in double precision
+            (Python's floats).
         vector: with four powers, compute their terms side by side in one register
             (:class:`FourLanes`, :func:`pulls_in_lanes`, :func:`_update_rows`); the same
             numbers, to the bit, as the scalar loop that other numbers of powers take
@@ -1258,6 +1267,7 @@ def monthly_update(
     """
     if far_starts.size != -(-attraction.shape[0] // FAR_BLOCK) + 1:
         raise ValueError("far_starts: not the far_ties of this network's persons")
+    rates = Rates(*rates)  # (a plain tuple, from the model: see Rates)
     drawn = masks.shape[0] > 0
     # the exposed channels' signal summed by kind of reach: a row of the table for each
     # exposure pattern; without draws, a row for each cell of engagement (the expected sum)
@@ -1960,6 +1970,7 @@ def settle_rows(
     baseline). One compiled pass; the other arguments as :func:`monthly_update`'s.
     Those terms are written out here and there alike: a function shared by both doubled
     the update's time."""
+    rates = Rates(*rates)  # (a plain tuple, from the model: see Rates)
     powers = attraction.shape[1]
     table = expected_table(chances, signals, kinds)
     outlets = diet_access.size > 0
@@ -2081,6 +2092,7 @@ def marginal_gain_rows(
     (:func:`sim.model.threads.over_rows`). A channel reaches a person as
     in :func:`channel_reach`: fully when open to all, by language access when gated, by the
     outlets' access for the channel the outlets carry (``kinds``: :func:`channel_kinds`)."""
+    rates = Rates(*rates)  # (a plain tuple, from the model: see Rates)
     powers, channels = attraction.shape[1], kinds.size
     total = np.empty((powers, channels))
     for start in range(first, last, block):
