@@ -290,25 +290,29 @@ class Public:
         self, params: Parameters, signals: np.ndarray, promotion: float
     ) -> UpdateTerms:
         """The terms of the month's update that its renewal takes again (:class:`UpdateTerms`)."""
+        stereotype, prestige, hostility = per_power(params, "stereotype", "prestige", "hostility")
         return UpdateTerms(
             params,
             signals,
-            self._person_terms(params, signals),
+            self._person_terms(params, signals, stereotype, prestige),
             update_rates(params, promotion),
-            per_power(params, "hostility") / 12.0,
+            hostility / 12.0,
         )
 
-    def _person_terms(self, params: Parameters, signals: np.ndarray) -> tuple:
+    def _person_terms(
+        self, params: Parameters, signals: np.ndarray, stereotype: np.ndarray, prestige: np.ndarray
+    ) -> tuple:
         """The arguments that :func:`sim.model.rules.monthly_update` and
         :func:`sim.model.rules.settle_rows` share, from affinity to the languages persons
-        speak (the language access and the media diets follow)."""
+        speak (the language access and the media diets follow); ``stereotype`` and
+        ``prestige``: each power's (P,)."""
         persons = self.persons
         return (
             self.affinity(params),
             persons.susceptibility,
             persons.elite,
-            per_power(params, "stereotype") * params.mechanisms.stereotypes,
-            per_power(params, "prestige"),
+            stereotype * params.mechanisms.stereotypes,
+            prestige,
             persons.personal,
             persons.ties,
             persons.kin,
@@ -526,7 +530,8 @@ class Public:
         if not params.mechanisms.stochastic_exposure:
             return np.empty((0, 0), np.uint8), np.array(rate * reach)[None, :] * framing
         incidents, heard = rules.news_drawn(self._handles(rng), rate, reach, n)  # compiled
-        if heard.size or not incidents.any():  # (none: a quiet month, see monthly_update)
+        if heard.size or not np.count_nonzero(incidents):  # (none: a quiet month, see
+            # monthly_update; count_nonzero is a third of any()'s time on four numbers)
             return heard, framing
         heard = np.zeros((n, rate.size), np.min_scalar_type(incidents.max()))
         for p in np.flatnonzero(incidents):  # numpy's own binomials: many incidents
@@ -822,9 +827,13 @@ def masks_drawn(
     return masks
 
 
-def per_power(params: Parameters, name: str) -> np.ndarray:
-    """A scalar parameter of every power, in the scenario's order (P,)."""
-    return np.array([getattr(p, name) for p in params.powers.values()])
+def per_power(params: Parameters, *names: str) -> np.ndarray:
+    """A scalar parameter of every power, in the scenario's order (P,); of several names, one
+    row each (names, P), in one array (each row contiguous)."""
+    powers = params.powers.values()
+    if len(names) == 1:
+        return np.array([getattr(p, names[0]) for p in powers])
+    return np.array([getattr(p, name) for name in names for p in powers]).reshape(len(names), -1)
 
 
 _per_dimension = attrgetter(*DIMENSIONS)
@@ -839,17 +848,18 @@ def update_rates(params: Parameters, promotion: float = 0.0) -> rules.Rates:
     state's identity promotion this month)."""
     mech = params.mechanisms
     moves = mech.identity  # identity moves with promotion and decays to its baseline
-    return rules.Rates(
-        persuasion=params.persuasion.rate,
-        relaxation=params.persuasion.relaxation,
-        resistance=params.persuasion.identity_resistance if mech.identity else 0.0,
-        elite_stereotype=params.population.elite_stereotype,
-        ties_bonus=params.persuasion.ties_bonus,
-        kin_bonus=params.persuasion.kin_bonus if mech.kinship else 0.0,
-        backlash=params.backlash.strength if mech.backlash else 0.0,
-        comparison=params.persuasion.comparison if mech.comparison else 0.0,
-        social=params.social.rate if mech.social_influence else 0.0,
-        confidence=params.social.confidence,
-        identity_gain=params.identity.response * promotion if moves else 0.0,
-        identity_decay=params.identity.decay if moves else 0.0,
+    persuasion = params.persuasion
+    return rules.Rates(  # in the fields' order (a named tuple's keywords cost more)
+        persuasion.rate,
+        persuasion.relaxation,
+        persuasion.identity_resistance if mech.identity else 0.0,  # resistance
+        params.population.elite_stereotype,
+        persuasion.ties_bonus,
+        persuasion.kin_bonus if mech.kinship else 0.0,
+        params.backlash.strength if mech.backlash else 0.0,  # backlash
+        persuasion.comparison if mech.comparison else 0.0,
+        params.social.rate if mech.social_influence else 0.0,  # social
+        params.social.confidence,
+        params.identity.response * promotion if moves else 0.0,  # identity_gain
+        params.identity.decay if moves else 0.0,  # identity_decay
     )
